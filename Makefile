@@ -1,0 +1,49 @@
+# Two entry points for a fresh machine (Python 3.11+): `make demo` and `make test`.
+# Both create .venv and install kelora into it; nothing else needs installing by hand.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_SECRET ?= kelora-demo-secret-do-not-use-in-production
+
+.PHONY: install demo test test-fast fuzz bench docs docs-check clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@echo '== Step 2: pseudonymize user e-mails and session tokens (KELORA_SECRET=$(DEMO_SECRET))'
+	@KELORA_SECRET='$(DEMO_SECRET)' $(BIN)/kelora -j examples/security_audit.jsonl \
+	  -e 'e.user_id = pseudonym(e.user_email, "users")' \
+	  -e 'e.session_id = pseudonym(e.session_token, "sessions")' \
+	  -e 'e.user_email = (); e.session_token = ()' \
+	  -F json --take 5
+	@echo
+	@echo '== Step 4: unique users, counted by hash and by pseudonym'
+	@KELORA_SECRET='$(DEMO_SECRET)' $(BIN)/kelora -j examples/app.log \
+	  -e 'e.user_hash = e.user_id.hash("xxh3")' \
+	  -e 'e.user_anon = pseudonym(e.user_id, "users")' \
+	  -e 'track_unique("hashes", e.user_hash)' \
+	  -e 'track_unique("pseudonyms", e.user_anon)' \
+	  --metrics
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Quick loop while developing: skips the slow property/fuzz and wheel tests.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+docs: $(STAMP)
+	$(BIN)/python -m kelora.docs > docs/functions.md
+
+docs-check: $(STAMP)
+	$(BIN)/python -m pytest tests/test_builtin_docs.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

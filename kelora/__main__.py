@@ -1,0 +1,5 @@
+"""`python -m kelora` runs the command line."""
+from kelora.cli import main
+
+if __name__ == "__main__":
+    main()

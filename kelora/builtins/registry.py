@@ -1,0 +1,258 @@
+"""The builtin registry: one decorator registers a Python function as a script function.
+
+    @builtin("network")
+    def mask_ip(ip: str, octets: int = 1) -> str:
+        '''Zero the last *octets* octets of an IPv4 address ...
+
+        Examples:
+            mask_ip("192.168.1.42")  =>  "192.168.1.0"
+        '''
+
+* The Python name is the script name (``name=`` overrides it, e.g. for ``hash``/``len``).
+* The signature is the spec: parameters without defaults set the minimum arity, ``*args`` makes it
+  variadic, annotations give the accepted types.  Arity is checked when a script is compiled;
+  types are checked per call with exact ``type(x) in allowed`` (so ``true`` is not an int).
+* The docstring is the help text (``--help-functions``) and the reference page (docs/functions.md);
+  its ``Examples:`` lines (``script => JSON result``) are executed by the test suite.
+* ``pass_context=True`` hands the run's ``RunContext`` as the first argument (metrics, secret,
+  warnings); it is not part of the script-visible signature.
+* Method-call sugar needs nothing here: ``x.f(a)`` is compiled as ``f(x, a)``.
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from kelora import values
+from kelora.errors import FunctionError
+
+Number = int | float
+
+# Annotation -> exact Python types accepted at run time.
+_SCALARS: dict[object, frozenset[type]] = {
+    str: frozenset({str, values.Char}),
+    int: frozenset({int}),
+    float: frozenset({float}),
+    bool: frozenset({bool}),
+    list: frozenset({list}),
+    dict: frozenset({dict}),
+    type(None): frozenset({type(None)}),
+    None: frozenset({type(None)}),
+    values.DateTime: frozenset({values.DateTime}),
+    values.Duration: frozenset({values.Duration}),
+}
+
+_SCRIPT_TYPE_NAMES = {
+    str: "string",
+    int: "int",
+    float: "float",
+    bool: "bool",
+    list: "array",
+    dict: "map",
+    type(None): "()",
+    None: "()",
+    values.DateTime: "datetime",
+    values.Duration: "duration",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    allowed: frozenset[type] | None  # None = any value
+    type_text: str
+    has_default: bool
+    default_text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    name: str
+    func: Callable[..., object]
+    category: str
+    params: tuple[Param, ...]
+    min_args: int
+    max_args: int | None  # None = variadic
+    variadic: Param | None
+    pass_context: bool
+    pure: bool  # no side effects, result depends on the arguments only: foldable
+    doc: str
+    returns: str
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+
+    @property
+    def typed(self) -> bool:
+        """True when any parameter restricts its type (then calls check types)."""
+        return any(p.allowed is not None for p in self.params) or (
+            self.variadic is not None and self.variadic.allowed is not None
+        )
+
+    def signature(self) -> str:
+        parts = []
+        for p in self.params:
+            s = f"{p.name}: {p.type_text}"
+            if p.has_default:
+                s = f"[{s}]"
+            parts.append(s)
+        if self.variadic is not None:
+            parts.append(f"{self.variadic.name}: {self.variadic.type_text}...")
+        return f"{self.name}({', '.join(parts)}) -> {self.returns}"
+
+    def arity_text(self) -> str:
+        if self.max_args is None:
+            return f"at least {self.min_args}"
+        if self.min_args == self.max_args:
+            return str(self.min_args)
+        return f"{self.min_args} to {self.max_args}"
+
+    def accepts_arity(self, n: int) -> bool:
+        return n >= self.min_args and (self.max_args is None or n <= self.max_args)
+
+    def check_types(self, args: tuple | list) -> None:
+        """Raise FunctionError unless every argument has an accepted type."""
+        for i, a in enumerate(args):
+            p = self.params[i] if i < len(self.params) else self.variadic
+            if p is None or p.allowed is None or type(a) in p.allowed:
+                continue
+            if p.allowed is not None and isinstance(a, values.FnPtr) and values.FnPtr in p.allowed:
+                continue
+            got = values.type_name(a)
+            raise FunctionError(
+                f"{self.name}(): argument {i + 1} ({p.name}) must be {p.type_text}, got {got}",
+                missing_field=a is None,
+            )
+
+    def examples(self) -> list[tuple[str, str]]:
+        """``(script, expected_json)`` pairs from the docstring's Examples: section."""
+        out: list[tuple[str, str]] = []
+        in_examples = False
+        for raw in self.doc.splitlines():
+            line = raw.strip()
+            if line.lower().startswith("examples:"):
+                in_examples = True
+                continue
+            if in_examples:
+                if not line:
+                    continue
+                if "=>" not in line:
+                    if not raw.startswith((" ", "\t")):
+                        in_examples = False
+                    continue
+                script, _, expected = line.rpartition("=>")
+                out.append((script.strip(), expected.strip()))
+        return out
+
+
+REGISTRY: dict[str, Builtin] = {}
+
+
+def _type_info(annotation: object) -> tuple[frozenset[type] | None, str]:
+    if annotation is inspect.Parameter.empty or annotation is Any or annotation is object:
+        return None, "any"
+    if annotation is values.FnPtr or annotation is Callable or getattr(annotation, "__origin__", None) is Callable:
+        return frozenset({values.FnPtr}), "Fn"
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        allowed: set[type] = set()
+        names = []
+        for a in typing.get_args(annotation):
+            sub, name = _type_info(a)
+            if sub is None:
+                return None, "any"
+            allowed |= sub
+            names.append(name)
+        if allowed == {int, float}:
+            return frozenset(allowed), "number"
+        return frozenset(allowed), "|".join(names)
+    if annotation in _SCALARS:
+        return _SCALARS[annotation], _SCRIPT_TYPE_NAMES[annotation]
+    origin = typing.get_origin(annotation)
+    if origin in _SCALARS:
+        return _SCALARS[origin], _SCRIPT_TYPE_NAMES[origin]
+    raise TypeError(f"unsupported builtin annotation {annotation!r}")
+
+
+def builtin(
+    category: str,
+    *,
+    name: str | None = None,
+    pass_context: bool = False,
+    pure: bool = True,
+    aliases: tuple[str, ...] = (),
+):
+    """Register the decorated function as a script builtin (see the module docstring)."""
+
+    def register(func: Callable[..., object]) -> Callable[..., object]:
+        script_name = name or func.__name__
+        doc = inspect.getdoc(func)
+        if not doc:
+            raise TypeError(f"builtin {script_name} needs a docstring (it is the help text)")
+        hints = typing.get_type_hints(func)
+        sig = inspect.signature(func)
+        params: list[Param] = []
+        variadic: Param | None = None
+        plist = list(sig.parameters.values())
+        if pass_context:
+            plist = plist[1:]
+        for p in plist:
+            allowed, text = _type_info(hints.get(p.name, inspect.Parameter.empty))
+            if p.kind is inspect.Parameter.VAR_POSITIONAL:
+                variadic = Param(p.name, allowed, text, True, None)
+                continue
+            has_default = p.default is not inspect.Parameter.empty
+            params.append(
+                Param(p.name, allowed, text, has_default, repr(p.default) if has_default else None)
+            )
+        min_args = sum(1 for p in params if not p.has_default)
+        ret = hints.get("return", inspect.Parameter.empty)
+        _, ret_text = _type_info(ret) if ret is not inspect.Parameter.empty else (None, "any")
+        entry = Builtin(
+            name=script_name,
+            func=func,
+            category=category,
+            params=tuple(params),
+            min_args=min_args,
+            max_args=None if variadic else len(params),
+            variadic=variadic,
+            pass_context=pass_context,
+            pure=pure and not pass_context,
+            doc=doc,
+            returns=ret_text,
+        )
+        for n in (script_name, *aliases):
+            if n in REGISTRY:
+                raise TypeError(f"builtin {n} registered twice")
+            REGISTRY[n] = entry if n == script_name else _alias(entry, n)
+        return func
+
+    return register
+
+
+def _alias(entry: Builtin, alias: str) -> Builtin:
+    from dataclasses import replace
+
+    return replace(entry, name=alias, doc=f"Alias of {entry.name}().\n\n" + entry.doc)
+
+
+def load_all() -> dict[str, Builtin]:
+    """Import every builtin module (their decorators fill REGISTRY) and return the registry."""
+    import kelora.builtins  # noqa: F401  (the package __init__ imports the modules)
+
+    return REGISTRY
+
+
+def lookup(name: str) -> Builtin | None:
+    return load_all().get(name)
+
+
+def suggest(name: str, candidates: typing.Iterable[str] | None = None) -> str | None:
+    """The closest known name, for "did you mean" hints."""
+    pool = list(candidates) if candidates is not None else list(load_all())
+    match = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+    return match[0] if match else None
