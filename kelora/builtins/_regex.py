@@ -1,0 +1,287 @@
+"""Rust-regex patterns on Python's ``re``: one translating, caching compile helper for all builtins.
+
+Scripts are written against Rust's ``regex`` crate.  Most syntax is shared; the differences that
+matter in log scripts are translated here once per distinct pattern:
+
+* ``(?<name>...)`` named groups  -> ``(?P<name>...)`` (Python 3.11 only knows the ``P`` form);
+* ``\\z`` (end of text)           -> ``\\Z``;
+* POSIX classes ``[[:alpha:]]``   -> explicit ASCII ranges;
+* ``\\pL`` / ``\\p{L}`` / ``\\p{N}`` ... (a few common Unicode classes) -> ``re`` equivalents;
+* inline flags in mid-pattern ``a(?i)b`` -> scoped ``a(?i:b)`` (``re`` rejects the former).
+
+Replacement strings use Rust's ``$1`` / ``${1}`` / ``$name`` / ``${name}`` / ``$$`` syntax;
+``rust_template`` turns them into a Python ``re.sub`` template (unknown groups expand to ``""`` as
+in Rust).
+
+Public API (other builtin modules import these):
+
+``compile_regex(pattern, ignore_case=False) -> re.Pattern``
+    cached; raises ``FunctionError("Invalid regex pattern '<p>': <err>")`` when invalid.
+``regex_error(pattern) -> str | None``
+    the error text for an invalid pattern, else None (uses the same cache).
+``compile_or_warn(ctx, pattern) -> re.Pattern | None``
+    for the "invalid regex => fallback + one warning" builtins: warns once per pattern with
+    ``invalid regex '<p>': <err>`` through ``ctx.diag.warn_once`` and returns None.
+``rust_template(compiled, repl) -> str``
+    a Rust replacement string as a Python template for ``compiled.sub``.
+``rust_sub(compiled, repl, text) -> str``
+    Rust ``replace_all``.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from kelora.errors import FunctionError
+
+_MAX_CACHE = 4096
+# pattern text (+ case flag) -> compiled pattern, or the error text when invalid
+_CACHE: dict[tuple[str, bool], re.Pattern | str] = {}
+
+_POSIX = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\x00-\\x7F",
+    "blank": "\\t ",
+    "cntrl": "\\x00-\\x1F\\x7F",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+
+# \p{X} inside and outside a class (the inside form must not itself be bracketed)
+_UNICODE_CLASSES = {
+    "L": ("[^\\W\\d_]", None),
+    "Letter": ("[^\\W\\d_]", None),
+    "Alphabetic": ("[^\\W\\d_]", None),
+    "N": ("\\d", "\\d"),
+    "Nd": ("\\d", "\\d"),
+    "Digit": ("\\d", "\\d"),
+    "Z": ("\\s", "\\s"),
+    "Zs": ("\\s", "\\s"),
+    "White_Space": ("\\s", "\\s"),
+    "Lu": ("[A-Z]", "A-Z"),
+    "Ll": ("[a-z]", "a-z"),
+}
+_UNICODE_NEGATED = {"L": "[\\W\\d_]", "N": "\\D", "Nd": "\\D", "Z": "\\S", "White_Space": "\\S"}
+
+_FLAG_GROUP = re.compile(r"\(\?([imsxU-]+)\)")
+
+
+def translate_pattern(pattern: str) -> str:
+    """Rewrite Rust-regex syntax that Python's ``re`` spells differently (see module doc)."""
+    if not any(c in pattern for c in "\\[("):
+        return pattern
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = False
+    # per open group: how many scoped-flag groups we opened inside it and must close with it
+    pending: list[int] = [0]
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            nxt = pattern[i + 1]
+            if nxt == "z" and not in_class:
+                out.append("\\Z")
+                i += 2
+                continue
+            if nxt in "pP":
+                name, end = _unicode_name(pattern, i + 2)
+                if name is not None:
+                    rep = _unicode_class(name, nxt == "P", in_class)
+                    if rep is not None:
+                        out.append(rep)
+                        i = end
+                        continue
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if c == "[" and pattern.startswith("[:", i):
+                end = pattern.find(":]", i + 2)
+                if end != -1:
+                    name = pattern[i + 2 : end]
+                    negate = name.startswith("^")
+                    body = _POSIX.get(name.lstrip("^"))
+                    if body is not None and not negate:
+                        out.append(body)
+                        i = end + 2
+                        continue
+            if c == "[":
+                out.append("\\[")  # Rust nested classes are rare; keep Python from warning
+                i += 1
+                continue
+            if c == "]":
+                in_class = False
+            out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            # a leading ']' or '^]' is a literal member
+            if pattern.startswith("^", i):
+                out.append("^")
+                i += 1
+            if pattern.startswith("]", i):
+                out.append("\\]")
+                i += 1
+            continue
+        if c == "(":
+            if pattern.startswith("(?<", i) and not pattern.startswith(("(?<=", "(?<!"), i):
+                out.append("(?P<")
+                i += 3
+                pending.append(0)
+                continue
+            m = _FLAG_GROUP.match(pattern, i)
+            if m:
+                if i == 0 or "".join(out).strip("(?imsxU)") == "":
+                    out.append(m.group(0))
+                else:
+                    out.append(f"(?{m.group(1)}:")
+                    pending[-1] += 1
+                i = m.end()
+                continue
+            pending.append(0)
+            out.append(c)
+            i += 1
+            continue
+        if c == ")":
+            out.append(")" * pending.pop() if len(pending) > 1 else "")
+            if not pending:
+                pending.append(0)
+            out.append(")")
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    out.append(")" * pending[0])
+    return "".join(out)
+
+
+def _unicode_name(pattern: str, j: int) -> tuple[str | None, int]:
+    if j < len(pattern) and pattern[j] == "{":
+        end = pattern.find("}", j)
+        if end == -1:
+            return None, j
+        return pattern[j + 1 : end], end + 1
+    if j < len(pattern):
+        return pattern[j], j + 1
+    return None, j
+
+
+def _unicode_class(name: str, negated: bool, in_class: bool) -> str | None:
+    if negated:
+        return None if in_class else _UNICODE_NEGATED.get(name)
+    outside, inside = _UNICODE_CLASSES.get(name, (None, None))
+    return inside if in_class else outside
+
+
+def _lookup(pattern: str, ignore_case: bool) -> re.Pattern | str:
+    key = (pattern, ignore_case)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    try:
+        result: re.Pattern | str = re.compile(
+            translate_pattern(pattern), re.IGNORECASE if ignore_case else 0
+        )
+    except re.error as err:
+        result = str(err)
+    except (RecursionError, OverflowError, ValueError) as err:
+        result = str(err)
+    if len(_CACHE) >= _MAX_CACHE:
+        _CACHE.clear()  # patterns built per event (rare) must not grow memory without bound
+    _CACHE[key] = result
+    return result
+
+
+def compile_regex(pattern: str, ignore_case: bool = False) -> re.Pattern:
+    """Compiled, cached pattern; FunctionError ``Invalid regex pattern '<p>': <err>`` if invalid."""
+    hit = _lookup(pattern, ignore_case)
+    if type(hit) is str:
+        raise FunctionError(f"Invalid regex pattern '{pattern}': {hit}")
+    return hit  # type: ignore[return-value]
+
+
+def regex_error(pattern: str) -> str | None:
+    """The compile error of an invalid pattern, else None."""
+    hit = _lookup(pattern, False)
+    return hit if type(hit) is str else None  # type: ignore[return-value]
+
+
+def compile_or_warn(ctx, pattern: str, ignore_case: bool = False) -> re.Pattern | None:
+    """Compiled pattern, or None after one warning ``invalid regex '<p>': <err>`` per pattern."""
+    hit = _lookup(pattern, ignore_case)
+    if type(hit) is str:
+        if ctx is not None:
+            ctx.diag.warn_once(f"invalid-regex:{pattern}", f"invalid regex '{pattern}': {hit}")
+        return None
+    return hit  # type: ignore[return-value]
+
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+@lru_cache(maxsize=1024)
+def rust_template(compiled: re.Pattern, repl: str) -> str:
+    """Translate a Rust replacement (``$1``, ``${name}``, ``$$``) into a ``re.sub`` template."""
+    if "$" not in repl and "\\" not in repl:
+        return repl
+    out: list[str] = []
+    i, n = 0, len(repl)
+    while i < n:
+        c = repl[i]
+        if c == "\\":
+            out.append("\\\\")
+            i += 1
+            continue
+        if c != "$":
+            out.append(c)
+            i += 1
+            continue
+        if i + 1 < n and repl[i + 1] == "$":
+            out.append("$")
+            i += 2
+            continue
+        if i + 1 < n and repl[i + 1] == "{":
+            end = repl.find("}", i + 2)
+            if end == -1:
+                out.append("$")
+                i += 1
+                continue
+            ref = repl[i + 2 : end]
+            i = end + 1
+        else:
+            j = i + 1
+            while j < n and repl[j] in _NAME_CHARS:
+                j += 1
+            if j == i + 1:
+                out.append("$")
+                i += 1
+                continue
+            ref = repl[i + 1 : j]
+            i = j
+        out.append(_group_ref(compiled, ref))
+    return "".join(out)
+
+
+def _group_ref(compiled: re.Pattern, ref: str) -> str:
+    if ref.isdigit() and ref.isascii():
+        num = int(ref)
+        return f"\\g<{num}>" if num <= compiled.groups else ""
+    if ref in compiled.groupindex:
+        return f"\\g<{ref}>"
+    return ""  # Rust expands unknown groups to the empty string
+
+
+def rust_sub(compiled: re.Pattern, repl: str, text: str, count: int = 0) -> str:
+    """Rust ``Regex::replace_all`` (or the first ``count`` matches)."""
+    return compiled.sub(rust_template(compiled, repl), text, count=count)
