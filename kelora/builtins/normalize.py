@@ -1,0 +1,213 @@
+"""``normalized()``: replace variable parts of log text (IPs, e-mails, UUIDs...) with ``<name>``.
+
+Patterns are applied in the order given.  Each match is first replaced by a private-use marker
+character and only at the end by ``<name>``, so a later pattern never matches inside an earlier
+placeholder (``<ipv4>`` must not become ``<<fqdn>>``).  Opt-in PII patterns are validated beyond the
+regex: credit cards by the Luhn checksum, SSNs by the SSA rules, phone numbers by NANP rules.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from kelora.builtins.registry import builtin
+from kelora.errors import FunctionError
+from kelora.values import type_name
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d{2}|[1-9]?\d)"
+_IPV4 = rf"\b{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}\b"
+_PORT = r"(?:0|[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])"
+
+_PATTERN_SOURCES: dict[str, tuple[str, ...]] = {
+    "ipv4_port": (rf"\b{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}:{_PORT}\b",),
+    "ipv4": (_IPV4,),
+    "ipv6": (
+        r"(?i)\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b"
+        r"|(?:[0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}"
+        r"|(?:[0-9A-Fa-f]{1,4}:){1,5}(?::[0-9A-Fa-f]{1,4}){1,2}"
+        r"|fe80:(?::[0-9A-Fa-f]{0,4}){0,4}%[0-9A-Za-z]{1,}"
+        r"|::(?:ffff:)?(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)",
+    ),
+    "email": (r"\b[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}\b",),
+    "url": (
+        r"\b(?:[a-z][a-z0-9+.-]*)://(?:(?:[^\s:@]+(?::[^\s:@]*)?@)?(?:[^\s:/?#]+)(?::\d+)?"
+        r"(?:/[^\s?#]*)?(?:\?[^\s#]*)?(?:#[^\s]*)?)\b",
+    ),
+    "fqdn": (r"\b(?:[a-z](?:[a-z0-9-]{0,63}[a-z0-9])?\.){2,}[a-z0-9][a-z0-9-]{0,8}\b",),
+    "uuid": (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",),
+    "mac": (
+        r"\b(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\b",
+        r"\b(?:[0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}\b",
+    ),
+    "md5": (r"\b[a-fA-F0-9]{32}\b",),
+    "sha1": (r"\b[a-fA-F0-9]{40}\b",),
+    "sha256": (r"\b[a-fA-F0-9]{64}\b",),
+    "path": (r"\B(/[\w./-]+)",),
+    "oauth": (r"\bya29\.[0-9A-Za-z_-]+\b",),
+    "function": (r"\b[\w\.]+\([^)]*\)",),
+    "hexcolor": (r"#[0-9A-Fa-f]{6}\b",),
+    "version": (r"\b[vV]\d+\.\d+(?:\.\d+)?(?:-[a-zA-Z0-9]+)?\b",),
+    # opt-in
+    "hexnum": (r"\b0x[0-9a-fA-F]+\b",),
+    "duration": (
+        r"\b\d+(?:\.\d+)?(?:us|ms|[smhd])\b",
+        r"\b\d+(?:\.\d+)?\s*(?:microsecond|millisecond|second|minute|hour|day|week|month|year)s?\b",
+        r"\b(?:\d+h\d+m\d+s|\d+h\d+m|\d+h\d+s|\d+m\d+s)\b",
+    ),
+    "num": (r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?",),
+    "credit_card": (r"\b\d(?:[ -]?\d){12,18}\b",),
+    "ssn": (r"\b\d{3}-\d{2}-\d{4}\b",),
+    "phone": (
+        r"\+\d{1,3}[-.\s]?\(?\d{1,4}\)?[-.\s]?\d{1,4}[-.\s]?\d{1,9}",
+        r"\(\d{3}\)[-.\s]?\d{3}[-.\s]?\d{4}",
+        r"\b\d{3}[-.\s]\d{3}[-.\s]\d{4}\b",
+    ),
+}
+
+DEFAULT_PATTERNS = (
+    "ipv4_port", "ipv4", "ipv6", "email", "url", "fqdn", "uuid", "mac", "md5", "sha1", "sha256",
+    "path", "oauth", "function", "hexcolor", "version",
+)
+OPT_IN_PATTERNS = ("hexnum", "duration", "num", "credit_card", "ssn", "phone")
+
+# \d and \w in Rust's regex are Unicode-aware like Python's, but `\d` digits must be ASCII for
+# the validators; they only look at ASCII digits.
+_COMPILED: dict[str, tuple[re.Pattern, ...]] = {
+    name: tuple(re.compile(src) for src in srcs) for name, srcs in _PATTERN_SOURCES.items()
+}
+
+
+def _digits(text: str) -> list[int]:
+    return [ord(c) - 48 for c in text if "0" <= c <= "9"]
+
+
+def is_valid_luhn(text: str) -> bool:
+    """Luhn checksum over the ASCII digits (13..19 of them, not all zero)."""
+    digits = _digits(text)
+    if not 13 <= len(digits) <= 19 or not any(digits):
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def is_valid_ssn(text: str) -> bool:
+    """SSA rules: area not 000/666/900-999, group not 00, serial not 0000."""
+    parts = text.split("-")
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        return False
+    area, group, serial = (int(p) for p in parts)
+    return area != 0 and area != 666 and area < 900 and group != 0 and serial != 0
+
+
+def is_valid_phone(text: str) -> bool:
+    """NANP rules for 10/11-digit numbers; other international numbers need >= 7 digits."""
+    digits = _digits(text)
+    if len(digits) == 11 and digits[0] == 1:
+        national = digits[1:]
+    elif len(digits) == 10:
+        national = digits
+    else:
+        return len(digits) >= 7
+    if national[0] < 2 or national[3] < 2:
+        return False
+    if national[:5] == [5, 5, 5, 0, 1] and national[5] < 2:  # fictional 555-0100..0199
+        return False
+    return True
+
+
+_VALIDATORS: dict[str, Callable[[str], bool]] = {
+    "credit_card": is_valid_luhn,
+    "ssn": is_valid_ssn,
+    "phone": is_valid_phone,
+}
+_ALL_NAMES = ", ".join((*DEFAULT_PATTERNS, *OPT_IN_PATTERNS))
+
+
+def _steps(names: tuple[str, ...]) -> tuple[tuple[re.Pattern, object, str, str], ...]:
+    """(regex, replacement, marker, placeholder) per regex, for an ordered set of names."""
+    steps = []
+    for idx, name in enumerate(names):
+        marker = chr(0xE000 + idx)
+        validate = _VALIDATORS.get(name)
+        for regex in _COMPILED[name]:
+            if validate is None:
+                repl: object = marker
+            else:
+                def repl(m, _v=validate, _mk=marker):  # noqa: E731 - closure per validator
+                    return _mk if _v(m.group(0)) else m.group(0)
+            steps.append((regex, repl, marker, f"<{name}>"))
+    return tuple(steps)
+
+
+_STEP_CACHE: dict[tuple[str, ...], tuple] = {DEFAULT_PATTERNS: _steps(DEFAULT_PATTERNS)}
+
+
+def _steps_for(spec: object) -> tuple:
+    if type(spec) is str or isinstance(spec, str):
+        names = tuple(p.strip() for p in str(spec).split(","))
+    elif type(spec) is list:
+        if not all(isinstance(p, str) for p in spec):
+            raise FunctionError("normalized(): patterns must be strings")
+        names = tuple(str(p).strip() for p in spec)
+    else:
+        raise FunctionError(
+            f"normalized(): patterns must be a CSV string or an array, got {type_name(spec)}",
+            missing_field=spec is None,
+        )
+    steps = _STEP_CACHE.get(names)
+    if steps is None:
+        unknown = [n for n in names if n not in _COMPILED]
+        if unknown:
+            raise FunctionError(
+                f"normalized(): unknown pattern '{unknown[0]}'. Valid patterns: {_ALL_NAMES}"
+            )
+        steps = _STEP_CACHE[names] = _steps(names)
+    return steps
+
+
+def _normalize_text(text: str, steps: tuple) -> str:
+    used = []
+    for regex, repl, marker, placeholder in steps:
+        new = regex.sub(repl, text)
+        if new != text:
+            used.append((marker, placeholder))
+            text = new
+    for marker, placeholder in used:
+        text = text.replace(marker, placeholder)
+    return text
+
+
+def _normalize_value(value: object, steps: tuple) -> object:
+    t = type(value)
+    if t is str or isinstance(value, str):
+        return _normalize_text(str(value), steps)
+    if t is dict:
+        return {k: _normalize_value(v, steps) for k, v in value.items()}  # type: ignore[union-attr]
+    if t is list:
+        return [_normalize_value(v, steps) for v in value]  # type: ignore[union-attr]
+    return value
+
+
+@builtin("extract")
+def normalized(text: str | dict, patterns: str | list | None = None) -> object:
+    """Replace variable parts of text (IPs, e-mails, URLs, UUIDs, hashes...) with ``<name>`` placeholders.
+
+    Default patterns: ipv4_port, ipv4, ipv6, email, url, fqdn, uuid, mac, md5, sha1, sha256,
+    path, oauth, function, hexcolor, version.  Opt-in: hexnum, duration, num, credit_card
+    (Luhn-checked), ssn, phone.  *patterns* is a CSV string or an array of names, applied in that
+    order.  On a map, every string inside it is normalized.
+
+    Examples:
+        normalized("Server at 192.168.1.100 failed")  =>  "Server at <ipv4> failed"
+        normalized("user ann@example.com from 10.0.0.1:8080")  =>  "user <email> from <ipv4_port>"
+        normalized("card 4111 1111 1111 1111", "credit_card")  =>  "card <credit_card>"
+        normalized("took 250ms", ["duration"])  =>  "took <duration>"
+    """
+    steps = _STEP_CACHE[DEFAULT_PATTERNS] if patterns is None else _steps_for(patterns)
+    return _normalize_value(text, steps)

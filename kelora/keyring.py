@@ -1,0 +1,305 @@
+"""Pseudonym keys: where the secret comes from, how keys are derived, and the fast token path.
+
+    master   = Argon2id(secret, salt=b"kelora:v1:master", t=3, m=64 MiB, p=1, 32 bytes)
+    K_d      = HKDF-SHA256(ikm=master, salt=none, info=b"kelora:v1:" + utf8(d), L=32)
+    token    = base64url(HMAC-SHA256(K_d, utf8(d) || utf8(v)))[:24]
+
+(reference §7; golden vectors in shared/spec/pseudonym_vectors.json.)
+
+Cost model.  Argon2id takes ~0.2 s and 64 MiB, so it runs once per process, lazily at the first
+``pseudonym()`` call (``argon2`` is imported only then).  The HKDF per domain runs once per domain.
+Per value, the HMAC is two SHA-256 compressions on states precomputed per domain: the inner
+state already holds ``K_d ^ ipad`` *and* the domain prefix, the outer one ``K_d ^ opad``; a value
+costs two ``copy()``/``update()``/``digest()`` rounds on CPython's builtin ``_sha256`` (its
+``copy()`` is ~2.5x cheaper than OpenSSL's EVP copy for one-block messages).  On top, each
+domain keeps a bounded dict of recent tokens: log fields repeat a lot (users, sessions, IPs).
+
+Secret sources (COMPAT D10), first match wins:
+``KELORA_SECRET`` > file named by ``KELORA_SECRET_FILE`` > config ``secret_file``; none -> a
+random ephemeral key (``secrets.token_bytes``, D9) and a warning.
+
+Secrecy.  The secret and the keys derived from it live only in closures and private slots of
+``Keyring``; ``repr``/``str`` show the source, never bytes; error messages name files and
+variables, never contents.  A keyring cannot be pickled with its keys: ``__reduce__`` sends only
+the *source description* (e.g. "KELORA_SECRET"), and the receiving process derives the master key
+itself from its own environment.  An ephemeral keyring cannot be rebuilt elsewhere (that would
+give another key), so pickling one raises; a parallel pipeline should create it in the parent
+before forking (``ensure_keyring(ctx)``), which fork-started workers inherit by memory, not a pipe.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import stat
+from binascii import b2a_base64
+from typing import Callable
+
+from kelora.errors import FatalError, FunctionError
+
+SALT = b"kelora:v1:master"
+INFO_PREFIX = b"kelora:v1:"
+# Per-domain token cache: cleared wholesale when it passes this size (cheaper than an LRU and,
+# for log data, nearly as effective: hot values are re-cached at once).
+TOKEN_CACHE_LIMIT = 100_000
+
+try:  # CPython's builtin SHA-256: cheaper copy() than OpenSSL's EVP for one-block messages
+    from _sha256 import sha256 as _fast_sha256  # type: ignore[import-not-found]  # <= 3.11
+except ImportError:  # pragma: no cover
+    try:
+        from _sha2 import sha256 as _fast_sha256  # type: ignore[import-not-found]  # 3.12+
+    except ImportError:
+        _fast_sha256 = hashlib.sha256
+
+_B64_TR = bytes.maketrans(b"+/", b"-_")
+
+# Source labels, as shown in the `pseudonym: ON (...)` status line.
+SOURCE_ENV = "KELORA_SECRET"
+SOURCE_ENV_FILE = "KELORA_SECRET_FILE"
+SOURCE_CONFIG_FILE = "secret_file"
+SOURCE_EPHEMERAL = "ephemeral"
+
+
+# --------------------------------------------------------------------------- derivation
+
+def derive_master(secret: bytes) -> bytes:
+    """Argon2id master key (reference §7 step 1).  ~0.2 s, 64 MiB: call once per process."""
+    try:
+        from argon2.low_level import Type, hash_secret_raw
+    except ImportError as err:  # pragma: no cover - argon2-cffi is a dependency
+        raise FatalError(f"pseudonym init failed: argon2-cffi is not installed ({err.name})") from None
+    try:
+        return hash_secret_raw(
+            secret, SALT, time_cost=3, memory_cost=65536, parallelism=1, hash_len=32,
+            type=Type.ID, version=19,
+        )
+    except Exception as err:  # argon2 errors never contain the password
+        raise FatalError(f"pseudonym init failed: {type(err).__name__}") from None
+
+
+def hkdf_sha256(ikm: bytes, info: bytes, length: int = 32) -> bytes:
+    """RFC 5869 HKDF with no salt (= HashLen zero bytes)."""
+    prk = hmac.new(b"\x00" * 32, ikm, hashlib.sha256).digest()
+    okm, block, counter = b"", b"", 1
+    while len(okm) < length:
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        okm += block
+        counter += 1
+    return okm[:length]
+
+
+def domain_key(master: bytes, domain: str) -> bytes:
+    """HKDF-SHA256 domain key (reference §7 step 2)."""
+    return hkdf_sha256(master, INFO_PREFIX + domain.encode("utf-8"), 32)
+
+
+def _make_pseudonymizer(master: bytes, domain: str, cache_limit: int) -> Callable[[str], str]:
+    """A function value -> 24-char token for one domain, with a bounded token cache."""
+    key = domain_key(master, domain).ljust(64, b"\x00")  # 32-byte key < SHA-256 block
+    inner = _fast_sha256(bytes(b ^ 0x36 for b in key))
+    inner.update(domain.encode("utf-8"))  # the domain prefix of every message: absorb it once
+    outer = _fast_sha256(bytes(b ^ 0x5C for b in key))
+    del key
+    icopy, ocopy = inner.copy, outer.copy
+    b64, tr = b2a_base64, _B64_TR
+    cache: dict[str, str] = {}
+    cache_get = cache.get
+
+    def pseudonymize(value: str) -> str:
+        token = cache_get(value)
+        if token is not None:
+            return token
+        i = icopy()
+        i.update(value.encode("utf-8", "surrogatepass"))
+        o = ocopy()
+        o.update(i.digest())
+        # 24 base64url chars == the first 18 MAC bytes (which encode without padding)
+        token = b64(o.digest()[:18], newline=False).translate(tr).decode("ascii")
+        if len(cache) >= cache_limit:
+            cache.clear()
+        cache[value] = token
+        return token
+
+    return pseudonymize
+
+
+def reference_token(master: bytes, value: str, domain: str) -> str:
+    """The plain, obviously-correct token computation (tests compare the fast path with it)."""
+    mac = hmac.new(domain_key(master, domain), (domain + value).encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=")[:24].decode("ascii")
+
+
+# --------------------------------------------------------------------------- keyring
+
+class Keyring:
+    """Keys of one process: the master key (private) and one pseudonymizer per domain.
+
+    ``pseudonymizer(domain)`` returns the per-domain function (the interpreter may bind it once
+    for a literal domain); ``token(value, domain)`` is the general entry point.
+    """
+
+    __slots__ = ("_master", "source", "config_path", "stable", "by_domain", "_cache_limit", "__weakref__")
+
+    def __init__(
+        self, master: bytes, source: str, *, config_path: str | None = None,
+        cache_limit: int = TOKEN_CACHE_LIMIT,
+    ):
+        self._master = master
+        self.source = source  # SOURCE_* label: safe to show
+        self.config_path = config_path  # config `secret_file` path (a path, not a secret)
+        self.stable = source != SOURCE_EPHEMERAL
+        self.by_domain: dict[str, Callable[[str], str]] = {}
+        self._cache_limit = cache_limit
+
+    def pseudonymizer(self, domain: str) -> Callable[[str], str]:
+        fn = self.by_domain.get(domain)
+        if fn is None:
+            if domain == "":
+                raise FunctionError("pseudonym: domain must be non-empty")
+            fn = self.by_domain[domain] = _make_pseudonymizer(self._master, domain, self._cache_limit)
+        return fn
+
+    def token(self, value: str, domain: str) -> str:
+        fn = self.by_domain.get(domain)
+        if fn is None:
+            fn = self.pseudonymizer(domain)
+        return fn(value)
+
+    def status_text(self) -> str:
+        if not self.stable:
+            return "pseudonym: ON (ephemeral; not stable)"
+        return f"pseudonym: ON (stable; {self.source})"
+
+    # Never show key material.
+    def __repr__(self) -> str:
+        return f"<Keyring source={self.source} domains={len(self.by_domain)} keys=hidden>"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        if not self.stable:
+            raise TypeError(
+                "an ephemeral pseudonym keyring cannot be sent to another process; "
+                "create it before forking workers, or set KELORA_SECRET"
+            )
+        # Only the source description travels; the receiver re-derives from its environment.
+        return (_rebuild_keyring, (self.source, self.config_path))
+
+
+def _rebuild_keyring(source: str, config_path: str | None) -> "Keyring":
+    """Unpickling hook: derive the keyring again from this process's environment."""
+    from kelora.context import RunContext
+
+    keyring = load_keyring(RunContext(secret_file=config_path))
+    if keyring.source != source:
+        raise FatalError(
+            f"pseudonym secret source differs in a worker ({keyring.source} instead of {source})"
+        )
+    return keyring
+
+
+# --------------------------------------------------------------------------- secret loading
+
+def _read_secret_file(path: str, origin: str) -> bytes:
+    """Secret bytes of a file; refuses group/other-accessible files (like ssh)."""
+    shown = path
+    path = os.path.expanduser(path)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as err:
+        raise FatalError(
+            f"cannot read secret file '{shown}' ({origin}): {err.strerror or type(err).__name__}",
+            exit_code=2,
+        ) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FatalError(f"secret file '{shown}' ({origin}) is not a regular file", exit_code=2)
+        if st.st_mode & 0o077:
+            raise FatalError(
+                f"secret file '{shown}' ({origin}) is accessible by group or others "
+                f"(mode {stat.S_IMODE(st.st_mode):04o}); refusing to use it",
+                hint=f"restrict it to its owner: chmod 600 {shown}",
+                exit_code=2,
+            )
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError as err:
+        raise FatalError(
+            f"cannot read secret file '{shown}' ({origin}): {err.strerror or type(err).__name__}",
+            exit_code=2,
+        ) from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if data.endswith(b"\r\n"):
+        data = data[:-2]
+    elif data.endswith(b"\n"):
+        data = data[:-1]
+    if not data:
+        raise FatalError(f"secret file '{shown}' ({origin}) is empty", exit_code=1)
+    return data
+
+
+def resolve_secret(ctx) -> tuple[bytes | None, str]:
+    """``(secret bytes or None for ephemeral, source label)``; raises FatalError on bad sources."""
+    env = ctx.env
+    secret = env.get("KELORA_SECRET")
+    if secret is not None:
+        if secret == "":
+            raise FatalError("KELORA_SECRET must not be empty", exit_code=1)
+        return secret.encode("utf-8", "surrogateescape"), SOURCE_ENV
+    path = env.get("KELORA_SECRET_FILE")
+    if path is not None:
+        if path == "":
+            raise FatalError("KELORA_SECRET_FILE is set but empty; name a secret file", exit_code=2)
+        return _read_secret_file(path, "KELORA_SECRET_FILE"), SOURCE_ENV_FILE
+    path = getattr(ctx, "secret_file", None)
+    if path:
+        return _read_secret_file(path, "config secret_file"), SOURCE_CONFIG_FILE
+    return None, SOURCE_EPHEMERAL
+
+
+# Argon2 results per secret within this process (tests and repeated runs in one process derive
+# the same master key many times).  Keyed by a SHA-256 of the secret, never the secret itself.
+_MASTER_CACHE: dict[bytes, bytes] = {}
+
+
+def _master_for(secret: bytes) -> bytes:
+    fp = hashlib.sha256(b"kelora-master-cache:" + secret).digest()
+    master = _MASTER_CACHE.get(fp)
+    if master is None:
+        master = _MASTER_CACHE[fp] = derive_master(secret)
+    return master
+
+
+def load_keyring(ctx) -> Keyring:
+    """Build a keyring from ``ctx`` (env, secret_file) and report it through ``pseudonym_notice``."""
+    secret, source = resolve_secret(ctx)
+    if secret is None:
+        keyring = Keyring(secrets.token_bytes(32), SOURCE_EPHEMERAL)
+        ctx.pseudonym_notice(
+            "warning", "KELORA_SECRET not set; using ephemeral key, pseudonyms won't be stable across runs"
+        )
+    else:
+        keyring = Keyring(
+            _master_for(secret), source,
+            config_path=getattr(ctx, "secret_file", None) if source == SOURCE_CONFIG_FILE else None,
+        )
+        del secret
+    ctx.pseudonym_notice("status", keyring.status_text())
+    return keyring
+
+
+def ensure_keyring(ctx) -> Keyring:
+    """``ctx.keyring``, created on first use."""
+    keyring = ctx.keyring
+    if keyring is None:
+        keyring = ctx.keyring = load_keyring(ctx)
+    return keyring
