@@ -1,13 +1,475 @@
-"""Command line entry point (skeleton; replaced by the full flag set)."""
+"""The `kelora` command line: flags -> a frozen ``Config`` -> ``pipeline.run``.
+
+This module only declares options (typer, grouped into help panels) and turns them into a
+``Config``.  Three things click cannot do alone are handled around it:
+
+* **Stage order.** ``--filter``, ``-e``, ``-E``, ``--assert``, ``-l``, ``-L`` and ``-I`` run in the
+  exact order given on the command line, across different options.  ``OrderedCommand`` keeps the
+  parser's occurrence order (click records every occurrence) so the stages can be rebuilt.
+* **Optional values that need ``=``** (``-s``/``--stats[=json]``, ``-m``/``--metrics[=tsv]``):
+  a bare ``-s file.log`` must not eat the file name, so bare forms are rewritten first.
+* **Errors**: clap-style usage errors with curated hints, exit 2, never a traceback.
+
+The fast paths (``--version``, ``--help-functions``, ``--help-rhai``) run before typer is imported.
+"""
+from __future__ import annotations
+
+import os
+import signal
 import sys
+from pathlib import Path
 
 from kelora import __version__
+from kelora.errors import FatalError, KeloraError, UsageError
+from kelora.status import ExitStatus
+
+# Curated hints for flags users bring from grep/jq/Miller (reference §1.9).
+FLAG_HINTS = {
+    "--where": "use --filter 'EXPR' to keep matching events",
+    "--grep": "use --filter 'e.message.contains(\"text\")' or --keep-lines REGEX",
+    "--match": "use --filter 'EXPR' to keep matching events",
+    "--sort": "kelora streams events; rank them with track_top_by(name, item, score) and -m",
+    "--rank": "rank with track_top_by(name, item, score) and -m",
+    "--top-n": "rank with track_top(name, item, n) or track_top_by(...) and -m",
+    "--count": "count values with --freq FIELD or track_freq(name, value)",
+    "--group-by": "group counts with --freq FIELD or track_freq(name, value)",
+    "--uniq": "count distinct values with track_unique(name, value) or --card FIELD",
+    "--resilient": "resilient processing is the default; --strict turns it off",
+    "--select": "choose output fields with -k/--keys a,b,c",
+}
+
+STAGE_PARAMS = {
+    "exec": "exec",
+    "exec_file": "exec",
+    "filter": "filter",
+    "assert_": "assert",
+    "levels": "levels",
+    "exclude_levels": "exclude_levels",
+    "include": "include",
+}
+
+STATS_FORMATS = ("table", "json")
+METRICS_FORMATS = ("auto", "short", "full", "tsv", "json")
 
 
-def main(argv=None) -> None:
-    args = sys.argv[1:] if argv is None else argv
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: never returns, never shows a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = run_command(args)
+    except BrokenPipeError:
+        code = _broken_pipe()
+    except KeyboardInterrupt:
+        code = ExitStatus.SIGINT
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError, OSError):
+        code = _broken_pipe()
+    sys.exit(int(code))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so the pipeline flushes stats and metrics."""
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests
+    raise Terminated()
+
+
+def _broken_pipe() -> int:
+    # stdout is gone: point it at /dev/null so the interpreter's final flush stays quiet.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    return ExitStatus.BROKEN_PIPE
+
+
+def run_command(args: list[str], env=None) -> int:
+    """Parse flags, run the pipeline, return the exit code.  Usable in-process by tests."""
+    from kelora.env import Env
+
+    env = env or Env.from_process()
     if args[:1] in (["-V"], ["--version"]):
-        print(f"kelora {__version__}")
-        sys.exit(0)
-    print("kelora: not implemented yet", file=sys.stderr)
-    sys.exit(2)
+        env.stdout.write(f"kelora {__version__}\n".encode())
+        return ExitStatus.OK
+    try:
+        if "--help-functions" in args or "--help-rhai" in args:
+            return _help_topics(args, env)
+        config, extra = parse_args(args, env)
+        if extra.get("exit") is not None:
+            return extra["exit"]
+        from kelora import pipeline
+
+        return pipeline.run(config, env)
+    except UsageError as err:
+        _print_error(env, err)
+        return ExitStatus.USAGE
+    except FatalError as err:
+        _print_error(env, err)
+        return err.exit_code
+    except KeloraError as err:
+        _print_error(env, err)
+        return ExitStatus.ERROR
+
+
+def _print_error(env, err: KeloraError) -> None:
+    # clap-style usage errors carry their own "error:" lead; everything else gets the prefix
+    msg = err.message if err.message.startswith("error:") else f"kelora: {err.message}"
+    if err.hint:
+        msg += f"\n  hint: {err.hint}"
+    env.stderr.write(msg + "\n")
+    env.stderr.flush()
+
+
+def _help_topics(args: list[str], env) -> int:
+    from kelora import docs
+
+    if "--help-rhai" in args:
+        text = docs.language_summary()
+    else:
+        i = args.index("--help-functions")
+        word = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else None
+        text = docs.functions_help(word)
+        if text is None:
+            raise UsageError(f"no function matches {word!r}; run --help-functions for the list")
+    env.stdout.write(text.encode())
+    return ExitStatus.OK
+
+
+# --------------------------------------------------------------------------- argv -> Config
+
+def normalize_argv(args: list[str], takes_value: set[str]) -> list[str]:
+    """Rewrite bare `-s`/`--stats`/`-m`/`--metrics` (their value must be attached with '=')."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        tok = args[i]
+        if tok == "--":
+            out.extend(args[i:])
+            break
+        if tok in takes_value and i + 1 < len(args):
+            out += [tok, args[i + 1]]
+            i += 2
+            continue
+        if tok in ("-s", "--stats"):
+            tok = "--stats=table"
+        elif tok.startswith("-s="):
+            tok = "--stats=" + tok[3:]
+        elif tok in ("-m", "--metrics"):
+            tok = "--metrics=auto"
+        elif tok.startswith("-m="):
+            tok = "--metrics=" + tok[3:]
+        out.append(tok)
+        i += 1
+    return out
+
+
+def parse_args(args: list[str], env) -> tuple["Config", dict]:
+    from kelora import config_file
+    from kelora.clidef import build_command, click_errors
+
+    data = config_file.load(args, env.environ, env.cwd)
+    expanded = config_file.expand(args, data)
+    command = build_command()
+    takes_value = {o for p in command.params if not getattr(p, "is_flag", False) and not getattr(p, "count", False)
+                   for o in getattr(p, "opts", [])} - {"-s", "--stats", "-m", "--metrics"}
+    argv = normalize_argv(expanded, takes_value)
+    ctx_holder: dict = {}
+    try:
+        command.main(args=argv, prog_name="kelora", standalone_mode=False, obj=ctx_holder)
+    except click_errors() as exc:
+        raise _usage_from_click(exc) from None
+    if "params" not in ctx_holder:  # --help was printed by click
+        return None, {"exit": 0}  # type: ignore[return-value]
+    params = ctx_holder["params"]
+    order = ctx_holder["order"]
+    if params.get("show_config"):
+        env.stdout.write(config_file.show(data, env.environ, env.cwd).encode())
+        return None, {"exit": 0}  # type: ignore[return-value]
+    config = build_config(params, order, data, env)
+    if params.get("save_alias"):
+        words = _alias_words(expanded, params["save_alias"], set(config.files))
+        path = config_file.save_alias(params["save_alias"], words, data, env.environ, env.cwd,
+                                      params.get("config_file"))
+        env.stderr.write(f"kelora: saved alias '{params['save_alias']}' in {path}\n")
+        return None, {"exit": 0}  # type: ignore[return-value]
+    return config, {}
+
+
+def _alias_words(args: list[str], name: str, files: set[str]) -> list[str]:
+    out, skip = [], False
+    for i, a in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if a == "--save-alias":
+            skip = True
+            continue
+        if a == f"--save-alias={name}":
+            continue
+        if a in files and (i == 0 or args[i - 1] not in ("-e", "--exec", "--filter", "-k", "--keys")):
+            continue
+        out.append(a)
+    return out
+
+
+def _usage_from_click(exc) -> UsageError:
+    from kelora.clidef import describe_click_error
+
+    message, hint = describe_click_error(exc, FLAG_HINTS)
+    return UsageError(message, hint=hint)
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise UsageError(f"{what} not found: {path}")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Failed to read {what.lower()} '{path}': {exc}")
+
+
+def build_config(p: dict, order: list[str], data, env) -> "Config":
+    from kelora.config import Config, Stage
+
+    # --- stages in command-line order ------------------------------------------------------
+    pools = {name: list(p.get(name) or ()) for name in STAGE_PARAMS}
+    stages: list[Stage] = []
+    pending_includes: list[tuple[str, str]] = []
+    counts = {"exec": 0, "filter": 0, "assert": 0, "levels": 0, "exclude_levels": 0}
+    raw: list[tuple[str, str]] = []
+    for name in order:
+        if name in STAGE_PARAMS and pools[name]:
+            raw.append((name, pools[name].pop(0)))
+    total = {k: sum(1 for n, _ in raw if STAGE_PARAMS[n] == k) for k in counts}
+    for name, value in raw:
+        kind = STAGE_PARAMS[name]
+        if kind == "include":
+            pending_includes.append((value, _read_include(value)))
+            continue
+        if name == "exec_file":
+            value = _read_text(value, "Exec file")
+        counts[kind] += 1
+        label = {"exec": "exec script", "filter": "filter", "assert": "assert",
+                 "levels": "levels", "exclude_levels": "exclude-levels"}[kind]
+        if total[kind] > 1:
+            label = f"{label} {counts[kind]}"
+        prelude = None
+        names: tuple[str, ...] = ()
+        if pending_includes:
+            if kind == "assert":
+                raise UsageError("-I/--include cannot be attached to --assert (it takes a single expression)")
+            if kind in ("exec", "filter"):
+                names = tuple(n for n, _ in pending_includes)
+                prelude = "\n".join(t for _, t in pending_includes)
+                pending_includes = []
+        if kind in ("levels", "exclude_levels"):
+            items = tuple(x.strip() for x in value.split(",") if x.strip())
+            if not items:
+                raise UsageError(f"--{'levels' if kind == 'levels' else 'exclude-levels'} needs at least one level")
+            value = ",".join(items)
+        stages.append(Stage(kind, value, label, prelude, names))
+    begin, end = p.get("begin"), p.get("end")
+    begin_prelude = end_prelude = None
+    if pending_includes:
+        text = "\n".join(t for _, t in pending_includes)
+        if end is not None:
+            end_prelude = text
+        elif begin is not None:
+            begin_prelude = text
+        else:
+            raise UsageError("-I/--include must come before the --exec or --filter stage it belongs to")
+
+    # --freq / --card / --describe: appended after every other stage, as Kelora does.
+    implied_metrics = False
+    for flag, fn in (("freq", "track_freq"), ("card", "track_cardinality"), ("describe", "track_stats")):
+        for field in p.get(flag) or ():
+            stages.append(Stage("exec", _field_tracker(fn, field), f"--{flag} {field}"))
+            implied_metrics = True
+
+    # --- input ---------------------------------------------------------------------------------
+    fmt = p.get("input_format") or None
+    if p.get("json_input"):
+        if fmt is not None:
+            raise UsageError("the argument '-j' cannot be used with '--input-format <FORMAT>'")
+        fmt = "json"
+    files = tuple(p.get("files") or ())
+    if files.count("-") > 1:
+        raise UsageError('stdin ("-") can only be specified once')
+    if p.get("no_input") and files:
+        raise UsageError("--no-input cannot be combined with input files")
+    if not files and not p.get("no_input") and env.stdin_isatty:
+        raise UsageError("no input files or stdin provided",
+                         hint="pass a file name, pipe data in, or use --no-input with --begin/--end")
+    for flag in ("keep_lines", "ignore_lines"):
+        pattern = p.get(flag)
+        if pattern is not None:
+            import re
+
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise UsageError(f"Invalid {flag.replace('_', '-')} regex pattern '{pattern}': {exc}")
+
+    # --- output ----------------------------------------------------------------------------
+    out_fmt = p.get("output_format") or None
+    if p.get("json_output"):
+        if out_fmt is not None:
+            raise UsageError("the argument '-J' cannot be used with '--output-format <FORMAT>'")
+        out_fmt = "json"
+    out_fmt = out_fmt or "default"
+    keys = _csv_list(p.get("keys"))
+    if p.get("core") and out_fmt in ("csv", "tsv", "csvnh", "tsvnh"):
+        raise UsageError(f"--core cannot be used with -F {out_fmt} (CSV columns come from --keys)")
+
+    stats = p.get("stats")
+    if p.get("no_stats"):
+        stats = None
+    if stats is not None and stats not in STATS_FORMATS:
+        raise UsageError(f"invalid value '{stats}' for '--stats[=<FORMAT>]'",
+                         hint="possible values: table, json")
+    metrics = p.get("metrics")
+    if metrics is None and implied_metrics:
+        metrics = "auto"
+    if p.get("no_metrics"):
+        metrics = None
+    if metrics is not None and metrics not in METRICS_FORMATS:
+        raise UsageError(f"invalid value '{metrics}' for '--metrics[=<FORMAT>]'",
+                         hint="possible values: short, full, tsv, json")
+
+    output_file = p.get("output_file")
+    if output_file is not None and output_file in ("json", "csv", "tsv", "logfmt", "default", "inspect"):
+        env.stderr.write(
+            f"kelora hint: writing output to a file named '{output_file}'; did you mean "
+            f"-F {output_file} (--output-format)?\n")
+
+    diagnostics = p.get("diagnostics")  # None | True | False (last one wins)
+    warnings = p.get("warnings")
+    hints = p.get("hints")
+    env_no_warn = env.environ.get("KELORA_NO_WARNINGS") is not None
+    env_no_hints = env.environ.get("KELORA_NO_HINTS") is not None
+    warn_on = (not env_no_warn) if warnings is None else warnings
+    hints_on = (not env_no_hints) if hints is None else hints
+    if diagnostics is False:
+        warn_on = hints_on = False
+    hints_forced = diagnostics is True or hints is True
+    if diagnostics is True:
+        warn_on = hints_on = True
+    verbose = p.get("verbose") or 0
+    if diagnostics is False or p.get("silent"):
+        verbose = 0
+
+    threads = p.get("threads") or 0
+    if threads > 1000:
+        raise UsageError("--threads must be at most 1000")
+    batch_size = p.get("batch_size")
+    if batch_size is not None and batch_size <= 0:
+        raise UsageError("Batch size must be greater than 0")
+    parallel = bool(p.get("parallel")) or threads > 0 or batch_size is not None
+    if p.get("no_parallel"):
+        parallel = False
+
+    seed = env.environ.get("KELORA_SEED")
+    if seed is not None and not seed.isdigit():
+        raise UsageError(f"KELORA_SEED must be a non-negative integer, got {seed!r}")
+
+    take = p.get("take")
+    if take is not None and take < 0:
+        raise UsageError("--take must be 0 or more")
+
+    return Config(
+        files=files,
+        input_format=fmt or "auto",
+        no_input=bool(p.get("no_input")),
+        skip_lines=p.get("skip_lines") or 0,
+        head=p.get("head"),
+        keep_lines=p.get("keep_lines"),
+        ignore_lines=p.get("ignore_lines"),
+        max_line_bytes=_parse_size(p.get("max_line_bytes")),
+        strict_utf8=bool(p.get("strict_utf8")),
+        begin=begin,
+        begin_prelude=begin_prelude,
+        end=end,
+        end_prelude=end_prelude,
+        stages=tuple(stages),
+        allow_fs_writes=bool(p.get("allow_fs_writes")),
+        keys=keys,
+        exclude_keys=_csv_list(p.get("exclude_keys")) or (),
+        core=bool(p.get("core")),
+        take=take,
+        output_format=out_fmt,
+        output_file=output_file,
+        quiet=bool(p.get("quiet")),
+        silent=bool(p.get("silent")),
+        warnings=warn_on,
+        hints=hints_on,
+        hints_forced=hints_forced,
+        script_output=p.get("script_output") is not False,
+        brief=bool(p.get("brief")),
+        color=p.get("color"),
+        emoji=p.get("emoji"),
+        stats=stats,
+        with_stats=bool(p.get("with_stats")),
+        metrics=metrics,
+        with_metrics=bool(p.get("with_metrics")),
+        metrics_file=p.get("metrics_file"),
+        parallel=parallel,
+        threads=threads,
+        batch_size=batch_size or 1000,
+        unordered=bool(p.get("unordered")),
+        strict=bool(p.get("strict")),
+        fail_closed=bool(p.get("fail_closed")),
+        verbose=verbose,
+        secret_file=data.secret_file,
+        config_path=", ".join(data.paths) or None,
+    )
+
+
+def _read_include(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"Error: Failed to read include file '{path}': {reason}")
+
+
+def _field_tracker(fn: str, field: str) -> str:
+    import json
+
+    q = json.dumps(field)
+    if "." in field:
+        value = f"if e.contains({q}) {{ e[{q}] }} else {{ e.get_path({q}) }}"
+    else:
+        value = f"e[{q}]"
+    return f"{fn}({q}, {value})"
+
+
+def _csv_list(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(x.strip() for x in value.split(",") if x.strip())
+
+
+def _parse_size(value: str | None) -> int | None:
+    if value is None:
+        return 64 * 1024 * 1024
+    v = value.strip().lower()
+    if v in ("0", "off", "unlimited", "none"):
+        return None
+    units = {"kib": 1024, "kb": 1000, "k": 1024, "mib": 1024**2, "mb": 1000**2, "m": 1024**2,
+             "gib": 1024**3, "gb": 1000**3, "g": 1024**3, "b": 1}
+    for suffix in sorted(units, key=len, reverse=True):
+        if v.endswith(suffix):
+            num = v[: -len(suffix)].strip()
+            break
+    else:
+        suffix, num = "b", v
+    try:
+        return int(float(num) * units[suffix])
+    except ValueError:
+        raise UsageError(f"invalid size '{value}' for '--max-line-bytes' (examples: 1048576, 64MiB, 1GiB, off)")

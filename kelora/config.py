@@ -1,0 +1,82 @@
+"""The frozen run configuration: everything the pipeline needs, nothing it has to look up.
+
+``cli.py`` builds a ``Config`` from flags; tests may build one directly.  The pipeline never
+reads ``sys.argv`` or the environment itself (the environment arrives in ``Env``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One per-event stage, in command-line order."""
+
+    kind: str  # "exec" | "filter" | "assert" | "levels" | "exclude_levels"
+    text: str  # script text, or the comma list for levels
+    label: str  # "exec script 2", "filter 1", ... (errors name it)
+    prelude: str | None = None  # text of -I files attached to this stage
+    prelude_names: tuple[str, ...] = ()  # the include file names (for messages)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    # input
+    files: tuple[str, ...] = ()
+    input_format: str = "auto"
+    no_input: bool = False
+    skip_lines: int = 0
+    head: int | None = None
+    keep_lines: str | None = None
+    ignore_lines: str | None = None
+    max_line_bytes: int | None = 64 * 1024 * 1024
+    strict_utf8: bool = False
+    # processing
+    begin: str | None = None
+    begin_prelude: str | None = None
+    end: str | None = None
+    end_prelude: str | None = None
+    stages: tuple[Stage, ...] = ()
+    allow_fs_writes: bool = False
+    # selection
+    keys: tuple[str, ...] | None = None
+    exclude_keys: tuple[str, ...] = ()
+    core: bool = False
+    take: int | None = None
+    # output
+    output_format: str = "default"
+    output_file: str | None = None
+    quiet: bool = False
+    silent: bool = False
+    warnings: bool = True
+    hints: bool = True
+    hints_forced: bool = False  # explicit --hints / --diagnostics (re-enables hints under -m)
+    script_output: bool = True
+    brief: bool = False
+    color: bool | None = None  # None = auto
+    emoji: bool | None = None
+    # stats / metrics
+    stats: str | None = None  # None | "table" | "json"
+    with_stats: bool = False
+    metrics: str | None = None  # None | "auto" | "short" | "full" | "tsv" | "json"
+    with_metrics: bool = False
+    metrics_file: str | None = None
+    # performance
+    parallel: bool = False
+    threads: int = 0
+    batch_size: int = 1000
+    unordered: bool = False
+    # errors
+    strict: bool = False
+    fail_closed: bool = False
+    verbose: int = 0
+    # secrets (COMPAT D10): from the config file's root key
+    secret_file: str | None = None
+    # where config came from, for -v notices
+    config_path: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def data_only(self) -> bool:
+        """-s / -m style runs: events and script output are suppressed."""
+        return self.stats is not None or self.metrics is not None

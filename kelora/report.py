@@ -1,0 +1,323 @@
+"""Everything kelora tells the user besides events: diagnostics, stats, error summaries.
+
+``Reporter`` owns the suppression rules of reference §4.8 (``-q``, ``-s``/``-m``, ``--silent``,
+``--no-diagnostics``, ``--no-warnings``, ``--no-hints``) and the plain/emoji prefixes, so no other
+module decides whether a line is shown.  Stats render as the plain lines of §5.1 (or JSON); on a
+terminal they become a rich table (COMPAT D13), imported only then.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from kelora.config import Config
+from kelora.stats import ErrorLog, Stats
+from kelora.values import Duration
+
+PLAIN = {"error": "kelora: ", "warning": "kelora warning: ", "hint": "kelora hint: ", "status": "kelora: "}
+EMOJI = {"error": "⚠️  ", "warning": "🔸 ", "hint": "💡 ", "status": "🔹 "}
+
+
+class Reporter:
+    def __init__(self, config: Config, env):
+        self.config = config
+        self.err = env.stderr
+        environ = env.environ
+        color = config.color
+        if color is None:
+            if environ.get("FORCE_COLOR") is not None:
+                color = True
+            elif environ.get("NO_COLOR") is not None:
+                color = False
+            else:
+                color = env.stdout_isatty
+        emoji = config.emoji
+        if emoji is None:
+            emoji = color and environ.get("NO_EMOJI") is None
+        self.color = color
+        self.emoji = bool(emoji and color) if config.emoji is None else bool(config.emoji)
+        self.prefix = EMOJI if self.emoji else PLAIN
+        self.metrics_mode = config.metrics is not None
+        # the derived "quiet level" of Kelora 2.x: 0 = everything, 1 = no diagnostics, 3 = data only
+        if not config.script_output or config.data_only:
+            self.quiet_level = 3
+        elif config.silent or not (config.warnings or config.hints):
+            self.quiet_level = 1
+        else:
+            self.quiet_level = 0
+
+    # ------------------------------------------------------------------ what may be shown
+    @property
+    def warnings_on(self) -> bool:
+        return self.config.warnings and not self.config.silent
+
+    @property
+    def hints_on(self) -> bool:
+        if self.config.silent or not self.config.hints:
+            return False
+        if self.metrics_mode and not self.config.hints_forced:
+            return False
+        return True
+
+    @property
+    def verbose_errors(self) -> bool:
+        """-v per-error lines: need verbosity and the quiet level 0."""
+        return self.config.verbose > 0 and self.quiet_level == 0
+
+    # ------------------------------------------------------------------ writers
+    def write(self, text: str) -> None:
+        self.err.write(text if text.endswith("\n") else text + "\n")
+        self.err.flush()
+
+    def error(self, message: str) -> None:
+        if not self.config.silent:
+            self.write(self.prefix["error"] + message)
+
+    def fatal(self, message: str) -> None:
+        """Errors that end the run are shown even under --silent (as its one line)."""
+        self.write(self.prefix["error"] + message)
+
+    def warning(self, message: str) -> None:
+        if self.warnings_on:
+            self.write(self.prefix["warning"] + message)
+
+    def hint(self, message: str, *, survives_metrics: bool = False) -> None:
+        if self.config.silent or not self.config.hints:
+            return
+        if self.metrics_mode and not self.config.hints_forced and not survives_metrics:
+            return
+        self.write(self.prefix["hint"] + message)
+
+    def status(self, message: str) -> None:
+        if self.config.verbose > 0 and self.quiet_level == 0:
+            self.write(self.prefix["status"] + message)
+
+
+# ---------------------------------------------------------------------------- stats
+
+def _pct(part: int, whole: int) -> str:
+    return f" ({part / whole * 100:.1f}%)" if whole else ""
+
+
+def rfc3339(dt: datetime) -> str:
+    """chrono's to_rfc3339: fractional seconds only when present, in 3/6 digits."""
+    micro = dt.microsecond
+    base = dt.replace(microsecond=0).isoformat()
+    if not micro:
+        return base
+    frac = f"{micro:06d}"
+    if frac.endswith("000"):
+        frac = frac[:3]
+    head, sep, offset = base[:19], base[19:20], base[19:]
+    return f"{head}.{frac}{offset}"
+
+
+def _span_text(span: list) -> str | None:
+    first, last = span
+    if first is None:
+        return None
+    if first == last:
+        return f"{rfc3339(first)} (single timestamp)"
+    secs = int((last - first).total_seconds())
+    return f"{rfc3339(first)} to {rfc3339(last)} ({Duration(secs * 1_000_000_000).display()})"
+
+
+def _throughput(stats: Stats) -> str | None:
+    if not stats.lines_read:
+        return None
+    elapsed = max(stats.elapsed, 1e-9)
+    rate = stats.lines_read / elapsed
+    when = f"{elapsed:.2f}s" if elapsed >= 1 else f"{int(elapsed * 1000)}ms"
+    return f"{rate:.0f} lines/s in {when}"
+
+
+def _ts_descriptor(stats: Stats) -> str:
+    if not stats.events_created:
+        return "Timestamp: no events processed."
+    fields = sorted(stats.ts_fields, key=lambda k: -stats.ts_fields[k])
+    detected = sum(stats.ts_fields.values())
+    if not fields:
+        return f"Timestamp: (none found, {stats.events_created} events). Hint: Try --ts-field or --ts-format."
+    text = f"Timestamp: {', '.join(fields)} (auto-detected) - {stats.ts_parsed}/{detected} parsed{_pct(stats.ts_parsed, detected)}."
+    if stats.ts_missing:
+        text = text[:-1] + f"; {stats.ts_missing} missing."
+    if stats.ts_parsed < detected:
+        text += " Hint: Try --ts-field or --ts-format."
+    return text
+
+
+def stats_lines(stats: Stats, reporter: Reporter | None = None) -> list[str]:
+    """The plain stats block of reference §5.1."""
+    out = []
+    if stats.format_name:
+        out.append(f"Detected format: {stats.format_name}")
+    out.append(
+        f"Lines processed: {stats.lines_read} total, {stats.lines_filtered} filtered"
+        f"{_pct(stats.lines_filtered, stats.lines_read)}, {stats.parse_errors} errors"
+        f"{_pct(stats.parse_errors, stats.lines_read)}"
+    )
+    if stats.ragged_extra or stats.ragged_missing:
+        parts = []
+        if stats.ragged_extra:
+            parts.append(f"{stats.ragged_extra} row{'s' if stats.ragged_extra != 1 else ''} with more columns than expected (extras kept as cN)")
+        if stats.ragged_missing:
+            parts.append(f"{stats.ragged_missing} row{'s' if stats.ragged_missing != 1 else ''} with fewer columns than expected (missing fields left absent)")
+        out.append("Ragged rows: " + ", ".join(parts))
+    out.append(
+        f"Events created: {stats.events_created} total, {stats.events_output} output, "
+        f"{stats.events_filtered} filtered{_pct(stats.events_filtered, stats.events_created)}"
+    )
+    tp = _throughput(stats)
+    if tp:
+        out.append(f"Throughput: {tp}")
+    out.append(_ts_descriptor(stats))
+    if stats.files_failed:
+        n = len(stats.files_failed)
+        out.append(f"kelora: Failed to open {n} file{'s' if n != 1 else ''}")
+    if stats.decode_warnings:
+        n = stats.decode_warnings
+        out.append(f"kelora warning: {n} line{'s' if n != 1 else ''} contained invalid UTF-8, "
+                   f"decoded with U+FFFD substitution (first: {stats.decode_first})")
+    span_in, span_out = _span_text(stats.span_in), _span_text(stats.span_out)
+    if span_in and span_out and span_in != span_out:
+        out.append(f"Input time span (before filtering): {span_in}")
+        out.append(f"Output time span (after filtering): {span_out}")
+    elif span_in:
+        out.append(f"Time span: {span_in}")
+    if stats.levels_seen:
+        out.append("Levels seen: " + ",".join(sorted(stats.levels_seen)))
+        if stats.levels_output != stats.levels_seen:
+            out.append("Levels output: " + ",".join(sorted(stats.levels_output)))
+    if stats.keys_seen:
+        out.append("Keys seen: " + ",".join(sorted(stats.keys_seen)))
+        if stats.keys_output != stats.keys_seen:
+            out.append("Keys output: " + ",".join(sorted(stats.keys_output)))
+    return out
+
+
+def stats_json(stats: Stats) -> str:
+    def span(s):
+        if s[0] is None:
+            return None
+        return {"start": rfc3339(s[0]), "end": rfc3339(s[1]),
+                "duration_seconds": (s[1] - s[0]).total_seconds()}
+
+    doc: dict = {
+        "format": {"detected": stats.format_name},
+        "lines": {"read": stats.lines_read, "filtered": stats.lines_filtered, "errors": stats.parse_errors},
+        "events": {"created": stats.events_created, "output": stats.events_output,
+                   "filtered": stats.events_filtered},
+        "throughput": {
+            "lines_per_second": round(stats.lines_read / stats.elapsed, 1) if stats.lines_read and stats.elapsed else None,
+            "duration_ms": int(stats.elapsed * 1000),
+        },
+        "timestamp": {"fields": sorted(stats.ts_fields), "detected": sum(stats.ts_fields.values()),
+                      "parsed": stats.ts_parsed, "absent": stats.ts_missing},
+    }
+    if stats.span_in[0] is not None:
+        doc["time_span"] = {"input": span(stats.span_in), "output": span(stats.span_out)}
+    if stats.levels_seen:
+        doc["levels"] = {"seen": sorted(stats.levels_seen)}
+        if stats.levels_output != stats.levels_seen:
+            doc["levels"]["output"] = sorted(stats.levels_output)
+    if stats.keys_seen:
+        doc["keys"] = {"seen": sorted(stats.keys_seen)}
+        if stats.keys_output != stats.keys_seen:
+            doc["keys"]["output"] = sorted(stats.keys_output)
+    if stats.ragged_extra or stats.ragged_missing:
+        doc["ragged_rows"] = {"extra_columns": stats.ragged_extra, "missing_columns": stats.ragged_missing}
+    if stats.decode_warnings:
+        doc["decode_warnings"] = stats.decode_warnings
+    if stats.assertion_failures:
+        doc["assertion_failures"] = stats.assertion_failures
+    doc["files"] = {"processed": stats.files_processed, "failed_to_open": len(stats.files_failed)}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def stats_rich(stats: Stats, file) -> None:
+    """Terminal rendering (COMPAT D13): the same facts as a rich table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="kelora stats", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    for line in stats_lines(stats):
+        key, _, value = line.partition(": ")
+        table.add_row(key, value)
+    Console(file=file).print(table)
+
+
+# ---------------------------------------------------------------------------- error summary
+
+KIND_TITLES = {"parse": "Parse", "exec": "Exec", "filter": "Filter", "assert": "Assert", "script": "Script"}
+
+
+def error_summary(errors: ErrorLog, stats: Stats, *, strict: bool, hints: bool) -> tuple[str, str] | None:
+    """(level, text) for the end-of-run summary, or None.  level is "warning" or "error"."""
+    parts: list[str] = []
+    total = errors.total
+    recovered_only = total > 0 and set(errors.counts) <= {"exec", "filter"} and not strict
+    if total:
+        kinds = list(errors.counts)
+        if len(kinds) == 1:
+            kind = kinds[0]
+            head = f"{KIND_TITLES.get(kind, kind.capitalize())} errors: {total} total"
+        else:
+            kind = None
+            head = f"Mixed errors: {total} total"
+        created = stats.events_created
+        every = False
+        if kind in ("exec", "filter") and not strict and created:
+            if total >= created:
+                head += ", affecting every event"
+                every = True
+            elif total / created >= 0.9:
+                head += f", affecting {total / created * 100:.1f}% of events"
+        lines = [head]
+        if every and hints:
+            lines.append("  This usually means a script bug or field-name typo. Use --strict to fail "
+                         "immediately, or --verbose to inspect each error.")
+        for _, loc, msg in errors.samples[:3]:
+            lines.append(f"  {loc}: {msg}")
+        if total > 3:
+            lines.append(f"  [+{total - 3} more. Use -v to see each error or --no-diagnostics to suppress this summary.]")
+        parts.append("\n".join(lines))
+    recap = []
+    if stats.parse_errors:
+        recap.append(f"{stats.parse_errors} parse error{'s' if stats.parse_errors != 1 else ''}")
+    if recap or stats.files_failed or stats.assertion_failures:
+        if stats.events_filtered:
+            recap.append(f"{stats.events_filtered} event{'s' if stats.events_filtered != 1 else ''} filtered")
+        if stats.files_failed:
+            n = len(stats.files_failed)
+            recap.append(f"{n} file{'s' if n != 1 else ''} failed to open ({', '.join(stats.files_failed)})")
+        if stats.assertion_failures:
+            n = stats.assertion_failures
+            recap.append(f"{n} assertion failure{'s' if n != 1 else ''}")
+        parts.append("Processing completed with " + ", ".join(recap))
+        recovered_only = False
+    if not parts:
+        return None
+    joiner = "\n" if "\n" in parts[0] else "; "
+    return ("warning" if recovered_only else "error"), joiner.join(parts)
+
+
+def silent_fatal_line(errors: ErrorLog) -> str:
+    """The single line --silent prints when the run fails (reference §6.4)."""
+    total = errors.total
+    if not total:
+        return "fatal error encountered"
+    kinds = list(errors.counts)
+    if len(kinds) == 1:
+        kind = kinds[0]
+        locs = [loc for _, loc, _ in errors.samples]
+        if total == 1:
+            msg = errors.samples[0][2] if errors.samples else ""
+            return f"1 {kind} error: {msg[:80]}"
+        if total <= 3 and locs:
+            return f"{total} {kind} errors at {', '.join(locs[:3])}"
+        return f"{total} {kind} errors (first at: {locs[0] if locs else '?'})"
+    if len(kinds) <= 10:
+        return f"{total} errors: " + ", ".join(f"{errors.counts[k]} {k}" for k in kinds)
+    return f"{total} errors (mixed types)"

@@ -1,0 +1,191 @@
+"""Per-event stage functions: one closure per `--filter`/`-e`/`--assert`/`-l`/`-L` stage.
+
+Each stage is ``fn(scope) -> result`` where result is ``True`` (go on), ``False`` (the event is
+dropped: counted as filtered) or a list of new events (``emit_each``: the current event is
+replaced by these, which run through the remaining stages).
+
+Atomicity (reference §6.1, COMPAT D1/D11): an exec stage that fails leaves the event, the
+event's ``let`` variables and its ``track_*`` calls exactly as before the stage.  Only what the
+compiled program says it may change is snapshotted, so a stage that cannot mutate costs nothing.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+from kelora.context import RunContext, Scope
+from kelora.errors import ScriptRuntimeError, SkipEvent
+from kelora.stats import LEVEL_KEYS
+
+MISSING_FIELD = ("Missing field during expression evaluation{detail}. Check field names, or use "
+                 "e.has(...) / e.get_path(...) when the field is optional.")
+
+
+class StageFailed(Exception):
+    """--strict: the first per-event error ends the run."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def describe(err: ScriptRuntimeError) -> str:
+    """The one-line message used in per-event error lines and in the summary."""
+    where = err.location()
+    label = err.source.label if err.source else "script"
+    at = f" (at {where} in {label})" if where else f" (in {label})"
+    if err.missing_field:
+        return MISSING_FIELD.format(detail=f" ({err.message}){at}")
+    msg = err.message
+    if err.hint:
+        msg += f". {err.hint}"
+    return msg + at
+
+
+class StageBuilder:
+    """Builds stage closures bound to one run's context, error log and policies."""
+
+    def __init__(self, ctx: RunContext, record_error: Callable[[str, Scope, str, int | None], None],
+                 *, strict: bool, fail_closed: bool, assert_failed: Callable[[str, Scope], None]):
+        self.ctx = ctx
+        self.record_error = record_error  # (kind, scope, message, filter_index)
+        self.strict = strict
+        self.fail_closed = fail_closed
+        self.assert_failed = assert_failed
+        self.filter_ok: dict[int, int] = {}
+
+    # ------------------------------------------------------------------ exec
+    def exec_stage(self, prog) -> Callable[[Scope], object]:
+        ctx = self.ctx
+        run = prog.run
+        mutates = prog.mutates_event
+        nested = prog.mutates_nested
+        declares = prog.declares_vars
+        calls = prog.calls
+        tracks = any(name.startswith("track_") for name in calls)
+        emits = "emit_each" in calls
+        record, strict, fail_closed = self.record_error, self.strict, self.fail_closed
+        deepcopy = copy.deepcopy
+
+        def stage(scope: Scope):
+            e = scope.e
+            snapshot = None
+            if mutates and e is not None:
+                snapshot = deepcopy(e) if nested else e.copy()
+            vars_snapshot = scope.vars.copy() if declares else None
+            if tracks:
+                ctx.pending = []
+            if emits:
+                ctx.emitted = []
+                ctx.emitted_called = False
+            try:
+                run(scope)
+            except SkipEvent:
+                _discard()
+                return False
+            except ScriptRuntimeError as err:
+                _discard()
+                if snapshot is not None:
+                    scope.e = snapshot
+                if vars_snapshot is not None:
+                    scope.vars = vars_snapshot
+                if err.kind == "conf-readonly":
+                    record("script", scope, err.message, None)
+                    if strict:
+                        raise StageFailed(err.message)
+                    return False
+                message = describe(err)
+                record("exec", scope, message, None)
+                if strict:
+                    raise StageFailed(f"exec error: {message}")
+                return False if fail_closed else True
+            if tracks:
+                pending = ctx.pending
+                ctx.pending = None
+                if pending:
+                    ctx.metrics.commit(pending)
+            if scope.e is None:
+                scope.e = {}  # `e = ()`: nothing is output, but later stages still run
+            if emits:
+                emitted, called = ctx.emitted, ctx.emitted_called
+                ctx.emitted = None
+                if called:
+                    return emitted
+            return True
+
+        def _discard():
+            ctx.pending = None
+            ctx.emitted = None
+
+        return stage
+
+    # ------------------------------------------------------------------ filter
+    def filter_stage(self, prog, index: int) -> Callable[[Scope], object]:
+        run = prog.run
+        record, strict = self.record_error, self.strict
+        ok = self.filter_ok
+        ok[index] = 0
+
+        def stage(scope: Scope):
+            try:
+                value = run(scope)
+            except SkipEvent:
+                return False
+            except ScriptRuntimeError as err:
+                message = "Filter error: " + describe(err)
+                record("filter", scope, message, index)
+                if strict:
+                    raise StageFailed(message)
+                return False
+            if value is True:
+                ok[index] += 1
+                return True
+            if value is False:
+                ok[index] += 1
+                return False
+            from kelora.values import type_name
+
+            message = f"Filter error: the filter must return a bool, got {type_name(value)} (in {prog.source.label})"
+            record("filter", scope, message, index)
+            if strict:
+                raise StageFailed(message)
+            return False
+
+        return stage
+
+    # ------------------------------------------------------------------ assert
+    def assert_stage(self, prog) -> Callable[[Scope], object]:
+        run = prog.run
+        failed = self.assert_failed
+        text = prog.source.text
+
+        def stage(scope: Scope):
+            try:
+                ok = run(scope) is True
+            except ScriptRuntimeError:
+                ok = False
+            if not ok:
+                failed(text, scope)
+            return True
+
+        return stage
+
+    # ------------------------------------------------------------------ levels
+    @staticmethod
+    def levels_stage(levels: str, keep: bool) -> Callable[[Scope], object]:
+        wanted = frozenset(x.strip().lower() for x in levels.split(",") if x.strip())
+        keys = LEVEL_KEYS
+
+        def stage(scope: Scope):
+            e = scope.e
+            level = None
+            for key in keys:
+                v = e.get(key)
+                if type(v) is str:
+                    level = v
+                    break
+            if level is None:
+                return not keep  # -l drops events without a level; -L keeps them
+            return (level.lower() in wanted) is keep
+
+        return stage

@@ -1,0 +1,164 @@
+"""Run counters (`--stats`) and the error log behind the end-of-run summary.
+
+Both are plain data with a ``merge`` so worker processes can each count their share and the
+parent adds them up (``--parallel``).  Rendering lives in ``report.py``.
+
+Accounting invariant (reference §5.1), checked by the reliability tests:
+    lines read = lines filtered + parse errors + blank lines + events created
+where a CSV header line counts as read and as neither filtered nor created.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+TS_KEYS = ("ts", "_ts", "timestamp", "at", "time", "@timestamp", "log_timestamp", "event_time",
+           "datetime", "date_time", "created_at", "logged_at", "_t", "@t", "t")
+LEVEL_KEYS = ("level", "lvl", "severity", "log_level", "loglevel", "priority", "sev", "@level",
+              "log_severity", "error_level", "event_level", "_level", "@l")
+
+MAX_SAMPLES = 3
+
+
+@dataclass
+class Stats:
+    format_name: str = ""
+    lines_read: int = 0
+    lines_filtered: int = 0
+    lines_blank: int = 0
+    lines_header: int = 0
+    parse_errors: int = 0
+    events_created: int = 0
+    events_output: int = 0
+    events_filtered: int = 0
+    events_errored: int = 0  # dropped by --fail-closed or a conf violation
+    ragged_extra: int = 0
+    ragged_missing: int = 0
+    decode_warnings: int = 0
+    decode_first: str | None = None
+    truncated_lines: int = 0
+    assertion_failures: int = 0
+    files_processed: int = 0
+    files_failed: list[str] = field(default_factory=list)
+    # collected only when stats are shown (they cost per event)
+    keys_seen: set[str] = field(default_factory=set)
+    keys_output: set[str] = field(default_factory=set)
+    levels_seen: set[str] = field(default_factory=set)
+    levels_output: set[str] = field(default_factory=set)
+    ts_fields: dict[str, int] = field(default_factory=dict)
+    ts_parsed: int = 0
+    ts_missing: int = 0
+    span_in: list = field(default_factory=lambda: [None, None])
+    span_out: list = field(default_factory=lambda: [None, None])
+    elapsed: float = 0.0
+
+    def merge(self, other: "Stats") -> None:
+        for name in ("lines_read", "lines_filtered", "lines_blank", "lines_header", "parse_errors",
+                     "events_created", "events_output", "events_filtered", "events_errored",
+                     "ragged_extra", "ragged_missing", "decode_warnings", "truncated_lines",
+                     "assertion_failures", "ts_parsed", "ts_missing"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.decode_first = self.decode_first or other.decode_first
+        for name in ("keys_seen", "keys_output", "levels_seen", "levels_output"):
+            getattr(self, name).update(getattr(other, name))
+        for k, v in other.ts_fields.items():
+            self.ts_fields[k] = self.ts_fields.get(k, 0) + v
+        for mine, theirs in ((self.span_in, other.span_in), (self.span_out, other.span_out)):
+            if theirs[0] is not None:
+                mine[0] = theirs[0] if mine[0] is None else min(mine[0], theirs[0])
+                mine[1] = theirs[1] if mine[1] is None else max(mine[1], theirs[1])
+
+    # ---------------------------------------------------------------- per-event observation
+    def observe_input(self, event: dict) -> None:
+        self.keys_seen.update(event)
+        level = level_of(event)
+        if level is not None:
+            self.levels_seen.add(level)
+        field_name, ts = timestamp_of(event)
+        if field_name is None:
+            self.ts_missing += 1
+            return
+        self.ts_fields[field_name] = self.ts_fields.get(field_name, 0) + 1
+        if ts is not None:
+            self.ts_parsed += 1
+            _widen(self.span_in, ts)
+
+    def observe_output(self, event: dict) -> None:
+        self.keys_output.update(event)
+        level = level_of(event)
+        if level is not None:
+            self.levels_output.add(level)
+        _, ts = timestamp_of(event)
+        if ts is not None:
+            _widen(self.span_out, ts)
+
+
+def _widen(span: list, ts: datetime) -> None:
+    if span[0] is None or ts < span[0]:
+        span[0] = ts
+    if span[1] is None or ts > span[1]:
+        span[1] = ts
+
+
+def level_of(event: dict) -> str | None:
+    for key in LEVEL_KEYS:
+        value = event.get(key)
+        if type(value) is str:
+            return value
+    return None
+
+
+def timestamp_of(event: dict) -> tuple[str | None, datetime | None]:
+    for key in TS_KEYS:
+        if key in event and event[key] is not None:
+            return key, parse_timestamp(event[key])
+    return None, None
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """Best-effort: RFC 3339 / ISO 8601 strings and epoch seconds or milliseconds."""
+    t = type(value)
+    try:
+        if t is str:
+            s = value.strip()  # type: ignore[union-attr]
+            if s.endswith(("Z", "z")):
+                s = s[:-1] + "+00:00"
+            dt = datetime.fromisoformat(s)
+            return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        if t is int or t is float:
+            v = float(value)  # type: ignore[arg-type]
+            if v > 1e11:  # milliseconds
+                v /= 1000.0
+            return datetime.fromtimestamp(v, tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+@dataclass
+class ErrorLog:
+    """Recorded per-event errors by kind, with the first samples for the summary."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    samples: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, location, message)
+    filter_errors: dict[int, int] = field(default_factory=dict)  # stage index -> errors
+    filter_ok: dict[int, int] = field(default_factory=dict)  # stage index -> clean evaluations
+    script_errors: int = 0  # conf violations: always fatal for the exit code
+
+    def record(self, kind: str, location: str, message: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if len(self.samples) < 50:
+            self.samples.append((kind, location, message))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def merge(self, other: "ErrorLog") -> None:
+        for k, v in other.counts.items():
+            self.counts[k] = self.counts.get(k, 0) + v
+        self.samples.extend(other.samples[: max(0, 50 - len(self.samples))])
+        for mine, theirs in ((self.filter_errors, other.filter_errors), (self.filter_ok, other.filter_ok)):
+            for k, v in theirs.items():
+                mine[k] = mine.get(k, 0) + v
+        self.script_errors += other.script_errors
