@@ -1,0 +1,133 @@
+"""Encoding builtins: base64, hex, URL percent-encoding, HTML and JSON string escaping.
+
+Decoders raise a runtime error on malformed input (the caller can ``try``/``catch``); decoded
+bytes that are not UTF-8 are decoded lossily (U+FFFD), as Rust's ``String::from_utf8_lossy``.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+import urllib.parse
+
+import orjson
+
+from kelora.builtins.registry import builtin
+from kelora.errors import FunctionError
+
+
+@builtin("codec")
+def encode_b64(text: str) -> str:
+    """Standard base64 (with = padding) of the UTF-8 bytes of text.
+
+    Examples:
+        encode_b64("hello")  =>  "aGVsbG8="
+        encode_b64("")  =>  ""
+    """
+    return base64.b64encode(text.encode()).decode("ascii")
+
+
+@builtin("codec")
+def decode_b64(text: str) -> str:
+    """Decode base64 (standard or URL-safe alphabet, padding optional) to text.
+
+    Examples:
+        decode_b64("aGVsbG8=")  =>  "hello"
+        decode_b64("aGVsbG8")  =>  "hello"
+    """
+    s = text.strip().replace("-", "+").replace("_", "/")
+    s += "=" * (-len(s.rstrip("=")) % 4) if "=" not in s else ""
+    try:
+        return base64.b64decode(s, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        raise FunctionError(f"decode_b64(): invalid base64 input '{text}'") from None
+
+
+@builtin("codec")
+def encode_hex(text: str) -> str:
+    """Lower-case hex of the UTF-8 bytes of text.
+
+    Examples:
+        encode_hex("Hi")  =>  "4869"
+    """
+    return text.encode().hex()
+
+
+@builtin("codec")
+def decode_hex(text: str) -> str:
+    """Decode hex digits (any case) to text.
+
+    Examples:
+        decode_hex("4869")  =>  "Hi"
+    """
+    try:
+        return bytes.fromhex(text.strip()).decode("utf-8", "replace")
+    except ValueError:
+        raise FunctionError(f"decode_hex(): invalid hex input '{text}'") from None
+
+
+@builtin("codec")
+def encode_url(text: str) -> str:
+    """Percent-encode everything except ASCII letters, digits and - _ . ~ .
+
+    Examples:
+        encode_url("a b&c=d/é")  =>  "a%20b%26c%3Dd%2F%C3%A9"
+    """
+    return urllib.parse.quote(text, safe="-_.~")
+
+
+@builtin("codec")
+def decode_url(text: str) -> str:
+    """Decode %XX escapes (and + as a space) to text.
+
+    Examples:
+        decode_url("a%20b+c%C3%A9")  =>  "a b cé"
+    """
+    return urllib.parse.unquote_plus(text, errors="replace")
+
+
+@builtin("codec")
+def escape_html(text: str) -> str:
+    """Escape & < > " ' as HTML entities.
+
+    Examples:
+        escape_html("<a href='x'>&</a>")  =>  "&lt;a href=&#x27;x&#x27;&gt;&amp;&lt;/a&gt;"
+    """
+    return html.escape(text, quote=True)
+
+
+@builtin("codec")
+def unescape_html(text: str) -> str:
+    """Replace HTML entities (named, &#NN; and &#xHH;) with their characters.
+
+    Examples:
+        unescape_html("&lt;b&gt; &amp; &#39;")  =>  "<b> & '"
+    """
+    return html.unescape(text)
+
+
+@builtin("codec")
+def escape_json(text: str) -> str:
+    """Escape text for use inside a JSON string (no surrounding quotes).
+
+    Examples:
+        escape_json("say \\"hi\\"\\n")  =>  "say \\\\\\"hi\\\\\\"\\\\n"
+    """
+    return orjson.dumps(text).decode()[1:-1]
+
+
+_BAD_ESCAPE = re.compile(r'(?<!\\)"')
+
+
+@builtin("codec")
+def unescape_json(text: str) -> str:
+    """Undo JSON string escapes (\\n, \\", \\uXXXX ...) in text without surrounding quotes.
+
+    Examples:
+        unescape_json("a\\\\nb")  =>  "a\\nb"
+    """
+    try:
+        return orjson.loads('"' + _BAD_ESCAPE.sub('\\"', text) + '"')
+    except orjson.JSONDecodeError:
+        raise FunctionError(f"unescape_json(): invalid JSON escapes in '{text}'") from None

@@ -1,0 +1,147 @@
+"""Value serializers for scripts: to_json (serde_json style), to_logfmt, to_kv.
+
+``json_dumps`` and ``format_float_json`` are importable by the output formatters: floats print as
+Rust's ryu does (``1.0``, ``1e16``, ``1e-7``; not Python's ``1e+16``), strings are escaped like
+serde_json (control characters escaped, non-ASCII raw, ``/`` not escaped).
+"""
+from __future__ import annotations
+
+import math
+
+import orjson
+
+from kelora import values
+from kelora.builtins.maps import flatten_into
+from kelora.builtins.registry import builtin
+
+
+def format_float_json(x: float) -> str:
+    """ryu / serde_json float text; NaN and infinities have no JSON form and print ``null``."""
+    if math.isnan(x) or math.isinf(x):
+        return "null"
+    if x == 0:
+        return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
+    digits, point = values._decimal_parts(x)  # value = 0.DIGITS * 10**point
+    sign = "-" if x < 0 else ""
+    n = len(digits)
+    if 0 < point <= 16:
+        if point >= n:
+            return f"{sign}{digits}{'0' * (point - n)}.0"
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    if -5 < point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    exp = point - 1
+    mant = digits if n == 1 else f"{digits[0]}.{digits[1:]}"
+    return f"{sign}{mant}e{exp}"
+
+
+def _json_str(s: str) -> str:
+    return orjson.dumps(str(s)).decode()
+
+
+def json_dumps(v: object, indent: int = 0, _level: int = 0) -> str:
+    """Compact (indent 0) or pretty JSON text of a script value, keys in map order."""
+    t = type(v)
+    if t is str or t is values.Char:
+        return _json_str(v)  # type: ignore[arg-type]
+    if v is None:
+        return "null"
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if t is float:
+        return format_float_json(v)  # type: ignore[arg-type]
+    if t is list or t is dict:
+        if not v:
+            return "[]" if t is list else "{}"
+        if t is list:
+            parts = [json_dumps(x, indent, _level + 1) for x in v]  # type: ignore[union-attr]
+            open_, close = "[", "]"
+        else:
+            sep = ": " if indent else ":"
+            parts = [
+                _json_str(k) + sep + json_dumps(x, indent, _level + 1)
+                for k, x in v.items()  # type: ignore[union-attr]
+            ]
+            open_, close = "{", "}"
+        if not indent:
+            return open_ + ",".join(parts) + close
+        pad = " " * (indent * (_level + 1))
+        end_pad = " " * (indent * _level)
+        return open_ + "\n" + ",\n".join(pad + p for p in parts) + "\n" + end_pad + close
+    if t is values.DateTime:
+        return _json_str(v.iso())  # type: ignore[union-attr]
+    return _json_str(values.to_string(v))
+
+
+@builtin("serialize")
+def to_json(value: object, indent: int = 0) -> str:
+    """JSON text of any value: compact (no spaces) or pretty with indent > 0 spaces.
+
+    Examples:
+        to_json(#{a: 1, b: [true, ()]})  =>  "{\\"a\\":1,\\"b\\":[true,null]}"
+        to_json(1.0)  =>  "1.0"
+        to_json("x")  =>  "\\"x\\""
+    """
+    return json_dumps(value, max(0, indent))
+
+
+# --------------------------------------------------------------------------- logfmt / kv
+
+_LOGFMT_QUOTE = frozenset(' \t\r\n"=')
+
+
+def _logfmt_key(k: str) -> str:
+    if not k:
+        return "_"
+    return "".join("_" if c in " \t\r\n=" else c for c in k)
+
+
+def _logfmt_quote(s: str) -> str:
+    if s and not any(c in _LOGFMT_QUOTE for c in s):
+        return s
+    esc = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + esc.replace("\t", "\\t").replace("\r", "\\r") + '"'
+
+
+def logfmt_value(v: object) -> str:
+    """One logfmt value (reference §4.4): bare numbers, quoted strings when needed, flattened maps."""
+    t = type(v)
+    if v is None:
+        return ""
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if t is float:
+        return values.format_float(v)  # type: ignore[arg-type]
+    if t is list or t is dict:
+        if not v:
+            return ""
+        flat: dict = {}
+        flatten_into(flat, v, "", "underscore", None)
+        return _logfmt_quote(",".join(f"{k}={values.to_string(x)}" for k, x in flat.items()))
+    return _logfmt_quote(values.to_string(v))
+
+
+@builtin("serialize")
+def to_logfmt(map: dict) -> str:
+    """The map as one logfmt line: key=value, strings quoted only when needed.
+
+    Examples:
+        to_logfmt(#{level: "info", msg: "disk full", code: 7})  =>  "level=info msg=\\"disk full\\" code=7"
+        to_logfmt(#{a: (), b: ""})  =>  "a= b=\\"\\""
+    """
+    return " ".join(f"{_logfmt_key(k)}={logfmt_value(v)}" for k, v in map.items())
+
+
+@builtin("serialize")
+def to_kv(map: dict, sep: str = " ", kv_sep: str = "=") -> str:
+    """The map as key=value pairs joined by sep (values as their display text, unquoted).
+
+    Examples:
+        to_kv(#{a: 1, b: "x y"})  =>  "a=1 b=x y"
+        to_kv(#{a: 1, b: 2}, "&", ":")  =>  "a:1&b:2"
+    """
+    return sep.join(f"{k}{kv_sep}{values.to_string(v)}" for k, v in map.items())

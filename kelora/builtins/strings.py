@@ -1,0 +1,688 @@
+"""Text builtins: search, cut, split, trim, case, regex.
+
+COMPAT D3: no string function mutates its receiver; each returns the new value, so
+``e.msg = e.msg.replace("a", "b")`` and ``e.msg = e.msg.trim()`` do what they say.
+Functions annotated ``str`` reject ``()`` (a missing field) through the registry's type check,
+which is how Kelora reports field-name typos.  Lengths and indexes count characters.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from kelora import values
+from kelora.builtins._regex import compile_or_warn, compile_regex, rust_sub
+from kelora.builtins.registry import builtin
+from kelora.errors import FunctionError
+
+_NOTHING = object()  # "argument not given" for optional parameters that accept any value
+
+
+# --------------------------------------------------------------------------- occurrences
+
+def _occurrence(text: str, sub: str, nth: int) -> int:
+    """Index of the nth non-overlapping occurrence (1-based; negative from the end), or -1."""
+    if nth == 0:
+        return -1
+    if not sub:
+        return 0
+    if nth == 1:
+        return text.find(sub)
+    positions = []
+    start = text.find(sub)
+    while start != -1:
+        positions.append(start)
+        start = text.find(sub, start + len(sub))
+    if nth < 0:
+        return positions[nth] if -nth <= len(positions) else -1
+    return positions[nth - 1] if nth <= len(positions) else -1
+
+
+@builtin("string")
+def after(text: str, delim: str, nth: int = 1) -> str:
+    """Text after the first (or nth) occurrence of delim; "" when it does not occur.
+
+    nth counts from 1; a negative nth counts from the end (-1 = last occurrence); 0 or an
+    out-of-range nth gives "".  An empty delim gives the whole text.
+
+    Examples:
+        after("user=alice id=7", "=")  =>  "alice id=7"
+        after("a/b/c", "/", -1)  =>  "c"
+        after("a/b/c", "/", 5)  =>  ""
+    """
+    pos = _occurrence(text, delim, nth)
+    return "" if pos < 0 else text[pos + len(delim):]
+
+
+@builtin("string")
+def before(text: str, delim: str, nth: int = 1) -> str:
+    """Text before the first (or nth) occurrence of delim; "" when it does not occur.
+
+    Examples:
+        before("user@example.com", "@")  =>  "user"
+        before("a/b/c", "/", -1)  =>  "a/b"
+        before("abc", "x")  =>  ""
+    """
+    pos = _occurrence(text, delim, nth)
+    return "" if pos < 0 else text[:pos]
+
+
+@builtin("string")
+def between(text: str, start: str, end: str, nth: int = 1) -> str:
+    """Text between an occurrence of start (first, or nth) and the next end.
+
+    end not found gives ""; an empty end means "to the end of the text".
+
+    Examples:
+        between("GET /api/users HTTP/1.1", "GET ", " HTTP")  =>  "/api/users"
+        between("[a] [b]", "[", "]", 2)  =>  "b"
+        between("key=val", "=", "")  =>  "val"
+    """
+    pos = _occurrence(text, start, nth)
+    if pos < 0:
+        return ""
+    rest = text[pos + len(start):]
+    if not end:
+        return rest
+    stop = rest.find(end)
+    return "" if stop < 0 else rest[:stop]
+
+
+@builtin("string")
+def starting_with(text: str, prefix: str, nth: int = 1) -> str:
+    """Text from the first (or nth) occurrence of prefix to the end; "" if absent.
+
+    Examples:
+        starting_with("noise ERROR disk full", "ERROR")  =>  "ERROR disk full"
+        starting_with("a-b-c", "-", -1)  =>  "-c"
+    """
+    pos = _occurrence(text, prefix, nth)
+    return "" if pos < 0 else text[pos:]
+
+
+@builtin("string")
+def ending_with(text: str, suffix: str, nth: int = _NOTHING) -> str:  # type: ignore[assignment]
+    """Text from the start through the last (or nth) occurrence of suffix; "" if absent.
+
+    Without nth the last occurrence is used; with nth, occurrences count from the start
+    (negative from the end).
+
+    Examples:
+        ending_with("/var/log/app.log", "/")  =>  "/var/log/"
+        ending_with("a.b.c", ".", 1)  =>  "a."
+    """
+    if nth is _NOTHING:
+        pos = text.rfind(suffix)
+    else:
+        pos = _occurrence(text, suffix, nth)
+    return "" if pos < 0 else text[: pos + len(suffix)]
+
+
+# --------------------------------------------------------------------------- replace / regex
+
+@builtin("string")
+def replace(text: str, find: str, repl: str) -> str:
+    """Replace every literal occurrence of find with repl and return the new string.
+
+    Not a regex (use replace_regex for that).  Unlike Rhai, the receiver is not modified
+    (COMPAT D3), so `e.msg = e.msg.replace("a", "b")` works.
+
+    Examples:
+        replace("a-b-c", "-", "+")  =>  "a+b+c"
+        replace("aaa", "a", "")  =>  ""
+        replace("1.2", ".", ",")  =>  "1,2"
+    """
+    return text.replace(find, repl)
+
+
+@builtin("string", pass_context=True)
+def replace_regex(ctx, text: str, pattern: str, repl: str) -> str:
+    r"""Replace every match of a regex; repl may use $1, ${1}, $name, ${name} and $$.
+
+    An invalid pattern leaves the text unchanged and prints one warning per pattern.
+
+    Examples:
+        replace_regex("user=alice id=42", "\\d+", "N")  =>  "user=alice id=N"
+        replace_regex("2024-01-15", "(\\d+)-(\\d+)-(\\d+)", "$3/$2/$1")  =>  "15/01/2024"
+        replace_regex("ab", "(?P<x>a)", "[${x}]")  =>  "[a]b"
+    """
+    compiled = compile_or_warn(ctx, pattern)
+    if compiled is None:
+        return text
+    return rust_sub(compiled, repl, text)
+
+
+@builtin("string")
+def matches(text: str, pattern: str) -> bool:
+    r"""True when the regex matches anywhere in text (unanchored search).
+
+    An invalid pattern is a runtime error `Invalid regex pattern '<p>': <err>`.
+
+    Examples:
+        matches("error 500 at /api", "\\d{3}")  =>  true
+        matches("hello", "^ell")  =>  false
+        matches("Hello", "(?i)^hello$")  =>  true
+    """
+    return compile_regex(pattern).search(text) is not None
+
+
+@builtin("string", pass_context=True)
+def split_regex(ctx, text: str, pattern: str) -> list:
+    r"""Split text at every regex match (groups are not included).
+
+    An invalid pattern gives [text] and one warning.
+
+    Examples:
+        split_regex("a1b22c", "\\d+")  =>  ["a", "b", "c"]
+        split_regex("a, b;c", "[,;]\\s*")  =>  ["a", "b", "c"]
+    """
+    compiled = compile_or_warn(ctx, pattern)
+    if compiled is None:
+        return [text]
+    out, last = [], 0
+    for m in compiled.finditer(text):
+        out.append(text[last : m.start()])
+        last = m.end()
+    out.append(text[last:])
+    return out
+
+
+@lru_cache(maxsize=512)
+def _glob_regex(glob: str, fold: bool) -> re.Pattern:
+    parts = []
+    for ch in glob:
+        if ch == "*":
+            parts.append(".*")
+        elif ch == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@builtin("string")
+def like(text: str, glob: str) -> bool:
+    """Whole-text glob match: `*` any run of characters, `?` one character.
+
+    Examples:
+        like("api-server-01", "api-*")  =>  true
+        like("abc", "a?c")  =>  true
+        like("abc", "b*")  =>  false
+    """
+    return _glob_regex(glob, False).fullmatch(text) is not None
+
+
+@builtin("string")
+def ilike(text: str, glob: str) -> bool:
+    """Case-insensitive like() (Unicode case folding).
+
+    Examples:
+        ilike("ERROR: Disk", "error*")  =>  true
+        ilike("Straße", "STRASSE")  =>  true
+    """
+    return _glob_regex(_fold(glob), True).fullmatch(_fold(text)) is not None
+
+
+# --------------------------------------------------------------------------- split / join
+
+@builtin("string")
+def split(text: str, sep: str | int = _NOTHING) -> list:  # type: ignore[assignment]
+    """Split text: by a separator string or char, by whitespace (no separator), or at an index.
+
+    Follows Rust str::split: every separator produces a boundary, so leading, trailing and
+    repeated separators give empty strings.  With an int, splits into 2 parts at that character
+    index (negative from the end).
+
+    Examples:
+        split("/a/b", "/")  =>  ["", "a", "b"]
+        split("a,b,,c", ",")  =>  ["a", "b", "", "c"]
+        split("  one two\tthree ")  =>  ["one", "two", "three"]
+        split("hello", 2)  =>  ["he", "llo"]
+    """
+    if sep is _NOTHING:
+        return text.split()
+    if type(sep) is int:
+        n = len(text)
+        idx = sep + n if sep < 0 else sep
+        idx = max(0, min(idx, n))
+        return [text[:idx], text[idx:]]
+    if sep == "":
+        # Rust: "abc".split("") => ["", "a", "b", "c", ""]
+        return ["", *text, ""]
+    return text.split(sep)
+
+
+@builtin("string")
+def splitn(text: str, n: int, sep: str) -> list:
+    """Split into at most n parts at sep (the last part holds the rest).
+
+    Examples:
+        splitn("a=b=c", 2, "=")  =>  ["a", "b=c"]
+    """
+    if n <= 0:
+        return []
+    return text.split(sep, n - 1) if sep else [text]
+
+
+# --------------------------------------------------------------------------- trimming / case
+
+@builtin("string")
+def strip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
+    """Remove leading and trailing whitespace (or any of the given chars).
+
+    Examples:
+        strip("  hello \\n")  =>  "hello"
+        strip("--x--", "-")  =>  "x"
+        strip("xyhixy", "yx")  =>  "hi"
+    """
+    return text.strip() if chars is _NOTHING else text.strip(chars)
+
+
+@builtin("string")
+def lstrip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
+    """Remove leading whitespace (or any of the given chars).
+
+    Examples:
+        lstrip("  hi  ")  =>  "hi  "
+        lstrip("007", "0")  =>  "7"
+    """
+    return text.lstrip() if chars is _NOTHING else text.lstrip(chars)
+
+
+@builtin("string")
+def rstrip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
+    """Remove trailing whitespace (or any of the given chars).
+
+    Examples:
+        rstrip("  hi  ")  =>  "  hi"
+        rstrip("path///", "/")  =>  "path"
+    """
+    return text.rstrip() if chars is _NOTHING else text.rstrip(chars)
+
+
+@builtin("string")
+def trim(text: str) -> str:
+    """Remove leading and trailing whitespace and return the new string (COMPAT D3).
+
+    Examples:
+        trim("  padded  ")  =>  "padded"
+    """
+    return text.strip()
+
+
+def _clip_left(text: str) -> str:
+    i = 0
+    while i < len(text) and not text[i].isalnum():
+        i += 1
+    return text[i:]
+
+
+def _clip_right(text: str) -> str:
+    j = len(text)
+    while j > 0 and not text[j - 1].isalnum():
+        j -= 1
+    return text[:j]
+
+
+@builtin("string")
+def clip(text: str) -> str:
+    """Remove non-alphanumeric characters from both ends.
+
+    Examples:
+        clip("(hello!)")  =>  "hello"
+        clip("--")  =>  ""
+    """
+    return _clip_right(_clip_left(text))
+
+
+@builtin("string")
+def lclip(text: str) -> str:
+    """Remove non-alphanumeric characters from the start.
+
+    Examples:
+        lclip("...x.")  =>  "x."
+    """
+    return _clip_left(text)
+
+
+@builtin("string")
+def rclip(text: str) -> str:
+    """Remove non-alphanumeric characters from the end.
+
+    Examples:
+        rclip("[word]!")  =>  "[word"
+    """
+    return _clip_right(text)
+
+
+@builtin("string", aliases=("upper", "make_upper"))
+def to_upper(text: str) -> str:
+    """Upper-case copy of the text (Unicode).
+
+    Examples:
+        to_upper("warn")  =>  "WARN"
+        upper("straße")  =>  "STRASSE"
+    """
+    return text.upper()
+
+
+@builtin("string", aliases=("lower", "make_lower"))
+def to_lower(text: str) -> str:
+    """Lower-case copy of the text (Unicode).
+
+    Examples:
+        to_lower("ERROR")  =>  "error"
+        lower("ÄB")  =>  "äb"
+    """
+    return text.lower()
+
+
+# --------------------------------------------------------------------------- tests on text
+
+@builtin("string")
+def starts_with(text: str, prefix: str) -> bool:
+    """True when text starts with prefix.
+
+    Examples:
+        starts_with("/api/users", "/api")  =>  true
+        starts_with("abc", "")  =>  true
+    """
+    return text.startswith(prefix)
+
+
+@builtin("string")
+def ends_with(text: str, suffix: str) -> bool:
+    """True when text ends with suffix.
+
+    Examples:
+        ends_with("app.log", ".log")  =>  true
+        ends_with("app.log", ".txt")  =>  false
+    """
+    return text.endswith(suffix)
+
+
+@builtin("string")
+def is_digit(text: str) -> bool:
+    """True when text is non-empty and all ASCII digits.
+
+    Examples:
+        is_digit("0123")  =>  true
+        is_digit("12a")  =>  false
+        is_digit("")  =>  false
+    """
+    return text.isascii() and text.isdigit()
+
+
+@builtin("string")
+def count(text: str, sub: str) -> int:
+    """Number of non-overlapping occurrences of sub (0 for an empty sub).
+
+    Examples:
+        count("a,b,c", ",")  =>  2
+        count("aaaa", "aa")  =>  2
+        count("abc", "")  =>  0
+    """
+    return text.count(sub) if sub else 0
+
+
+def _seq_contains_any(seq, needles: list, test) -> bool:
+    return any(test(item, n) for item in seq for n in needles)
+
+
+@builtin("string")
+def contains_any(haystack: str | list, needles: list) -> bool:
+    """True when the text contains any of the substrings (or the array any of the values).
+
+    Examples:
+        contains_any("disk failure on sda", ["fail", "panic"])  =>  true
+        contains_any(["a", "b"], ["c", "b"])  =>  true
+        contains_any("ok", [])  =>  false
+    """
+    if type(haystack) is list:
+        return _seq_contains_any(haystack, needles, values.equals)
+    return any(isinstance(n, str) and n in haystack for n in needles)
+
+
+@builtin("string")
+def starts_with_any(haystack: str | list, prefixes: list) -> bool:
+    """True when the text starts with any of the prefixes (for an array: any string element does).
+
+    Examples:
+        starts_with_any("/api/v2/x", ["/admin", "/api"])  =>  true
+        starts_with_any("GET", ["POST", "PUT"])  =>  false
+    """
+    strs = tuple(str(p) for p in prefixes if isinstance(p, str))
+    if not strs:
+        return False
+    if type(haystack) is list:
+        return any(isinstance(x, str) and x.startswith(strs) for x in haystack)
+    return haystack.startswith(strs)
+
+
+@builtin("string")
+def ends_with_any(haystack: str, suffixes: list) -> bool:
+    """True when the text ends with any of the suffixes.
+
+    Examples:
+        ends_with_any("x.gz", [".zip", ".gz"])  =>  true
+    """
+    strs = tuple(str(p) for p in suffixes if isinstance(p, str))
+    return bool(strs) and haystack.endswith(strs)
+
+
+@builtin("string")
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between two strings (in characters).
+
+    Examples:
+        edit_distance("kitten", "sitting")  =>  3
+        edit_distance("", "abc")  =>  3
+    """
+    if a == b:
+        return 0
+    if not a or not b:
+        return len(a) + len(b)
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(cur[j - 1] + 1, prev[j] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+# --------------------------------------------------------------------------- positions / pieces
+
+@builtin("string")
+def sub_string(text: str, start: int, length: int = _NOTHING) -> str:  # type: ignore[assignment]
+    """Characters from start (negative counts from the end), up to length of them.
+
+    Examples:
+        sub_string("hello world", 6)  =>  "world"
+        sub_string("hello", 1, 3)  =>  "ell"
+        sub_string("hello", -3, 2)  =>  "ll"
+        sub_string("hi", 5)  =>  ""
+    """
+    n = len(text)
+    if start < 0:
+        start = max(0, n + start)
+    if start >= n:
+        return ""
+    if length is _NOTHING:
+        return text[start:]
+    if length <= 0:
+        return ""
+    return text[start : start + length]
+
+
+@builtin("string")
+def index_of(haystack: str | list, needle: object, start: int = 0) -> int:
+    """Character index of the first occurrence of needle at or after start, or -1.
+
+    For an array, the index of the first element equal to needle.  A negative start counts
+    from the end.
+
+    Examples:
+        index_of("hello", "l")  =>  2
+        index_of("hello", "l", 3)  =>  3
+        index_of("hello", "z")  =>  -1
+        index_of([1, 2, 3], 2)  =>  1
+    """
+    n = len(haystack)
+    if start < 0:
+        start = max(0, n + start)
+    if type(haystack) is list:
+        for i in range(start, n):
+            if values.equals(haystack[i], needle):
+                return i
+        return -1
+    if not isinstance(needle, str):
+        raise FunctionError(f"index_of(): needle must be a string, got {values.type_name(needle)}")
+    if start > n:
+        return -1
+    return haystack.find(needle, start)
+
+
+def _slice_indices(n: int, spec: str) -> list[int]:
+    """Python-style ``start:stop:step`` over n items (Kelora clamps like Python does)."""
+    parts = spec.split(":")
+
+    def num(i: int) -> int | None:
+        if len(parts) <= i or not parts[i].strip():
+            return None
+        try:
+            return int(parts[i].strip())
+        except ValueError:
+            return None
+
+    step = num(2) or 1
+    return list(range(n))[slice(num(0), num(1) if len(parts) > 1 else None, step)]
+
+
+@builtin("string", name="slice")
+def slice_(value: str | list, spec: str) -> str | list:
+    """Python-style slice "start:stop:step" of a string (by characters) or an array.
+
+    Examples:
+        slice("hello", "1:3")  =>  "el"
+        slice("hello", "-3:")  =>  "llo"
+        slice("hello", "::-1")  =>  "olleh"
+        slice([1, 2, 3, 4], ":2")  =>  [1, 2]
+    """
+    idx = _slice_indices(len(value), spec)
+    if type(value) is list:
+        return [value[i] for i in idx]
+    return "".join(value[i] for i in idx)
+
+
+@builtin("string")
+def to_chars(text: str) -> list:
+    """The characters of the text as an array of one-character strings.
+
+    Examples:
+        to_chars("abc")  =>  ["a", "b", "c"]
+    """
+    return [values.Char(c) for c in text]
+
+
+@builtin("string")
+def pad(text: str, length: int, fill: str = " ") -> str:
+    """Pad the end of text with fill (first char) up to length characters; returns the new string.
+
+    Examples:
+        pad("ab", 4, "-")  =>  "ab--"
+        pad("abcdef", 3)  =>  "abcdef"
+    """
+    ch = fill[:1] or " "
+    return text + ch * max(0, length - len(text))
+
+
+@builtin("string")
+def truncate(text: str, length: int) -> str:
+    """The first length characters of text (returns the new string).
+
+    Examples:
+        truncate("hello", 3)  =>  "hel"
+        truncate("hi", 10)  =>  "hi"
+    """
+    return text[: max(0, length)]
+
+
+# --------------------------------------------------------------------------- columns
+
+def _columns(text: str, sep: str) -> list[str]:
+    if sep == " " or sep == "":
+        return text.split()
+    return text.split(sep)
+
+
+def _select(cols: list[str], selector: str) -> list[str]:
+    out: list[str] = []
+    n = len(cols)
+    for part in selector.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if ":" in part:
+            out.extend(cols[i] for i in _slice_indices(n, part))
+            continue
+        try:
+            i = int(part)
+        except ValueError:
+            continue
+        if i < 0:
+            i += n
+        if 0 <= i < n:
+            out.append(cols[i])
+    return out
+
+
+@builtin("string")
+def col(text: str, selector: str | int, sep: str = " ", outsep: str = " ") -> str:
+    """Columns of text by 0-based index: "2", "-1", "1,3", "2:" or "1:3"; joined with outsep.
+
+    Splits on runs of whitespace unless sep is given.  Missing columns are left out.
+
+    Examples:
+        col("GET /x 200 15ms", 2)  =>  "200"
+        col("a b c d", "1:3")  =>  "b c"
+        col("a,b,c", "-1", ",")  =>  "c"
+        col("a b", 7)  =>  ""
+    """
+    return outsep.join(_select(_columns(text, sep), str(selector)))
+
+
+@builtin("string")
+def cols(text: str, *selectors: object) -> list:
+    """Several columns at once: cols(text, i, j, ... [, sep]) or cols(text, ["0", "2:"] [, sep]).
+
+    Each selector gives one string (see col()); a trailing string argument is the separator.
+
+    Examples:
+        cols("GET /x 200", 0, 2)  =>  ["GET", "200"]
+        cols("a|b|c", 0, -1, "|")  =>  ["a", "c"]
+        cols("a b c", ["0", "1:"])  =>  ["a", "b c"]
+    """
+    sels = list(selectors)
+    sep = " "
+    if len(sels) >= 2 and isinstance(sels[-1], str) and type(sels[0]) is not list and all(
+        type(s) is int for s in sels[:-1]
+    ):
+        sep = sels.pop()
+    elif len(sels) >= 2 and type(sels[0]) is list and isinstance(sels[1], str):
+        sep = sels[1]
+        sels = sels[:1]
+    if len(sels) == 1 and type(sels[0]) is list:
+        sels = [s for s in sels[0] if isinstance(s, str)]
+    columns = _columns(text, sep)
+    out = []
+    for s in sels:
+        if type(s) not in (int, str, values.Char):
+            raise FunctionError(f"cols(): selectors must be ints or strings, got {values.type_name(s)}")
+        out.append(" ".join(_select(columns, str(s))))
+    return out
