@@ -1,0 +1,153 @@
+"""CSV/TSV input (``csv``, ``tsv``, ``csvnh``, ``tsvnh``) with optional type annotations.
+
+* With a header (``csv``/``tsv``) the first line names the columns (names trimmed) and is
+  consumed (``parse`` returns None); ``csvnh``/``tsvnh`` name them ``c1, c2, ...``.
+* Each physical line is one record, as in Kelora: a quoted field cannot span lines (an
+  unterminated quote runs to the end of its line).  Quoting is RFC 4180 (``""`` inside quotes).
+* Ragged rows are kept (resilient): extra cells become ``cN`` (1-based column number), short
+  rows leave the missing fields absent; ``ragged_extra``/``ragged_missing`` count them for the
+  stats line.  ``--strict``: ``Row has 5 columns, expected 4 (from header)``.
+* Annotations ``name:int|float|bool|string`` (aliases ``i64 integer f64 double boolean str``,
+  any case), separated by spaces or commas: ``-f "csv status:int bytes:int"``.  A value that
+  does not convert is ``()`` (null); ``--strict`` makes it a parse error.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import sys
+
+from kelora.errors import InputError, UsageError
+
+from .inputs import Parser
+from .scalars import parse_bool_word, parse_f64, parse_i64
+
+# A single huge cell must not abort the run (the default limit is 128 KiB).
+csv.field_size_limit(sys.maxsize)
+
+_TYPES = {
+    "int": "int", "i64": "int", "integer": "int",
+    "float": "float", "f64": "float", "double": "float",
+    "bool": "bool", "boolean": "bool",
+    "string": "string", "str": "string",
+}
+_CONVERT = {"int": parse_i64, "float": parse_f64, "bool": parse_bool_word}
+
+
+def parse_type_spec(spec: str) -> dict[str, str]:
+    """``"status:int, bytes:float"`` -> {"status": "int", "bytes": "float"}; UsageError when bad."""
+    types: dict[str, str] = {}
+    for item in re.split(r"[\s,]+", spec.strip()):
+        if not item:
+            continue
+        name, sep, type_text = item.partition(":")
+        name = name.strip()
+        if not sep:
+            continue  # a bare name carries no annotation
+        if not name:
+            raise UsageError(f"Invalid field spec '{item}': Field name cannot be empty")
+        kind = _TYPES.get(type_text.strip().lower())
+        if kind is None:
+            raise UsageError(
+                f"Invalid field spec '{item}': Unknown type annotation: '{type_text.strip()}'",
+                hint="Supported types: int, float, bool, string",
+            )
+        if kind != "string":
+            types[name] = kind
+    return types
+
+
+class _OneLine:
+    """Iterator feeding exactly one line to a long-lived csv.reader (cheaper than a new reader)."""
+
+    __slots__ = ("line",)
+
+    def __init__(self):
+        self.line = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.line
+        if line is None:
+            raise StopIteration
+        self.line = None
+        return line
+
+
+class CsvParser(Parser):
+    def __init__(self, name: str, types: dict[str, str] | None = None, strict: bool = False):
+        self.format_name = name
+        self.delimiter = "\t" if name.startswith("tsv") else ","
+        self.has_header = not name.endswith("nh")
+        self.types = types or {}
+        self.strict = strict
+        self.headers: tuple[str, ...] | None = None
+        self.converters: tuple = ()
+        self.ragged_extra = 0
+        self.ragged_missing = 0
+        self._feed = _OneLine()
+        self._reader = csv.reader(self._feed, delimiter=self.delimiter, quotechar='"',
+                                  doublequote=True, skipinitialspace=False, strict=False)
+
+    def split(self, line: str) -> list[str]:
+        if '"' not in line:
+            return line.split(self.delimiter)
+        self._feed.line = line
+        try:
+            return next(self._reader)
+        except StopIteration:  # pragma: no cover - a line always yields a row
+            return [""]
+        except csv.Error as exc:
+            raise InputError(f"Failed to parse CSV line: {exc}") from None
+
+    def _set_headers(self, names: list[str]) -> None:
+        self.headers = tuple(names)
+        self.converters = tuple((name, _CONVERT[self.types[name]], self.types[name])
+                                if name in self.types else None for name in names)
+
+    def parse(self, line):
+        cells = self.split(line)
+        if self.headers is None:
+            if self.has_header:
+                first = cells[0].lstrip("\ufeff") if cells else ""
+                self._set_headers([first.strip()] + [c.strip() for c in cells[1:]])
+                return None
+            self._set_headers([f"c{i}" for i in range(1, len(cells) + 1)])
+        headers = self.headers
+        nh = len(headers)
+        nc = len(cells)
+        if nc != nh:
+            if self.strict:
+                src = "header" if self.has_header else "first row"
+                raise InputError(f"Row has {nc} columns, expected {nh} (from {src})")
+            if nc > nh:
+                self.ragged_extra += 1
+            else:
+                self.ragged_missing += 1
+        if not self.types:
+            if nc == nh:
+                return dict(zip(headers, cells))
+            event = dict(zip(headers, cells))
+            for i in range(nh, nc):
+                event[f"c{i + 1}"] = cells[i]
+            return event
+        event = {}
+        converters = self.converters
+        for i, cell in enumerate(cells):
+            if i >= nh:
+                event[f"c{i + 1}"] = cell
+                continue
+            conv = converters[i]
+            if conv is None:
+                event[headers[i]] = cell
+                continue
+            name, fn, kind = conv
+            value = fn(cell)
+            if value is None and self.strict:
+                raise InputError(
+                    f"Type conversion failed for field '{name}': Cannot convert '{cell}' to {kind}"
+                )
+            event[name] = value
+        return event

@@ -1,0 +1,114 @@
+"""Which fields an event prints, and in what order (reference §4.1, flags ``-k``/``-K``/``-c``).
+
+Every output format except CSV/TSV prints timestamp-family keys first (in the priority order
+below), then level-family, then message-family keys, then the rest in insertion order.  ``-k``
+replaces that with exactly its own order; ``-K`` removes keys afterwards; ``-c`` keeps only the
+three families (plus the ``-k`` keys).
+
+Speed: this runs once per printed event, so the plan for an event is computed once per *shape*
+(the tuple of its keys) and cached; events of one log nearly always share a few shapes.  The
+common reordering (family keys present but not in front) is done by merging the event into a
+template dict that already holds the family keys in canonical order: ``{**template, **event}``
+keeps the template's key positions and takes every value from the event, all in C.
+"""
+from __future__ import annotations
+
+TIMESTAMP_KEYS = (
+    "ts", "_ts", "timestamp", "at", "time", "@timestamp", "log_timestamp", "event_time",
+    "datetime", "date_time", "created_at", "logged_at", "_t", "@t", "t",
+)
+LEVEL_KEYS = (
+    "level", "lvl", "severity", "log_level", "loglevel", "priority", "sev", "@level",
+    "log_severity", "error_level", "event_level", "_level", "@l",
+)
+MESSAGE_KEYS = (
+    "msg", "message", "content", "data", "log", "text", "description", "details", "body",
+    "payload", "event_message", "log_message", "_message", "@message", "@m", "event",
+)
+
+# Rank of every family key in the canonical order (the three families never share a name).
+_RANK = {k: i for i, k in enumerate(TIMESTAMP_KEYS + LEVEL_KEYS + MESSAGE_KEYS)}
+CORE_KEYS = frozenset(_RANK)
+
+# Shapes cached per selector; a log with ever-changing shapes (e.g. free-form JSON) must not
+# grow the cache without bound.
+_CACHE_LIMIT = 4096
+
+
+def canonical_keys(keys) -> tuple:
+    """The keys of an event in canonical output order (reference §4.1)."""
+    head = sorted((k for k in keys if k in _RANK), key=_RANK.__getitem__)
+    return tuple(head) + tuple(k for k in keys if k not in _RANK)
+
+
+def parse_key_list(keys) -> tuple:
+    """``-k a, b,,c`` -> ('a', 'b', 'c'): entries trimmed, empty ones dropped, duplicates kept once."""
+    if keys is None:
+        return ()
+    if isinstance(keys, str):
+        keys = keys.split(",")
+    out: list[str] = []
+    for k in keys:
+        k = k.strip()
+        if k and k not in out:
+            out.append(k)
+    return tuple(out)
+
+
+def make_selector(keys=None, exclude_keys=(), core=False):
+    """Return ``select(event) -> dict``: the fields to print, in print order.
+
+    The result may be the event itself (when nothing changes): callers must not mutate it.
+    An empty dict means the event prints nothing (the pipeline counts it as filtered).
+    """
+    keys = parse_key_list(keys)
+    exclude = frozenset(parse_key_list(exclude_keys))
+    cache: dict[tuple, object] = {}
+
+    if keys or exclude or core:
+        def plan(shape: tuple) -> tuple | None:
+            present = set(shape)
+            if keys and not core:
+                out = [k for k in keys if k in present]
+            else:
+                out = list(canonical_keys(shape))
+                if core:
+                    out = [k for k in out if k in CORE_KEYS]
+                    out += [k for k in keys if k in present and k not in CORE_KEYS]
+            out = tuple(k for k in out if k not in exclude)
+            return None if out == shape else out
+
+        def select(event: dict) -> dict:
+            shape = tuple(event)
+            try:
+                order = cache[shape]
+            except KeyError:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                order = cache[shape] = plan(shape)
+            if order is None:
+                return event
+            return {k: event[k] for k in order}
+
+        return select
+
+    def plan_canonical(shape: tuple):
+        order = canonical_keys(shape)
+        if order == shape:
+            return None
+        # Template holding only the family keys: merging the event into it puts them first.
+        return dict.fromkeys(k for k in order if k in _RANK)
+
+    def select_canonical(event: dict) -> dict:
+        shape = tuple(event)
+        try:
+            template = cache[shape]
+        except KeyError:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            template = cache[shape] = plan_canonical(shape)
+        if template is None:
+            return event
+        return {**template, **event}
+
+    return select_canonical

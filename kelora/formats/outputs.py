@@ -1,0 +1,294 @@
+"""Output formats (reference §4): default, brief, json, logfmt, csv/tsv/csvnh/tsvnh, inspect, none.
+
+``make_formatter(...)`` returns a function ``fmt(event, meta=None) -> bytes``: the event's text
+with its trailing newline, or ``b""`` when nothing is left to print after ``-k``/``-K``/``-c``.
+The function carries attributes ``select_fields`` (the selection step alone, for counting
+filtered events), ``format_name`` and ``prints`` (False only for ``none``).
+"""
+from __future__ import annotations
+
+import re
+
+import orjson
+
+from kelora.errors import FatalError, UsageError
+from kelora.values import Char, DateTime, Duration
+
+from .inspect import make_inspect
+from .order import make_selector, parse_key_list
+from .render import display, fast_float, flatten, json_bytes, json_text, leaf_text
+
+OUTPUT_FORMATS = ("default", "json", "logfmt", "inspect", "csv", "tsv", "csvnh", "tsvnh", "none")
+CSV_OUTPUTS = ("csv", "tsv", "csvnh", "tsvnh")
+_NOT_SUPPORTED = ("levelmap", "keymap", "tailmap")
+
+_NL = orjson.OPT_APPEND_NEWLINE
+
+
+def needs_keys(fmt: str) -> bool:
+    """True for the formats that need ``-k`` to know their columns."""
+    return fmt in CSV_OUTPUTS
+
+
+def keys_required_error(fmt: str) -> FatalError:
+    """The error for ``-F csv`` without ``-k`` (the pipeline prefixes ``Pipeline error: ``)."""
+    return FatalError(
+        f"{fmt.upper()} output requires --keys to define column order, e.g. --keys ts,level,msg. "
+        "Use -s to inspect available fields."
+    )
+
+
+def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool = False,
+                   brief: bool = False, verbose: int = 0):
+    fmt = (fmt or "default").lower()
+    keys = parse_key_list(keys)
+    if fmt in CSV_OUTPUTS:
+        if not keys:
+            raise keys_required_error(fmt)
+        if core:
+            raise UsageError(f"--core cannot be used with {fmt} output")
+        out = _make_csv(keys, parse_key_list(exclude_keys), fmt)
+        out.select_fields = _csv_selector(keys, parse_key_list(exclude_keys))
+    else:
+        select = make_selector(keys, exclude_keys, core)
+        if fmt == "default":
+            out = _make_brief(select) if brief else _make_default(select)
+        elif fmt == "json":
+            out = _make_json(select)
+        elif fmt == "logfmt":
+            out = _make_logfmt(select)
+        elif fmt == "inspect":
+            out = make_inspect(select, verbose)
+        elif fmt == "none":
+            def out(event, meta=None):
+                return b""
+            out.prints = False
+        elif fmt in _NOT_SUPPORTED:
+            raise UsageError(f"Output format '{fmt}' is not supported by this version of kelora")
+        else:
+            raise UsageError(f"Unknown output format: '{fmt}'",
+                             hint="Supported: " + ", ".join(OUTPUT_FORMATS))
+        out.select_fields = select
+    out.format_name = fmt
+    if not hasattr(out, "prints"):
+        out.prints = True
+    return out
+
+
+# --------------------------------------------------------------------------- json
+
+def _make_json(select):
+    dumps = orjson.dumps
+    default = json_bytes  # slow path: big ints, DateTime, ``1e+16`` fix-up
+
+    def fmt_json(event, meta=None):
+        fields = select(event)
+        if not fields:
+            return b""
+        try:
+            data = dumps(fields, option=_NL)
+        except TypeError:  # a DateTime/Duration/huge int somewhere: the careful path
+            return default(fields, _NL)
+        if b"e+" in data:
+            return default(fields, _NL)
+        return data
+
+    return fmt_json
+
+
+# --------------------------------------------------------------------------- default / brief
+
+_DEFAULT_ESC = re.compile(r"['\\\n\t\r]")
+_DEFAULT_TABLE = str.maketrans({"'": "\\'", "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"})
+
+
+def _quote_default(s: str) -> str:
+    if _DEFAULT_ESC.search(s) is not None:
+        s = s.translate(_DEFAULT_TABLE)
+    return "'" + s + "'"
+
+
+def default_value(v) -> str:
+    """One value as the default format shows it (``'text'``, ``1.0``, ``k=`` for ``()``...)."""
+    t = type(v)
+    if t is str or t is Char:
+        return _quote_default(v)
+    if t is int:
+        return str(v)
+    if t is float:
+        return fast_float(v)
+    if t is bool:
+        return "true" if v else "false"
+    if v is None:
+        return ""
+    if t is dict or t is list:
+        return json_text(v)
+    if t is DateTime:
+        return "'" + v.iso() + "'"
+    if t is Duration:
+        return "'" + v.display() + "'"
+    return _quote_default(display(v))
+
+
+def _make_default(select):
+    search = _DEFAULT_ESC.search
+    table = _DEFAULT_TABLE
+
+    def fmt_default(event, meta=None):
+        fields = select(event)
+        if not fields:
+            return b""
+        parts = []
+        append = parts.append
+        for k, v in fields.items():
+            t = type(v)
+            if t is str:
+                if search(v) is not None:
+                    v = v.translate(table)
+                append(f"{k}='{v}'")
+            elif t is int:
+                append(f"{k}={v}")
+            else:
+                append(f"{k}={default_value(v)}")
+        return (" ".join(parts) + "\n").encode()
+
+    return fmt_default
+
+
+def _make_brief(select):
+    def fmt_brief(event, meta=None):
+        fields = select(event)
+        if not fields:
+            return b""
+        return (" ".join([display(v) for v in fields.values()]) + "\n").encode()
+
+    return fmt_brief
+
+
+# --------------------------------------------------------------------------- logfmt
+
+_LOGFMT_KEY_BAD = re.compile(r"[ \t\r\n=]")
+_LOGFMT_NEEDS_QUOTE = re.compile(r'[ \t\r\n"=]')
+_LOGFMT_TABLE = str.maketrans({'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"})
+
+
+def logfmt_key(k: str) -> str:
+    if not k:
+        return "_"
+    return _LOGFMT_KEY_BAD.sub("_", k)
+
+
+def _logfmt_quote(s: str) -> str:
+    if not s or _LOGFMT_NEEDS_QUOTE.search(s) is not None:
+        return '"' + s.translate(_LOGFMT_TABLE) + '"'
+    return s
+
+
+def logfmt_value(v) -> str:
+    t = type(v)
+    if t is str or t is Char:
+        return _logfmt_quote(v)
+    if t is int:
+        return str(v)
+    if t is float:
+        return fast_float(v)
+    if t is bool:
+        return "true" if v else "false"
+    if v is None:
+        return ""
+    if t is dict or t is list:
+        flat = flatten(v)
+        if len(flat) == 1 and flat[0][1] is None:
+            return ""
+        return _logfmt_quote(",".join(f"{k}={leaf_text(x)}" for k, x in flat))
+    return _logfmt_quote(display(v))
+
+
+def _make_logfmt(select):
+    def fmt_logfmt(event, meta=None):
+        fields = select(event)
+        if not fields:
+            return b""
+        return (" ".join([f"{logfmt_key(k)}={logfmt_value(v)}" for k, v in fields.items()])
+                + "\n").encode()
+
+    return fmt_logfmt
+
+
+# --------------------------------------------------------------------------- csv / tsv
+
+def _csv_needs_quote(delim: str):
+    special = re.compile("[" + re.escape(delim) + '"\r\n]')
+    search = special.search
+
+    def needs(s: str) -> bool:
+        return not s or s[0] == " " or s[-1] == " " or search(s) is not None
+
+    return needs
+
+
+def csv_cell(v, needs) -> str:
+    """One cell's text (already quoted when needed); Rhai display, maps/arrays ``k:v,k:v``."""
+    t = type(v)
+    if t is str:
+        text = v
+    elif t is int:
+        return str(v)
+    elif t is float:
+        return fast_float(v)
+    elif t is bool:
+        return "true" if v else "false"
+    elif v is None:
+        return '""'
+    elif t is dict or t is list:
+        flat = flatten(v)
+        if len(flat) == 1:
+            text = leaf_text(flat[0][1])
+        else:
+            text = ",".join(f"{k}:{leaf_text(x)}" for k, x in flat)
+    else:
+        text = display(v)
+    if needs(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _make_csv(keys: tuple, exclude: tuple, fmt: str):
+    delim = "\t" if fmt.startswith("tsv") else ","
+    needs = _csv_needs_quote(delim)
+    columns = tuple((k, k not in exclude) for k in keys)
+    header = (delim.join(csv_cell(k, needs) for k in keys) + "\n").encode()
+    state = {"header": None if fmt.endswith("nh") else header}
+
+    def fmt_csv(event, meta=None):
+        cells = []
+        append = cells.append
+        found = False
+        for k, shown in columns:
+            if shown and k in event:
+                found = True
+                v = event[k]
+                if type(v) is str:
+                    append('"' + v.replace('"', '""') + '"' if needs(v) else v)
+                else:
+                    append(csv_cell(v, needs))
+            else:
+                append("")
+        if not found:
+            return b""
+        row = (delim.join(cells) + "\n").encode()
+        if state["header"] is not None:
+            row = state["header"] + row
+            state["header"] = None
+        return row
+
+    return fmt_csv
+
+
+def _csv_selector(keys: tuple, exclude: tuple):
+    wanted = tuple(k for k in keys if k not in exclude)
+
+    def select(event):
+        return {k: event[k] for k in wanted if k in event}
+
+    return select

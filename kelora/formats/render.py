@@ -1,0 +1,113 @@
+"""Value rendering shared by the output formats: JSON bytes, Rhai-style text, flattening."""
+from __future__ import annotations
+
+import re
+
+import orjson
+
+from kelora.values import I64_MAX, DateTime, Duration, FnPtr, format_float, to_string
+
+_dumps = orjson.dumps
+_JSONEncodeError = orjson.JSONEncodeError
+U64_MAX = 2**64 - 1
+
+
+def fast_float(x: float) -> str:
+    """``values.format_float`` with a shortcut: in [1e-4, 1e13] Python's repr is already Rhai's."""
+    a = x if x >= 0 else -x
+    if 1e-4 <= a <= 1e13:
+        return repr(x)
+    return format_float(x)
+
+
+def json_default(v):
+    """orjson ``default=``: the values JSON has no type for."""
+    t = type(v)
+    if t is DateTime:
+        return v.iso()
+    if t is Duration:
+        return v.display()
+    if isinstance(v, FnPtr):
+        return f"Fn({v.name})"
+    return to_string(v)
+
+
+def _json_safe(v):
+    """Copy of ``v`` where ints beyond 64 bits are strings (orjson refuses them)."""
+    t = type(v)
+    if t is int:
+        return v if -(2**63) <= v <= U64_MAX else str(v)
+    if t is dict:
+        return {k: _json_safe(x) for k, x in v.items()}
+    if t is list:
+        return [_json_safe(x) for x in v]
+    return v
+
+
+# ryu (serde_json) writes 1e16 where orjson writes 1e+16; fix numbers only, never strings.
+_EXP_FIX = re.compile(rb'"(?:[^"\\]|\\.)*"|(?<=[0-9])e\+')
+
+
+def _exp_repl(m: re.Match) -> bytes:
+    return b"e" if m.group(0) == b"e+" else m.group(0)
+
+
+def fix_exponents(data: bytes) -> bytes:
+    return _EXP_FIX.sub(_exp_repl, data)
+
+
+def json_bytes(obj, option: int = 0) -> bytes:
+    """Compact JSON like serde_json: insertion order, raw UTF-8, NaN/inf as null, ``1e16``."""
+    try:
+        data = _dumps(obj, default=json_default, option=option)
+    except _JSONEncodeError:
+        data = _dumps(_json_safe(obj), default=json_default, option=option)
+    if b"e+" in data:
+        data = fix_exponents(data)
+    return data
+
+
+def json_text(obj) -> str:
+    return json_bytes(obj).decode()
+
+
+def display(v) -> str:
+    """Rhai ``to_string`` (strings raw, ``()`` empty, floats ``1.0``), JSON for maps/arrays."""
+    t = type(v)
+    if t is str:
+        return v
+    if t is float:
+        return fast_float(v)
+    if t is dict or t is list:
+        return json_text(v)
+    return to_string(v)
+
+
+def flatten(value, prefix: str = "", out: list | None = None) -> list:
+    """Underscore-style flattening (``a_b_0``) of a map/array into (key, scalar) pairs.
+
+    Empty maps/arrays become a ``()`` leaf; a bare scalar is keyed ``value`` (Kelora's rules).
+    """
+    if out is None:
+        out = []
+    t = type(value)
+    if t is dict:
+        if not value:
+            out.append((prefix or "value", None))
+        for k, v in value.items():
+            flatten(v, f"{prefix}_{k}" if prefix else str(k), out)
+    elif t is list:
+        if not value:
+            out.append((prefix or "value", None))
+        for i, v in enumerate(value):
+            flatten(v, f"{prefix}_{i}" if prefix else str(i), out)
+    else:
+        out.append((prefix or "value", value))
+    return out
+
+
+def leaf_text(v) -> str:
+    """Text of a flattened leaf: Rhai display."""
+    if type(v) is float:
+        return fast_float(v)
+    return to_string(v)
