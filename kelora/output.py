@@ -1,0 +1,147 @@
+"""Where events go: stdout or an `-o` file, formatted, counted, and (for files) committed atomically.
+
+An `-o FILE` export is written to a temporary file next to FILE and renamed into place only when
+the run completes, so a failed or interrupted run never leaves a half-written export (and never
+clobbers the previous good one).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from kelora.config import Config
+from kelora.errors import FatalError
+from kelora.stats import Stats
+
+
+class OutputSink:
+    def __init__(self, config: Config, env, stats: Stats):
+        from kelora.formats import make_formatter
+
+        self.config = config
+        self.env = env
+        self.stats = stats
+        self.collect = config.stats is not None or config.with_stats
+        self.suppressed = config.quiet or config.silent or config.data_only or config.output_format == "none"
+        self.formatter = make_formatter(
+            "json" if config.output_format == "none" else config.output_format,
+            keys=config.keys,
+            exclude_keys=config.exclude_keys,
+            core=config.core,
+            brief=config.brief,
+            verbose=config.verbose,
+        )
+        from kelora.formats import select_fields
+
+        self.select = lambda e: select_fields(e, keys=config.keys, exclude_keys=config.exclude_keys,
+                                              core=config.core)
+        self.take = config.take
+        self._tmp_path: str | None = None
+        self._file = None
+        self.out = env.stdout
+        self._write = None
+        self.flush_each = env.stdout_isatty and not config.output_file
+
+    def open(self) -> None:
+        path = self.config.output_file
+        if path is not None:
+            folder = os.path.dirname(os.path.abspath(path))
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+            except OSError as exc:
+                raise FatalError(f"Failed to create output file '{path}': {exc.strerror or exc}")
+            self._tmp_path = tmp
+            self._file = os.fdopen(fd, "wb", buffering=1 << 20)
+            self.out = self._file
+        self._write = self.out.write
+
+    # ------------------------------------------------------------------ events
+    def emit(self, event: dict | None, meta: dict | None) -> None:
+        stats = self.stats
+        if not event:
+            stats.events_filtered += 1
+            return
+        if self.take is not None and stats.events_output >= self.take:
+            stats.events_filtered += 1
+            return
+        if self.suppressed:
+            if self.config.keys is not None or self.config.exclude_keys or self.config.core:
+                if not self.select(event):
+                    stats.events_filtered += 1
+                    return
+            stats.events_output += 1
+            if self.collect:
+                stats.observe_output(event)
+            return
+        data = self.formatter(event, meta)
+        if not data:
+            stats.events_filtered += 1
+            return
+        try:
+            self._write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # disk full, I/O error: stop, and leave no partial export
+            target = self.config.output_file or "stdout"
+            raise FatalError(f"Failed to write output to {target}: {exc.strerror or exc}")
+        stats.events_output += 1
+        if self.collect:
+            stats.observe_output(event)
+        if self.flush_each:
+            self.out.flush()
+
+    def script_print(self, text: str) -> None:
+        """print() goes to stdout in order with the events (not into an -o file)."""
+        data = (text + "\n").encode("utf-8", "replace")
+        if self._file is None:
+            self.env.stdout.write(data)
+            if self.flush_each:
+                self.env.stdout.flush()
+        else:
+            self.env.stdout.write(data)
+
+    def flush(self) -> None:
+        try:
+            self.out.flush()
+            if self._file is not None:
+                self.env.stdout.flush()
+        except ValueError:
+            pass
+
+    # ------------------------------------------------------------------ end
+    def close(self, commit: bool) -> None:
+        if self._file is None:
+            self.flush()
+            return
+        path = self.config.output_file
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+        except OSError as exc:
+            self.abort()
+            raise FatalError(f"Failed to write output file '{path}': {exc.strerror or exc}")
+        self._file = None
+        if commit:
+            try:
+                os.replace(self._tmp_path, path)  # type: ignore[arg-type]
+            except OSError as exc:
+                self.abort()
+                raise FatalError(f"Failed to write output file '{path}': {exc.strerror or exc}")
+            self._tmp_path = None
+        else:
+            self.abort()
+
+    def abort(self) -> None:
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = None
+        if self._tmp_path is not None:
+            try:
+                os.unlink(self._tmp_path)
+            except OSError:
+                pass
+            self._tmp_path = None

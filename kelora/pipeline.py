@@ -1,0 +1,514 @@
+"""The run: compile every script, read lines, run stages in order, write events, report.
+
+``run(config, env) -> exit code`` is the whole program behind the flags.  It never touches
+``sys``: input, output, terminal facts and environment variables come in through ``Env``.
+
+Order of a run (reference §4-§6): compile all scripts (nothing is read if one fails) → open the
+output → ``--begin`` → for each line: line selection → parse → stages → output → ``--end`` →
+metrics → stats → error summary → exit code.  Ctrl-C / SIGTERM still flush metrics and stats.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+from kelora.config import Config
+from kelora.context import Diagnostics, RunContext, Scope
+from kelora.errors import (ExitRequest, FatalError, InputError, KeloraError, ScriptError,
+                           ScriptRuntimeError, UsageError)
+from kelora.output import OutputSink
+from kelora.report import Reporter, error_summary, silent_fatal_line, stats_json, stats_lines, stats_rich
+from kelora.stages import StageBuilder, StageFailed
+from kelora.stats import ErrorLog, Stats
+from kelora.status import ExitStatus
+
+_META_WORDS = re.compile(r"\b(meta|line)\b")
+WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
+
+
+class StopInput(Exception):
+    """--take reached or --head exhausted: stop reading, finish normally."""
+
+
+class Pipeline:
+    def __init__(self, config: Config, env):
+        self.config = config
+        self.env = env
+        self.reporter = Reporter(config, env)
+        self.stats = Stats()
+        self.errors = ErrorLog()
+        self.sink: OutputSink | None = None
+        self.line_num = 0
+        self.current_label = "stdin"
+        self.exit_override: int | None = None
+        self.interrupted: int | None = None
+        self._ephemeral_warned = False
+        self.ctx = RunContext(
+            env=env.environ,
+            diagnostics=Diagnostics(self._script_print, self._script_eprint, self.reporter.warning),
+            allow_fs_writes=config.allow_fs_writes,
+            strict=config.strict,
+            secret_file=config.secret_file,
+            pseudonym_notice=self._pseudonym_notice,
+        )
+
+    # ------------------------------------------------------------------ script output
+    def _script_print(self, text: str) -> None:
+        if self.config.script_output and not self.config.data_only:
+            if self.sink is not None:
+                self.sink.script_print(text)
+            else:
+                self.env.stdout.write((text + "\n").encode("utf-8", "replace"))
+
+    def _script_eprint(self, text: str) -> None:
+        if self.config.script_output and not self.config.data_only:
+            if self.sink is not None:
+                self.sink.flush()
+            self.env.stderr.write(text + "\n")
+            self.env.stderr.flush()
+
+    def _pseudonym_notice(self, kind: str, text: str) -> None:
+        if kind == "warning":
+            # shown only at quiet level 0 (hidden by -s, -m, --silent, --no-diagnostics,
+            # --no-script-output) but not by -q (reference §7)
+            if self.reporter.quiet_level == 0 and self.config.warnings and not self.config.silent:
+                self.reporter.write(self.reporter.prefix["error"] + text)
+        elif self.config.verbose >= 2 and self.reporter.quiet_level == 0:
+            self.reporter.write(self.reporter.prefix["status"] + text)
+
+    # ------------------------------------------------------------------ compile
+    def compile(self) -> None:
+        from kelora.lang import compile_script
+
+        c = self.config
+        self.begin = self.end = None
+        if c.begin is not None:
+            self.begin = compile_script(c.begin, label="begin", mode="script", stage="begin",
+                                        prelude=c.begin_prelude)
+        builder = StageBuilder(self.ctx, self._record_error, strict=c.strict,
+                               fail_closed=c.fail_closed, assert_failed=self._assert_failed)
+        self.builder = builder
+        fns = []
+        needs_meta = c.output_format == "inspect"
+        filter_index = 0
+        for stage in c.stages:
+            if stage.kind in ("levels", "exclude_levels"):
+                fns.append(builder.levels_stage(stage.text, keep=stage.kind == "levels"))
+                continue
+            mode = "script" if stage.kind == "exec" else "expression"
+            kind = "exec" if stage.kind == "exec" else ("filter" if stage.kind == "filter" else "assert")
+            prog = compile_script(stage.text, label=stage.label, mode=mode, stage=kind,
+                                  prelude=stage.prelude)
+            if _META_WORDS.search(stage.text) or (stage.prelude and _META_WORDS.search(stage.prelude)):
+                needs_meta = True
+            if kind == "exec":
+                fns.append(builder.exec_stage(prog))
+            elif kind == "filter":
+                fns.append(builder.filter_stage(prog, filter_index))
+                filter_index += 1
+            else:
+                needs_meta = True
+                fns.append(builder.assert_stage(prog))
+        if c.end is not None:
+            self.end = compile_script(c.end, label="end", mode="script", stage="end",
+                                      prelude=c.end_prelude)
+        self.stage_fns = tuple(fns)
+        self.needs_meta = needs_meta
+
+    # ------------------------------------------------------------------ errors
+    def _location(self) -> str:
+        if self.current_label == "stdin":
+            return f"line {self.line_num}"
+        return f"{self.current_label}:{self.line_num}"
+
+    def _record_error(self, kind: str, scope: Scope | None, message: str, filter_index: int | None) -> None:
+        loc = self._location()
+        self.errors.record(kind, loc, message)
+        if kind == "script":
+            self.errors.script_errors += 1
+            self.reporter.error(f"{loc}: {message}")
+        if filter_index is not None:
+            self.errors.filter_errors[filter_index] = self.errors.filter_errors.get(filter_index, 0) + 1
+        if self.reporter.verbose_errors:
+            self.reporter.write(f"{self.reporter.prefix['error']}{loc}: {kind} - {message}")
+
+    def _assert_failed(self, text: str, scope: Scope) -> None:
+        from kelora.formats import make_formatter
+
+        self.stats.assertion_failures += 1
+        rendered = make_formatter("default")(scope.e or {}).decode("utf-8", "replace").rstrip("\n")
+        loc = self._location()
+        if not self.config.silent:
+            self.reporter.write(f"kelora: assert failed: {text}\n  {loc}: {rendered}")
+        if self.config.strict:
+            raise StageFailed(f"assert failed: {text}")
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> int:
+        c = self.config
+        started = time.perf_counter()
+        try:
+            self.compile()
+        except ScriptError as err:
+            self.reporter.fatal(f"Pipeline error: {err.render()}")
+            return ExitStatus.ERROR
+        from kelora.formats import needs_keys
+
+        if needs_keys(c.output_format) and not c.keys:
+            name = c.output_format.upper()
+            raise FatalError(f"Pipeline error: {name} output requires --keys to define column order, "
+                             "e.g. --keys ts,level,msg. Use -s to inspect available fields.")
+        self.sink = OutputSink(c, self.env, self.stats)
+        status = ExitStatus.OK
+        try:
+            try:
+                self.sink.open()
+                self._run_begin()
+                if not c.no_input:
+                    self._read_inputs()
+                self._run_end()
+            except StopInput:
+                self._run_end()
+        except StageFailed as fail:
+            self.sink.flush()
+            self.reporter.fatal(f"Pipeline error: {fail.message}")
+            self.stats.elapsed = time.perf_counter() - started
+            self._finish_outputs(commit=True)
+            return ExitStatus.ERROR
+        except ExitRequest as req:
+            self.sink.flush()
+            if req.message:
+                self.env.stderr.write(req.message + "\n")
+            self._finish_outputs(commit=True, report=False)
+            return req.code
+        except KeyboardInterrupt as intr:
+            from kelora.cli import Terminated
+
+            status = ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
+            self.interrupted = status
+        except FatalError:
+            self.sink.abort()
+            raise
+        except BrokenPipeError:
+            self.sink.abort()
+            return ExitStatus.BROKEN_PIPE
+        self.stats.elapsed = time.perf_counter() - started
+        try:
+            self._finish_outputs(commit=self.interrupted is None)
+        except BrokenPipeError:
+            return ExitStatus.BROKEN_PIPE
+        if self.interrupted is not None:
+            return self.interrupted
+        return self._exit_code()
+
+    def _run_begin(self) -> None:
+        if self.begin is None:
+            return
+        self.ctx.stage = "begin"
+        scope = Scope({}, {}, self.ctx)
+        try:
+            self.begin.run(scope)
+        except ScriptRuntimeError as err:
+            raise FatalError(f"Pipeline error: Begin stage error: {err.short()}")
+        finally:
+            self.ctx.stage = "exec"
+
+    def _run_end(self) -> None:
+        if self.end is None:
+            return
+        self.ctx.stage = "end"
+        self.ctx.metrics_view = self.ctx.metrics.finalize()
+        self.sink.flush()
+        scope = Scope({}, {}, self.ctx)
+        try:
+            self.end.run(scope)
+        except ScriptRuntimeError as err:
+            raise FatalError(f"Pipeline error: End stage error: {err.short()}")
+
+    # ------------------------------------------------------------------ input
+    def _read_inputs(self) -> None:
+        from kelora import reader
+
+        c = self.config
+        for src in reader.sources(c.files, self.env.stdin):
+            if isinstance(src, reader.OpenFailure):
+                self.stats.files_failed.append(src.path)
+                self.reporter.error(src.message)
+                if c.strict:
+                    raise StageFailed(src.message)
+                continue
+            self.stats.files_processed += 1
+            self.current_label = src.label
+            try:
+                self._read_stream(src)
+            except (OSError, EOFError, ValueError) as exc:
+                if isinstance(exc, BrokenPipeError):
+                    raise
+                message = f"Failed to read '{src.label}': {exc}"
+                self.stats.files_failed.append(src.label)
+                self.reporter.error(message)
+                if c.strict:
+                    raise StageFailed(message)
+            finally:
+                try:
+                    src.stream.close() if src.label != "stdin" else None
+                except OSError:
+                    pass
+
+    def _make_parser(self, first_line: str):
+        from kelora.formats import detect_format, make_input_parser
+
+        fmt = self.config.input_format
+        if fmt == "auto":
+            fmt = detect_format(first_line)
+            self.reporter.status(f"Auto-detected format: {fmt}")
+        parser = make_input_parser(fmt, strict=self.config.strict)
+        self.stats.format_name = getattr(parser, "format_name", fmt)
+        return parser
+
+    def _read_stream(self, src) -> None:
+        """The per-line loop.  Kept in one function: it runs millions of times."""
+        c = self.config
+        stats = self.stats
+        head = c.head
+        max_bytes = c.max_line_bytes
+        keep_re = re.compile(c.keep_lines).search if c.keep_lines else None
+        ignore_re = re.compile(c.ignore_lines).search if c.ignore_lines else None
+        line_format = c.input_format == "line"
+        needs_meta = self.needs_meta
+        collect = c.stats is not None or c.with_stats
+        ws = WHITESPACE
+        meta_name = src.meta_name
+        process = self._process
+        parser = getattr(self, "parser", None)
+        parse_bytes = getattr(parser, "parse_bytes", None) if parser else None
+        take = c.take
+        for raw in src.stream:
+            self.line_num += 1
+            n = self.line_num
+            stats.lines_read += 1
+            if head is not None and n > head:
+                stats.lines_read -= 1
+                raise StopInput()
+            if raw[-1:] == b"\n":
+                raw = raw[:-1]
+                if raw[-1:] == b"\r":
+                    raw = raw[:-1]
+            if stats.lines_read <= c.skip_lines:
+                stats.lines_filtered += 1
+                continue
+            if max_bytes is not None and len(raw) > max_bytes:
+                stats.truncated_lines += 1
+                message = f"line {n} is {len(raw)} bytes, over --max-line-bytes {max_bytes}; truncated"
+                if c.strict:
+                    raise StageFailed(message)
+                self.reporter.warning(message)
+                raw = raw[:max_bytes]
+            if not line_format and (not raw or raw[0] in ws) and not raw.strip():
+                stats.lines_blank += 1
+                continue
+            text = None
+            if needs_meta or keep_re or ignore_re or parse_bytes is None:
+                text = self._decode(raw, n)
+                if keep_re is not None and not keep_re(text):
+                    stats.lines_filtered += 1
+                    continue
+                if ignore_re is not None and ignore_re(text):
+                    stats.lines_filtered += 1
+                    continue
+            if parser is None:
+                parser = self.parser = self._make_parser(text if text is not None else self._decode(raw, n))
+                parse_bytes = getattr(parser, "parse_bytes", None)
+            try:
+                if text is None:
+                    try:
+                        event = parse_bytes(raw)
+                    except UnicodeError:
+                        text = self._decode(raw, n)
+                        event = parser.parse(text)
+                else:
+                    event = parser.parse(text)
+            except InputError as err:
+                self._parse_error(err, raw if text is None else text)
+                continue
+            if event is None:
+                stats.lines_header += 1
+                continue
+            stats.events_created += 1
+            if collect:
+                stats.observe_input(event)
+            if needs_meta:
+                meta = {"line": text, "line_num": n}
+                if meta_name is not None:
+                    meta["filename"] = meta_name
+            else:
+                meta = None
+            process(Scope(event, meta, self.ctx, {}), 0)
+            if take is not None and stats.events_output >= take:
+                raise StopInput()
+        stats.ragged_extra = getattr(parser, "ragged_extra", 0) if parser else 0
+        stats.ragged_missing = getattr(parser, "ragged_missing", 0) if parser else 0
+
+    def _decode(self, raw: bytes, n: int) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if self.config.strict_utf8:
+                raise FatalError(f"invalid UTF-8 at {self._location()} (byte {exc.start}); "
+                                 "--strict-utf8 stops here")
+            self.stats.decode_warnings += 1
+            if self.stats.decode_first is None:
+                self.stats.decode_first = self._location()
+            return raw.decode("utf-8", "replace")
+
+    def _parse_error(self, err: InputError, line) -> None:
+        self.stats.parse_errors += 1
+        loc = self._location()
+        self.errors.record("parse", loc, err.message)
+        if self.config.strict:
+            raise StageFailed(err.message)
+        if self.reporter.verbose_errors:
+            fmt = self.stats.format_name or self.config.input_format
+            self.reporter.write(f"{self.reporter.prefix['error']}{loc} (format: {fmt}): {err.message}")
+            if self.config.verbose >= 2:
+                text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+                self.reporter.write(f"  {text}")
+
+    # ------------------------------------------------------------------ stages
+    def _process(self, scope: Scope, start: int) -> None:
+        fns = self.stage_fns
+        for i in range(start, len(fns)):
+            result = fns[i](scope)
+            if result is True:
+                continue
+            if result is False:
+                self.stats.events_filtered += 1
+                return
+            # emit_each: the event is replaced by the emitted ones
+            if not result:
+                self.stats.events_filtered += 1
+                return
+            for event in result:
+                self._process(Scope(event, scope.meta, self.ctx, scope.vars.copy()), i + 1)
+            return
+        self.sink.emit(scope.e, scope.meta)
+
+    # ------------------------------------------------------------------ end of run
+    def _finish_outputs(self, commit: bool, report: bool = True) -> None:
+        c = self.config
+        self.sink.close(commit=commit)
+        if not report:
+            return
+        self._write_metrics()
+        self._write_stats()
+        self._write_summary()
+
+    def _write_metrics(self) -> None:
+        from kelora import metrics_render
+
+        c = self.config
+        store = self.ctx.metrics
+        finalized = None
+        if c.metrics_file:
+            finalized = store.finalize()
+            text = metrics_render.render(store, "json", finalized=finalized).rstrip("\n")
+            try:
+                _atomic_write(c.metrics_file, text)
+            except OSError as exc:
+                self.reporter.error(f"Failed to write metrics file: {exc}")
+        shown = False
+        if c.metrics is not None and not c.silent:
+            fmt = c.metrics
+            if fmt == "auto":
+                fmt = "full" if self.env.stdout_isatty else "tsv"
+            if fmt == "full" and self.env.stdout_isatty:
+                metrics_render.render_rich(store, self.env.stdout)
+            else:
+                text = metrics_render.render(store, fmt, finalized=finalized)
+                if text:
+                    self.env.stdout.write(text.encode("utf-8"))
+                    self.env.stdout.flush()
+            shown = True
+        if c.with_metrics and not c.silent:
+            text = metrics_render.render(store, "full", finalized=finalized)
+            lead = "\n" if self.stats.events_output else ""
+            self.env.stderr.write(f"{lead}{self.reporter.prefix['status'] if self.reporter.emoji else 'kelora: '}Tracked metrics:\n{text}")
+            self.env.stderr.flush()
+            shown = True
+        hint = store.skipped_hint()
+        if hint:
+            self.reporter.hint(hint, survives_metrics=True)
+        if not shown and not c.metrics_file and c.end is None and not store.is_empty():
+            self.reporter.hint("Metrics recorded; rerun with -m or --metrics=json to view them.")
+
+    def _write_stats(self) -> None:
+        c = self.config
+        if c.silent:
+            return
+        if c.stats is not None:
+            if c.stats == "json":
+                self.env.stdout.write(stats_json(self.stats).encode("utf-8"))
+            else:
+                self.env.stdout.write(("\n".join(stats_lines(self.stats)) + "\n").encode("utf-8"))
+            self.env.stdout.flush()
+        if c.with_stats:
+            lead = "\n" if self.stats.events_output else ""
+            head = "📈 Stats:" if self.reporter.emoji else "kelora: Stats:"
+            if self.env.stderr_isatty:
+                self.env.stderr.write(f"{lead}{head}\n")
+                stats_rich(self.stats, self.env.stderr)
+            else:
+                self.env.stderr.write(f"{lead}{head}\n" + "\n".join(stats_lines(self.stats)) + "\n")
+            self.env.stderr.flush()
+
+    def _write_summary(self) -> None:
+        c = self.config
+        code = self._exit_code()
+        if c.silent:
+            if code != 0:
+                self.reporter.fatal(silent_fatal_line(self.errors))
+            return
+        if c.stats is not None:
+            return
+        summary = error_summary(self.errors, self.stats, strict=c.strict,
+                                hints=self.reporter.hints_on)
+        if summary is None:
+            return
+        level, text = summary
+        if level == "warning":
+            self.reporter.warning(text)
+        else:
+            self.reporter.error(text)
+
+    def _exit_code(self) -> int:
+        s, e = self.stats, self.errors
+        if e.counts.get("parse") and s.events_created == 0:
+            return ExitStatus.ERROR
+        for index, count in e.filter_errors.items():
+            if count and not self.builder.filter_ok.get(index):
+                return ExitStatus.ERROR
+        if s.assertion_failures or s.files_failed or e.script_errors:
+            return ExitStatus.ERROR
+        return ExitStatus.OK
+
+
+def _atomic_write(path: str, text: str) -> None:
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".kelora-metrics-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def run(config: Config, env) -> int:
+    return Pipeline(config, env).run()
