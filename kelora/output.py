@@ -31,10 +31,7 @@ class OutputSink:
             brief=config.brief,
             verbose=config.verbose,
         )
-        from kelora.formats import select_fields
-
-        self.select = lambda e: select_fields(e, keys=config.keys, exclude_keys=config.exclude_keys,
-                                              core=config.core)
+        self.select = self.formatter.select_fields
         self.take = config.take
         self._tmp_path: str | None = None
         self._file = None

@@ -152,12 +152,10 @@ class Pipeline:
         except ScriptError as err:
             self.reporter.fatal(f"Pipeline error: {err.render()}")
             return ExitStatus.ERROR
-        from kelora.formats import needs_keys
+        from kelora.formats import keys_required_error, needs_keys
 
         if needs_keys(c.output_format) and not c.keys:
-            name = c.output_format.upper()
-            raise FatalError(f"Pipeline error: {name} output requires --keys to define column order, "
-                             "e.g. --keys ts,level,msg. Use -s to inspect available fields.")
+            raise keys_required_error(c.output_format)
         self.sink = OutputSink(c, self.env, self.stats)
         status = ExitStatus.OK
         try:
@@ -408,10 +406,8 @@ class Pipeline:
 
         c = self.config
         store = self.ctx.metrics
-        finalized = None
         if c.metrics_file:
-            finalized = store.finalize()
-            text = metrics_render.render(store, "json", finalized=finalized).rstrip("\n")
+            text = metrics_render.render(store, "json").rstrip("\n")
             try:
                 _atomic_write(c.metrics_file, text)
             except OSError as exc:
@@ -422,15 +418,20 @@ class Pipeline:
             if fmt == "auto":
                 fmt = "full" if self.env.stdout_isatty else "tsv"
             if fmt == "full" and self.env.stdout_isatty:
-                metrics_render.render_rich(store, self.env.stdout)
+                self.env.stdout.write(_rich_text(metrics_render.rich_table(store, "full")).encode("utf-8"))
+                self.env.stdout.flush()
             else:
-                text = metrics_render.render(store, fmt, finalized=finalized)
+                text = metrics_render.render(store, fmt)
+                if text and not text.endswith("\n"):
+                    text += "\n"
                 if text:
                     self.env.stdout.write(text.encode("utf-8"))
                     self.env.stdout.flush()
             shown = True
         if c.with_metrics and not c.silent:
-            text = metrics_render.render(store, "full", finalized=finalized)
+            text = metrics_render.render(store, "full")
+            if not text.endswith("\n"):
+                text += "\n"
             lead = "\n" if self.stats.events_output else ""
             self.env.stderr.write(f"{lead}{self.reporter.prefix['status'] if self.reporter.emoji else 'kelora: '}Tracked metrics:\n{text}")
             self.env.stderr.flush()
@@ -490,6 +491,18 @@ class Pipeline:
         if s.assertion_failures or s.files_failed or e.script_errors:
             return ExitStatus.ERROR
         return ExitStatus.OK
+
+
+def _rich_text(renderable) -> str:
+    """Render a rich object to text for a terminal (rich is imported only here)."""
+    import io
+    import shutil
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(file=buf, force_terminal=True, width=shutil.get_terminal_size((100, 20)).columns).print(renderable)
+    return buf.getvalue()
 
 
 def _atomic_write(path: str, text: str) -> None:
