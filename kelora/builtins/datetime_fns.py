@@ -1,0 +1,633 @@
+"""Datetime and duration builtins: now, to_datetime, format, to_duration, parts, time zones.
+
+Datetimes are ``values.DateTime`` (always zone-aware; naive input is taken as UTC unless a zone
+is given), durations ``values.Duration`` (nanoseconds).  Format strings are chrono's
+(``%Y-%m-%d %H:%M:%S%.3f %z``); they are translated to Python's strftime/strptime once per
+distinct format.  The ``datetime +/- duration`` and ``datetime - datetime`` operators are the
+language's (``lang/ops.py``); ``add_duration``/``sub_duration``/``diff`` are the function forms.
+"""
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kelora import values
+from kelora.builtins.registry import builtin
+from kelora.errors import FunctionError
+
+DateTime = values.DateTime
+Duration = values.Duration
+_NOTHING = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+# --------------------------------------------------------------------------- zones
+
+@lru_cache(maxsize=256)
+def zone(name: str):
+    """A tzinfo for an IANA name, "UTC"/"Z", "local", or a fixed offset "+05:30"."""
+    if name in ("UTC", "utc", "Z", "z"):
+        return timezone.utc
+    if name in ("local", "Local"):
+        return datetime.now().astimezone().tzinfo
+    m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", name)
+    if m:
+        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+        return timezone(-delta if m.group(1) == "-" else delta)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise FunctionError(f"Unknown timezone '{name}'") from None
+
+
+# --------------------------------------------------------------------------- parsing
+
+def from_epoch(x: int | float) -> DateTime:
+    """Epoch number to DateTime; the magnitude picks the unit (s, ms, µs or ns)."""
+    a = abs(x)
+    if a < 1e11:
+        secs = x
+    elif a < 1e14:
+        secs = x / 1e3
+    elif a < 1e17:
+        secs = x / 1e6
+    else:
+        secs = x / 1e9
+    try:
+        if type(secs) is int:
+            return DateTime(_EPOCH + timedelta(seconds=secs))
+        return DateTime(_EPOCH + timedelta(microseconds=round(secs * 1e6)))
+    except (OverflowError, ValueError):
+        raise FunctionError(f"to_datetime(): timestamp {values.to_string(x)} is out of range") from None
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+_ISO_SPACE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ t](\d)")
+_OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
+_CLF = "%d/%b/%Y:%H:%M:%S %z"
+_FALLBACK_FORMATS = (
+    _CLF,
+    "%a, %d %b %Y %H:%M:%S %z",  # RFC 2822
+    "%d %b %Y %H:%M:%S %z",
+    "%Y/%m/%d %H:%M:%S",
+    "%d/%b/%Y:%H:%M:%S",
+    "%b %d %H:%M:%S",  # syslog, no year
+    "%b %d %Y %H:%M:%S",
+)
+
+
+def parse_datetime(text: str, tz=None) -> datetime | None:
+    """Common log timestamp forms to an aware datetime (naive ones in tz, default UTC)."""
+    s = text.strip()
+    if not s:
+        return None
+    iso = _ISO_SPACE.sub(r"\1T\2", s)
+    iso = _FRACTION.sub(r"\1", iso)
+    if iso.endswith(("z", "Z")):
+        iso = iso[:-1] + "+00:00"
+    iso = _OFFSET_NO_COLON.sub(r"\1:\2", iso) if "T" in iso else iso
+    try:
+        dt = datetime.fromisoformat(iso)
+    except ValueError:
+        dt = None
+        for fmt in _FALLBACK_FORMATS:
+            try:
+                dt = datetime.strptime(re.sub(r"\s+", " ", s), fmt)
+            except ValueError:
+                continue
+            if "%Y" not in fmt:
+                dt = dt.replace(year=datetime.now(timezone.utc).year)
+            break
+        if dt is None:
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz or timezone.utc)
+    return dt
+
+
+_CHRONO_SIMPLE = {
+    "%T": "%H:%M:%S", "%D": "%m/%d/%y", "%F": "%Y-%m-%d", "%R": "%H:%M", "%k": "%H",
+    "%l": "%I", "%P": "%p", "%e": "%d", "%h": "%b", "%:z": "%z", "%#z": "%z", "%v": "%e-%b-%Y",
+    "%.f": ".%f", "%.3f": ".%f", "%.6f": ".%f", "%.9f": ".%f", "%3f": "%f", "%6f": "%f",
+    "%9f": "%f", "%f": "%f", "%s": "%s", "%%": "%%",
+}
+_CHRONO_TOKEN = re.compile(r"%(?:\.\d?f|\d f|:z|#z|[-_0^#]?[A-Za-z%])".replace(" ", ""))
+
+
+@lru_cache(maxsize=256)
+def strptime_format(fmt: str) -> str:
+    """chrono parse format to Python strptime (fractions are normalised to %f by the caller)."""
+    return _CHRONO_TOKEN.sub(lambda m: _CHRONO_SIMPLE.get(m.group(0), m.group(0).replace("-", "").replace("_", "")), fmt)
+
+
+def parse_with_format(text: str, fmt: str, tz=None) -> datetime | None:
+    pyfmt = strptime_format(fmt)
+    if pyfmt == "%s":
+        try:
+            return from_epoch(int(text.strip())).dt
+        except (ValueError, FunctionError):
+            return None
+    s = _FRACTION.sub(r"\1", text.strip()) if "%f" in pyfmt else text.strip()
+    try:
+        dt = datetime.strptime(s, pyfmt)
+    except ValueError:
+        return None
+    if "%Y" not in pyfmt and "%y" not in pyfmt and dt.year == 1900:
+        dt = dt.replace(year=datetime.now(timezone.utc).year)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz or timezone.utc)
+    return dt
+
+
+@builtin("datetime", pure=False)
+def now() -> DateTime:
+    """The current time (UTC).
+
+    Examples:
+        type_of(now())  =>  "datetime"
+    """
+    return DateTime(datetime.now(timezone.utc))
+
+
+@builtin("datetime")
+def to_datetime(value: object, fmt: str = _NOTHING, tz: str = _NOTHING) -> DateTime:  # type: ignore[assignment]
+    """Parse a timestamp into a datetime.
+
+    Accepts RFC 3339 / ISO 8601 (with or without zone; a naive time is UTC, or in tz),
+    "2024-01-15 10:00:00", Apache "15/Jan/2024:10:00:00 +0000", RFC 2822, and epoch numbers
+    (seconds, milliseconds, microseconds or nanoseconds, by magnitude).  fmt is a chrono
+    format such as "%d.%m.%Y %H:%M".  Unparseable text is an error.
+
+    Examples:
+        to_iso(to_datetime("2024-01-15T10:00:00Z"))  =>  "2024-01-15T10:00:00+00:00"
+        to_iso(to_datetime("2024-01-15 10:00:00"))  =>  "2024-01-15T10:00:00+00:00"
+        to_iso(to_datetime(1705312800))  =>  "2024-01-15T10:00:00+00:00"
+        to_iso(to_datetime("15.01.2024 10:00", "%d.%m.%Y %H:%M", "Europe/Berlin"))  =>  "2024-01-15T10:00:00+01:00"
+    """
+    tzinfo = None if tz is _NOTHING else zone(tz)
+    t = type(value)
+    if t is DateTime:
+        return value  # type: ignore[return-value]
+    if t is int or t is float:
+        return from_epoch(value)  # type: ignore[arg-type]
+    if not isinstance(value, str):
+        raise FunctionError(
+            f"to_datetime(): expected a string or number, got {values.type_name(value)}",
+            missing_field=value is None,
+        )
+    dt = parse_datetime(value, tzinfo) if fmt is _NOTHING else parse_with_format(value, fmt, tzinfo)
+    if dt is None:
+        how = "" if fmt is _NOTHING else f" with format '{fmt}'"
+        raise FunctionError(f"to_datetime(): cannot parse '{value}'{how}")
+    return DateTime(dt)
+
+
+# --------------------------------------------------------------------------- formatting
+
+def _fraction(dt: datetime, digits: int) -> str:
+    return f"{dt.microsecond:06d}{'000'}"[:digits]
+
+
+def _auto_fraction(dt: datetime) -> str:
+    us = dt.microsecond
+    if us == 0:
+        return ""
+    return "." + (f"{us // 1000:03d}" if us % 1000 == 0 else f"{us:06d}")
+
+
+def strftime_chrono(dt: datetime, fmt: str) -> str:
+    """chrono ``format`` on a datetime (the common specifiers, incl. %.3f, %:z, %s)."""
+
+    def token(m: re.Match) -> str:
+        tok = m.group(0)
+        if tok in ("%.3f", "%3f"):
+            return ("." if tok[1] == "." else "") + _fraction(dt, 3)
+        if tok in ("%.6f", "%6f"):
+            return ("." if tok[1] == "." else "") + _fraction(dt, 6)
+        if tok in ("%.9f", "%9f", "%f"):
+            return ("." if tok[1] == "." else "") + _fraction(dt, 9)
+        if tok == "%.f":
+            return _auto_fraction(dt)
+        if tok == "%s":
+            return str(math.floor((dt - _EPOCH).total_seconds()))
+        if tok == "%:z":
+            z = dt.strftime("%z")
+            return z[:3] + ":" + z[3:] if z else ""
+        if tok == "%e":
+            return f"{dt.day:2d}"
+        if tok == "%k":
+            return f"{dt.hour:2d}"
+        if tok == "%l":
+            return f"{(dt.hour % 12) or 12:2d}"
+        if tok == "%P":
+            return dt.strftime("%p").lower()
+        if tok == "%Z" and dt.utcoffset() == timedelta(0) and dt.tzinfo is timezone.utc:
+            return "UTC"
+        simple = _CHRONO_SIMPLE.get(tok)
+        if simple is not None and simple != tok:
+            return dt.strftime(simple)
+        if len(tok) == 3 and tok[1] in "-_0":
+            out = dt.strftime("%" + tok[2])
+            return out.lstrip("0") or "0" if tok[1] == "-" else out
+        return dt.strftime(tok)
+
+    return _CHRONO_TOKEN.sub(token, fmt)
+
+
+@builtin("datetime")
+def to_iso(dt: DateTime) -> str:
+    """RFC 3339 text of a datetime ("2024-01-15T10:00:00+00:00").
+
+    Examples:
+        to_iso(to_datetime("2024-01-15T10:00:00.250Z"))  =>  "2024-01-15T10:00:00.250000+00:00"
+    """
+    return dt.iso()
+
+
+@builtin("datetime", name="format")
+def format_(dt: DateTime, fmt: str) -> str:
+    """Format a datetime with a chrono/strftime format ("%Y-%m-%d %H:%M:%S%.3f", "%s" epoch...).
+
+    Examples:
+        format(to_datetime("2024-01-15T10:05:09Z"), "%Y/%m/%d %H:%M")  =>  "2024/01/15 10:05"
+        format(to_datetime("2024-01-15T10:05:09.123Z"), "%H:%M:%S%.3f")  =>  "10:05:09.123"
+        format(to_datetime("2024-01-15T10:00:00Z"), "%s")  =>  "1705312800"
+    """
+    return strftime_chrono(dt.dt, fmt)
+
+
+@builtin("datetime")
+def to_utc(dt: DateTime) -> DateTime:
+    """The same instant expressed in UTC.
+
+    Examples:
+        to_iso(to_utc(to_datetime("2024-01-15T12:00:00+02:00")))  =>  "2024-01-15T10:00:00+00:00"
+    """
+    return DateTime(dt.dt.astimezone(timezone.utc))
+
+
+@builtin("datetime")
+def to_local(dt: DateTime) -> DateTime:
+    """The same instant in the machine's local time zone.
+
+    Examples:
+        type_of(to_local(now()))  =>  "datetime"
+    """
+    return DateTime(dt.dt.astimezone())
+
+
+@builtin("datetime")
+def to_timezone(dt: DateTime, tz: str) -> DateTime:
+    """The same instant in an IANA time zone ("Europe/Berlin"), "UTC" or an offset "+05:30".
+
+    Examples:
+        to_iso(to_timezone(to_datetime("2024-07-01T10:00:00Z"), "Europe/Berlin"))  =>  "2024-07-01T12:00:00+02:00"
+    """
+    return DateTime(dt.dt.astimezone(zone(tz)))
+
+
+@builtin("datetime")
+def year(dt: DateTime) -> int:
+    """Calendar year.
+
+    Examples:
+        year(to_datetime("2024-01-15T10:00:00Z"))  =>  2024
+    """
+    return dt.dt.year
+
+
+@builtin("datetime")
+def month(dt: DateTime) -> int:
+    """Month 1..12.
+
+    Examples:
+        month(to_datetime("2024-03-15T10:00:00Z"))  =>  3
+    """
+    return dt.dt.month
+
+
+@builtin("datetime")
+def day(dt: DateTime) -> int:
+    """Day of the month 1..31.
+
+    Examples:
+        day(to_datetime("2024-03-15T10:00:00Z"))  =>  15
+    """
+    return dt.dt.day
+
+
+@builtin("datetime")
+def hour(dt: DateTime) -> int:
+    """Hour 0..23.
+
+    Examples:
+        hour(to_datetime("2024-03-15T10:20:30Z"))  =>  10
+    """
+    return dt.dt.hour
+
+
+@builtin("datetime")
+def minute(dt: DateTime) -> int:
+    """Minute 0..59.
+
+    Examples:
+        minute(to_datetime("2024-03-15T10:20:30Z"))  =>  20
+    """
+    return dt.dt.minute
+
+
+@builtin("datetime")
+def second(dt: DateTime) -> int:
+    """Second 0..59.
+
+    Examples:
+        second(to_datetime("2024-03-15T10:20:30Z"))  =>  30
+    """
+    return dt.dt.second
+
+
+@builtin("datetime")
+def weekday(dt: DateTime) -> int:
+    """Day of the week, Monday = 1 .. Sunday = 7.
+
+    Examples:
+        weekday(to_datetime("2024-01-15T10:00:00Z"))  =>  1
+    """
+    return dt.dt.isoweekday()
+
+
+def _epoch_delta(dt: DateTime) -> timedelta:
+    return dt.dt - _EPOCH
+
+
+@builtin("datetime")
+def timestamp(dt: DateTime) -> int:
+    """Seconds since the Unix epoch (whole seconds).
+
+    Examples:
+        timestamp(to_datetime("2024-01-15T10:00:00Z"))  =>  1705312800
+    """
+    return math.floor(_epoch_delta(dt).total_seconds())
+
+
+@builtin("datetime")
+def ts_millis(dt: DateTime) -> int:
+    """Milliseconds since the Unix epoch.
+
+    Examples:
+        ts_millis(to_datetime("2024-01-15T10:00:00.5Z"))  =>  1705312800500
+    """
+    return Duration.from_timedelta(_epoch_delta(dt)).nanos // 1_000_000
+
+
+@builtin("datetime")
+def ts_nanos(dt: DateTime) -> int:
+    """Nanoseconds since the Unix epoch.
+
+    Examples:
+        ts_nanos(to_datetime("1970-01-01T00:00:01Z"))  =>  1000000000
+    """
+    return Duration.from_timedelta(_epoch_delta(dt)).nanos
+
+
+# --------------------------------------------------------------------------- durations
+
+_DUR_UNITS = {
+    "ns": 1, "nanos": 1, "us": 1_000, "µs": 1_000, "micros": 1_000,
+    "ms": 1_000_000, "millis": 1_000_000, "msec": 1_000_000,
+    "s": 10**9, "sec": 10**9, "secs": 10**9, "second": 10**9, "seconds": 10**9,
+    "m": 60 * 10**9, "min": 60 * 10**9, "mins": 60 * 10**9, "minute": 60 * 10**9, "minutes": 60 * 10**9,
+    "h": 3600 * 10**9, "hr": 3600 * 10**9, "hrs": 3600 * 10**9, "hour": 3600 * 10**9, "hours": 3600 * 10**9,
+    "d": 86400 * 10**9, "day": 86400 * 10**9, "days": 86400 * 10**9,
+    "w": 7 * 86400 * 10**9, "week": 7 * 86400 * 10**9, "weeks": 7 * 86400 * 10**9,
+}
+_DUR_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zµ]+)", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> Duration | None:
+    """"1h30m", "1h 30m", "250ms", "1.5s", "-2d" to a Duration; None when invalid."""
+    s = text.strip()
+    neg = s.startswith("-")
+    if neg or s.startswith("+"):
+        s = s[1:]
+    if not s:
+        return None
+    total, pos = 0, 0
+    for m in _DUR_PART.finditer(s):
+        if m.start() != pos:
+            return None
+        unit = _DUR_UNITS.get(m.group(2).lower())
+        if unit is None:
+            return None
+        num = m.group(1)
+        total += int(num) * unit if "." not in num else round(float(num) * unit)
+        pos = m.end()
+    if pos == 0 or s[pos:].strip():
+        return None
+    return Duration(-total if neg else total)
+
+
+@builtin("datetime")
+def to_duration(text: str) -> Duration:
+    """Parse "1h30m", "1h 30m", "250ms", "1.5s", "2d", "1w" into a duration (invalid is an error).
+
+    Examples:
+        as_seconds(to_duration("1h30m"))  =>  5400
+        as_milliseconds(to_duration("1.5s"))  =>  1500
+        to_string(to_duration("90s"))  =>  "1m 30s"
+    """
+    d = parse_duration(text)
+    if d is None:
+        raise FunctionError(f"to_duration(): invalid duration '{text}'")
+    return d
+
+
+def _dur(fn: str, x: int | float, unit: int) -> Duration:
+    if type(x) is float and (math.isnan(x) or math.isinf(x)):
+        raise FunctionError(f"{fn}(): {values.to_string(x)} is not a finite number")
+    return Duration(round(x * unit) if type(x) is float else x * unit)
+
+
+@builtin("datetime")
+def duration_from_seconds(n: int | float) -> Duration:
+    """A duration of n seconds (fractions allowed).
+
+    Examples:
+        to_string(duration_from_seconds(3600))  =>  "1h"
+    """
+    return _dur("duration_from_seconds", n, 10**9)
+
+
+@builtin("datetime", aliases=("duration_from_millis",))
+def duration_from_ms(n: int | float) -> Duration:
+    """A duration of n milliseconds.
+
+    Examples:
+        as_seconds(duration_from_ms(2500))  =>  2
+    """
+    return _dur("duration_from_ms", n, 10**6)
+
+
+@builtin("datetime")
+def duration_from_minutes(n: int | float) -> Duration:
+    """A duration of n minutes.
+
+    Examples:
+        as_seconds(duration_from_minutes(2))  =>  120
+    """
+    return _dur("duration_from_minutes", n, 60 * 10**9)
+
+
+@builtin("datetime")
+def duration_from_hours(n: int | float) -> Duration:
+    """A duration of n hours.
+
+    Examples:
+        as_minutes(duration_from_hours(1.5))  =>  90
+    """
+    return _dur("duration_from_hours", n, 3600 * 10**9)
+
+
+@builtin("datetime")
+def duration_from_days(n: int | float) -> Duration:
+    """A duration of n days.
+
+    Examples:
+        as_hours(duration_from_days(2))  =>  48
+    """
+    return _dur("duration_from_days", n, 86400 * 10**9)
+
+
+@builtin("datetime")
+def duration_from_nanos(n: int) -> Duration:
+    """A duration of n nanoseconds.
+
+    Examples:
+        as_nanos(duration_from_nanos(42))  =>  42
+    """
+    return Duration(n)
+
+
+def _whole(nanos: int, unit: int) -> int:
+    q = abs(nanos) // unit
+    return -q if nanos < 0 else q  # truncate toward zero, as chrono's num_*()
+
+
+@builtin("datetime")
+def as_seconds(d: Duration) -> int:
+    """Whole seconds in a duration (truncated toward zero).
+
+    Examples:
+        as_seconds(to_duration("2m"))  =>  120
+    """
+    return _whole(d.nanos, 10**9)
+
+
+@builtin("datetime", aliases=("as_millis",))
+def as_milliseconds(d: Duration) -> int:
+    """Whole milliseconds in a duration.
+
+    Examples:
+        as_milliseconds(to_duration("2s"))  =>  2000
+    """
+    return _whole(d.nanos, 10**6)
+
+
+@builtin("datetime", aliases=("as_micros",))
+def as_microseconds(d: Duration) -> int:
+    """Whole microseconds in a duration.
+
+    Examples:
+        as_microseconds(to_duration("1ms"))  =>  1000
+    """
+    return _whole(d.nanos, 10**3)
+
+
+@builtin("datetime")
+def as_nanos(d: Duration) -> int:
+    """Nanoseconds in a duration.
+
+    Examples:
+        as_nanos(to_duration("1us"))  =>  1000
+    """
+    return d.nanos
+
+
+@builtin("datetime")
+def as_minutes(d: Duration) -> int:
+    """Whole minutes in a duration.
+
+    Examples:
+        as_minutes(to_duration("1h"))  =>  60
+    """
+    return _whole(d.nanos, 60 * 10**9)
+
+
+@builtin("datetime")
+def as_hours(d: Duration) -> int:
+    """Whole hours in a duration.
+
+    Examples:
+        as_hours(to_duration("3d"))  =>  72
+    """
+    return _whole(d.nanos, 3600 * 10**9)
+
+
+@builtin("datetime")
+def as_days(d: Duration) -> int:
+    """Whole days in a duration.
+
+    Examples:
+        as_days(to_duration("49h"))  =>  2
+    """
+    return _whole(d.nanos, 86400 * 10**9)
+
+
+@builtin("datetime")
+def as_seconds_f(d: Duration) -> float:
+    """Seconds in a duration as a float.
+
+    Examples:
+        as_seconds_f(to_duration("1500ms"))  =>  1.5
+    """
+    return d.nanos / 1e9
+
+
+def _shift(dt: DateTime, nanos: int) -> DateTime:
+    try:
+        return DateTime(dt.dt + timedelta(microseconds=nanos // 1000))
+    except OverflowError:
+        raise FunctionError("datetime out of range") from None
+
+
+@builtin("datetime")
+def add_duration(dt: DateTime, d: Duration) -> DateTime:
+    """dt + d (the `+` operator does the same).
+
+    Examples:
+        to_iso(add_duration(to_datetime("2024-01-15T10:00:00Z"), to_duration("90m")))  =>  "2024-01-15T11:30:00+00:00"
+    """
+    return _shift(dt, d.nanos)
+
+
+@builtin("datetime")
+def sub_duration(dt: DateTime, d: Duration) -> DateTime:
+    """dt - d (the `-` operator does the same).
+
+    Examples:
+        to_iso(sub_duration(to_datetime("2024-01-15T10:00:00Z"), to_duration("1d")))  =>  "2024-01-14T10:00:00+00:00"
+    """
+    return _shift(dt, -d.nanos)
+
+
+@builtin("datetime")
+def diff(a: DateTime, b: DateTime) -> Duration:
+    """The duration a - b (negative when a is earlier), as `a - b` does.
+
+    Examples:
+        as_seconds(diff(to_datetime("2024-01-15T10:01:00Z"), to_datetime("2024-01-15T10:00:00Z")))  =>  60
+    """
+    return Duration.from_timedelta(a.dt - b.dt)
