@@ -146,7 +146,7 @@ def track_min(ctx, name: str, value: object) -> None:
     """Keep the smallest number seen (as given: int or float; ties keep the first).
 
     Examples:
-        track_min("fastest", 12)  =>  null
+        track_min("min_ms", 12)  =>  null
     """
     if value is None:
         return _skip(ctx, name, "track_min")
@@ -158,7 +158,7 @@ def track_max(ctx, name: str, value: object) -> None:
     """Keep the largest number seen (as given: int or float; ties keep the first).
 
     Examples:
-        track_max("slowest", 950)  =>  null
+        track_max("max_ms", 950)  =>  null
     """
     if value is None:
         return _skip(ctx, name, "track_max")
@@ -170,7 +170,7 @@ def track_avg(ctx, name: str, value: object) -> None:
     """Average of the numbers seen (a float; 0.0 when none).
 
     Examples:
-        track_avg("latency", 120.5)  =>  null
+        track_avg("avg_latency", 120.5)  =>  null
     """
     if value is None:
         return _skip(ctx, name, "track_avg")
@@ -261,8 +261,8 @@ def track_percentiles(ctx, name: str, value: object, percentiles: list | None = 
     ignored.
 
     Examples:
-        track_percentiles("latency", 12.5)  =>  null
-        track_percentiles("latency", 12.5, [0.5, 0.999])  =>  null
+        track_percentiles("lat_pct", 12.5)  =>  null
+        track_percentiles("lat_pct", 12.5, [0.5, 0.999])  =>  null
     """
     if value is None:
         return _skip(ctx, name, "track_percentiles")
@@ -276,7 +276,7 @@ def track_stats(ctx, name: str, value: object, percentiles: list | None = None) 
     """Summary statistics of a number: ``<name>_min, _max, _avg, _count, _sum`` and percentiles.
 
     Examples:
-        track_stats("latency", 12.5)  =>  null
+        track_stats("lat_stats", 12.5)  =>  null
     """
     if value is None:
         return _skip(ctx, name, "track_stats")
@@ -324,7 +324,7 @@ def track_bottom(ctx, name: str, item: object, n: object = 10, *extra: object) -
     """Count items and keep the *n* least frequent (count asc, then item asc) at output.
 
     Examples:
-        track_bottom("endpoints", "/health", 5)  =>  null
+        track_bottom("rare_endpoints", "/health", 5)  =>  null
     """
     if extra:
         raise FunctionError(
