@@ -87,6 +87,18 @@ class OutputSink:
         if self.flush_each:
             self.out.flush()
 
+    def write_raw(self, data: bytes) -> None:
+        """Already formatted (and counted) output of a worker batch (--parallel)."""
+        try:
+            self._write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            target = self.config.output_file or "stdout"
+            raise FatalError(f"Failed to write output to {target}: {exc.strerror or exc}")
+        if self.flush_each:
+            self.out.flush()
+
     def script_print(self, text: str) -> None:
         """print() goes to stdout in order with the events (not into an -o file)."""
         data = (text + "\n").encode("utf-8", "replace")

@@ -42,7 +42,9 @@ class Pipeline:
         self.current_label = "stdin"
         self.exit_override: int | None = None
         self.interrupted: int | None = None
-        self._ephemeral_warned = False
+        self.parser = None
+        self.parser_consumed_first = False
+        self.called_functions: frozenset[str] = frozenset()
         self.ctx = RunContext(
             env=env.environ,
             diagnostics=Diagnostics(self._script_print, self._script_eprint, self.reporter.warning),
@@ -85,6 +87,9 @@ class Pipeline:
         if c.begin is not None:
             self.begin = compile_script(c.begin, label="begin", mode="script", stage="begin",
                                         prelude=c.begin_prelude)
+        calls: set[str] = set()
+        if self.begin is not None:
+            calls |= self.begin.calls
         builder = StageBuilder(self.ctx, self._record_error, strict=c.strict,
                                fail_closed=c.fail_closed, assert_failed=self._assert_failed)
         self.builder = builder
@@ -99,6 +104,7 @@ class Pipeline:
             kind = "exec" if stage.kind == "exec" else ("filter" if stage.kind == "filter" else "assert")
             prog = compile_script(stage.text, label=stage.label, mode=mode, stage=kind,
                                   prelude=stage.prelude)
+            calls |= prog.calls
             if _META_WORDS.search(stage.text) or (stage.prelude and _META_WORDS.search(stage.prelude)):
                 needs_meta = True
             if kind == "exec":
@@ -112,6 +118,9 @@ class Pipeline:
         if c.end is not None:
             self.end = compile_script(c.end, label="end", mode="script", stage="end",
                                       prelude=c.end_prelude)
+        if self.end is not None:
+            calls |= self.end.calls
+        self.called_functions = frozenset(calls)
         self.stage_fns = tuple(fns)
         self.needs_meta = needs_meta
 
@@ -163,7 +172,12 @@ class Pipeline:
                 self.sink.open()
                 self._run_begin()
                 if not c.no_input:
-                    self._read_inputs()
+                    if c.parallel and c.take is None:
+                        from kelora.parallel import ParallelReader
+
+                        ParallelReader(self).read_inputs()
+                    else:
+                        self._read_inputs()
                 self._run_end()
             except StopInput:
                 self._run_end()
@@ -278,8 +292,9 @@ class Pipeline:
         ws = WHITESPACE
         meta_name = src.meta_name
         process = self._process
-        parser = getattr(self, "parser", None)
+        parser = self.parser
         parse_bytes = getattr(parser, "parse_bytes", None) if parser else None
+        ragged = (getattr(parser, "ragged_extra", 0), getattr(parser, "ragged_missing", 0)) if parser else (0, 0)
         take = c.take
         for raw in src.stream:
             self.line_num += 1
@@ -344,8 +359,9 @@ class Pipeline:
             process(Scope(event, meta, self.ctx, {}), 0)
             if take is not None and stats.events_output >= take:
                 raise StopInput()
-        stats.ragged_extra = getattr(parser, "ragged_extra", 0) if parser else 0
-        stats.ragged_missing = getattr(parser, "ragged_missing", 0) if parser else 0
+        if parser is not None:
+            stats.ragged_extra += getattr(parser, "ragged_extra", 0) - ragged[0]
+            stats.ragged_missing += getattr(parser, "ragged_missing", 0) - ragged[1]
 
     def _decode(self, raw: bytes, n: int) -> str:
         try:
