@@ -142,7 +142,7 @@ def translate_pattern(pattern: str) -> str:
                 continue
             m = _FLAG_GROUP.match(pattern, i)
             if m:
-                if i == 0 or "".join(out).strip("(?imsxU)") == "":
+                if all(_FLAG_GROUP.fullmatch(piece) for piece in out):
                     out.append(m.group(0))
                 else:
                     out.append(f"(?{m.group(1)}:")

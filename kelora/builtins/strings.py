@@ -560,8 +560,10 @@ def _slice_indices(n: int, spec: str) -> list[int]:
         except ValueError:
             return None
 
-    step = num(2) or 1
-    return list(range(n))[slice(num(0), num(1) if len(parts) > 1 else None, step)]
+    step = num(2)
+    if step == 0:
+        return []
+    return list(range(n))[slice(num(0), num(1) if len(parts) > 1 else None, step or 1)]
 
 
 @builtin("string", name="slice")
