@@ -1,0 +1,734 @@
+"""AST -> Python closures, compiled once per script; each closure takes the event's ``Scope``.
+
+Names are resolved here, once: block-scoped locals become slots in ``Runtime.frame``; a `let` at
+the top level of a stage lives in ``scope.vars`` (shared with later stages of the event, COMPAT
+D1); ``e``/``meta``/``line``/``conf``/``state``/``metrics`` read the scope and run context; other
+names are looked up in ``scope.vars`` at run time (set by an earlier stage) and fail there with
+"Variable not found".  User ``fn``s get their own frame and see none of the outer names.
+Common shapes are specialised (``e.name``, ``e.name OP literal``, calls by argument count).
+"""
+from __future__ import annotations
+
+from kelora.builtins import registry
+from kelora.errors import ScriptCompileError, ScriptRuntimeError, Span
+from kelora.lang import ast, ops
+from kelora.lang.check import MUTATING, SPECIALS, root_of
+from kelora.lang.compile_calls import NOT_CONSTANT, builtin_call, dynamic_call, try_fold, user_call
+from kelora.lang.places import compile_assign, get_index, get_prop
+from kelora.lang.runtime import (BREAK, CONTINUE, BreakSignal, ContinueSignal, FnInfo, ReturnSignal,
+                                 ScriptClosure, UserFnPtr, rterr)
+from kelora.values import Char, to_string, type_name
+
+UNCATCHABLE = frozenset({"limit", "conf-readonly"})
+
+
+class FnCtx:
+    """Compile-time view of one function body (the stage itself, a `fn`, or a closure)."""
+
+    def __init__(self, kind: str, parent: "FnCtx | None" = None):
+        self.kind = kind  # "top" | "fn" | "closure"
+        self.parent = parent
+        self.scopes: list[dict[str, int]] = [{}]
+        self.nslots = 0
+        self.captures: list[tuple[int, int]] = []  # (slot in parent frame, slot here)
+        self.top_lets: set[str] = set()
+
+    def alloc(self, name: str) -> int:
+        slot = self.nslots
+        self.nslots += 1
+        self.scopes[-1][name] = slot
+        return slot
+
+
+class Compiler:
+    def __init__(self, stage: str, rt, fns: dict[tuple[str, int], FnInfo]):
+        self.stage = stage
+        self.rt = rt
+        self.fns = fns
+        self.reg = registry.load_all()
+
+    # ------------------------------------------------------------ names
+    def resolve(self, name: str, cx: FnCtx) -> tuple[str, object]:
+        for scope in reversed(cx.scopes):
+            if name in scope:
+                return "local", scope[name]
+        if cx.kind == "closure":
+            kind, ref = self.resolve(name, cx.parent)
+            if kind == "local":
+                saved = cx.scopes
+                cx.scopes = [cx.scopes[0]]
+                slot = cx.alloc(name)
+                cx.scopes = saved
+                cx.captures.append((ref, slot))
+                return "local", slot
+            return kind, ref
+        if cx.kind == "fn":
+            return "unknown", name
+        if name in cx.top_lets:
+            return "top", name
+        if name in SPECIALS and (name != "metrics" or self.stage == "end"):
+            return "special", name
+        return "dynamic", name
+
+    def visible_names(self, cx: FnCtx) -> list[str]:
+        out = []
+        while cx is not None:
+            for sc in cx.scopes:
+                out.extend(sc)
+            out.extend(cx.top_lets)
+            if cx.kind == "top":
+                out.extend(SPECIALS)
+            cx = cx.parent if cx.kind == "closure" else None
+        return out
+
+    def read_var(self, name: str, span: Span, cx: FnCtx):
+        kind, ref = self.resolve(name, cx)
+        rt = self.rt
+        if kind == "local":
+            slot = ref
+            return lambda s: rt.frame[slot]
+        if kind == "special":
+            return SPECIAL_READERS[name]
+        known = self.visible_names(cx)
+        in_fn = kind == "unknown"
+
+        def missing(s):
+            pool = known + ([] if in_fn else list(s.vars))
+            sug = registry.suggest(name, pool) if pool else None
+            if in_fn:
+                hint = "functions cannot see outer variables (e, meta, conf, let variables): pass them as parameters"
+            elif sug:
+                hint = f"did you mean `{sug}`?"
+            else:
+                hint = f"declare it first with `let {name} = ...`"
+            return rterr(f"Variable not found: {name}", span, kind="unknown-variable", hint=hint)
+
+        if in_fn:
+            def unknown(s):
+                raise missing(s)
+            return unknown
+
+        def lookup(s):
+            try:
+                return s.vars[name]
+            except KeyError:
+                raise missing(s) from None
+        return lookup
+
+    # ------------------------------------------------------------ dispatch
+    def expr(self, node: ast.Node, cx: FnCtx):
+        return _COMPILERS[type(node)](self, node, cx)
+
+    def block(self, node: ast.Block, cx: FnCtx, scope: dict | None = None):
+        cx.scopes.append(scope if scope is not None else {})
+        try:
+            fs = [self.expr(st, cx) for st in node.stmts]
+        finally:
+            cx.scopes.pop()
+        return seq(fs)
+
+    # ------------------------------------------------------------ user functions
+    def compile_fn(self, fn: ast.FnDef, info: FnInfo, wrap=None):
+        cx = FnCtx("fn")
+        for p in fn.params:
+            cx.alloc(p)
+        info.this_slot = cx.alloc("this")
+        body = self.block(fn.body, cx)
+        info.nslots = cx.nslots
+        info.body = wrap(body) if wrap else body
+
+
+def seq(fs: list):
+    if not fs:
+        return lambda s: None
+    if len(fs) == 1:
+        return fs[0]
+    if len(fs) == 2:
+        f0, f1 = fs
+
+        def run2(s):
+            f0(s)
+            return f1(s)
+        return run2
+    head, last = tuple(fs[:-1]), fs[-1]
+
+    def run(s):
+        for f in head:
+            f(s)
+        return last(s)
+    return run
+
+
+def _line(s):
+    return s.meta.get("line")
+
+
+SPECIAL_READERS = {
+    "e": lambda s: s.e,
+    "meta": lambda s: s.meta,
+    "line": _line,
+    "conf": lambda s: s.ctx.conf,
+    "state": lambda s: s.ctx.state,
+    "metrics": lambda s: s.ctx.metrics_view,
+}
+
+_COMPILERS: dict = {}
+
+
+def compiles(node_type):
+    def register(fn):
+        _COMPILERS[node_type] = fn
+        return fn
+    return register
+
+
+def is_event(c: Compiler, node: ast.Node, cx: FnCtx) -> bool:
+    return isinstance(node, ast.Var) and node.name == "e" and c.resolve("e", cx) == ("special", "e")
+
+
+def is_place(node: ast.Node) -> bool:
+    return isinstance(node, (ast.Var, ast.Prop, ast.Index))
+
+
+def value_of(c: Compiler, node: ast.Node, cx: FnCtx):
+    """Compile an assigned value; arrays/maps read from a place are copied (Rhai value semantics)."""
+    f = c.expr(node, cx)
+    if not is_place(node):
+        return f
+    copy = ops.deep_copy
+
+    def copied(s):
+        v = f(s)
+        t = type(v)
+        return copy(v) if t is list or t is dict else v
+    return copied
+
+
+# ------------------------------------------------------------------ expressions
+
+@compiles(ast.Literal)
+def _literal(c, node, cx):
+    v = node.value
+    return lambda s: v
+
+
+@compiles(ast.Var)
+def _var(c, node, cx):
+    return c.read_var(node.name, node.span, cx)
+
+
+@compiles(ast.Template)
+def _template(c, node, cx):
+    parts = [c.expr(p, cx) for p in node.parts]
+    limit = ops.MAX_STRING_LEN
+    span = node.span
+
+    def template(s):
+        out = "".join([to_string(p(s)) for p in parts])
+        if len(out) > limit:
+            raise rterr(f"string length exceeds the limit of {limit} characters", span, kind="limit")
+        return out
+    return template
+
+
+@compiles(ast.ArrayLit)
+def _array(c, node, cx):
+    if all(isinstance(i, ast.Literal) for i in node.items):
+        const = [i.value for i in node.items]
+        return lambda s: list(const)
+    items = [c.expr(i, cx) for i in node.items]
+    return lambda s: [f(s) for f in items]
+
+
+@compiles(ast.MapLit)
+def _map(c, node, cx):
+    pairs = [(k, c.expr(v, cx)) for k, v in zip(node.keys, node.values)]
+    return lambda s: {k: f(s) for k, f in pairs}
+
+
+@compiles(ast.Prop)
+def _prop(c, node, cx):
+    name, span, optional = node.name, node.span, node.optional
+    getter = c.reg.get(name)
+    if getter is not None and (not getter.accepts_arity(1) or getter.pass_context):
+        getter = None
+    if getter is not None:
+        getter = builtin_call(getter, [lambda s, _v=None: s], span, lambda s: s.ctx)
+    if is_event(c, node.obj, cx):
+        def event_field(s):
+            try:
+                return s.e.get(name)
+            except AttributeError:
+                return get_prop(s.e, name, span, optional, getter)
+        return event_field
+    obj = c.expr(node.obj, cx)
+
+    def prop(s):
+        v = obj(s)
+        if type(v) is dict:
+            return v.get(name)
+        return get_prop(v, name, span, optional, getter)
+    return prop
+
+
+@compiles(ast.Index)
+def _index(c, node, cx):
+    obj = c.expr(node.obj, cx)
+    span = node.span
+    if isinstance(node.index, ast.Literal) and isinstance(node.index.value, str):
+        key = node.index.value
+
+        def index_key(s):
+            v = obj(s)
+            if type(v) is dict:
+                return v.get(key)
+            return get_index(v, key, span)
+        return index_key
+    idx = c.expr(node.index, cx)
+    return lambda s: get_index(obj(s), idx(s), span)
+
+
+@compiles(ast.Unary)
+def _unary(c, node, cx):
+    op = ops.UNARY[node.op]
+    f = c.expr(node.operand, cx)
+    span = node.span
+
+    def unary(s):
+        try:
+            return op(f(s))
+        except ops.OpError as x:
+            raise rterr(x.message, span, missing=x.missing, kind=x.kind) from None
+    return unary
+
+
+def _bool_err(op, v, span):
+    return rterr(f"`{op}` needs bool operands, got {type_name(v)}", span, missing=v is None)
+
+
+@compiles(ast.Binary)
+def _binary(c, node, cx):
+    op_name, span = node.op, node.span
+    left = c.expr(node.left, cx)
+    if op_name in ("&&", "||"):
+        right = c.expr(node.right, cx)
+        short = op_name == "||"  # the left value that decides alone
+
+        def logical(s):
+            a = left(s)
+            if a is short:
+                return a
+            if a is not (not short):
+                raise _bool_err(op_name, a, node.left.span)
+            b = right(s)
+            if b is True or b is False:
+                return b
+            raise _bool_err(op_name, b, node.right.span)
+        return logical
+    if op_name == "??":
+        right = c.expr(node.right, cx)
+
+        def coalesce(s):
+            a = left(s)
+            return right(s) if a is None else a
+        return coalesce
+    if op_name in ("..", "..="):
+        right = c.expr(node.right, cx)
+        incl = op_name == "..="
+
+        def rng(s):
+            try:
+                return ops.make_range(left(s), right(s), incl)
+            except ops.OpError as x:
+                raise rterr(x.message, span, missing=x.missing) from None
+        return rng
+    op = ops.BINARY[op_name]
+    if isinstance(node.right, ast.Literal) and op_name in ops.NEVER_RAISE:
+        const = node.right.value
+        if is_event(c, getattr(node.left, "obj", None), cx) and isinstance(node.left, ast.Prop):
+            return _event_compare(node.left.name, op_name, op, const, left)
+        return lambda s: op(left(s), const)
+    right = c.expr(node.right, cx)
+    if op_name in ops.NEVER_RAISE:
+        return lambda s: op(left(s), right(s))
+
+    def binary(s):
+        a = left(s)
+        b = right(s)
+        try:
+            return op(a, b)
+        except ops.OpError as x:
+            raise rterr(x.message, span, missing=x.missing, kind=x.kind) from None
+    return binary
+
+
+_PY_CMP = {
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+
+
+def _event_compare(name, op_name, op, const, slow):
+    """`e.name OP literal`: the most common filter shape, without generic dispatch."""
+    tc = type(const)
+    if op_name == "==" and tc is str:
+        def eq_str(s):
+            try:
+                return s.e.get(name) == const
+            except AttributeError:
+                return op(slow(s), const)
+        return eq_str
+    if op_name == "!=" and tc is str:
+        def ne_str(s):
+            try:
+                return s.e.get(name) != const
+            except AttributeError:
+                return op(slow(s), const)
+        return ne_str
+    if tc is int or tc is float:
+        if op_name == ">=":
+            def ge_num(s):
+                try:
+                    v = s.e.get(name)
+                except AttributeError:
+                    return op(slow(s), const)
+                t = type(v)
+                if t is int or t is float:
+                    return v >= const
+                return op(v, const)
+            return ge_num
+        if op_name == ">":
+            def gt_num(s):
+                try:
+                    v = s.e.get(name)
+                except AttributeError:
+                    return op(slow(s), const)
+                t = type(v)
+                if t is int or t is float:
+                    return v > const
+                return op(v, const)
+            return gt_num
+        if op_name == "==":
+            def eq_num(s):
+                try:
+                    v = s.e.get(name)
+                except AttributeError:
+                    return op(slow(s), const)
+                t = type(v)
+                if t is int or t is float:
+                    return v == const
+                return op(v, const)
+            return eq_num
+
+    def generic(s):
+        try:
+            v = s.e.get(name)
+        except AttributeError:
+            v = slow(s)
+        return op(v, const)
+    return generic
+
+
+@compiles(ast.If)
+def _if(c, node, cx):
+    cond = c.expr(node.cond, cx)
+    then = c.block(node.then, cx)
+    other = None
+    if node.else_ is not None:
+        other = c.block(node.else_, cx) if isinstance(node.else_, ast.Block) else c.expr(node.else_, cx)
+    span = node.cond.span
+
+    def if_(s):
+        v = cond(s)
+        if v is True:
+            return then(s)
+        if v is False:
+            return other(s) if other is not None else None
+        raise rterr(f"`if` condition must be a bool, got {type_name(v)}", span, missing=v is None)
+    return if_
+
+
+@compiles(ast.Switch)
+def _switch(c, node, cx):
+    subject = c.expr(node.subject, cx)
+    arms = []
+    for arm in node.arms:
+        guard = c.expr(arm.guard, cx) if arm.guard is not None else None
+        body = c.block(arm.body, cx) if isinstance(arm.body, ast.Block) else c.expr(arm.body, cx)
+        arms.append((arm.patterns, guard, body))
+
+    def matches(p: ast.Pattern, v) -> bool:
+        if p.kind == "wild":
+            return True
+        if p.kind == "lit":
+            return ops.eq(v, p.value)
+        if p.inclusive:
+            return ops.ge(v, p.value) and ops.le(v, p.high)
+        return ops.ge(v, p.value) and ops.lt(v, p.high)
+
+    def switch(s):
+        v = subject(s)
+        for pats, guard, body in arms:
+            for p in pats:
+                if matches(p, v):
+                    break
+            else:
+                continue
+            if guard is not None and guard(s) is not True:
+                continue
+            return body(s)
+        return None
+    return switch
+
+
+@compiles(ast.Closure)
+def _closure(c, node, cx):
+    inner = FnCtx("closure", cx)
+    for p in node.params:
+        inner.alloc(p)
+    body = c.block(node.body, inner) if isinstance(node.body, ast.Block) else c.expr(node.body, inner)
+    rt = c.rt
+    caps = inner.captures  # filled while compiling the body
+    nparams, span = len(node.params), node.span
+
+    def make(s):
+        frame = rt.frame
+        return ScriptClosure(rt, body, inner.nslots, nparams, [frame[o] for o, _ in caps],
+                             [i for _, i in caps], s, span)
+    return make
+
+
+@compiles(ast.Call)
+def _call(c, node, cx):
+    name, span, argc = node.name, node.name_span or node.span, len(node.args)
+    info = c.fns.get((name, argc))
+    if info is not None:
+        return user_call(c.rt, info, [c.expr(a, cx) for a in node.args], span)
+    if node.method and (name, argc - 1) in c.fns:
+        this = c.expr(node.args[0], cx)
+        return user_call(c.rt, c.fns[(name, argc - 1)], [c.expr(a, cx) for a in node.args[1:]], span, this)
+    if name == "Fn" and argc == 1 and isinstance(node.args[0], ast.Literal):
+        target = node.args[0].value
+        infos = {a: i for (n, a), i in c.fns.items() if n == target}
+        if infos:
+            rt = c.rt
+            return lambda s: UserFnPtr(target, rt, infos, s)
+    b = c.reg.get(name)
+    if b is None or not b.accepts_arity(argc):
+        return dynamic_call(name, c.read_var(name, node.span, cx), [c.expr(a, cx) for a in node.args], span)
+    if name in MUTATING and node.args:
+        root, _ = root_of(node.args[0])
+        if root is not None and c.resolve(root, cx) == ("special", root):
+            if root == "conf" and c.stage != "begin":
+                return _conf_readonly(span)
+    folded = try_fold(b, node)
+    if folded is not NOT_CONSTANT:
+        return lambda s: folded
+    argfns = [c.expr(a, cx) for a in node.args]
+    literal_args = [a.value if isinstance(a, ast.Literal) else NOT_CONSTANT for a in node.args]
+    call = builtin_call(b, argfns, span, _ctx_of, literal_args)
+    if node.optional:
+        recv = argfns[0]
+
+        def optional_call(s):
+            return None if recv(s) is None else call(s)
+        return optional_call
+    return call
+
+
+def _ctx_of(s):
+    return s.ctx
+
+
+def _conf_readonly(span):
+    def fail(s):
+        raise rterr("conf map is read-only outside --begin; modifications are not allowed", span,
+                    kind="conf-readonly")
+    return fail
+
+
+# ------------------------------------------------------------------ statements
+
+@compiles(ast.Block)
+def _block(c, node, cx):
+    return c.block(node, cx)
+
+
+@compiles(ast.Let)
+def _let(c, node, cx):
+    value = value_of(c, node.value, cx) if node.value is not None else (lambda s: None)
+    if cx.kind == "top" and len(cx.scopes) == 1:
+        cx.top_lets.add(node.name)
+        name = node.name
+
+        def let_top(s):
+            s.vars[name] = value(s)
+        return let_top
+    slot = cx.alloc(node.name)
+    rt = c.rt
+
+    def let_local(s):
+        rt.frame[slot] = value(s)
+    return let_local
+
+
+@compiles(ast.Assign)
+def _assign(c, node, cx):
+    return compile_assign(c, node, cx)
+
+
+def _loop_guard(rt, span):
+    def too_many():
+        return rt.too_many_ops(span)
+    return too_many
+
+
+@compiles(ast.While)
+def _while(c, node, cx):
+    cond = c.expr(node.cond, cx)
+    body = c.block(node.body, cx)
+    rt, span = c.rt, node.span
+    cspan = node.cond.span
+
+    def while_(s):
+        while True:
+            v = cond(s)
+            if v is not True:
+                if v is False:
+                    return None
+                raise rterr(f"`while` condition must be a bool, got {type_name(v)}", cspan, missing=v is None)
+            rt.ops += 1
+            if rt.ops > rt.max_ops:
+                raise rt.too_many_ops(span)
+            try:
+                body(s)
+            except BreakSignal:
+                return None
+            except ContinueSignal:
+                pass
+    return while_
+
+
+@compiles(ast.Loop)
+def _loop(c, node, cx):
+    body = c.block(node.body, cx)
+    rt, span = c.rt, node.span
+
+    def loop(s):
+        while True:
+            rt.ops += 1
+            if rt.ops > rt.max_ops:
+                raise rt.too_many_ops(span)
+            try:
+                body(s)
+            except BreakSignal:
+                return None
+            except ContinueSignal:
+                pass
+    return loop
+
+
+@compiles(ast.For)
+def _for(c, node, cx):
+    iterable = c.expr(node.iterable, cx)
+    scope: dict[str, int] = {}
+    cx.scopes.append(scope)
+    var_slot = cx.alloc(node.var)
+    idx_slot = cx.alloc(node.index_var) if node.index_var else -1
+    cx.scopes.pop()
+    body = c.block(node.body, cx, scope)
+    rt, span, ispan = c.rt, node.span, node.iterable.span
+
+    def for_(s):
+        v = iterable(s)
+        t = type(v)
+        if t is list:
+            items = list(v)
+        elif t is range:
+            items = v
+        elif t is str or t is Char:
+            items = [Char(ch) for ch in v]
+        else:
+            hint = "iterate over m.keys() or m.values()" if t is dict else None
+            raise rterr(f"cannot iterate over {type_name(v)}", ispan, missing=v is None, hint=hint)
+        frame = rt.frame
+        for i, x in enumerate(items):
+            rt.ops += 1
+            if rt.ops > rt.max_ops:
+                raise rt.too_many_ops(span)
+            frame[var_slot] = x
+            if idx_slot >= 0:
+                frame[idx_slot] = i
+            try:
+                body(s)
+            except BreakSignal:
+                return None
+            except ContinueSignal:
+                pass
+        return None
+    return for_
+
+
+@compiles(ast.Try)
+def _try(c, node, cx):
+    body = c.block(node.body, cx)
+    scope: dict[str, int] = {}
+    slot = -1
+    if node.err_name:
+        cx.scopes.append(scope)
+        slot = cx.alloc(node.err_name)
+        cx.scopes.pop()
+    handler = c.block(node.handler, cx, scope)
+    rt = c.rt
+
+    def try_(s):
+        frame = rt.frame
+        try:
+            return body(s)
+        except ScriptRuntimeError as x:
+            if x.kind in UNCATCHABLE:
+                raise
+            rt.frame = frame
+            if slot >= 0:
+                frame[slot] = x.value if x.kind == "throw" else x.message
+            return handler(s)
+    return try_
+
+
+@compiles(ast.Break)
+def _break(c, node, cx):
+    def break_(s):
+        raise BREAK
+    return break_
+
+
+@compiles(ast.Continue)
+def _continue(c, node, cx):
+    def continue_(s):
+        raise CONTINUE
+    return continue_
+
+
+@compiles(ast.Return)
+def _return(c, node, cx):
+    value = c.expr(node.value, cx) if node.value is not None else (lambda s: None)
+
+    def return_(s):
+        raise ReturnSignal(value(s))
+    return return_
+
+
+@compiles(ast.Throw)
+def _throw(c, node, cx):
+    value = c.expr(node.value, cx) if node.value is not None else (lambda s: None)
+    span = node.span
+
+    def throw(s):
+        v = value(s)
+        raise rterr(to_string(v) if v is not None else "exception thrown", span, kind="throw", value=v)
+    return throw
+
+
+@compiles(ast.FnDef)
+def _fndef(c, node, cx):  # pragma: no cover - lower.py hoists every fn
+    raise ScriptCompileError("functions can only be defined at the top level", kind="syntax", span=node.span)

@@ -1,0 +1,323 @@
+"""Operator semantics of the script language (reference §3.2), one function per operator.
+
+Decisions: int/int truncates toward zero and `%` takes the dividend's sign (Rust); i64 overflow
+and integer division by zero are errors; `+` with a string on either side concatenates the
+other side's ``to_string``; comparisons across unrelated types are false (``!=`` true) and never
+raise.  Functions raise ``OpError``; the compiled node adds its span.
+"""
+from __future__ import annotations
+
+import math
+
+from kelora import values
+from kelora.values import Char, I64_MAX, I64_MIN, compare, equals, to_string, type_name
+
+MAX_STRING_LEN = 16 * 1024 * 1024
+MAX_ARRAY_LEN = 10_000_000
+
+
+class OpError(Exception):
+    """Operator failure; ``missing`` marks a ``()`` operand (likely a missing field)."""
+
+    def __init__(self, message: str, missing: bool = False, kind: str = "runtime"):
+        super().__init__(message)
+        self.message = message
+        self.missing = missing
+        self.kind = kind
+
+
+def _bad(op: str, a, b) -> OpError:
+    return OpError(
+        f"cannot apply `{op}` to {type_name(a)} and {type_name(b)}",
+        missing=a is None or b is None,
+    )
+
+
+def _int(r: int, op: str) -> int:
+    if I64_MIN <= r <= I64_MAX:
+        return r
+    raise OpError(f"integer overflow in `{op}`")
+
+
+def check_str(s: str) -> str:
+    if len(s) > MAX_STRING_LEN:
+        raise OpError(f"string length exceeds the limit of {MAX_STRING_LEN} characters", kind="limit")
+    return s
+
+
+def check_list(a: list) -> list:
+    if len(a) > MAX_ARRAY_LEN:
+        raise OpError(f"array length exceeds the limit of {MAX_ARRAY_LEN} items", kind="limit")
+    return a
+
+
+_NUM = (int, float)
+
+
+def add(a, b):
+    ta, tb = type(a), type(b)
+    if ta is int and tb is int:
+        r = a + b
+        if I64_MIN <= r <= I64_MAX:
+            return r
+        raise OpError("integer overflow in `+`")
+    if ta is str and tb is str:
+        return check_str(a + b) if len(a) + len(b) > 65536 else a + b
+    if (ta is float or ta is int) and (tb is float or tb is int):
+        return a + b
+    if ta is str or ta is Char or tb is str or tb is Char:
+        if (ta is str or ta is Char) and (tb is str or tb is Char):
+            return check_str(str(a) + str(b))
+        return check_str(to_string(a) + to_string(b))
+    if ta is list and tb is list:
+        return check_list(a + b)
+    if ta is dict and tb is dict:
+        r = dict(a)
+        r.update(b)
+        return r
+    if ta is values.DateTime and tb is values.Duration:
+        from datetime import timedelta
+
+        return values.DateTime(a.dt + timedelta(microseconds=b.nanos / 1000))
+    if ta is values.Duration and tb is values.Duration:
+        return values.Duration(a.nanos + b.nanos)
+    raise _bad("+", a, b)
+
+
+def sub(a, b):
+    ta, tb = type(a), type(b)
+    if ta is int and tb is int:
+        return _int(a - b, "-")
+    if (ta is float or ta is int) and (tb is float or tb is int):
+        return a - b
+    if ta is values.DateTime and tb is values.DateTime:
+        d = a.dt - b.dt
+        return values.Duration.from_timedelta(d)
+    if ta is values.DateTime and tb is values.Duration:
+        from datetime import timedelta
+
+        return values.DateTime(a.dt - timedelta(microseconds=b.nanos / 1000))
+    if ta is values.Duration and tb is values.Duration:
+        return values.Duration(a.nanos - b.nanos)
+    raise _bad("-", a, b)
+
+
+def mul(a, b):
+    ta, tb = type(a), type(b)
+    if ta is int and tb is int:
+        return _int(a * b, "*")
+    if (ta is float or ta is int) and (tb is float or tb is int):
+        return a * b
+    raise _bad("*", a, b)
+
+
+def div(a, b):
+    ta, tb = type(a), type(b)
+    if ta is int and tb is int:
+        if b == 0:
+            raise OpError("Division by zero")
+        q = abs(a) // abs(b)
+        return _int(q if (a >= 0) == (b >= 0) else -q, "/")
+    if (ta is float or ta is int) and (tb is float or tb is int):
+        if b == 0:
+            if a == 0 or (ta is float and math.isnan(a)):
+                return math.nan
+            return math.copysign(math.inf, a) * math.copysign(1.0, b)
+        return a / b
+    raise _bad("/", a, b)
+
+
+def mod(a, b):
+    ta, tb = type(a), type(b)
+    if ta is int and tb is int:
+        if b == 0:
+            raise OpError("Division by zero")
+        r = abs(a) % abs(b)
+        return -r if a < 0 else r
+    if (ta is float or ta is int) and (tb is float or tb is int):
+        if b == 0:
+            return math.nan
+        return math.fmod(a, b)
+    raise _bad("%", a, b)
+
+
+def pow_(a, b):
+    ta, tb = type(a), type(b)
+    if ta is int and tb is int:
+        if b < 0:
+            raise OpError("integer raised to a negative power; use a float base (e.g. 2.0 ** -1)")
+        if a in (0, 1) or b <= 63 or a == -1:
+            return _int(a**b if a != -1 else (1 if b % 2 == 0 else -1), "**")
+        raise OpError("integer overflow in `**`")
+    if (ta is float or ta is int) and (tb is float or tb is int):
+        try:
+            r = float(a) ** b
+        except OverflowError:
+            return math.inf
+        except ZeroDivisionError:
+            return math.inf
+        if type(r) is complex:
+            return math.nan
+        return r
+    raise _bad("**", a, b)
+
+
+def shl(a, b):
+    if type(a) is int and type(b) is int:
+        if b < 0:
+            return shr(a, -b)
+        if b >= 64:
+            raise OpError("shift amount out of range (0 to 63)")
+        r = (a << b) & 0xFFFFFFFFFFFFFFFF
+        return r - (1 << 64) if r > I64_MAX else r
+    raise _bad("<<", a, b)
+
+
+def shr(a, b):
+    if type(a) is int and type(b) is int:
+        if b < 0:
+            return shl(a, -b)
+        if b >= 64:
+            raise OpError("shift amount out of range (0 to 63)")
+        return a >> b
+    raise _bad(">>", a, b)
+
+
+def bitand(a, b):
+    ta, tb = type(a), type(b)
+    if (ta is int and tb is int) or (ta is bool and tb is bool):
+        return a & b
+    raise _bad("&", a, b)
+
+
+def bitor(a, b):
+    ta, tb = type(a), type(b)
+    if (ta is int and tb is int) or (ta is bool and tb is bool):
+        return a | b
+    raise _bad("|", a, b)
+
+
+def bitxor(a, b):
+    ta, tb = type(a), type(b)
+    if (ta is int and tb is int) or (ta is bool and tb is bool):
+        return a ^ b
+    raise _bad("^", a, b)
+
+
+def eq(a, b):
+    ta = type(a)
+    if ta is type(b) and (ta is str or ta is int):
+        return a == b
+    return equals(a, b)
+
+
+def ne(a, b):
+    return not eq(a, b)
+
+
+def lt(a, b):
+    ta = type(a)
+    if ta is type(b) and (ta is int or ta is str):
+        return a < b
+    c = compare(a, b)
+    return c is not None and c < 0
+
+
+def le(a, b):
+    ta = type(a)
+    if ta is type(b) and (ta is int or ta is str):
+        return a <= b
+    c = compare(a, b)
+    return c is not None and c <= 0
+
+
+def gt(a, b):
+    ta = type(a)
+    if ta is type(b) and (ta is int or ta is str):
+        return a > b
+    c = compare(a, b)
+    return c is not None and c > 0
+
+
+def ge(a, b):
+    ta = type(a)
+    if ta is type(b) and (ta is int or ta is str):
+        return a >= b
+    c = compare(a, b)
+    return c is not None and c >= 0
+
+
+def contains(container, item) -> bool:
+    """`item in container`: array element, map key, substring (or char), range member."""
+    t = type(container)
+    if t is list:
+        ti = type(item)
+        if ti is str or ti is int:
+            for x in container:
+                if type(x) is ti and x == item:
+                    return True
+            return False
+        return any(eq(x, item) for x in container)
+    if t is dict:
+        return isinstance(item, str) and item in container
+    if t is str or t is Char:
+        if isinstance(item, str):
+            return item in container
+        raise OpError(f"`in` on a string needs a string or char, got {type_name(item)}",
+                      missing=item is None)
+    if t is range:
+        return type(item) is int and item in container
+    raise OpError(f"`in` needs an array, map, string or range on the right, got {type_name(container)}",
+                  missing=container is None)
+
+
+def in_(a, b):
+    return contains(b, a)
+
+
+def make_range(a, b, inclusive: bool):
+    if type(a) is not int or type(b) is not int:
+        raise OpError(f"a range needs integer bounds, got {type_name(a)} and {type_name(b)}",
+                      missing=a is None or b is None)
+    return range(a, b + 1) if inclusive else range(a, b)
+
+
+def neg(a):
+    t = type(a)
+    if t is int:
+        return _int(-a, "-")
+    if t is float:
+        return -a
+    raise OpError(f"cannot negate {type_name(a)}", missing=a is None)
+
+
+def pos(a):
+    if type(a) in _NUM:
+        return a
+    raise OpError(f"unary `+` needs a number, got {type_name(a)}", missing=a is None)
+
+
+def not_(a):
+    if type(a) is bool:
+        return not a
+    raise OpError(f"`!` needs a bool, got {type_name(a)}", missing=a is None)
+
+
+BINARY = {
+    "+": add, "-": sub, "*": mul, "/": div, "%": mod, "**": pow_,
+    "<<": shl, ">>": shr, "&": bitand, "|": bitor, "^": bitxor,
+    "==": eq, "!=": ne, "<": lt, "<=": le, ">": gt, ">=": ge, "in": in_,
+}
+UNARY = {"-": neg, "+": pos, "!": not_}
+# Operators that never raise (safe to specialise without a try block).
+NEVER_RAISE = frozenset({"==", "!=", "<", "<=", ">", ">="})
+
+
+def deep_copy(v):
+    """Value semantics for arrays/maps read from a place (Rhai clones on assignment)."""
+    t = type(v)
+    if t is list:
+        return [deep_copy(x) if type(x) in (list, dict) else x for x in v]
+    if t is dict:
+        return {k: (deep_copy(x) if type(x) in (list, dict) else x) for k, x in v.items()}
+    return v

@@ -1,0 +1,199 @@
+"""Text -> Lark parse tree, with Lark's exceptions translated into ``ScriptSyntaxError``.
+
+The LALR parser is built once per process, lazily (``kelora --version`` must not import lark),
+from ``kelora/kelora.lark`` in an installed wheel or ``grammar/kelora.lark`` in a checkout.
+Error translation (aesthetics §3.3): ``$END`` puts the caret at the end of the text, terminal
+names are shown as the text users type, and classic mistakes get a hint.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kelora.errors import ScriptSyntaxError, Span
+
+_PARSER = None
+
+# What users see instead of Lark's terminal names.
+TERMINAL_TEXT = {
+    "NAME": "a name",
+    "INT": "a number",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "RAW_STRING": "a raw string",
+    "CHAR": "a char",
+    "TEMPLATE": "a template string",
+    "ASSIGN_OP": "an assignment operator",
+    "EQ_OP": "`==` or `!=`",
+    "CMP_OP": "a comparison",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*`, `/` or `%`",
+    "SHIFT_OP": "`<<` or `>>`",
+    "OROR": "`||`",
+    "ANDAND": "`&&`",
+    "PIPE": "`|`",
+    "AMP": "`&`",
+    "CARET": "`^`",
+    "QQ": "`??`",
+    "DOTDOT": "`..`",
+    "DOTDOTEQ": "`..=`",
+    "POW": "`**`",
+    "BANG": "`!`",
+    "DOT": "`.`",
+    "QDOT": "`?.`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "HASH_LBRACE": "`#{`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "SEMI": "`;`",
+    "EQUAL": "`=`",
+    "ARROW": "`=>`",
+    "$END": "end of script",
+}
+
+# Tokens that start an expression: collapsed into one phrase in "expected ..." lists.
+_EXPR_STARTERS = {
+    "NAME", "INT", "FLOAT", "STRING", "RAW_STRING", "CHAR", "TEMPLATE", "LPAR", "LSQB",
+    "HASH_LBRACE", "IF", "SWITCH", "TRUE", "FALSE", "PIPE", "OROR", "BANG", "ADD_OP",
+}
+
+
+def terminal_text(name: str) -> str:
+    if name in TERMINAL_TEXT:
+        return TERMINAL_TEXT[name]
+    if name.isalpha() and name.isupper():  # keywords: IF -> `if`
+        return f"`{name.lower()}`"
+    return name.lower()
+
+
+def grammar_text() -> str:
+    try:
+        from importlib.resources import files
+
+        res = files("kelora") / "kelora.lark"
+        if res.is_file():
+            return res.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):  # pragma: no cover
+        pass
+    repo = Path(__file__).resolve().parents[2] / "grammar" / "kelora.lark"
+    return repo.read_text(encoding="utf-8")
+
+
+def get_parser():
+    global _PARSER
+    if _PARSER is None:
+        import logging
+
+        from lark import Lark, logger
+
+        logger.setLevel(logging.ERROR)  # shift/reduce resolutions are intended (see grammar)
+        _PARSER = Lark(
+            grammar_text(),
+            parser="lalr",
+            lexer="contextual",
+            start=["script", "expression"],
+            propagate_positions=True,
+            maybe_placeholders=True,
+            cache=True,
+        )
+    return _PARSER
+
+
+def parse(text: str, start: str):
+    """Parse *text* from rule *start* ("script" | "expression"); raise ScriptSyntaxError."""
+    from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
+    parser = get_parser()
+    try:
+        return parser.parse(text, start=start)
+    except UnexpectedToken as exc:
+        raise _unexpected_token(text, exc, start) from None
+    except UnexpectedCharacters as exc:
+        raise _unexpected_char(text, exc) from None
+    except UnexpectedEOF:
+        raise ScriptSyntaxError(
+            "unexpected end of script", kind="syntax", span=Span(len(text), len(text))
+        ) from None
+    except LarkError as exc:  # pragma: no cover - defensive
+        raise ScriptSyntaxError(f"cannot parse script: {exc}", kind="syntax", span=Span(0, 0)) from None
+    except RecursionError:
+        raise ScriptSyntaxError(
+            "script is nested too deeply", kind="limit", span=Span(0, min(1, len(text)))
+        ) from None
+
+
+def expected_text(expected) -> str:
+    names = set(expected)
+    parts = []
+    if len(names & _EXPR_STARTERS) >= 4:
+        names -= _EXPR_STARTERS
+        parts.append("an expression")
+    texts = sorted({terminal_text(n) for n in names})
+    parts.extend(texts)
+    if not parts:
+        return ""
+    if len(parts) > 8:
+        parts = parts[:8] + ["..."]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def _unexpected_token(text: str, exc, start: str) -> ScriptSyntaxError:
+    tok = exc.token
+    expected = expected_text(exc.expected or ())
+    if tok.type == "$END":
+        msg = "unexpected end of script"
+        if expected:
+            msg += f"; expected {expected}"
+        return ScriptSyntaxError(msg, kind="syntax", span=Span(len(text), len(text)))
+    begin = tok.start_pos if tok.start_pos is not None else 0
+    end = tok.end_pos if tok.end_pos is not None else begin + len(tok)
+    shown = str(tok)
+    if len(shown) > 30:
+        shown = shown[:27] + "..."
+    msg = f"unexpected `{shown}`"
+    if expected:
+        msg += f"; expected {expected}"
+    hint = None
+    if tok.type == "EQUAL" and start == "expression":
+        hint = "use == to compare; a filter is a single expression and cannot assign"
+    elif tok.type in ("ASSIGN_OP", "SEMI") and start == "expression":
+        hint = "a filter is a single expression: no `;`, `let` or assignments"
+    elif tok.type in ("LET", "CONST") and start == "expression":
+        hint = "a filter is a single expression: no `;`, `let` or assignments"
+    elif tok.type == "EQUAL":
+        hint = "use == to compare; `=` assigns to a variable or field"
+    elif tok.type == "NAME" and str(tok) in ("elif", "elseif"):
+        hint = "write `else if`"
+    return ScriptSyntaxError(msg, kind="syntax", span=Span(begin, max(begin, end)), hint=hint)
+
+
+def _unexpected_char(text: str, exc) -> ScriptSyntaxError:
+    pos = exc.pos_in_stream if exc.pos_in_stream is not None else 0
+    pos = max(0, min(pos, len(text)))
+    ch = text[pos] if pos < len(text) else ""
+    hint = None
+    if ch == '"':
+        msg = "unterminated string"
+        return ScriptSyntaxError(msg, kind="syntax", span=Span(pos, pos + 1),
+                                 hint='close the string with `"`')
+    if ch == "`":
+        return ScriptSyntaxError("unterminated template string", kind="syntax",
+                                 span=Span(pos, pos + 1))
+    if ch == "'":
+        msg = "invalid char literal"
+        hint = "strings use double quotes: \"...\"; 'c' holds exactly one character"
+    elif ch == "#":
+        msg = "unexpected `#`"
+        hint = 'maps are written #{key: value}; raw strings #"..."#'
+    elif ch:
+        msg = f"unexpected character `{ch}`"
+    else:
+        msg = "unexpected end of script"
+    exp = expected_text(getattr(exc, "allowed", None) or ())
+    if exp and ch:
+        msg += f"; expected {exp}"
+    return ScriptSyntaxError(msg, kind="syntax", span=Span(pos, min(len(text), pos + 1)), hint=hint)

@@ -1,0 +1,143 @@
+"""``compile_script``: text -> ``Program``, the one entry point the pipeline uses.
+
+Parsing, lowering, checking and closure compilation all happen here, once per script, before
+any input is read; ``Program.run(scope)`` is the per-event call.
+"""
+from __future__ import annotations
+
+import sys
+
+from kelora.errors import ScriptCompileError, ScriptError, ScriptSyntaxError, Source, Span
+from kelora.lang import ast
+from kelora.lang.check import analyze, resolve_calls
+from kelora.lang.compile import Compiler, FnCtx, seq
+from kelora.lang.lower import to_ast
+from kelora.lang.runtime import (DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_OPERATIONS, BreakSignal,
+                                 ContinueSignal, FnInfo, ReturnSignal, Runtime, rterr)
+
+MODES = ("script", "expression")
+STAGES = ("begin", "exec", "filter", "assert", "end")
+# Deep script recursion (64 calls of nested expressions) needs more Python frames than the
+# default limit of 1000; closures are plain Python calls, so this is cheap.
+_RECURSION_LIMIT = 20000
+
+
+class Program:
+    """A compiled script.  ``run(scope)`` returns the value of the last expression (or None)."""
+
+    __slots__ = ("source", "mode", "stage", "mutates_event", "mutates_nested", "declares_vars",
+                 "calls", "ast", "_body", "_rt", "_nslots")
+
+    def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots):
+        self.source = source
+        self.mode = mode
+        self.stage = stage
+        self.mutates_event = analysis.mutates_event
+        self.mutates_nested = analysis.mutates_nested
+        self.declares_vars = analysis.declares_vars
+        self.calls = analysis.calls
+        self.ast = script_ast
+        self._body = body
+        self._rt = rt
+        self._nslots = nslots
+
+    def run(self, scope):
+        rt = self._rt
+        rt.frame = [None] * self._nslots
+        rt.ops = 0
+        rt.depth = 0
+        try:
+            return self._body(scope)
+        except ReturnSignal as r:
+            return r.value
+        except ScriptError as x:
+            x.with_source(self.source)
+            raise
+        except (BreakSignal, ContinueSignal):
+            raise rterr("`break`/`continue` outside of a loop", None).with_source(self.source) from None
+        except RecursionError:
+            raise rterr("script nested too deeply (recursion limit)", None, kind="limit").with_source(
+                self.source) from None
+
+
+def _with_source(f, source):
+    """Attach *source* to errors raised by code from an include file (its spans point there)."""
+    def run(s):
+        try:
+            return f(s)
+        except ScriptError as x:
+            x.with_source(source)
+            raise
+    return run
+
+
+def compile_script(text: str, label: str = "script", mode: str = "script", stage: str = "exec",
+                   prelude: str | None = None, *, max_operations: int = DEFAULT_MAX_OPERATIONS,
+                   max_call_depth: int = DEFAULT_MAX_CALL_DEPTH) -> Program:
+    """Compile *text*; raise ScriptSyntaxError / ScriptCompileError (with source attached)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}")
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+    source = Source(label, text)
+    pre_source = Source(f"{label} (include)", prelude) if prelude is not None else None
+    pre_ast = None
+    try:
+        if prelude is not None:
+            try:
+                pre_ast = to_ast(prelude, "script")
+            except ScriptError as x:
+                raise x.with_source(pre_source) from None
+            if mode == "expression" and pre_ast.stmts:
+                raise ScriptCompileError(
+                    "--include file cannot contain statements when used with --filter; "
+                    "only function definitions are allowed",
+                    kind="compile", span=pre_ast.stmts[0].span, source=pre_source)
+        script = to_ast(text, mode)
+        return _compile(script, pre_ast, source, pre_source, mode, stage,
+                        Runtime(max_operations, max_call_depth))
+    except ScriptError as x:
+        raise x.with_source(source) from None
+    except RecursionError:
+        raise ScriptSyntaxError("script is nested too deeply", kind="limit", span=Span(0, min(1, len(text))),
+                                source=source) from None
+
+
+def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -> Program:
+    fn_defs: dict[tuple[str, int], ast.FnDef] = {}
+    fn_src: dict[tuple[str, int], Source] = {}
+    for fns, src in ((pre_ast.fns if pre_ast else (), pre_source), (script.fns, source)):
+        for f in fns:
+            key = (f.name, len(f.params))
+            fn_defs[key] = f  # a later definition replaces an earlier one (Rhai)
+            fn_src[key] = src
+    # Check each text separately so error spans point into the right source.
+    if pre_ast is not None:
+        try:
+            resolve_calls([*pre_ast.stmts, *pre_ast.fns], fn_defs)
+        except ScriptError as x:
+            raise x.with_source(pre_source) from None
+    resolve_calls([*script.stmts, *script.fns], fn_defs)
+    infos = {k: FnInfo(f.name, f.params) for k, f in fn_defs.items()}
+    comp = Compiler(stage, rt, infos)
+    for key, f in fn_defs.items():
+        src = fn_src[key]
+        try:
+            comp.compile_fn(f, infos[key], wrap=(lambda b, _s=src: _with_source(b, _s)) if src is pre_source else None)
+        except ScriptError as x:
+            raise x.with_source(src) from None
+    top = FnCtx("top")
+    parts = []
+    if pre_ast is not None and pre_ast.stmts:
+        try:
+            pre_body = seq([comp.expr(st, top) for st in pre_ast.stmts])
+        except ScriptError as x:
+            raise x.with_source(pre_source) from None
+        parts.append(_with_source(pre_body, pre_source))
+    parts.extend(comp.expr(st, top) for st in script.stmts)
+    body = seq(parts)
+    top_stmts = (*(pre_ast.stmts if pre_ast else ()), *script.stmts)
+    analysis = analyze(top_stmts, tuple(fn_defs.values()))
+    return Program(source, mode, stage, analysis, script, body, rt, top.nslots)
