@@ -367,7 +367,11 @@ def track_bottom_by(ctx, name: str, item: object, score: object, n: object = 10)
 
 @builtin("tracking", pure=False)
 def track_count(*args: object) -> None:
-    """Removed in kelora 2.0: use track_freq (frequency table) or track_sum/track_inc (counter)."""
+    """Removed in kelora 2.0: use track_freq (frequency table) or track_sum/track_inc (counter).
+
+    Examples:
+        track_count("status", 200)  =>  !error track_count was removed in kelora 2.0
+    """
     raise FunctionError(
         'track_count was removed in kelora 2.0 because "count" was ambiguous. For a frequency '
         'table use track_freq("status", e.status); for a running counter use '
@@ -377,7 +381,11 @@ def track_count(*args: object) -> None:
 
 @builtin("tracking", pure=False)
 def track_bucket(*args: object) -> None:
-    """Removed in kelora 2.0: renamed to track_freq(name, value)."""
+    """Removed in kelora 2.0: renamed to track_freq(name, value).
+
+    Examples:
+        track_bucket("status", 200)  =>  !error track_bucket was renamed in kelora 2.0
+    """
     raise FunctionError(
         "track_bucket was renamed in kelora 2.0: use track_freq(name, value), "
         'e.g. track_freq("status_class", e.status / 100 * 100)'

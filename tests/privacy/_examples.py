@@ -8,6 +8,7 @@ from __future__ import annotations
 import orjson
 
 from kelora.builtins.registry import load_all
+from kelora.errors import KeloraError
 
 
 def run_examples(names, ctx):
@@ -24,6 +25,13 @@ def run_examples(names, ctx):
         examples = entry.examples()
         assert examples, f"{name} has no examples"
         for script, expected in examples:
+            if expected.startswith("!error"):
+                try:
+                    eval(script, dict(ns))  # noqa: S307
+                except KeloraError as err:
+                    assert expected[len("!error"):].strip() in err.message
+                    continue
+                raise AssertionError(f"{script} did not fail")
             got = eval(script, dict(ns))  # noqa: S307 - literals and calls from our own docstrings
             results.append((name, script, orjson.loads(expected), got))
     return results

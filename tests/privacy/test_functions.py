@@ -19,7 +19,7 @@ MINE = [
     "extract_domain", "extract_regex", "extract_regexes", "parse_email", "normalized",
     "track_sum", "track_inc", "track_min", "track_max", "track_avg", "track_freq", "track_unique",
     "track_cardinality", "track_percentiles", "track_stats", "track_top", "track_bottom",
-    "track_top_by", "track_bottom_by",
+    "track_top_by", "track_bottom_by", "track_count", "track_bucket",
 ]
 
 
