@@ -57,15 +57,16 @@ def type_label(v) -> str:
 def make_inspect(select, verbose: int = 0):
     limit = 80 if verbose <= 0 else 160 if verbose == 1 else None
 
-    def clip(text: str) -> str:
+    def clip(text: str, quote: str = "") -> str:
+        """Quote and cut: Kelora puts the ``...`` after the closing quote."""
         if limit is not None and len(text) > limit:
-            return text[:limit] + "..."
-        return text
+            return quote + text[:limit] + quote + "..."
+        return quote + text + quote
 
     def scalar(v) -> str:
         t = type(v)
         if t is str:
-            return '"' + clip(escape_for_display(v)) + '"'
+            return clip(escape_for_display(v), '"')
         if t is bool:
             return "true" if v else "false"
         if t is int:
