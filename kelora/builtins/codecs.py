@@ -114,7 +114,9 @@ def escape_json(text: str) -> str:
     Examples:
         escape_json("say \\"hi\\"\\n")  =>  "say \\\\\\"hi\\\\\\"\\\\n"
     """
-    return orjson.dumps(text).decode()[1:-1]
+    from kelora.builtins.serializers import _json_str
+
+    return _json_str(text)[1:-1]
 
 
 _BAD_ESCAPE = re.compile(r'(?<!\\)"')

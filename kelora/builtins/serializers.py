@@ -6,6 +6,7 @@ serde_json (control characters escaped, non-ASCII raw, ``/`` not escaped).
 """
 from __future__ import annotations
 
+import json
 import math
 
 import orjson
@@ -36,7 +37,10 @@ def format_float_json(x: float) -> str:
 
 
 def _json_str(s: str) -> str:
-    return orjson.dumps(str(s)).decode()
+    try:
+        return orjson.dumps(str(s)).decode()
+    except orjson.JSONEncodeError:  # lone surrogates (undecodable input bytes): escape them
+        return json.dumps(str(s), ensure_ascii=False)
 
 
 def json_dumps(v: object, indent: int = 0, _level: int = 0) -> str:
