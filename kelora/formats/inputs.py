@@ -83,6 +83,8 @@ class JsonParser(Parser):
         try:
             obj = _loads(line)
         except _JSONDecodeError as exc:
+            if line.startswith("\ufeff"):  # a UTF-8 BOM before the first line of a file
+                return self.parse(line[1:])
             raise InputError(json_error_message(exc)) from None
         if type(obj) is not dict:
             raise _not_object(obj)
@@ -93,6 +95,8 @@ class JsonParser(Parser):
         try:
             obj = _loads(raw)
         except _JSONDecodeError as exc:
+            if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM before the first line of a file
+                return self.parse_bytes(raw[3:])
             # Invalid UTF-8 is the pipeline's business (lossy decode + warning): hand it back.
             raw.decode("utf-8")
             raise InputError(json_error_message(exc)) from None

@@ -55,6 +55,12 @@ def test_json_invalid_messages(text, message):
     assert exc2.value.message == message
 
 
+def test_json_leading_bom_is_ignored():
+    p = make_input_parser("json")
+    assert p.parse("\ufeff{\"a\":1}") == {"a": 1}
+    assert p.parse_bytes(b"\xef\xbb\xbf{\"a\":1}") == {"a": 1}
+
+
 def test_json_invalid_utf8_is_left_to_pipeline():
     with pytest.raises(UnicodeDecodeError):
         make_input_parser("json").parse_bytes(b'{"a":"\xff"}')
