@@ -53,6 +53,14 @@ def test_fast_path_equals_reference_on_many_values():
         for v in values + values[:60]:
             assert kr.token(v, d) == K.reference_token(master, v, d)
     assert len(kr.by_domain) == 3
+    assert all(0 < len(fn.cache) <= 50 for fn in kr.by_domain.values())
+
+
+def test_token_cache_hits_return_the_same_object():
+    kr = K.Keyring(K._master_for(BENCH_SECRET.encode()), K.SOURCE_ENV)
+    fn = kr.pseudonymizer("users")
+    assert fn("alice") is fn("alice")
+    assert len(fn.cache) == 1
 
 
 def test_token_shape(bench_ctx):
