@@ -48,18 +48,15 @@ def zone(name: str):
 def from_epoch(x: int | float) -> DateTime:
     """Epoch number to DateTime; the magnitude picks the unit (s, ms, µs or ns)."""
     a = abs(x)
-    if a < 1e11:
-        secs = x
-    elif a < 1e14:
-        secs = x / 1e3
-    elif a < 1e17:
-        secs = x / 1e6
+    scale = 1 if a < 1e11 else 1_000 if a < 1e14 else 1_000_000 if a < 1e17 else 1_000_000_000
+    if type(x) is int:
+        micros = x * 1_000_000 // scale  # exact for ints (no float rounding of nanoseconds)
     else:
-        secs = x / 1e9
+        micros = round(x * 1e6 / scale) if math.isfinite(x) else None
     try:
-        if type(secs) is int:
-            return DateTime(_EPOCH + timedelta(seconds=secs))
-        return DateTime(_EPOCH + timedelta(microseconds=round(secs * 1e6)))
+        if micros is None:
+            raise ValueError
+        return DateTime(_EPOCH + timedelta(microseconds=micros))
     except (OverflowError, ValueError):
         raise FunctionError(f"to_datetime(): timestamp {values.to_string(x)} is out of range") from None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import orjson
 
@@ -36,11 +37,15 @@ def format_float_json(x: float) -> str:
     return f"{sign}{mant}e{exp}"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _json_str(s: str) -> str:
     try:
         return orjson.dumps(str(s)).decode()
     except orjson.JSONEncodeError:  # lone surrogates (undecodable input bytes): escape them
-        return json.dumps(str(s), ensure_ascii=False)
+        out = json.dumps(str(s), ensure_ascii=False)
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
 
 
 def json_dumps(v: object, indent: int = 0, _level: int = 0) -> str:

@@ -1,0 +1,196 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from kelora.values import DateTime, Duration
+from kelora.errors import FunctionError
+
+PARSE = [
+    ("2024-01-15T10:00:00Z", "2024-01-15T10:00:00+00:00"),
+    ("2024-01-15T10:00:00z", "2024-01-15T10:00:00+00:00"),
+    ("2024-01-15T10:00:00+02:00", "2024-01-15T10:00:00+02:00"),
+    ("2024-01-15T10:00:00+0200", "2024-01-15T10:00:00+02:00"),
+    ("2024-01-15T10:00:00", "2024-01-15T10:00:00+00:00"),
+    ("2024-01-15 10:00:00", "2024-01-15T10:00:00+00:00"),
+    ("2024-01-15 10:00:00.123", "2024-01-15T10:00:00.123000+00:00"),
+    ("2024-01-15T10:00:00.123456789Z", "2024-01-15T10:00:00.123456+00:00"),
+    ("2024-01-15", "2024-01-15T00:00:00+00:00"),
+    ("15/Jan/2024:10:00:00 +0100", "2024-01-15T10:00:00+01:00"),
+    ("Mon, 15 Jan 2024 10:00:00 +0000", "2024-01-15T10:00:00+00:00"),
+    ("  2024-01-15T10:00:00Z  ", "2024-01-15T10:00:00+00:00"),
+]
+
+
+@pytest.mark.parametrize("text,iso", PARSE)
+def test_to_datetime_formats(f, text, iso):
+    assert f("to_iso", f("to_datetime", text)) == iso
+
+
+def test_to_datetime_syslog_uses_current_year(f):
+    dt = f("to_datetime", "Jan 15 10:00:00")
+    assert (dt.dt.month, dt.dt.day, dt.dt.year) == (1, 15, datetime.now(timezone.utc).year)
+
+
+@pytest.mark.parametrize(
+    "num,iso",
+    [
+        (0, "1970-01-01T00:00:00+00:00"),
+        (1705312800, "2024-01-15T10:00:00+00:00"),
+        (1705312800.5, "2024-01-15T10:00:00.500000+00:00"),
+        (1705312800123, "2024-01-15T10:00:00.123000+00:00"),
+        (1705312800123456, "2024-01-15T10:00:00.123456+00:00"),
+        (1705312800123456789, "2024-01-15T10:00:00.123456+00:00"),
+        (-86400, "1969-12-31T00:00:00+00:00"),
+    ],
+)
+def test_to_datetime_epoch(f, num, iso):
+    assert f("to_iso", f("to_datetime", num)) == iso
+
+
+@pytest.mark.parametrize(
+    "text,fmt,tz,iso",
+    [
+        ("15.01.2024 10:00", "%d.%m.%Y %H:%M", None, "2024-01-15T10:00:00+00:00"),
+        ("15.01.2024 10:00", "%d.%m.%Y %H:%M", "America/New_York", "2024-01-15T10:00:00-05:00"),
+        ("2024-01-15T10:00:00.123456789", "%Y-%m-%dT%H:%M:%S%.f", None, "2024-01-15T10:00:00.123456+00:00"),
+        ("10:00:00 2024/01/15 +0530", "%T %Y/%m/%d %z", None, "2024-01-15T10:00:00+05:30"),
+        ("1705312800", "%s", None, "2024-01-15T10:00:00+00:00"),
+        ("2024-01-15", "%F", "+01:00", "2024-01-15T00:00:00+01:00"),
+    ],
+)
+def test_to_datetime_with_format(f, text, fmt, tz, iso):
+    args = (text, fmt) if tz is None else (text, fmt, tz)
+    assert f("to_iso", f("to_datetime", *args)) == iso
+
+
+@pytest.mark.parametrize("bad", ["", "yesterday", "2024-13-45", "12:00"])
+def test_to_datetime_invalid(f, bad):
+    with pytest.raises(FunctionError) as info:
+        f("to_datetime", bad)
+    assert "cannot parse" in info.value.message
+
+
+def test_to_datetime_unit_and_bad_zone(f):
+    with pytest.raises(FunctionError) as info:
+        f("to_datetime", None)
+    assert info.value.missing_field
+    with pytest.raises(FunctionError) as info:
+        f("to_datetime", "2024-01-15", "%Y-%m-%d", "Mars/Olympus")
+    assert info.value.message == "Unknown timezone 'Mars/Olympus'"
+    with pytest.raises(FunctionError):
+        f("to_datetime", "2024-01-15", "%d.%m.%Y")
+
+
+def test_to_datetime_passes_datetimes_through(f):
+    dt = f("now")
+    assert f("to_datetime", dt) is dt
+    assert type(dt) is DateTime and dt.dt.tzinfo is not None
+
+
+FORMAT = [
+    ("%Y-%m-%d %H:%M:%S", "2024-03-05 07:08:09"),
+    ("%.3f|%.6f|%.9f|%.f", ".123|.123456|.123456000|.123456"),
+    ("%3f", "123"),
+    ("%s", "1709622489"),
+    ("%:z %z %Z", "+00:00 +0000 UTC"),
+    ("%-d/%-m %e %k %l%P", "5/3  5  7  7am"),
+    ("%a %A %b %B %j %%", "Tue Tuesday Mar March 065 %"),
+    ("%F %T %D %R", "2024-03-05 07:08:09 03/05/24 07:08"),
+    ("plain", "plain"),
+]
+
+
+@pytest.mark.parametrize("fmt,want", FORMAT)
+def test_format(f, fmt, want):
+    dt = f("to_datetime", "2024-03-05T07:08:09.123456Z")
+    assert f("format", dt, fmt) == want
+
+
+def test_parts_and_zones(f):
+    dt = f("to_datetime", "2024-07-01T23:30:05Z")
+    assert [f(p, dt) for p in ("year", "month", "day", "hour", "minute", "second", "weekday")] == [
+        2024, 7, 1, 23, 30, 5, 1]
+    berlin = f("to_timezone", dt, "Europe/Berlin")
+    assert f("to_iso", berlin) == "2024-07-02T01:30:05+02:00"
+    assert f("day", berlin) == 2
+    assert berlin == f("to_utc", berlin) or berlin.dt == f("to_utc", berlin).dt
+    assert f("to_iso", f("to_utc", berlin)) == "2024-07-01T23:30:05+00:00"
+    assert f("to_iso", f("to_timezone", dt, "-03:30")) == "2024-07-01T20:00:05-03:30"
+    assert f("to_local", dt).dt == dt.dt
+    with pytest.raises(FunctionError):
+        f("to_timezone", dt, "Nowhere/Special")
+    with pytest.raises(FunctionError):
+        f("year", "2024-01-01")
+
+
+def test_epoch_accessors(f):
+    dt = f("to_datetime", "2024-01-15T10:00:00.123456Z")
+    assert f("timestamp", dt) == 1705312800
+    assert f("ts_millis", dt) == 1705312800123
+    assert f("ts_nanos", dt) == 1705312800123456000
+    assert f("timestamp", f("to_datetime", "1969-12-31T23:59:59.5Z")) == -1
+
+
+DURATIONS = [
+    ("1h30m", 5400 * 10**9),
+    ("1h 30m", 5400 * 10**9),
+    ("90s", 90 * 10**9),
+    ("1.5s", 1_500_000_000),
+    ("250ms", 250_000_000),
+    ("3us", 3000),
+    ("3µs", 3000),
+    ("7ns", 7),
+    ("2d", 2 * 86400 * 10**9),
+    ("1w", 7 * 86400 * 10**9),
+    ("-5m", -300 * 10**9),
+    ("10 minutes", 600 * 10**9),
+    ("1H", 3600 * 10**9),
+]
+
+
+@pytest.mark.parametrize("text,nanos", DURATIONS)
+def test_to_duration(f, text, nanos):
+    assert f("to_duration", text) == Duration(nanos)
+
+
+@pytest.mark.parametrize("bad", ["", "5", "h", "5 parsecs", "1h x", "--1h", "1h-2m"])
+def test_to_duration_invalid(f, bad):
+    with pytest.raises(FunctionError):
+        f("to_duration", bad)
+
+
+def test_duration_constructors_and_accessors(f):
+    assert f("duration_from_seconds", 1.5) == Duration(1_500_000_000)
+    assert f("duration_from_ms", 5) == Duration(5_000_000)
+    assert f("duration_from_millis", 5) == Duration(5_000_000)
+    assert f("duration_from_minutes", 1) == Duration(60 * 10**9)
+    assert f("duration_from_hours", 0.5) == Duration(1800 * 10**9)
+    assert f("duration_from_days", 1) == Duration(86400 * 10**9)
+    assert f("duration_from_nanos", 9) == Duration(9)
+    d = Duration(-90_500_000_000)
+    assert f("as_seconds", d) == -90
+    assert f("as_milliseconds", d) == -90500
+    assert f("as_millis", d) == -90500
+    assert f("as_microseconds", d) == -90500000
+    assert f("as_minutes", d) == -1
+    assert f("as_hours", d) == 0
+    assert f("as_days", Duration(3 * 86400 * 10**9)) == 3
+    assert f("as_seconds_f", d) == -90.5
+    assert f("as_nanos", d) == -90_500_000_000
+    with pytest.raises(FunctionError):
+        f("duration_from_seconds", float("nan"))
+    with pytest.raises(FunctionError):
+        f("as_seconds", 5)
+
+
+def test_datetime_arithmetic_helpers(f):
+    a = f("to_datetime", "2024-01-15T10:00:00Z")
+    b = f("add_duration", a, f("to_duration", "1d 2h"))
+    assert f("to_iso", b) == "2024-01-16T12:00:00+00:00"
+    assert f("diff", b, a) == Duration(26 * 3600 * 10**9)
+    assert f("diff", a, b) == Duration(-26 * 3600 * 10**9)
+    assert f("sub_duration", b, f("diff", b, a)) == a
+    with pytest.raises(FunctionError):
+        f("add_duration", a, 5)
+    with pytest.raises(FunctionError):
+        f("add_duration", a, Duration(10**30))
