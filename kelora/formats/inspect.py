@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 
 from kelora.values import Char, DateTime, Duration, FnPtr, format_float_rust
 
+from .render import MAX_DEPTH, TOO_DEEP
+
 _NAME_CAP = 40
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -96,7 +98,9 @@ def make_inspect(select, verbose: int = 0):
         for name, v in entries:
             label = type_label(v)
             t = type(v)
-            if t is dict:
+            if (t is dict or t is list) and indent >= MAX_DEPTH:
+                lines.append(f"{pad}{name:<{name_w}} | {label:<{type_w}} | {TOO_DEEP}")
+            elif t is dict:
                 lines.append(f"{pad}{name:<{name_w}} | {label:<{type_w}} | {{")
                 group(lines, [(str(k), x) for k, x in v.items()], indent + 1)
                 lines.append(pad + "}")

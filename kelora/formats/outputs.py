@@ -40,7 +40,8 @@ def keys_required_error(fmt: str) -> FatalError:
 
 
 def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool = False,
-                   brief: bool = False, verbose: int = 0):
+                   brief: bool = False, verbose: int = 0, color: bool = False):
+    """``color=True`` (TTY or ``FORCE_COLOR``) colours the default format's keys and levels."""
     fmt = (fmt or "default").lower()
     keys = parse_key_list(keys)
     if fmt in CSV_OUTPUTS:
@@ -53,7 +54,12 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
     else:
         select = make_selector(keys, exclude_keys, core)
         if fmt == "default":
-            out = _make_brief(select) if brief else _make_default(select)
+            if brief:
+                out = _make_brief(select)
+            elif color:
+                out = _make_default_color(select)
+            else:
+                out = _make_default(select)
         elif fmt == "json":
             out = _make_json(select)
         elif fmt == "logfmt":
@@ -182,6 +188,41 @@ def _make_default(select):
         return (" ".join(parts) + "\n").encode()
 
     return fmt_default
+
+
+_KEY_COLOR = "\x1b[32m"
+_RESET = "\x1b[0m"
+_LEVEL_COLORS = {
+    **dict.fromkeys(("error", "err", "fatal", "critical", "crit", "alert", "emerg", "emergency",
+                     "panic", "severe"), "\x1b[91m"),
+    **dict.fromkeys(("warn", "warning"), "\x1b[93m"),
+    **dict.fromkeys(("info", "information", "notice"), "\x1b[92m"),
+    **dict.fromkeys(("debug", "dbg"), "\x1b[96m"),
+    **dict.fromkeys(("trace", "verbose"), "\x1b[36m"),
+}
+
+
+def _make_default_color(select):
+    """Reference §4.2 colours: keys green, level values coloured inside their quotes."""
+    from .order import LEVEL_KEYS
+
+    level_keys = frozenset(LEVEL_KEYS)
+
+    def fmt_default_color(event, meta=None):
+        fields = select(event)
+        if not fields:
+            return b""
+        parts = []
+        for k, v in fields.items():
+            if k in level_keys and type(v) is str and v.lower() in _LEVEL_COLORS:
+                text = _quote_default(v)
+                text = f"'{_LEVEL_COLORS[v.lower()]}{text[1:-1]}{_RESET}'"
+            else:
+                text = default_value(v)
+            parts.append(f"{_KEY_COLOR}{k}{_RESET}={text}")
+        return (" ".join(parts) + "\n").encode()
+
+    return fmt_default_color
 
 
 def _make_brief(select):

@@ -61,7 +61,10 @@ def json_bytes(obj, option: int = 0) -> bytes:
     try:
         data = _dumps(obj, default=json_default, option=option)
     except _JSONEncodeError:
-        data = _dumps(_json_safe(obj), default=json_default, option=option)
+        try:
+            data = _dumps(_json_safe(obj), default=json_default, option=option)
+        except (_JSONEncodeError, RecursionError):  # a map that contains itself
+            data = _dumps("<unserializable>", option=option)
     if 0x2B in data and b"e+" in data:  # memchr for "+" first: ``e+`` is a slower search
         data = fix_exponents(data)
     return data
@@ -83,7 +86,11 @@ def display(v) -> str:
     return to_string(v)
 
 
-def flatten(value, prefix: str = "", out: list | None = None) -> list:
+MAX_DEPTH = 100  # deeper nesting (or a map that contains itself) is cut, never a crash
+TOO_DEEP = "<nested too deep>"
+
+
+def flatten(value, prefix: str = "", out: list | None = None, depth: int = 0) -> list:
     """Underscore-style flattening (``a_b_0``) of a map/array into (key, scalar) pairs.
 
     Empty maps/arrays become a ``()`` leaf; a bare scalar is keyed ``value`` (Kelora's rules).
@@ -91,16 +98,18 @@ def flatten(value, prefix: str = "", out: list | None = None) -> list:
     if out is None:
         out = []
     t = type(value)
-    if t is dict:
+    if (t is dict or t is list) and depth >= MAX_DEPTH:
+        out.append((prefix or "value", TOO_DEEP))
+    elif t is dict:
         if not value:
             out.append((prefix or "value", None))
         for k, v in value.items():
-            flatten(v, f"{prefix}_{k}" if prefix else str(k), out)
+            flatten(v, f"{prefix}_{k}" if prefix else str(k), out, depth + 1)
     elif t is list:
         if not value:
             out.append((prefix or "value", None))
         for i, v in enumerate(value):
-            flatten(v, f"{prefix}_{i}" if prefix else str(i), out)
+            flatten(v, f"{prefix}_{i}" if prefix else str(i), out, depth + 1)
     else:
         out.append((prefix or "value", value))
     return out

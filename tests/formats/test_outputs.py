@@ -103,6 +103,12 @@ def test_default_other_types():
         "dt='2026-01-02T15:04:05+00:00' d='1m 30s' c='z' u='é'\n").encode()
 
 
+def test_default_color():
+    ev = {"level": "ERROR", "msg": "x", "n": 1}
+    assert out("default", ev, color=True) == (
+        b"\x1b[32mlevel\x1b[0m='\x1b[91mERROR\x1b[0m' \x1b[32mmsg\x1b[0m='x' \x1b[32mn\x1b[0m=1\n")
+
+
 def test_brief():
     ev = {"level": "INFO", "message": "test message", "user": "alice"}
     assert out("default", ev, brief=True) == b"INFO test message alice\n"
@@ -138,6 +144,14 @@ def test_json_special_values():
     assert out("json", ev) == (b'{"dt":"2026-01-02T15:04:05+00:00","d":"5s","big":"1180591620717411303424",'
                                b'"neg":"-1180591620717411303424",'
                                b'"nested":{"z":1,"a":["2026-01-02T15:04:05+00:00"]}}\n')
+
+
+def test_json_self_containing_map_does_not_crash():
+    m = {"a": 1}
+    m["self"] = m
+    assert out("json", {"m": m}) == b'"<unserializable>"\n'
+    for name in ("default", "logfmt", "inspect", "csv"):
+        assert b"<" in out(name, {"m": m}, keys=["m"])
 
 
 def test_json_keeps_nulls_and_nested_insertion_order():
