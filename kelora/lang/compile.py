@@ -502,11 +502,11 @@ def _closure(c, node, cx):
 def _call(c, node, cx):
     name, span, argc = node.name, node.name_span or node.span, len(node.args)
     info = c.fns.get((name, argc))
-    if info is not None:
-        return user_call(c.rt, info, [c.expr(a, cx) for a in node.args], span)
+    if info is not None:  # script fns take their arguments by value, as in Rhai
+        return user_call(c.rt, info, [value_of(c, a, cx) for a in node.args], span)
     if node.method and (name, argc - 1) in c.fns:
-        this = c.expr(node.args[0], cx)
-        return user_call(c.rt, c.fns[(name, argc - 1)], [c.expr(a, cx) for a in node.args[1:]], span, this)
+        this = value_of(c, node.args[0], cx)
+        return user_call(c.rt, c.fns[(name, argc - 1)], [value_of(c, a, cx) for a in node.args[1:]], span, this)
     if name == "Fn" and argc == 1 and isinstance(node.args[0], ast.Literal):
         target = node.args[0].value
         infos = {a: i for (n, a), i in c.fns.items() if n == target}

@@ -77,9 +77,10 @@ def compile_assign(c, node: ast.Assign, cx):
 
     target, span = node.target, node.span
     value = value_of(c, node.value, cx)
-    op = ops.BINARY[node.op] if node.op else None
     if node.op == "??":
-        op = lambda a, b: b if a is None else a  # noqa: E731
+        op = _coalesce
+    else:
+        op = ops.BINARY[node.op] if node.op else None
 
     def combine(old, v):
         try:
@@ -132,6 +133,10 @@ def compile_assign(c, node: ast.Assign, cx):
             v = combine(old, v)
         set_index(cont, key, v, tspan)
     return set_place
+
+
+def _coalesce(a, b):
+    return b if a is None else a
 
 
 def _get_for_update(cont, key, span):
