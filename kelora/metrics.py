@@ -20,189 +20,15 @@ The pipeline drives it through four calls: ``commit(pending)`` after a stage suc
 from __future__ import annotations
 
 import math
-from typing import Iterable
 
-import xxhash
-
+from kelora.sketches import ExactSum, HyperLogLog, QuantileSketch
 from kelora.values import format_float_rust
+
+__all__ = ["MetricStore", "ExactSum", "HyperLogLog", "QuantileSketch", "METRIC_CLASSES"]
 
 RESERVED_PREFIXES = ("__op_", "__kelora_")
 DEFAULT_QUANTILES = (0.5, 0.95, 0.99)
 UNIQUE_WARN_LIMIT = 100_000
-
-
-# --------------------------------------------------------------------------- exact float sums
-
-def _msum_into(partials: list[float], values: Iterable[float]) -> list[float]:
-    """Shewchuk's exact summation: non-overlapping partials whose sum is exactly the total."""
-    for x in values:
-        i = 0
-        for y in partials:
-            if abs(x) < abs(y):
-                x, y = y, x
-            hi = x + y
-            lo = y - (hi - x)
-            if lo:
-                partials[i] = lo
-                i += 1
-            x = hi
-        partials[i:] = [x]
-    return partials
-
-
-class ExactSum:
-    """A sum that stays an int while only ints are added, exact (rounded once) with floats.
-
-    Floats wait in ``buf`` and are folded into exact partials in batches (cheap per add);
-    infinities and NaNs are summed apart (their result does not depend on order).
-    """
-
-    __slots__ = ("ints", "partials", "buf", "special", "has_float")
-    _COMPACT = 2048
-
-    def __init__(self):
-        self.ints = 0
-        self.partials: list[float] = []
-        self.buf: list[float] = []
-        self.special = 0.0
-        self.has_float = False
-
-    def add(self, v) -> None:
-        if type(v) is int:
-            self.ints += v
-            return
-        self.has_float = True
-        buf = self.buf
-        buf.append(v)
-        if len(buf) >= self._COMPACT:
-            self._compact()
-
-    def _compact(self) -> None:
-        finite = []
-        for x in self.buf:
-            if math.isfinite(x):
-                finite.append(x)
-            else:
-                self.special += x
-        _msum_into(self.partials, finite)
-        self.buf.clear()
-
-    def merge(self, other: "ExactSum") -> None:
-        self.ints += other.ints
-        self.has_float |= other.has_float
-        self.special += other.special
-        self.buf.extend(other.partials)
-        self.buf.extend(other.buf)
-        if len(self.buf) >= self._COMPACT:
-            self._compact()
-
-    def value(self) -> int | float:
-        if not self.has_float:
-            return self.ints
-        self._compact()
-        if self.special != 0.0 or math.isnan(self.special):
-            return self.special
-        return math.fsum([*self.partials, float(self.ints)])
-
-    def float_value(self) -> float:
-        return float(self.value())
-
-
-# --------------------------------------------------------------------------- quantile sketch
-
-class QuantileSketch:
-    """Exact values up to ``limit``, then log buckets with ``alpha`` relative accuracy."""
-
-    __slots__ = ("values", "sorted", "pos", "neg", "zeros", "count", "limit")
-    ALPHA = 0.005
-    GAMMA = (1 + ALPHA) / (1 - ALPHA)
-    LOG_GAMMA = math.log(GAMMA)
-    EXACT_LIMIT = 100_000
-
-    def __init__(self, limit: int = EXACT_LIMIT):
-        self.values: list[float] | None = []
-        self.sorted = True
-        self.pos: dict[int, int] = {}
-        self.neg: dict[int, int] = {}
-        self.zeros = 0
-        self.count = 0
-        self.limit = limit
-
-    def add(self, x: float) -> None:
-        self.count += 1
-        values = self.values
-        if values is not None:
-            values.append(x)
-            self.sorted = False
-            if len(values) > self.limit:
-                self._to_buckets()
-        else:
-            self._bucket(x)
-
-    def _bucket(self, x: float) -> None:
-        if x > 0:
-            k = math.ceil(math.log(x) / self.LOG_GAMMA)
-            self.pos[k] = self.pos.get(k, 0) + 1
-        elif x < 0:
-            k = math.ceil(math.log(-x) / self.LOG_GAMMA)
-            self.neg[k] = self.neg.get(k, 0) + 1
-        else:
-            self.zeros += 1
-
-    def _to_buckets(self) -> None:
-        values, self.values = self.values, None
-        for x in values or ():
-            self._bucket(x)
-
-    def merge(self, other: "QuantileSketch") -> None:
-        if self.values is not None and other.values is not None and (
-            len(self.values) + len(other.values) <= self.limit
-        ):
-            self.values.extend(other.values)
-            self.sorted = False
-            self.count += other.count
-            return
-        if self.values is not None:
-            self._to_buckets()
-        if other.values is not None:
-            for x in other.values:
-                self._bucket(x)
-        else:
-            for k, c in other.pos.items():
-                self.pos[k] = self.pos.get(k, 0) + c
-            for k, c in other.neg.items():
-                self.neg[k] = self.neg.get(k, 0) + c
-            self.zeros += other.zeros
-        self.count += other.count
-
-    def quantile(self, q: float) -> float:
-        if self.count == 0:
-            return 0.0
-        if self.values is not None:
-            if not self.sorted:
-                self.values.sort()
-                self.sorted = True
-            vals = self.values
-            rank = q * (len(vals) - 1)
-            lo = math.floor(rank)
-            hi = min(lo + 1, len(vals) - 1)
-            frac = rank - lo
-            return float(vals[lo] + (vals[hi] - vals[lo]) * frac) if frac else float(vals[lo])
-        rank = q * (self.count - 1)
-        seen = 0
-        g = self.GAMMA
-        for k in sorted(self.neg, reverse=True):  # most negative first
-            seen += self.neg[k]
-            if seen > rank:
-                return -2 * g**k / (g + 1)
-        seen += self.zeros
-        if seen > rank:
-            return 0.0
-        for k in sorted(self.pos):
-            seen += self.pos[k]
-            if seen > rank:
-                return 2 * g**k / (g + 1)
-        return 2 * g ** max(self.pos) / (g + 1) if self.pos else 0.0
 
 
 def quantile_suffix(q: float) -> str:
@@ -379,70 +205,23 @@ class UniqueMetric(Metric):
 
 
 class CardinalityMetric(Metric):
-    """HyperLogLog with 2**p one-byte registers; hash xxh3-64 (seed 0) of the value's text."""
+    """Distinct-value estimate (HyperLogLog, error clamped to 0.001..0.26)."""
 
-    __slots__ = ("p", "registers")
+    __slots__ = ("hll",)
     kind = "cardinality"
 
     def __init__(self, fn: str, err: float = 0.01, *_):
         super().__init__(fn)
-        err = min(max(float(err), 0.001), 0.26)
-        m = (1.04 / err) ** 2
-        self.p = min(max(math.ceil(math.log2(m)), 4), 18)
-        self.registers = bytearray(1 << self.p)
+        self.hll = HyperLogLog(err)
 
     def add(self, text: str, *_) -> None:
-        h = xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass"))
-        p = self.p
-        rest_bits = 64 - p
-        rest = h & ((1 << rest_bits) - 1)
-        rank = rest_bits - rest.bit_length() + 1
-        idx = h >> rest_bits
-        regs = self.registers
-        if rank > regs[idx]:
-            regs[idx] = rank
+        self.hll.add(text)
 
     def merge(self, other: "CardinalityMetric") -> None:
-        if other.p != self.p:  # created with another err: fold the finer sketch down
-            if other.p > self.p:
-                other = other._reduced(self.p)
-            else:
-                folded = self._reduced(other.p)
-                self.p, self.registers = folded.p, folded.registers
-        regs = self.registers
-        for i, r in enumerate(other.registers):
-            if r > regs[i]:
-                regs[i] = r
-
-    def _reduced(self, p: int) -> "CardinalityMetric":
-        """The same sketch at a lower precision p (standard HLL fold)."""
-        out = CardinalityMetric.__new__(CardinalityMetric)
-        out.fn, out.p = self.fn, p
-        out.registers = bytearray(1 << p)
-        shift = self.p - p
-        for i, r in enumerate(self.registers):
-            if r:
-                j = i >> shift
-                # the dropped index bits become leading bits of the rest
-                low = i & ((1 << shift) - 1)
-                rank = r + shift if low == 0 else shift - low.bit_length() + 1
-                if rank > out.registers[j]:
-                    out.registers[j] = rank
-        return out
-
-    def estimate(self) -> int:
-        m = len(self.registers)
-        zeros = self.registers.count(0)
-        if zeros == m:
-            return 0
-        alpha = 0.7213 / (1 + 1.079 / m)
-        raw = alpha * m * m / math.fsum(2.0 ** -r for r in self.registers)
-        if raw <= 2.5 * m and zeros:
-            return int(round(m * math.log(m / zeros)))
-        return int(round(raw))
+        self.hll.merge(other.hll)
 
     def finalize_into(self, name, out, views):
-        v = self.estimate()
+        v = self.hll.estimate()
         out[name] = v
         if views is not None:
             views.append((name, "approx", v))
@@ -664,9 +443,13 @@ class MetricStore:
     def commit(self, pending: list | None) -> None:
         """Apply the ops a successful stage recorded (in order)."""
         if pending:
-            apply = self.apply
+            get = self.metrics.get
             for op in pending:
-                apply(op)
+                m = get(op[1])
+                if m is not None and type(m) is op[0]:
+                    m.add(*op[3])  # the common case: an existing metric of the right kind
+                else:
+                    self.apply(op)
 
     def merge(self, other: "MetricStore") -> None:
         """Fold in a store that saw later input (workers' results in input order).

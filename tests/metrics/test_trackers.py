@@ -89,8 +89,8 @@ def test_cardinality_small_and_large(ctx):
 def test_cardinality_error_clamped(ctx):
     T.track_cardinality(ctx, "c", "a", 5.0)
     T.track_cardinality(ctx, "d", "a", 0.0)
-    assert ctx.metrics.metrics["c"].p == 4
-    assert ctx.metrics.metrics["d"].p == 18
+    assert ctx.metrics.metrics["c"].hll.p == 4
+    assert ctx.metrics.metrics["d"].hll.p == 18
 
 
 def test_percentiles_names_and_values(ctx):
