@@ -448,7 +448,7 @@ class Pipeline:
             text = metrics_render.render(store, "full")
             if not text.endswith("\n"):
                 text += "\n"
-            lead = "\n" if self.stats.events_output else ""
+            lead = "\n" if self._events_on_terminal() else ""
             self.env.stderr.write(f"{lead}{self.reporter.prefix['status'] if self.reporter.emoji else 'kelora: '}Tracked metrics:\n{text}")
             self.env.stderr.flush()
             shown = True
@@ -469,7 +469,7 @@ class Pipeline:
                 self.env.stdout.write(("\n".join(stats_lines(self.stats)) + "\n").encode("utf-8"))
             self.env.stdout.flush()
         if c.with_stats:
-            lead = "\n" if self.stats.events_output else ""
+            lead = "\n" if self._events_on_terminal() else ""
             head = "📈 Stats:" if self.reporter.emoji else "kelora: Stats:"
             if self.env.stderr_isatty:
                 self.env.stderr.write(f"{lead}{head}\n")
@@ -477,6 +477,10 @@ class Pipeline:
             else:
                 self.env.stderr.write(f"{lead}{head}\n" + "\n".join(stats_lines(self.stats)) + "\n")
             self.env.stderr.flush()
+
+    def _events_on_terminal(self) -> bool:
+        """Whether events were printed to stdout (then stderr blocks start with a blank line)."""
+        return bool(self.stats.events_output) and not self.sink.suppressed and not self.config.output_file
 
     def _write_summary(self) -> None:
         c = self.config

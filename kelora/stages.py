@@ -17,7 +17,7 @@ from kelora.context import RunContext, Scope
 from kelora.errors import ScriptRuntimeError, SkipEvent
 from kelora.stats import LEVEL_KEYS
 
-MISSING_FIELD = ("Missing field during expression evaluation{detail}. Check field names, or use "
+MISSING_FIELD = ("Missing field during expression evaluation: {detail}. Check field names, or use "
                  "e.has(...) / e.get_path(...) when the field is optional.")
 
 
@@ -33,9 +33,9 @@ def describe(err: ScriptRuntimeError) -> str:
     """The one-line message used in per-event error lines and in the summary."""
     where = err.location()
     label = err.source.label if err.source else "script"
-    at = f" (at {where} in {label})" if where else f" (in {label})"
+    at = f" [{label} at {where}]" if where else f" [{label}]"
     if err.missing_field:
-        return MISSING_FIELD.format(detail=f" ({err.message}){at}")
+        return MISSING_FIELD.format(detail=f"{err.message}{at}")
     msg = err.message
     if err.hint:
         msg += f". {err.hint}"

@@ -2,7 +2,8 @@
 
 Examples are `SCRIPT  =>  EXPECTED` lines in the docstring's `Examples:` section.  SCRIPT runs
 as an -e stage against an empty event with KELORA_SECRET=kelora-bench-secret; EXPECTED is JSON
-(`null` for unit), or `!skip` / `!exit N` for the pipeline-control functions.
+(`null` for unit), or `!skip` / `!exit N` for the pipeline-control functions, or
+`!error TEXT` when the call must fail with a message containing TEXT.
 """
 from __future__ import annotations
 
@@ -68,6 +69,14 @@ def test_docstring_example(name, script, expected):
     if expected.startswith("!skip"):
         with pytest.raises(SkipEvent):
             prog.run(scope)
+        return
+    if expected.startswith("!error"):
+        from kelora.errors import ScriptRuntimeError
+
+        with pytest.raises(ScriptRuntimeError) as info:
+            prog.run(scope)
+        needle = expected[len("!error"):].strip()
+        assert needle in info.value.message
         return
     if expected.startswith("!exit"):
         with pytest.raises(ExitRequest) as info:
