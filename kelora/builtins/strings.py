@@ -1,4 +1,4 @@
-"""Text builtins: search, cut, split, trim, case, regex.
+"""Text builtins: search, cut, split, trim, case (regexes: text_regex.py; columns: columns.py).
 
 COMPAT D3: no string function mutates its receiver; each returns the new value, so
 ``e.msg = e.msg.replace("a", "b")`` and ``e.msg = e.msg.trim()`` do what they say.
@@ -7,12 +7,7 @@ which is how Kelora reports field-name typos.  Lengths and indexes count charact
 """
 from __future__ import annotations
 
-import re
-import unicodedata
-from functools import lru_cache
-
 from kelora import values
-from kelora.builtins._regex import compile_or_warn, compile_regex, rust_sub
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 
@@ -134,99 +129,6 @@ def replace(text: str, find: str, repl: str) -> str:
         replace("1.2", ".", ",")  =>  "1,2"
     """
     return text.replace(find, repl)
-
-
-@builtin("string", pass_context=True)
-def replace_regex(ctx, text: str, pattern: str, repl: str) -> str:
-    r"""Replace every match of a regex; repl may use $1, ${1}, $name, ${name} and $$.
-
-    An invalid pattern leaves the text unchanged and prints one warning per pattern.
-
-    Examples:
-        replace_regex("user=alice id=42", "\\d+", "N")  =>  "user=alice id=N"
-        replace_regex("2024-01-15", "(\\d+)-(\\d+)-(\\d+)", "$3/$2/$1")  =>  "15/01/2024"
-        replace_regex("ab", "(?P<x>a)", "[${x}]")  =>  "[a]b"
-    """
-    compiled = compile_or_warn(ctx, pattern)
-    if compiled is None:
-        return text
-    return rust_sub(compiled, repl, text)
-
-
-@builtin("string")
-def matches(text: str, pattern: str) -> bool:
-    r"""True when the regex matches anywhere in text (unanchored search).
-
-    An invalid pattern is a runtime error `Invalid regex pattern '<p>': <err>`.
-
-    Examples:
-        matches("error 500 at /api", "\\d{3}")  =>  true
-        matches("hello", "^ell")  =>  false
-        matches("Hello", "(?i)^hello$")  =>  true
-    """
-    return compile_regex(pattern).search(text) is not None
-
-
-@builtin("string", pass_context=True)
-def split_regex(ctx, text: str, pattern: str) -> list:
-    r"""Split text at every regex match (groups are not included).
-
-    An invalid pattern gives [text] and one warning.
-
-    Examples:
-        split_regex("a1b22c", "\\d+")  =>  ["a", "b", "c"]
-        split_regex("a, b;c", "[,;]\\s*")  =>  ["a", "b", "c"]
-    """
-    compiled = compile_or_warn(ctx, pattern)
-    if compiled is None:
-        return [text]
-    out, last = [], 0
-    for m in compiled.finditer(text):
-        out.append(text[last : m.start()])
-        last = m.end()
-    out.append(text[last:])
-    return out
-
-
-@lru_cache(maxsize=512)
-def _glob_regex(glob: str, fold: bool) -> re.Pattern:
-    parts = []
-    for ch in glob:
-        if ch == "*":
-            parts.append(".*")
-        elif ch == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.DOTALL)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-@builtin("string")
-def like(text: str, glob: str) -> bool:
-    """Whole-text glob match: `*` any run of characters, `?` one character.
-
-    Examples:
-        like("api-server-01", "api-*")  =>  true
-        like("abc", "a?c")  =>  true
-        like("abc", "b*")  =>  false
-    """
-    return _glob_regex(glob, False).fullmatch(text) is not None
-
-
-@builtin("string")
-def ilike(text: str, glob: str) -> bool:
-    """Case-insensitive like() (Unicode case folding).
-
-    Examples:
-        ilike("ERROR: Disk", "error*")  =>  true
-        ilike("Straße", "STRASSE")  =>  true
-    """
-    return _glob_regex(_fold(glob), True).fullmatch(_fold(text)) is not None
-
 
 # --------------------------------------------------------------------------- split / join
 
@@ -547,41 +449,6 @@ def index_of(haystack: str | list, needle: object, start: int = 0) -> int:
         return -1
     return haystack.find(needle, start)
 
-
-def _slice_indices(n: int, spec: str) -> list[int]:
-    """Python-style ``start:stop:step`` over n items (Kelora clamps like Python does)."""
-    parts = spec.split(":")
-
-    def num(i: int) -> int | None:
-        if len(parts) <= i or not parts[i].strip():
-            return None
-        try:
-            return int(parts[i].strip())
-        except ValueError:
-            return None
-
-    step = num(2)
-    if step == 0:
-        return []
-    return list(range(n))[slice(num(0), num(1) if len(parts) > 1 else None, step or 1)]
-
-
-@builtin("string", name="slice")
-def slice_(value: str | list, spec: str) -> str | list:
-    """Python-style slice "start:stop:step" of a string (by characters) or an array.
-
-    Examples:
-        slice("hello", "1:3")  =>  "el"
-        slice("hello", "-3:")  =>  "llo"
-        slice("hello", "::-1")  =>  "olleh"
-        slice([1, 2, 3, 4], ":2")  =>  [1, 2]
-    """
-    idx = _slice_indices(len(value), spec)
-    if type(value) is list:
-        return [value[i] for i in idx]
-    return "".join(value[i] for i in idx)
-
-
 @builtin("string")
 def to_chars(text: str) -> list:
     """The characters of the text as an array of one-character strings.
@@ -613,78 +480,3 @@ def truncate(text: str, length: int) -> str:
         truncate("hi", 10)  =>  "hi"
     """
     return text[: max(0, length)]
-
-
-# --------------------------------------------------------------------------- columns
-
-def _columns(text: str, sep: str) -> list[str]:
-    if sep == " " or sep == "":
-        return text.split()
-    return text.split(sep)
-
-
-def _select(cols: list[str], selector: str) -> list[str]:
-    out: list[str] = []
-    n = len(cols)
-    for part in selector.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if ":" in part:
-            out.extend(cols[i] for i in _slice_indices(n, part))
-            continue
-        try:
-            i = int(part)
-        except ValueError:
-            continue
-        if i < 0:
-            i += n
-        if 0 <= i < n:
-            out.append(cols[i])
-    return out
-
-
-@builtin("string")
-def col(text: str, selector: str | int, sep: str = " ", outsep: str = " ") -> str:
-    """Columns of text by 0-based index: "2", "-1", "1,3", "2:" or "1:3"; joined with outsep.
-
-    Splits on runs of whitespace unless sep is given.  Missing columns are left out.
-
-    Examples:
-        col("GET /x 200 15ms", 2)  =>  "200"
-        col("a b c d", "1:3")  =>  "b c"
-        col("a,b,c", "-1", ",")  =>  "c"
-        col("a b", 7)  =>  ""
-    """
-    return outsep.join(_select(_columns(text, sep), str(selector)))
-
-
-@builtin("string")
-def cols(text: str, *selectors: object) -> list:
-    """Several columns at once: cols(text, i, j, ... [, sep]) or cols(text, ["0", "2:"] [, sep]).
-
-    Each selector gives one string (see col()); a trailing string argument is the separator.
-
-    Examples:
-        cols("GET /x 200", 0, 2)  =>  ["GET", "200"]
-        cols("a|b|c", 0, -1, "|")  =>  ["a", "c"]
-        cols("a b c", ["0", "1:"])  =>  ["a", "b c"]
-    """
-    sels = list(selectors)
-    sep = " "
-    if len(sels) >= 2 and isinstance(sels[-1], str) and type(sels[0]) is not list and all(
-        type(s) is int for s in sels[:-1]
-    ):
-        sep = sels.pop()
-    elif len(sels) >= 2 and type(sels[0]) is list and isinstance(sels[1], str):
-        sep = sels[1]
-        sels = sels[:1]
-    if len(sels) == 1 and type(sels[0]) is list:
-        sels = [s for s in sels[0] if isinstance(s, str)]
-    columns = _columns(text, sep)
-    out = []
-    for s in sels:
-        if type(s) not in (int, str, values.Char):
-            raise FunctionError(f"cols(): selectors must be ints or strings, got {values.type_name(s)}")
-        out.append(" ".join(_select(columns, str(s))))
-    return out

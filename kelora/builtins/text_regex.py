@@ -1,0 +1,104 @@
+"""Regex and glob builtins: replace_regex, matches, split_regex, like, ilike.
+
+Patterns use Rust regex syntax, translated and cached once per distinct pattern by ``_regex``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from kelora.builtins._regex import compile_or_warn, compile_regex, rust_sub
+from kelora.builtins.registry import builtin
+
+
+@builtin("string", pass_context=True)
+def replace_regex(ctx, text: str, pattern: str, repl: str) -> str:
+    r"""Replace every match of a regex; repl may use $1, ${1}, $name, ${name} and $$.
+
+    An invalid pattern leaves the text unchanged and prints one warning per pattern.
+
+    Examples:
+        replace_regex("user=alice id=42", "\\d+", "N")  =>  "user=alice id=N"
+        replace_regex("2024-01-15", "(\\d+)-(\\d+)-(\\d+)", "$3/$2/$1")  =>  "15/01/2024"
+        replace_regex("ab", "(?P<x>a)", "[${x}]")  =>  "[a]b"
+    """
+    compiled = compile_or_warn(ctx, pattern)
+    if compiled is None:
+        return text
+    return rust_sub(compiled, repl, text)
+
+
+@builtin("string")
+def matches(text: str, pattern: str) -> bool:
+    r"""True when the regex matches anywhere in text (unanchored search).
+
+    An invalid pattern is a runtime error `Invalid regex pattern '<p>': <err>`.
+
+    Examples:
+        matches("error 500 at /api", "\\d{3}")  =>  true
+        matches("hello", "^ell")  =>  false
+        matches("Hello", "(?i)^hello$")  =>  true
+    """
+    return compile_regex(pattern).search(text) is not None
+
+
+@builtin("string", pass_context=True)
+def split_regex(ctx, text: str, pattern: str) -> list:
+    r"""Split text at every regex match (groups are not included).
+
+    An invalid pattern gives [text] and one warning.
+
+    Examples:
+        split_regex("a1b22c", "\\d+")  =>  ["a", "b", "c"]
+        split_regex("a, b;c", "[,;]\\s*")  =>  ["a", "b", "c"]
+    """
+    compiled = compile_or_warn(ctx, pattern)
+    if compiled is None:
+        return [text]
+    out, last = [], 0
+    for m in compiled.finditer(text):
+        out.append(text[last : m.start()])
+        last = m.end()
+    out.append(text[last:])
+    return out
+
+
+@lru_cache(maxsize=512)
+def _glob_regex(glob: str, fold: bool) -> re.Pattern:
+    parts = []
+    for ch in glob:
+        if ch == "*":
+            parts.append(".*")
+        elif ch == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@builtin("string")
+def like(text: str, glob: str) -> bool:
+    """Whole-text glob match: `*` any run of characters, `?` one character.
+
+    Examples:
+        like("api-server-01", "api-*")  =>  true
+        like("abc", "a?c")  =>  true
+        like("abc", "b*")  =>  false
+    """
+    return _glob_regex(glob, False).fullmatch(text) is not None
+
+
+@builtin("string")
+def ilike(text: str, glob: str) -> bool:
+    """Case-insensitive like() (Unicode case folding).
+
+    Examples:
+        ilike("ERROR: Disk", "error*")  =>  true
+        ilike("Straße", "STRASSE")  =>  true
+    """
+    return _glob_regex(_fold(glob), True).fullmatch(_fold(text)) is not None
