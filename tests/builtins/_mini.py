@@ -38,6 +38,9 @@ def evaluate(node, ctx):
         return {k: evaluate(v, ctx) for k, v in zip(node.keys, node.values)}
     if t is ast.Call:
         return call(node.name, [evaluate(a, ctx) for a in node.args], ctx)
+    if t is ast.Prop:
+        obj = evaluate(node.obj, ctx)
+        return obj.get(node.name) if isinstance(obj, dict) else call(node.name, [obj], ctx)
     if t is ast.Unary and node.op == "-":
         return -evaluate(node.operand, ctx)
     if t is ast.Block or t is ast.Script:

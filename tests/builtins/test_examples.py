@@ -11,7 +11,7 @@ from tests.builtins._mini import REGISTRY, Unsupported, jsonable, run
 
 MODULES = {
     "strings", "text_regex", "columns", "durations", "conversion", "maps", "serializers", "codecs", "textparse", "useragent",
-    "arrays", "mathfns", "datetime_fns", "files", "textfmt",
+    "arrays", "mathfns", "datetime_fns", "files", "textfmt", "absorb",
 }
 
 

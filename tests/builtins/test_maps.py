@@ -165,3 +165,60 @@ def test_to_json_roundtrips_through_parse_json(f):
     v = {"a": [1, 2.5, "x", None, True, {"b": []}], "c": "ü"}
     assert f("parse_json", f("to_json", v)) == v
     assert f("parse_json", f("to_json", v, 3)) == v
+
+
+# ----------------------------------------------------------------- absorb_*
+
+def test_absorb_kv_writes_and_keeps_remainder(f):
+    e = {"msg": "a=1 noise b = c=3", "a": "old"}
+    r = f("absorb_kv", e, "msg")
+    assert r == {"status": "applied", "data": {"a": "1", "c": "3"}, "written": True,
+                 "remainder": "noise b =", "removed_source": False, "error": None}
+    assert e == {"msg": "noise b =", "a": "1", "c": "3"}
+
+
+def test_absorb_kv_options(f, ctx):
+    e = {"q": "a:1;b:2", "a": "keep"}
+    r = f("absorb_kv", e, "q", {"sep": ";", "kv_sep": ":", "overwrite": False})
+    assert r["written"] is True and r["removed_source"] is True
+    assert e == {"a": "keep", "b": "2"}
+    e = {"q": "x=1"}
+    f("absorb_kv", e, "q", {"keep_source": True})
+    assert e == {"q": "x=1", "x": "1"}
+    bad = f("absorb_kv", {"q": "x=1"}, "q", {"nope": 1})
+    assert bad["status"] == "invalid_option" and bad["error"] == "unknown option 'nope'"
+    ctx.strict = True
+    with pytest.raises(FunctionError):
+        f("absorb_kv", {"q": "x=1"}, "q", {"sep": ""})
+
+
+def test_absorb_statuses(f):
+    assert f("absorb_kv", {}, "m")["status"] == "missing_field"
+    assert f("absorb_kv", {"m": 5}, "m")["status"] == "not_string"
+    e = {"m": ""}
+    r = f("absorb_kv", e, "m")
+    assert r["status"] == "empty" and r["removed_source"] is True and e == {}
+    e = {"m": "just words"}
+    assert f("absorb_kv", e, "m")["status"] == "empty" and e == {"m": "just words"}
+
+
+def test_absorb_json(f):
+    e = {"p": '{"a": {"b": 1}, "z": null}', "z": 0}
+    r = f("absorb_json", e, "p", {"overwrite": False})
+    assert r["status"] == "applied" and r["data"] == {"a": {"b": 1}, "z": None}
+    assert e == {"z": 0, "a": {"b": 1}}
+    e = {"p": "{bad"}
+    r = f("absorb_json", e, "p")
+    assert r["status"] == "parse_error" and r["error"].startswith("invalid JSON") and e == {"p": "{bad"}
+    assert f("absorb_json", {"p": "  "}, "p")["status"] == "empty"
+    assert f("absorb_json", {"p": "3"}, "p")["error"] == "absorb_json expects a JSON object, got number"
+
+
+def test_absorb_regex(f):
+    e = {"m": "GET /x 200"}
+    r = f("absorb_regex", e, "m", r"(?<method>\w+) (?P<path>\S+)(?P<none>Z)?")
+    assert r["data"] == {"method": "GET", "path": "/x"} and e == {"method": "GET", "path": "/x"}
+    e = {"m": "zzz"}
+    assert f("absorb_regex", e, "m", r"(?P<d>\d+)")["status"] == "empty" and e == {}
+    r = f("absorb_regex", {"m": "x"}, "m", "(")
+    assert r["status"] == "parse_error" and r["error"].startswith("Invalid regex pattern")
