@@ -160,6 +160,7 @@ def _steps_for(spec: object) -> tuple:
             f"normalized(): patterns must be a CSV string or an array, got {type_name(spec)}",
             missing_field=spec is None,
         )
+    names = tuple(n for n in names if n)  # "ipv4," and "" name nothing extra
     steps = _STEP_CACHE.get(names)
     if steps is None:
         unknown = [n for n in names if n not in _COMPILED]

@@ -238,6 +238,8 @@ def test_normalized_patterns_as_array_and_opt_in():
     assert normalized("took 250ms and 3 retries", ["duration", "num"]) == "took <duration> and <num> retries"
     assert normalized("id 0xdeadBEEF", "hexnum") == "id <hexnum>"
     assert normalized("count 42", ["ipv4"]) == "count 42"
+    assert normalized("ip 1.2.3.4", "ipv4, ") == "ip <ipv4>"
+    assert normalized("ip 1.2.3.4", "") == "ip 1.2.3.4"
 
 
 def test_normalized_credit_card_luhn():
