@@ -251,12 +251,11 @@ def contains(container, item) -> bool:
     """`item in container`: array element, map key, substring (or char), range member."""
     t = type(container)
     if t is list:
-        ti = type(item)
-        if ti is str or ti is int:
+        if type(item) is str:
             for x in container:
-                if type(x) is ti and x == item:
+                if type(x) is str and x == item:
                     return True
-            return False
+            return any(type(x) is Char and x == item for x in container)
         return any(eq(x, item) for x in container)
     if t is dict:
         return isinstance(item, str) and item in container

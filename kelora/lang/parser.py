@@ -193,7 +193,5 @@ def _unexpected_char(text: str, exc) -> ScriptSyntaxError:
         msg = f"unexpected character `{ch}`"
     else:
         msg = "unexpected end of script"
-    exp = expected_text(getattr(exc, "allowed", None) or ())
-    if exp and ch:
-        msg += f"; expected {exp}"
+    # Lark's `allowed` lists every terminal of the lexer state: too long to help here.
     return ScriptSyntaxError(msg, kind="syntax", span=Span(pos, min(len(text), pos + 1)), hint=hint)
