@@ -195,10 +195,90 @@ def _quoted_value(text: str, i: int) -> tuple[str, int]:
     return "".join(out), i
 
 
+# Fast path: a line made only of simple pairs is split by one C-level findall; anything else
+# (``""`` inside quotes, text glued to a closing quote, errors) goes through the exact scanner.
+_PAIR = r'[ \t]*([^= \t]+)=(?:(")((?:[^"\\]|\\.)*)"(?=[ \t]|\Z)|([^ \t"]*)(?=[ \t]|\Z))'
+_PAIR_RE = re.compile(_PAIR, re.DOTALL)
+_PAIRS_LINE = re.compile(f"(?:{_PAIR})*[ \t]*", re.DOTALL)
+_BACKSLASH_ESC = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape_match(m: re.Match) -> str:
+    ch = m.group(1)
+    return _ESCAPES.get(ch, "\\" + ch)
+
+
+def _split_simple_quoted(text: str) -> dict | None:
+    """Fast path for lines with quotes but no backslash: split on ``"``, odd parts are values.
+
+    Returns None when the line is anything but plain ``key="value"`` pairs (quote not right
+    after ``key=``, text glued to a closing quote, ``""`` inside quotes, unbalanced quotes), so
+    the exact scanner decides.
+    """
+    parts = text.split('"')
+    n = len(parts)
+    if n % 2 == 0:
+        return None
+    event = {}
+    for idx in range(0, n, 2):
+        seg = parts[idx]
+        if idx:
+            if seg:
+                if seg[0] != " " and seg[0] != "\t":
+                    return None
+            elif idx != n - 1:
+                return None
+        words = (seg.replace("\t", " ") if "\t" in seg else seg).split(" ")
+        opens = idx != n - 1  # the last word of this segment opens a quoted value
+        last = len(words) - 1
+        for j, word in enumerate(words):
+            if not word:
+                if opens and j == last:
+                    return None
+                continue
+            key, sep, value = word.partition("=")
+            if not sep or not key:
+                return None
+            if opens and j == last:
+                if value:
+                    return None
+                event[key] = infer_scalar(parts[idx + 1])
+            else:
+                event[key] = infer_scalar(value)
+    return event
+
+
 class LogfmtParser(Parser):
     """``key=value`` pairs; values typed like Kelora: i64, f64, true/false, else string."""
 
     format_name = "logfmt"
 
     def parse(self, line):
-        return {k: infer_scalar(v) for k, v in parse_logfmt_pairs(line.strip())}
+        text = line.strip()
+        if '"' not in text:
+            # No quotes: pairs are the space/tab separated words; a word without ``=`` (or
+            # starting with one) is an error the exact scanner reports.
+            event = {}
+            for word in (text.replace("\t", " ").split(" ") if "\t" in text else text.split(" ")):
+                if not word:
+                    continue
+                key, sep, value = word.partition("=")
+                if not sep or not key:
+                    parse_logfmt_pairs(text)  # raises the precise error
+                event[key] = infer_scalar(value)
+            return event
+        if "\\" not in text:
+            event = _split_simple_quoted(text)
+            if event is not None:
+                return event
+        if _PAIRS_LINE.fullmatch(text) is None:
+            return {k: infer_scalar(v) for k, v in parse_logfmt_pairs(text)}
+        event = {}
+        for key, quote, quoted, bare in _PAIR_RE.findall(text):
+            if quote:
+                if "\\" in quoted:
+                    quoted = _BACKSLASH_ESC.sub(_unescape_match, quoted)
+                event[key] = infer_scalar(quoted)
+            else:
+                event[key] = infer_scalar(bare)
+        return event

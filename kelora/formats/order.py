@@ -42,8 +42,11 @@ def canonical_keys(keys) -> tuple:
     return tuple(head) + tuple(k for k in keys if k not in _RANK)
 
 
-def parse_key_list(keys) -> tuple:
-    """``-k a, b,,c`` -> ('a', 'b', 'c'): entries trimmed, empty ones dropped, duplicates kept once."""
+def parse_key_list(keys, dedupe: bool = True) -> tuple:
+    """``-k a, b,,c`` -> ('a', 'b', 'c'): entries trimmed, empty ones dropped.
+
+    A key named twice prints once (an event cannot hold it twice), except as CSV columns.
+    """
     if keys is None:
         return ()
     if isinstance(keys, str):
@@ -51,7 +54,7 @@ def parse_key_list(keys) -> tuple:
     out: list[str] = []
     for k in keys:
         k = k.strip()
-        if k and k not in out:
+        if k and not (dedupe and k in out):
             out.append(k)
     return tuple(out)
 

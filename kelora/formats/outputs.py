@@ -43,7 +43,10 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
                    brief: bool = False, verbose: int = 0, color: bool = False):
     """``color=True`` (TTY or ``FORCE_COLOR``) colours the default format's keys and levels."""
     fmt = (fmt or "default").lower()
-    keys = parse_key_list(keys)
+    if fmt in CSV_OUTPUTS:
+        keys = parse_key_list(keys, dedupe=False)  # a column named twice is printed twice
+    else:
+        keys = parse_key_list(keys)
     if fmt in CSV_OUTPUTS:
         if not keys:
             raise keys_required_error(fmt)

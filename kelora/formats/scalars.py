@@ -40,17 +40,33 @@ def parse_bool_word(text: str) -> bool | None:
     return _BOOL_WORDS.get(text.lower())
 
 
+# First characters that can start a Rust number, and the only characters a number has
+# (inf/infinity/nan aside): most values are ruled out by one C-level check, no regex.
+_DIGIT_START = frozenset("+-.0123456789")
+_NUMBER_CHARS = "0123456789.eE+-"
+_WORD_START = frozenset("iInNtTfF")  # inf, infinity, nan, true, false
+
+
 def infer_scalar(text: str):
     """logfmt values: i64, else f64, else true/false (any case), else the string itself."""
-    if _INT_RE.match(text) is not None:
-        n = int(text)
-        if I64_MIN <= n <= I64_MAX:
-            return n
-    if _FLOAT_RE.match(text) is not None:
-        return float(text)
-    low = text.lower()
-    if low == "true":
-        return True
-    if low == "false":
-        return False
+    first = text[:1]
+    if first in _DIGIT_START:
+        if first and not text.strip(_NUMBER_CHARS):
+            if _INT_RE.match(text) is not None:
+                n = int(text)
+                if I64_MIN <= n <= I64_MAX:
+                    return n
+            if _FLOAT_RE.match(text) is not None:
+                return float(text)
+        elif text[1:2] in _WORD_START and _FLOAT_RE.match(text) is not None:  # +inf, -nan
+            return float(text)
+        return text
+    if first in _WORD_START:
+        low = text.lower()
+        if low == "true":
+            return True
+        if low == "false":
+            return False
+        if low in ("inf", "infinity", "nan"):
+            return float(low)
     return text

@@ -88,9 +88,16 @@ def test_logfmt_types_and_quotes():
 
 
 def test_logfmt_numbers_rust_rules():
-    ev = make_input_parser("logfmt").parse("a=+5 b=1_000 c=nan d=.5 e=1e3 f=0x10")
+    ev = make_input_parser("logfmt").parse("a=+5 b=1_000 c=nan d=.5 e=1e3 f=0x10 g=-INF h=Infinity "
+                                           "i=1.5e-3 j=- k=. l=1e m=2024-01-01 n=infinite o=+")
     assert ev["a"] == 5 and ev["b"] == "1_000" and math.isnan(ev["c"])
     assert ev["d"] == 0.5 and ev["e"] == 1000.0 and ev["f"] == "0x10"
+    assert ev["g"] == float("-inf") and ev["h"] == float("inf") and ev["i"] == 0.0015
+    assert [ev[k] for k in "jklmno"] == ["-", ".", "1e", "2024-01-01", "infinite", "+"]
+
+
+def test_logfmt_tabs_and_spaces_between_pairs():
+    assert make_input_parser("logfmt").parse("a=1\t b=x  c=") == {"a": 1, "b": "x", "c": ""}
 
 
 def test_logfmt_unicode_and_unterminated_quote():

@@ -198,6 +198,10 @@ def test_csv_cells():
     assert fmt(ev) == b'"x,y","","",0.045,false,"a""b"," pad","a\nb","k:1,l_0:2,l_1:v",1,"",\n'
 
 
+def test_csv_duplicate_column_kept():
+    assert out("csv", {"a": 1}, keys="a,a") == b"a,a\n1,1\n"
+
+
 def test_tsv_variants():
     assert out("tsv", {"a": "x,y", "b": "t\tu"}, keys="a,b") == b'a\tb\nx,y\t"t\tu"\n'
     assert out("tsvnh", {"a": 1.0}, keys="a") == b"1.0\n"

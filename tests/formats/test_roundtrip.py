@@ -46,3 +46,24 @@ def test_csv_roundtrip(case):
         events = [reader.parse(line) for line in data.split("\n")[:-1]]
         assert events[0] is None
         assert events[1:] == [dict(zip(keys, row)) for row in rows]
+
+
+_logfmt_chars = st.sampled_from(['a', 'b', '1', '.', '=', '"', '\\', ' ', '\t', 'n', 'é', '-'])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_logfmt_chars, max_size=24))
+def test_logfmt_fast_paths_agree_with_exact_scanner(text):
+    from kelora.errors import InputError
+    from kelora.formats.inputs import parse_logfmt_pairs
+    from kelora.formats.scalars import infer_scalar
+
+    try:
+        expected = {k: infer_scalar(v) for k, v in parse_logfmt_pairs(text.strip())}
+    except InputError as exc:
+        expected = exc.message
+    try:
+        got = make_input_parser("logfmt").parse(text)
+    except InputError as exc:
+        got = exc.message
+    assert repr(got) == repr(expected)  # repr: same keys, order, types (and nan == nan)
