@@ -1,5 +1,8 @@
 """Value serializers for scripts: to_json (serde_json style), to_logfmt, to_kv.
 
+Compact JSON and logfmt reuse the output formatters' writers, so ``to_json(e)`` and
+``to_logfmt(e)`` give exactly what ``-F json`` / ``-F logfmt`` print for the same map.
+
 ``json_dumps`` and ``format_float_json`` are importable by the output formatters: floats print as
 Rust's ryu does (``1.0``, ``1e16``, ``1e-7``; not Python's ``1e+16``), strings are escaped like
 serde_json (control characters escaped, non-ASCII raw, ``/`` not escaped).
@@ -13,7 +16,8 @@ import re
 import orjson
 
 from kelora import values
-from kelora.builtins.maps import flatten_into
+from kelora.formats.outputs import logfmt_key, logfmt_value
+from kelora.formats.render import json_text
 from kelora.builtins.registry import builtin
 
 
@@ -93,46 +97,14 @@ def to_json(value: object, indent: int = 0) -> str:
         to_json(1.0)  =>  "1.0"
         to_json("x")  =>  "\\"x\\""
     """
+    if indent <= 0:
+        text = json_text(value)  # the -F json writer: same bytes as serde_json, and fast
+        if text != '"<unserializable>"':
+            return text
     return json_dumps(value, max(0, indent))
 
 
 # --------------------------------------------------------------------------- logfmt / kv
-
-_LOGFMT_QUOTE = frozenset(' \t\r\n"=')
-
-
-def _logfmt_key(k: str) -> str:
-    if not k:
-        return "_"
-    return "".join("_" if c in " \t\r\n=" else c for c in k)
-
-
-def _logfmt_quote(s: str) -> str:
-    if s and not any(c in _LOGFMT_QUOTE for c in s):
-        return s
-    esc = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return '"' + esc.replace("\t", "\\t").replace("\r", "\\r") + '"'
-
-
-def logfmt_value(v: object) -> str:
-    """One logfmt value (reference §4.4): bare numbers, quoted strings when needed, flattened maps."""
-    t = type(v)
-    if v is None:
-        return ""
-    if t is bool:
-        return "true" if v else "false"
-    if t is int:
-        return str(v)
-    if t is float:
-        return values.format_float(v)  # type: ignore[arg-type]
-    if t is list or t is dict:
-        if not v:
-            return ""
-        flat: dict = {}
-        flatten_into(flat, v, "", "underscore", None)
-        return _logfmt_quote(",".join(f"{k}={values.to_string(x)}" for k, x in flat.items()))
-    return _logfmt_quote(values.to_string(v))
-
 
 @builtin("serialize")
 def to_logfmt(map: dict) -> str:
@@ -142,7 +114,7 @@ def to_logfmt(map: dict) -> str:
         to_logfmt(#{level: "info", msg: "disk full", code: 7})  =>  "level=info msg=\\"disk full\\" code=7"
         to_logfmt(#{a: (), b: ""})  =>  "a= b=\\"\\""
     """
-    return " ".join(f"{_logfmt_key(k)}={logfmt_value(v)}" for k, v in map.items())
+    return " ".join(f"{logfmt_key(k)}={logfmt_value(v)}" for k, v in map.items())
 
 
 @builtin("serialize")

@@ -15,6 +15,8 @@ import orjson
 
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
+from kelora.formats.combined import parse_combined as _combined
+from kelora.formats.syslog import parse_syslog as _syslog
 
 _NOTHING = object()
 
@@ -277,3 +279,27 @@ def parse_jwt(token: str) -> dict:
     if type(header) is not dict or type(claims) is not dict:
         return {}
     return {"header": header, "claims": claims, "signature": parts[2]}
+
+
+# --------------------------------------------------------------------------- log lines
+
+@builtin("parse")
+def parse_syslog(line: str) -> dict:
+    """Parse an RFC 5424 or RFC 3164 syslog line (the fields -f syslog gives); else #{}.
+
+    Examples:
+        parse_syslog("<34>Oct 11 22:14:15 host su[42]: failed").prog  =>  "su"
+        parse_syslog("nope")  =>  {}
+    """
+    return _syslog(line) or {}
+
+
+@builtin("parse")
+def parse_combined(line: str) -> dict:
+    """Parse an Apache/Nginx common or combined access-log line (as -f combined); else #{}.
+
+    Examples:
+        parse_combined("1.2.3.4 - - [15/Jan/2024:10:00:00 +0000] \\"GET /x HTTP/1.1\\" 200 512").status  =>  200
+        parse_combined("nope")  =>  {}
+    """
+    return _combined(line) or {}
