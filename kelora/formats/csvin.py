@@ -102,6 +102,10 @@ class CsvParser(Parser):
         except csv.Error as exc:
             raise InputError(f"Failed to parse CSV line: {exc}") from None
 
+    def start_file(self) -> None:
+        """Each file brings its own header (Kelora re-initializes the CSV parser per file)."""
+        self.headers = None
+
     def _set_headers(self, names: list[str]) -> None:
         self.headers = tuple(names)
         self.converters = tuple((name, _CONVERT[self.types[name]], self.types[name])

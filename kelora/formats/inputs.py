@@ -28,6 +28,9 @@ class Parser:
     def parse(self, line: str):  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
+    def start_file(self) -> None:
+        """Called by the pipeline when the next input file begins (CSV re-reads its header)."""
+
     def parse_bytes(self, raw: bytes):
         """Decode (strict UTF-8; a ``UnicodeDecodeError`` is left to the pipeline) and parse."""
         if raw.endswith(b"\n"):
@@ -263,8 +266,8 @@ class LogfmtParser(Parser):
                 if not word:
                     continue
                 key, sep, value = word.partition("=")
-                if not sep or not key:
-                    parse_logfmt_pairs(text)  # raises the precise error
+                if not sep or not key:  # the exact scanner reports the precise error
+                    return {k: infer_scalar(v) for k, v in parse_logfmt_pairs(text)}
                 event[key] = infer_scalar(value)
             return event
         if "\\" not in text:

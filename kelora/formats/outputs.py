@@ -149,7 +149,7 @@ def _quote_default(s: str) -> str:
 def default_value(v) -> str:
     """One value as the default format shows it (``'text'``, ``1.0``, ``k=`` for ``()``...)."""
     t = type(v)
-    if t is str or t is Char:
+    if t is str:
         return _quote_default(v)
     if t is int:
         return str(v)
@@ -161,6 +161,8 @@ def default_value(v) -> str:
         return ""
     if t is dict or t is list:
         return json_text(v)
+    if t is Char:  # a char is not a string to Kelora's formatter: shown bare
+        return str(v)
     if t is DateTime:
         return "'" + v.iso() + "'"
     if t is Duration:
@@ -207,9 +209,7 @@ _LEVEL_COLORS = {
 
 def _make_default_color(select):
     """Reference §4.2 colours: keys green, level values coloured inside their quotes."""
-    from .order import LEVEL_KEYS
-
-    level_keys = frozenset(LEVEL_KEYS)
+    level_keys = frozenset(("level", "loglevel", "log_level", "lvl", "severity", "levelname", "@l"))
 
     def fmt_default_color(event, meta=None):
         fields = select(event)

@@ -87,6 +87,10 @@ class AutoParser(Parser):
         text = raw.decode("utf-8")
         return self._detect(text).parse_bytes(raw)
 
+    def start_file(self) -> None:
+        if self.inner is not None:
+            self.inner.start_file()
+
     @property
     def ragged_extra(self):
         return self.inner.ragged_extra if self.inner is not None else 0

@@ -171,6 +171,17 @@ def test_tsv_and_headerless_variants():
     assert evs == [{"c1": "a", "c2": 1}]
 
 
+def test_csv_header_per_file():
+    p = make_input_parser("csv")
+    assert p.parse("a,b") is None and p.parse("1,2") == {"a": "1", "b": "2"}
+    p.start_file()
+    assert p.parse("x,y") is None and p.parse("3,4") == {"x": "3", "y": "4"}
+    q = make_input_parser("csvnh")
+    q.parse("1,2")
+    q.start_file()
+    assert q.parse("1,2,3") == {"c1": "1", "c2": "2", "c3": "3"} and q.ragged_extra == 0
+
+
 def test_csv_bom_and_unicode_header():
     _, evs = parse_all("csv", ["\ufeffnom,ville", "José,Zürich"])
     assert evs[1] == {"nom": "José", "ville": "Zürich"}
