@@ -325,3 +325,35 @@ def to_char(n: int) -> str:
         return values.Char(chr(n))
     except (ValueError, OverflowError):
         raise FunctionError(f"to_char(): {n} is not a valid code point") from None
+
+
+# --------------------------------------------------------------------------- type checks
+# Not in Kelora 2.0, whose docs use `e.level.is_string()` anyway (reference §8 #8); they take any
+# value, () included, so `--assert 'e.level.is_string()'` does what the docs say.
+
+def _type_check(name: str, types: tuple, example: str):
+    def check(value: object) -> bool:
+        return type(value) in types
+
+    check.__name__ = name
+    check.__doc__ = f"""True when the value is {name[3:].replace("_", " ")} (any value accepted, () included).
+
+    Examples:
+        {example}
+    """
+    builtin("conversion", name=name)(check)
+
+
+for _name, _types, _example in (
+    ("is_string", (str, values.Char), 'is_string("x")  =>  true'),
+    ("is_int", (int,), 'is_int(1.0)  =>  false'),
+    ("is_float", (float,), 'is_float(1.0)  =>  true'),
+    ("is_number", (int, float), 'is_number(3)  =>  true'),
+    ("is_bool", (bool,), 'is_bool(1)  =>  false'),
+    ("is_array", (list,), 'is_array([])  =>  true'),
+    ("is_map", (dict,), 'is_map(#{})  =>  true'),
+    ("is_unit", (type(None),), 'is_unit(())  =>  true'),
+    ("is_datetime", (values.DateTime,), 'is_datetime("2024-01-01")  =>  false'),
+    ("is_duration", (values.Duration,), 'is_duration(to_duration("1s"))  =>  true'),
+):
+    _type_check(_name, _types, _example)

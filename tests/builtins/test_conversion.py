@@ -140,3 +140,15 @@ def test_to_int_float_out_of_range_is_an_error(f, x):
 def test_conversion_errors(f, name, args):
     with pytest.raises(FunctionError):
         f(name, *args)
+
+
+@pytest.mark.parametrize(
+    "value,true_for",
+    [("s", {"is_string"}), (values.Char("c"), {"is_string"}), (1, {"is_int", "is_number"}),
+     (1.5, {"is_float", "is_number"}), (True, {"is_bool"}), ([], {"is_array"}), ({}, {"is_map"}),
+     (None, {"is_unit"}), (values.Duration(1), {"is_duration"})],
+)
+def test_type_checks(f, value, true_for):
+    checks = ["is_string", "is_int", "is_float", "is_number", "is_bool", "is_array", "is_map",
+              "is_unit", "is_datetime", "is_duration"]
+    assert {c for c in checks if f(c, value)} == true_for
