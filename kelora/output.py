@@ -7,11 +7,24 @@ clobbers the previous good one).
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 
 from kelora.config import Config
 from kelora.errors import FatalError
 from kelora.stats import Stats
+
+
+def is_regular_target(path: str) -> bool:
+    """True unless ``path`` exists and is not a regular file (device, FIFO, socket).
+
+    Atomic writes (temporary file + rename) only make sense for regular files.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return True
+    return stat.S_ISREG(st.st_mode)
 
 
 class OutputSink:
@@ -41,7 +54,15 @@ class OutputSink:
 
     def open(self) -> None:
         path = self.config.output_file
-        if path is not None:
+        if path is not None and not is_regular_target(path):
+            # a device, FIFO or /dev/stdout: cannot be replaced by a rename (and must not be:
+            # `-o /dev/full` would swap the device node for a regular file) -> write in place
+            try:
+                self._file = open(path, "wb", buffering=1 << 20)
+            except OSError as exc:
+                raise FatalError(f"Failed to create output file '{path}': {exc.strerror or exc}")
+            self.out = self._file
+        elif path is not None:
             folder = os.path.dirname(os.path.abspath(path))
             try:
                 fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
@@ -125,12 +146,15 @@ class OutputSink:
         path = self.config.output_file
         try:
             self._file.flush()
-            os.fsync(self._file.fileno())
+            if self._tmp_path is not None:
+                os.fsync(self._file.fileno())
             self._file.close()
         except OSError as exc:
             self.abort()
             raise FatalError(f"Failed to write output file '{path}': {exc.strerror or exc}")
         self._file = None
+        if self._tmp_path is None:  # written in place (a device or FIFO): nothing to rename
+            return
         if commit:
             try:
                 os.replace(self._tmp_path, path)  # type: ignore[arg-type]

@@ -529,6 +529,12 @@ def _atomic_write(path: str, text: str) -> None:
     import os
     import tempfile
 
+    from kelora.output import is_regular_target
+
+    if not is_regular_target(path):  # /dev/stdout, a FIFO: a rename would replace the node
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".kelora-metrics-", dir=folder)
     try:
