@@ -351,7 +351,6 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str):
     needs = _csv_needs_quote(delim)
     columns = tuple((k, k not in exclude) for k in keys)
     header = (delim.join(csv_cell(k, needs) for k in keys) + "\n").encode()
-    state = {"header": None if fmt.endswith("nh") else header}
 
     def fmt_csv(event, meta=None):
         cells = []
@@ -370,11 +369,16 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str):
         if not found:
             return b""
         row = (delim.join(cells) + "\n").encode()
-        if state["header"] is not None:
-            row = state["header"] + row
-            state["header"] = None
+        pending = fmt_csv.header
+        if pending is not None:
+            fmt_csv.header = None
+            return pending + row
         return row
 
+    # The header still to be written before the first row (None once written, or for the
+    # ``nh`` variants).  Parallel workers set it to None and the parent writes it once.
+    fmt_csv.header = None if fmt.endswith("nh") else header
+    fmt_csv.header_line = header
     return fmt_csv
 
 

@@ -185,6 +185,14 @@ def test_csv_example_header_once():
     assert fmt(ev) == b"2024-01-15T10:00:00Z,GET,/,200\n"
 
 
+def test_csv_header_state_is_visible_for_parallel_workers():
+    fmt = make_formatter("csv", keys="a")
+    assert fmt.header == fmt.header_line == b"a\n"
+    fmt.header = None  # a worker: rows only
+    assert fmt({"a": 1}) == b"1\n"
+    assert make_formatter("csvnh", keys="a").header is None
+
+
 def test_csv_no_header_before_first_printed_row():
     fmt = make_formatter("csv", keys="a,b")
     assert fmt({"c": 1}) == b""
