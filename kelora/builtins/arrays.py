@@ -126,14 +126,21 @@ def pluck_as_nums(items: list, field: str) -> list:
 
 
 @builtin("array")
-def join(items: list, sep: str) -> str:
+def join(items: list | str, sep: str | list) -> str:
     """Join the string elements with sep; elements that are not strings are dropped.
+
+    The separator may also come first (`", ".join(arr)`, as in Python).
 
     Examples:
         join(["a", "b", "c"], ", ")  =>  "a, b, c"
         join(["a", 1, "b"], "-")  =>  "a-b"
+        join("+", ["x", "y"])  =>  "x+y"
     """
-    return sep.join(str(v) for v in items if isinstance(v, str))
+    if isinstance(items, str) and type(sep) is list:
+        items, sep = sep, items
+    if type(items) is not list or not isinstance(sep, str):
+        raise FunctionError("join(): expected an array and a separator string")
+    return str(sep).join(str(v) for v in items if isinstance(v, str))
 
 
 # --------------------------------------------------------------------------- min / max

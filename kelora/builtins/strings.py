@@ -12,6 +12,8 @@ from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 
 _NOTHING = object()  # "argument not given" for optional parameters that accept any value
+# Rust's char::is_whitespace set (Python's str.strip() would also strip \x1c-\x1f)
+_WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 # --------------------------------------------------------------------------- occurrences
@@ -182,7 +184,7 @@ def strip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
         strip("--x--", "-")  =>  "x"
         strip("xyhixy", "yx")  =>  "hi"
     """
-    return text.strip() if chars is _NOTHING else text.strip(chars)
+    return text.strip(_WS) if chars is _NOTHING else text.strip(chars)
 
 
 @builtin("string")
@@ -193,7 +195,7 @@ def lstrip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
         lstrip("  hi  ")  =>  "hi  "
         lstrip("007", "0")  =>  "7"
     """
-    return text.lstrip() if chars is _NOTHING else text.lstrip(chars)
+    return text.lstrip(_WS) if chars is _NOTHING else text.lstrip(chars)
 
 
 @builtin("string")
@@ -204,7 +206,7 @@ def rstrip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
         rstrip("  hi  ")  =>  "  hi"
         rstrip("path///", "/")  =>  "path"
     """
-    return text.rstrip() if chars is _NOTHING else text.rstrip(chars)
+    return text.rstrip(_WS) if chars is _NOTHING else text.rstrip(chars)
 
 
 @builtin("string")
@@ -214,7 +216,7 @@ def trim(text: str) -> str:
     Examples:
         trim("  padded  ")  =>  "padded"
     """
-    return text.strip()
+    return text.strip(_WS)
 
 
 def _clip_left(text: str) -> str:

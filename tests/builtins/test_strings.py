@@ -271,3 +271,15 @@ def test_replace_regex_invalid_pattern_warns_once_and_keeps_text(f, ctx):
 def test_split_regex_invalid_pattern(f, ctx):
     assert f("split_regex", "a,b", "(") == ["a,b"]
     assert len(ctx.diag.warnings) == 1 and ctx.diag.warnings[0].startswith("invalid regex '('")
+
+
+def test_strip_uses_rust_whitespace(f):
+    assert f("strip", "\x1fx\x1f") == "\x1fx\x1f"
+    assert f("trim", "\u2003x\u205f") == "x"
+    assert f("lstrip", "\x85x") == "x"
+
+
+def test_join_separator_first(f):
+    assert f("join", ",", ["a", "b"]) == "a,b"
+    with pytest.raises(FunctionError):
+        f("join", "a", "b")
