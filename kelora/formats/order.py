@@ -33,7 +33,7 @@ CORE_KEYS = frozenset(_RANK)
 # Shapes cached per selector; a log with ever-changing shapes (e.g. free-form JSON) must not
 # grow the cache without bound.
 _CACHE_LIMIT = 4096
-_MISS = object()
+MISSING = object()  # cache-miss sentinel (None means "already in order")
 
 
 def canonical_keys(keys) -> tuple:
@@ -115,8 +115,8 @@ def make_selector(keys=None, exclude_keys=(), core=False):
 
     def select_canonical(event: dict) -> dict:
         shape = tuple(event)
-        template = get(shape, _MISS)
-        if template is _MISS:
+        template = get(shape, MISSING)
+        if template is MISSING:
             template = template_for(shape)
         if template is None:
             return event

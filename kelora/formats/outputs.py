@@ -15,7 +15,7 @@ from kelora.errors import FatalError, UsageError
 from kelora.values import Char, DateTime, Duration
 
 from .inspect import make_inspect
-from .order import _MISS, make_selector, parse_key_list
+from .order import MISSING, make_selector, parse_key_list
 from .render import display, fast_float, flatten, json_bytes, json_text, leaf_text
 
 OUTPUT_FORMATS = ("default", "json", "logfmt", "inspect", "csv", "tsv", "csvnh", "tsvnh", "none")
@@ -45,9 +45,6 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
     fmt = (fmt or "default").lower()
     if fmt in CSV_OUTPUTS:
         keys = parse_key_list(keys, dedupe=False)  # a column named twice is printed twice
-    else:
-        keys = parse_key_list(keys)
-    if fmt in CSV_OUTPUTS:
         if not keys:
             raise keys_required_error(fmt)
         if core:
@@ -55,6 +52,7 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
         out = _make_csv(keys, parse_key_list(exclude_keys), fmt)
         out.select_fields = _csv_selector(keys, parse_key_list(exclude_keys))
     else:
+        keys = parse_key_list(keys)
         select = make_selector(keys, exclude_keys, core)
         if fmt == "default":
             if brief:
@@ -110,7 +108,7 @@ def _make_json(select):
     # The T0 passthrough path: canonical order inlined (see order.make_selector).
     get = cache.get
     template_for = select.template_for
-    miss = _MISS
+    miss = MISSING
 
     def fmt_json_canonical(event, meta=None):
         shape = tuple(event)
