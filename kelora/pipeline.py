@@ -398,6 +398,9 @@ class Pipeline:
             if result is False:
                 self.stats.events_filtered += 1
                 return
+            if result is None:  # DROPPED_BY_ERROR: the stage failed and the event is not passed on
+                self.stats.events_errored += 1
+                return
             # emit_each: the event is replaced by the emitted ones
             if not result:
                 self.stats.events_filtered += 1

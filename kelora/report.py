@@ -204,9 +204,12 @@ def stats_json(stats: Stats) -> str:
 
     doc: dict = {
         "format": {"detected": stats.format_name},
-        "lines": {"read": stats.lines_read, "filtered": stats.lines_filtered, "errors": stats.parse_errors},
+        # blank/header/errored are additive keys (not in Kelora) so the accounting invariant of
+        # stats.py can be checked from the JSON alone
+        "lines": {"read": stats.lines_read, "filtered": stats.lines_filtered, "errors": stats.parse_errors,
+                  "blank": stats.lines_blank, "header": stats.lines_header},
         "events": {"created": stats.events_created, "output": stats.events_output,
-                   "filtered": stats.events_filtered},
+                   "filtered": stats.events_filtered, "errored": stats.events_errored},
         "throughput": {
             "lines_per_second": round(stats.lines_read / stats.elapsed, 1) if stats.lines_read and stats.elapsed else None,
             "duration_ms": int(stats.elapsed * 1000),

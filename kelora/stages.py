@@ -1,8 +1,9 @@
 """Per-event stage functions: one closure per `--filter`/`-e`/`--assert`/`-l`/`-L` stage.
 
 Each stage is ``fn(scope) -> result`` where result is ``True`` (go on), ``False`` (the event is
-dropped: counted as filtered) or a list of new events (``emit_each``: the current event is
-replaced by these, which run through the remaining stages).
+dropped: counted as filtered), ``DROPPED_BY_ERROR`` (dropped because the stage failed: counted as
+errored) or a list of new events (``emit_each``: the current event is replaced by these, which
+run through the remaining stages).
 
 Atomicity (reference §6.1, COMPAT D1/D11): an exec stage that fails leaves the event, the
 event's ``let`` variables and its ``track_*`` calls exactly as before the stage.  Only what the
@@ -19,6 +20,11 @@ from kelora.stats import LEVEL_KEYS
 
 MISSING_FIELD = ("Missing field during expression evaluation: {detail}. Check field names, or use "
                  "e.has(...) / e.get_path(...) when the field is optional.")
+
+
+# Stage result for an event dropped because its stage failed (--fail-closed, conf mutation):
+# counted as `events.errored`, not as filtered.
+DROPPED_BY_ERROR = None
 
 
 class StageFailed(Exception):
@@ -93,12 +99,12 @@ class StageBuilder:
                     record("script", scope, err.message, None)
                     if strict:
                         raise StageFailed(err.message)
-                    return False
+                    return DROPPED_BY_ERROR
                 message = describe(err)
                 record("exec", scope, message, None)
                 if strict:
                     raise StageFailed(f"exec error: {message}")
-                return False if fail_closed else True
+                return DROPPED_BY_ERROR if fail_closed else True
             if tracks:
                 pending = ctx.pending
                 ctx.pending = None

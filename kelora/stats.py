@@ -4,8 +4,11 @@ Both are plain data with a ``merge`` so worker processes can each count their sh
 parent adds them up (``--parallel``).  Rendering lives in ``report.py``.
 
 Accounting invariant (reference §5.1), checked by the reliability tests:
-    lines read = lines filtered + parse errors + blank lines + events created
-where a CSV header line counts as read and as neither filtered nor created.
+    lines read = lines filtered + parse errors + blank lines + header lines + events created
+    events created = events output + events filtered + events errored
+where a CSV header line counts as read and as neither filtered nor created, and "errored" is an
+event dropped because its stage failed (``--fail-closed``, a ``conf`` mutation).  ``emit_each``
+replaces an event by the ones it emits, so with it only the first equation holds.
 """
 from __future__ import annotations
 
