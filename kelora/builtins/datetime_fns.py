@@ -40,7 +40,7 @@ def zone(name: str):
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise FunctionError(f"Unknown timezone '{name}'") from None
+        raise FunctionError(f"Invalid timezone '{name}'") from None
 
 
 # --------------------------------------------------------------------------- parsing
@@ -156,7 +156,7 @@ def to_datetime(value: object, fmt: str = _NOTHING, tz: str = _NOTHING) -> DateT
     Accepts RFC 3339 / ISO 8601 (with or without zone; a naive time is UTC, or in tz),
     "2024-01-15 10:00:00", Apache "15/Jan/2024:10:00:00 +0000", RFC 2822, and epoch numbers
     (seconds, milliseconds, microseconds or nanoseconds, by magnitude).  fmt is a chrono
-    format such as "%d.%m.%Y %H:%M".  Unparseable text is an error.
+    format such as "%d.%m.%Y %H:%M" ("" = detect as without one).  Unparseable text is an error.
 
     Examples:
         to_iso(to_datetime("2024-01-15T10:00:00Z"))  =>  "2024-01-15T10:00:00+00:00"
@@ -175,9 +175,10 @@ def to_datetime(value: object, fmt: str = _NOTHING, tz: str = _NOTHING) -> DateT
             f"to_datetime(): expected a string or number, got {values.type_name(value)}",
             missing_field=value is None,
         )
-    dt = parse_datetime(value, tzinfo) if fmt is _NOTHING else parse_with_format(value, fmt, tzinfo)
+    auto = fmt is _NOTHING or fmt == ""  # "" = detect, so a zone can be given without a format
+    dt = parse_datetime(value, tzinfo) if auto else parse_with_format(value, fmt, tzinfo)
     if dt is None:
-        how = "" if fmt is _NOTHING else f" with format '{fmt}'"
+        how = "" if auto else f" with format '{fmt}'"
         raise FunctionError(f"to_datetime(): cannot parse '{value}'{how}")
     return DateTime(dt)
 

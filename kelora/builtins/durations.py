@@ -166,7 +166,7 @@ def as_microseconds(d: Duration) -> int:
     return _whole(d.nanos, 10**3)
 
 
-@builtin("datetime")
+@builtin("datetime", aliases=("as_nanoseconds",))
 def as_nanos(d: Duration) -> int:
     """Nanoseconds in a duration.
 

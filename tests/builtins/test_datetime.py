@@ -56,6 +56,8 @@ def test_to_datetime_epoch(f, num, iso):
         ("10:00:00 2024/01/15 +0530", "%T %Y/%m/%d %z", None, "2024-01-15T10:00:00+05:30"),
         ("1705312800", "%s", None, "2024-01-15T10:00:00+00:00"),
         ("2024-01-15", "%F", "+01:00", "2024-01-15T00:00:00+01:00"),
+        ("2024-01-15 10:00", "", "Asia/Tokyo", "2024-01-15T10:00:00+09:00"),
+        ("2024-01-15T10:00:00Z", "", "Asia/Tokyo", "2024-01-15T10:00:00+00:00"),
     ],
 )
 def test_to_datetime_with_format(f, text, fmt, tz, iso):
@@ -76,7 +78,7 @@ def test_to_datetime_unit_and_bad_zone(f):
     assert info.value.missing_field
     with pytest.raises(FunctionError) as info:
         f("to_datetime", "2024-01-15", "%Y-%m-%d", "Mars/Olympus")
-    assert info.value.message == "Unknown timezone 'Mars/Olympus'"
+    assert info.value.message == "Invalid timezone 'Mars/Olympus'"
     with pytest.raises(FunctionError):
         f("to_datetime", "2024-01-15", "%d.%m.%Y")
 
