@@ -73,8 +73,14 @@ class DateTime:
         return f"DateTime({self.iso()})"
 
     def iso(self) -> str:
-        """RFC 3339 with ``+00:00`` style offsets, as chrono's ``to_rfc3339``."""
-        return self.dt.isoformat()
+        """RFC 3339 with ``+00:00`` style offsets, as chrono's ``to_rfc3339``.
+
+        Fractions as chrono's AutoSi: none, 3 or 6 digits (``.250``, not ``.250000``).
+        """
+        us = self.dt.microsecond
+        if us == 0:
+            return self.dt.isoformat(timespec="seconds")
+        return self.dt.isoformat(timespec="milliseconds" if us % 1000 == 0 else "microseconds")
 
 
 class Duration:
