@@ -240,7 +240,7 @@ def to_iso(dt: DateTime) -> str:
     """RFC 3339 text of a datetime ("2024-01-15T10:00:00+00:00").
 
     Examples:
-        to_iso(to_datetime("2024-01-15T10:00:00.250Z"))  =>  "2024-01-15T10:00:00.250000+00:00"
+        to_iso(to_datetime("2024-01-15T10:00:00.250Z"))  =>  "2024-01-15T10:00:00.250+00:00"
     """
     return dt.iso()
 
