@@ -29,6 +29,13 @@ def test_json_parse_bytes_with_newlines():
     assert p.parse_bytes(b'{"a":1}\r\n') == {"a": 1}
 
 
+def test_lines_with_a_leftover_carriage_return():
+    assert make_input_parser("json").parse('{"a":1}\r') == {"a": 1}
+    assert make_input_parser("logfmt").parse("a=1\r") == {"a": 1}
+    ev = make_input_parser("combined").parse('1.2.3.4 - - [t] "GET / HTTP/1.1" 200 5\r')
+    assert ev["bytes"] == 5
+
+
 @pytest.mark.parametrize("text, shown", [
     ("[1,2]", "[1,2]"), ('"x"', '"x"'), ("42", "42"), ("null", "null"), ("true", "true"),
 ])

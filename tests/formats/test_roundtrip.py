@@ -67,3 +67,23 @@ def test_logfmt_fast_paths_agree_with_exact_scanner(text):
     except InputError as exc:
         got = exc.message
     assert repr(got) == repr(expected)  # repr: same keys, order, types (and nan == nan)
+
+
+_noise = st.text(alphabet=st.sampled_from(list('ab1 \t",=:[]<>{}-\\é\x00') + ["\u2028"]), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_noise)
+def test_parsers_never_crash(text):
+    from kelora.errors import InputError
+    from kelora.formats import detect_format
+
+    detect_format(text)
+    for spec in ("json", "logfmt", "syslog", "combined", "csv", "tsvnh a:int", "line", "raw"):
+        p = make_input_parser(spec)
+        for line in (text, text):  # second call: CSV data row after the header
+            try:
+                ev = p.parse(line)
+            except InputError:
+                continue
+            assert ev is None or type(ev) is dict
