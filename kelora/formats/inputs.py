@@ -73,8 +73,9 @@ def json_error_message(exc: Exception) -> str:
 
 
 def _not_object(value) -> InputError:
-    shown = orjson.dumps(value).decode() if value is not None else "null"
-    return InputError(f"Expected JSON object, got: {shown}")
+    from .render import json_text  # serde_json's text: ``1e16``, not orjson's ``1e+16``
+
+    return InputError(f"Expected JSON object, got: {json_text(value)}")
 
 
 class JsonParser(Parser):

@@ -38,6 +38,7 @@ def test_lines_with_a_leftover_carriage_return():
 
 @pytest.mark.parametrize("text, shown", [
     ("[1,2]", "[1,2]"), ('"x"', '"x"'), ("42", "42"), ("null", "null"), ("true", "true"),
+    ("1e16", "1e16"), ('[{"b":1,"a":2}]', '[{"b":1,"a":2}]'),
 ])
 def test_json_not_object(text, shown):
     with pytest.raises(InputError) as exc:
