@@ -81,6 +81,11 @@ def parse_datetime(text: str, tz=None) -> datetime | None:
     s = text.strip()
     if not s:
         return None
+    try:  # fast path: Python 3.11 reads RFC 3339 / ISO 8601 incl. "Z", " " and 9-digit fractions
+        dt = datetime.fromisoformat(s)
+        return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz or timezone.utc)
+    except ValueError:
+        pass
     iso = _ISO_SPACE.sub(r"\1T\2", s)
     iso = _FRACTION.sub(r"\1", iso)
     if iso.endswith(("z", "Z")):
