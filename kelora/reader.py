@@ -43,13 +43,91 @@ def decompressing(raw: BinaryIO) -> BinaryIO:
     if head.startswith(GZIP_MAGIC):
         import gzip
 
-        return io.BufferedReader(gzip.GzipFile(fileobj=buffered), READ_BUFFER)  # type: ignore[arg-type]
+        return io.BufferedReader(_GzipRaw(gzip.GzipFile(fileobj=buffered)), READ_BUFFER)
     if head.startswith(ZSTD_MAGIC):
+        return io.BufferedReader(_ZstdRaw(buffered), READ_BUFFER)
+    return buffered
+
+
+class _GzipRaw(io.RawIOBase):
+    """GzipFile whose failures are all ``OSError``s (corrupt deflate data raises ``zlib.error``,
+    a truncated file ``EOFError``): the pipeline reports them as a failed read of that file."""
+
+    def __init__(self, inner):
+        import zlib
+
+        self._inner = inner
+        self._errors = (zlib.error, EOFError)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        try:
+            return self._inner.readinto(b)
+        except self._errors as exc:
+            raise OSError(f"corrupt or truncated gzip data: {exc}") from None
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+class _ZstdRaw(io.RawIOBase):
+    """Multi-frame zstd decompression that notices a truncated last frame (zstandard's
+    ``stream_reader`` just stops there, silently losing the rest of the file)."""
+
+    CHUNK = 1 << 16  # compressed bytes per step: bounds the output of one decompress() call
+
+    def __init__(self, src: BinaryIO):
         import zstandard
 
-        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(reader, READ_BUFFER)  # type: ignore[arg-type]
-    return buffered
+        self._src = src
+        self._new = zstandard.ZstdDecompressor().decompressobj
+        self._error = zstandard.ZstdError
+        self._d = self._new()
+        self._in_frame = False  # bytes of an unfinished frame were fed
+        self._out = b""
+        self._pos = 0
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while self._pos >= len(self._out):
+            if self._eof:
+                return 0
+            chunk = self._src.read(self.CHUNK)
+            if not chunk:
+                self._eof = True
+                if self._in_frame:
+                    raise OSError("truncated zstd data: the last frame is incomplete")
+                return 0
+            self._out, self._pos = self._feed(chunk), 0
+        n = min(len(b), len(self._out) - self._pos)
+        b[:n] = self._out[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def _feed(self, data: bytes) -> bytes:
+        parts = []
+        while data:
+            try:
+                parts.append(self._d.decompress(data))
+            except self._error as exc:
+                raise OSError(f"corrupt zstd data: {exc}") from None
+            self._in_frame = True
+            if not self._d.eof:
+                break
+            data = self._d.unused_data  # the next frame (multi-frame files)
+            self._d = self._new()
+            self._in_frame = False
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._src.close()
+        super().close()
 
 
 def open_path(path: str) -> BinaryIO:
