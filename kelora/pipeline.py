@@ -164,7 +164,7 @@ class Pipeline:
         from kelora.formats import keys_required_error, needs_keys
 
         if needs_keys(c.output_format) and not c.keys:
-            raise keys_required_error(c.output_format)
+            raise FatalError(f"Pipeline error: {keys_required_error(c.output_format).message}")
         self.sink = OutputSink(c, self.env, self.stats)
         status = ExitStatus.OK
         try:
@@ -172,7 +172,9 @@ class Pipeline:
                 self.sink.open()
                 self._run_begin()
                 if not c.no_input:
-                    if c.parallel and c.take is None:
+                    # --take stops after N events, and CSV headers are per file: sequential
+                    per_file_header = len(c.files) > 1 and c.input_format.split(":")[0].split()[0] in ("csv", "tsv")
+                    if c.parallel and c.take is None and not per_file_header:
                         from kelora.parallel import ParallelReader
 
                         ParallelReader(self).read_inputs()
@@ -185,7 +187,9 @@ class Pipeline:
             self.sink.flush()
             self.reporter.fatal(f"Pipeline error: {fail.message}")
             self.stats.elapsed = time.perf_counter() - started
-            self._finish_outputs(commit=True)
+            # --strict stopped the run: no partial -o export (docs/compat.md), and the
+            # "Pipeline error" line already is the summary
+            self._finish_outputs(commit=False, summary=False)
             return ExitStatus.ERROR
         except ExitRequest as req:
             self.sink.flush()
@@ -251,6 +255,8 @@ class Pipeline:
                 continue
             self.stats.files_processed += 1
             self.current_label = src.label
+            if self.parser is not None:
+                self.parser.start_file()  # CSV: each file brings its own header
             try:
                 self._read_stream(src)
             except (OSError, EOFError, ValueError) as exc:
@@ -411,14 +417,15 @@ class Pipeline:
         self.sink.emit(scope.e, scope.meta)
 
     # ------------------------------------------------------------------ end of run
-    def _finish_outputs(self, commit: bool, report: bool = True) -> None:
+    def _finish_outputs(self, commit: bool, report: bool = True, summary: bool = True) -> None:
         c = self.config
         self.sink.close(commit=commit)
         if not report:
             return
         self._write_metrics()
         self._write_stats()
-        self._write_summary()
+        if summary:
+            self._write_summary()
 
     def _write_metrics(self) -> None:
         from kelora import metrics_render
@@ -465,6 +472,8 @@ class Pipeline:
         c = self.config
         if c.silent:
             return
+        if not self.stats.format_name and c.input_format != "auto":  # no line was read
+            self.stats.format_name = c.input_format.split(":")[0].split()[0]
         if c.stats is not None:
             if c.stats == "json":
                 self.env.stdout.write(stats_json(self.stats).encode("utf-8"))
@@ -494,6 +503,10 @@ class Pipeline:
             return
         if c.stats is not None:
             return
+        if self.stats.decode_warnings and not c.with_stats:  # (the stats block carries it otherwise)
+            n = self.stats.decode_warnings
+            self.reporter.warning(f"{n} line{'s' if n != 1 else ''} contained invalid UTF-8, decoded "
+                                  f"with U+FFFD substitution (first: {self.stats.decode_first})")
         summary = error_summary(self.errors, self.stats, strict=c.strict,
                                 hints=self.reporter.hints_on)
         if summary is None:
