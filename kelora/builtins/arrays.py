@@ -27,7 +27,7 @@ def _cmp(fn: str):
     return functools.cmp_to_key(cmp)
 
 
-@builtin("array", name="sorted")
+@builtin("arrays", name="sorted")
 def sorted_(items: list, descending: bool = False) -> list:
     """A sorted copy of the array (numbers numerically, strings by code point).
 
@@ -41,7 +41,7 @@ def sorted_(items: list, descending: bool = False) -> list:
     return sorted(items, key=_cmp("sorted"), reverse=descending)
 
 
-@builtin("array", name="reversed")
+@builtin("arrays", name="reversed")
 def reversed_(items: list) -> list:
     """A reversed copy of the array.
 
@@ -66,7 +66,7 @@ def _unique_key(v: object) -> object:
     return (t, v)
 
 
-@builtin("array")
+@builtin("arrays")
 def unique(items: list) -> list:
     """Copy of the array without repeated values (keeps the first occurrence).
 
@@ -84,7 +84,7 @@ def unique(items: list) -> list:
     return out
 
 
-@builtin("array")
+@builtin("arrays")
 def sorted_by(items: list, field: str, descending: bool = False) -> list:
     """Copy of an array of maps sorted by one field; items without it go last.
 
@@ -99,7 +99,7 @@ def sorted_by(items: list, field: str, descending: bool = False) -> list:
     return have + rest
 
 
-@builtin("array")
+@builtin("arrays")
 def pluck(items: list, field: str) -> list:
     """The values of field from each map in the array (missing and () are skipped).
 
@@ -109,7 +109,7 @@ def pluck(items: list, field: str) -> list:
     return [v[field] for v in items if isinstance(v, dict) and v.get(field) is not None]
 
 
-@builtin("array")
+@builtin("arrays")
 def pluck_as_nums(items: list, field: str) -> list:
     """Like pluck() but converts to floats and skips values that are not numbers.
 
@@ -125,7 +125,7 @@ def pluck_as_nums(items: list, field: str) -> list:
     return out
 
 
-@builtin("array")
+@builtin("arrays")
 def join(items: list | str, sep: str | list) -> str:
     """Join the string elements with sep; elements that are not strings are dropped.
 
@@ -164,7 +164,7 @@ def _extreme(fn: str, items: object, other: object, pick_max: bool) -> object:
     return max(items, key=key) if pick_max else min(items, key=key)
 
 
-@builtin("array", name="min")
+@builtin("arrays", name="min")
 def min_(items: object, other: object = _NOTHING) -> object:
     """Smallest element of an array (() if empty), or the smaller of two values.
 
@@ -178,7 +178,7 @@ def min_(items: object, other: object = _NOTHING) -> object:
     return _extreme("min", items, other, False)
 
 
-@builtin("array", name="max")
+@builtin("arrays", name="max")
 def max_(items: object, other: object = _NOTHING) -> object:
     """Largest element of an array (() if empty), or the larger of two values.
 
@@ -200,7 +200,7 @@ def _numbers(fn: str, items: list) -> list[float]:
     return items
 
 
-@builtin("array", name="sum")
+@builtin("arrays", name="sum")
 def sum_(items: list) -> float | None:
     """Sum of a numeric array as a float; () when empty or any element is not a number.
 
@@ -214,7 +214,7 @@ def sum_(items: list) -> float | None:
     return float(math.fsum(items))
 
 
-@builtin("array")
+@builtin("arrays")
 def mean(items: list) -> float:
     """Arithmetic mean of a numeric array (empty or non-numeric is an error).
 
@@ -225,7 +225,7 @@ def mean(items: list) -> float:
     return math.fsum(nums) / len(nums)
 
 
-@builtin("array")
+@builtin("arrays")
 def variance(items: list) -> float:
     """Population variance of a numeric array.
 
@@ -237,7 +237,7 @@ def variance(items: list) -> float:
     return math.fsum((x - m) ** 2 for x in nums) / len(nums)
 
 
-@builtin("array")
+@builtin("arrays")
 def stddev(items: list) -> float:
     """Population standard deviation of a numeric array.
 
@@ -247,7 +247,7 @@ def stddev(items: list) -> float:
     return math.sqrt(variance(items))
 
 
-@builtin("array")
+@builtin("arrays")
 def percentile(items: list, p: int | float) -> float:
     """The p-th percentile (0..100) with linear interpolation between closest ranks.
 
@@ -265,7 +265,7 @@ def percentile(items: list, p: int | float) -> float:
     return float(nums[lo] + (nums[hi] - nums[lo]) * (rank - lo))
 
 
-@builtin("array")
+@builtin("arrays")
 def median(items: list) -> float:
     """The median of a numeric array (percentile 50).
 

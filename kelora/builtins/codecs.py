@@ -17,7 +17,7 @@ from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 
 
-@builtin("codec")
+@builtin("codecs")
 def encode_b64(text: str) -> str:
     """Standard base64 (with = padding) of the UTF-8 bytes of text.
 
@@ -28,7 +28,7 @@ def encode_b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode("ascii")
 
 
-@builtin("codec")
+@builtin("codecs")
 def decode_b64(text: str) -> str:
     """Decode base64 (standard or URL-safe alphabet, padding optional) to text.
 
@@ -44,7 +44,7 @@ def decode_b64(text: str) -> str:
         raise FunctionError(f"decode_b64(): invalid base64 input '{text}'") from None
 
 
-@builtin("codec")
+@builtin("codecs")
 def encode_hex(text: str) -> str:
     """Lower-case hex of the UTF-8 bytes of text.
 
@@ -54,7 +54,7 @@ def encode_hex(text: str) -> str:
     return text.encode().hex()
 
 
-@builtin("codec")
+@builtin("codecs")
 def decode_hex(text: str) -> str:
     """Decode hex digits (any case) to text.
 
@@ -67,7 +67,7 @@ def decode_hex(text: str) -> str:
         raise FunctionError(f"decode_hex(): invalid hex input '{text}'") from None
 
 
-@builtin("codec")
+@builtin("codecs")
 def encode_url(text: str) -> str:
     """Percent-encode everything except ASCII letters, digits and - _ . ~ .
 
@@ -77,7 +77,7 @@ def encode_url(text: str) -> str:
     return urllib.parse.quote(text, safe="-_.~")
 
 
-@builtin("codec")
+@builtin("codecs")
 def decode_url(text: str) -> str:
     """Decode %XX escapes (and + as a space) to text.
 
@@ -87,7 +87,7 @@ def decode_url(text: str) -> str:
     return urllib.parse.unquote_plus(text, errors="replace")
 
 
-@builtin("codec")
+@builtin("codecs")
 def escape_html(text: str) -> str:
     """Escape & < > " ' as HTML entities.
 
@@ -97,7 +97,7 @@ def escape_html(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-@builtin("codec")
+@builtin("codecs")
 def unescape_html(text: str) -> str:
     """Replace HTML entities (named, &#NN; and &#xHH;) with their characters.
 
@@ -107,7 +107,7 @@ def unescape_html(text: str) -> str:
     return html.unescape(text)
 
 
-@builtin("codec")
+@builtin("codecs")
 def escape_json(text: str) -> str:
     """Escape text for use inside a JSON string (no surrounding quotes).
 
@@ -122,7 +122,7 @@ def escape_json(text: str) -> str:
 _BAD_ESCAPE = re.compile(r'(?<!\\)"')
 
 
-@builtin("codec")
+@builtin("codecs")
 def unescape_json(text: str) -> str:
     """Undo JSON string escapes (\\n, \\", \\uXXXX ...) in text without surrounding quotes.
 

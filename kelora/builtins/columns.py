@@ -27,7 +27,7 @@ def _slice_indices(n: int, spec: str) -> list[int]:
     return list(range(n))[slice(num(0), num(1) if len(parts) > 1 else None, step or 1)]
 
 
-@builtin("string", name="slice")
+@builtin("strings", name="slice")
 def slice_(value: str | list, spec: str) -> str | list:
     """Python-style slice "start:stop:step" of a string (by characters) or an array.
 
@@ -72,7 +72,7 @@ def _select(cols: list[str], selector: str) -> list[str]:
     return out
 
 
-@builtin("string")
+@builtin("strings")
 def col(text: str, selector: str | int, sep: str = " ", outsep: str = " ") -> str:
     """Columns of text by 0-based index: "2", "-1", "1,3", "2:" or "1:3"; joined with outsep.
 
@@ -87,7 +87,7 @@ def col(text: str, selector: str | int, sep: str = " ", outsep: str = " ") -> st
     return outsep.join(_select(_columns(text, sep), str(selector)))
 
 
-@builtin("string")
+@builtin("strings")
 def cols(text: str, *selectors: object) -> list:
     """Several columns at once: cols(text, i, j, ... [, sep]) or cols(text, ["0", "2:"] [, sep]).
 

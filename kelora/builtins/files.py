@@ -16,7 +16,7 @@ _NOTHING = object()
 _BOM = "\ufeff"
 
 
-@builtin("env", pass_context=True)
+@builtin("files", pass_context=True)
 def get_env(ctx, name: str, default: object = _NOTHING) -> object:
     """The value of an environment variable, else default ("" when not given).
 
@@ -44,7 +44,7 @@ def _read_text(fn: str, path: str) -> str:
     return text[1:] if text.startswith(_BOM) else text
 
 
-@builtin("file", pass_context=True)
+@builtin("files", pass_context=True)
 def read_file(ctx, path: str) -> str:
     """The whole content of a UTF-8 text file (a BOM is dropped). Only in --begin.
 
@@ -55,7 +55,7 @@ def read_file(ctx, path: str) -> str:
     return _read_text("read_file", path)
 
 
-@builtin("file", pass_context=True)
+@builtin("files", pass_context=True)
 def read_lines(ctx, path: str) -> list:
     """The lines of a UTF-8 text file, without line terminators. Only in --begin.
 
@@ -74,7 +74,7 @@ def _require_writes(ctx, fn: str) -> None:
         )
 
 
-@builtin("file", pass_context=True)
+@builtin("files", pass_context=True)
 def append_file(ctx, path: str, content: str | list) -> None:
     """Append text (or each element of an array as one line) to a file. Needs --allow-fs-writes.
 
@@ -95,7 +95,7 @@ def append_file(ctx, path: str, content: str | list) -> None:
         raise FunctionError(f"append_file(): cannot write '{path}': {err.strerror or err}") from None
 
 
-@builtin("file", pass_context=True)
+@builtin("files", pass_context=True)
 def truncate_file(ctx, path: str) -> None:
     """Create the file or empty it. Needs --allow-fs-writes.
 
@@ -110,7 +110,7 @@ def truncate_file(ctx, path: str) -> None:
         raise FunctionError(f"truncate_file(): cannot write '{path}': {err.strerror or err}") from None
 
 
-@builtin("file", pass_context=True)
+@builtin("files", pass_context=True)
 def mkdir(ctx, path: str, recursive: bool = False) -> None:
     """Create a directory (with its parents when recursive); existing is fine. Needs --allow-fs-writes.
 

@@ -24,7 +24,7 @@ def _field_names(fields: object, fn: str) -> list[str]:
     return fields  # type: ignore[return-value]
 
 
-@builtin("map")
+@builtin("maps")
 def keep(map: dict | None, fields: object) -> dict:
     """A new map with only the listed keys that exist (in the map's own order).
 
@@ -40,7 +40,7 @@ def keep(map: dict | None, fields: object) -> dict:
     return {k: v for k, v in map.items() if k in wanted}
 
 
-@builtin("map")
+@builtin("maps")
 def drop(map: dict | None, fields: object) -> dict:
     """A new map without the listed keys (names that are absent are ignored).
 
@@ -53,7 +53,7 @@ def drop(map: dict | None, fields: object) -> dict:
     return {k: v for k, v in map.items() if k not in unwanted}
 
 
-@builtin("map")
+@builtin("maps")
 def has(map: dict | None, key: str) -> bool:
     """True when key is present and its value is not ().
 
@@ -65,7 +65,7 @@ def has(map: dict | None, key: str) -> bool:
     return map is not None and map.get(key) is not None
 
 
-@builtin("map")
+@builtin("maps")
 def get(map: dict | list | None, key: str | int, default: object = None) -> object:
     """Top-level value of key (or array index), else default (() if not given).
 
@@ -140,7 +140,7 @@ def _path_root(value: object) -> object:
     return value
 
 
-@builtin("map")
+@builtin("maps")
 def get_path(map: object, path: str, default: object = None) -> object:
     """Nested value by path "a.b[0].c" (negative [i] from the end), else default.
 
@@ -158,7 +158,7 @@ def get_path(map: object, path: str, default: object = None) -> object:
     return default if v is _MISSING or v is None else v
 
 
-@builtin("map")
+@builtin("maps")
 def has_path(map: object, path: str) -> bool:
     """True when path resolves (even to ()).
 
@@ -170,7 +170,7 @@ def has_path(map: object, path: str) -> bool:
     return root is not _MISSING and resolve_path(root, path) is not _MISSING
 
 
-@builtin("map")
+@builtin("maps")
 def path_equals(map: object, path: str, expected: object) -> bool:
     """True when the value at path has the same type and display text as expected.
 
@@ -191,7 +191,7 @@ def path_equals(map: object, path: str, expected: object) -> bool:
 
 # --------------------------------------------------------------------------- mutation
 
-@builtin("map", pure=False)
+@builtin("maps", pure=False)
 def rename_field(map: dict, old: str, new: str) -> bool:
     """Rename key old to new in place (overwriting new); true if old existed.
 
@@ -211,7 +211,7 @@ def rename_field(map: dict, old: str, new: str) -> bool:
     return True
 
 
-@builtin("map", pure=False)
+@builtin("maps", pure=False)
 def merge(map: dict, other: dict) -> None:
     """Copy every key of other into map (overwriting); mutates map, returns ().
 
@@ -221,7 +221,7 @@ def merge(map: dict, other: dict) -> None:
     map.update(other)
 
 
-@builtin("map", pure=False)
+@builtin("maps", pure=False)
 def enrich(map: dict, other: dict) -> None:
     """Copy the keys of other that map lacks (existing keys win); mutates map, returns ().
 
@@ -264,7 +264,7 @@ def _check_style(style: str) -> str:
     return style
 
 
-@builtin("map")
+@builtin("maps")
 def flattened(map: dict, style: str = "dot", depth: int = _NOTHING) -> dict:  # type: ignore[assignment]
     """A flat copy of a nested map: keys "a.b" ("dot"), "a_b" ("underscore") or "a[0]" ("bracket").
 
@@ -283,7 +283,7 @@ def flattened(map: dict, style: str = "dot", depth: int = _NOTHING) -> dict:  # 
     return out
 
 
-@builtin("map")
+@builtin("maps")
 def flatten_field(map: dict, field: str, style: str = "dot") -> dict:
     """The flattened form of one field, keys prefixed with the field name (new map).
 
@@ -299,7 +299,7 @@ def flatten_field(map: dict, field: str, style: str = "dot") -> dict:
     return out
 
 
-@builtin("map")
+@builtin("maps")
 def unflatten(map: dict, sep: str = ".") -> dict:
     """Rebuild nested maps from flat keys split on sep ("a.b" => #{a: #{b: ..}}).
 

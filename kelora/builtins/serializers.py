@@ -88,7 +88,7 @@ def json_dumps(v: object, indent: int = 0, _level: int = 0) -> str:
     return _json_str(values.to_string(v))
 
 
-@builtin("serialize")
+@builtin("serializers")
 def to_json(value: object, indent: int = 0) -> str:
     """JSON text of any value: compact (no spaces) or pretty with indent > 0 spaces.
 
@@ -106,7 +106,7 @@ def to_json(value: object, indent: int = 0) -> str:
 
 # --------------------------------------------------------------------------- logfmt / kv
 
-@builtin("serialize")
+@builtin("serializers")
 def to_logfmt(map: dict) -> str:
     """The map as one logfmt line: key=value, strings quoted only when needed.
 
@@ -117,7 +117,7 @@ def to_logfmt(map: dict) -> str:
     return " ".join(f"{logfmt_key(k)}={logfmt_value(v)}" for k, v in map.items())
 
 
-@builtin("serialize")
+@builtin("serializers")
 def to_kv(map: dict, sep: str = " ", kv_sep: str = "=") -> str:
     """The map as key=value pairs joined by sep (values as their display text, unquoted).
 

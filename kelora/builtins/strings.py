@@ -36,7 +36,7 @@ def _occurrence(text: str, sub: str, nth: int) -> int:
     return positions[nth - 1] if nth <= len(positions) else -1
 
 
-@builtin("string")
+@builtin("strings")
 def after(text: str, delim: str, nth: int = 1) -> str:
     """Text after the first (or nth) occurrence of delim; "" when it does not occur.
 
@@ -52,7 +52,7 @@ def after(text: str, delim: str, nth: int = 1) -> str:
     return "" if pos < 0 else text[pos + len(delim):]
 
 
-@builtin("string")
+@builtin("strings")
 def before(text: str, delim: str, nth: int = 1) -> str:
     """Text before the first (or nth) occurrence of delim; "" when it does not occur.
 
@@ -65,7 +65,7 @@ def before(text: str, delim: str, nth: int = 1) -> str:
     return "" if pos < 0 else text[:pos]
 
 
-@builtin("string")
+@builtin("strings")
 def between(text: str, start: str, end: str, nth: int = 1) -> str:
     """Text between an occurrence of start (first, or nth) and the next end.
 
@@ -86,7 +86,7 @@ def between(text: str, start: str, end: str, nth: int = 1) -> str:
     return "" if stop < 0 else rest[:stop]
 
 
-@builtin("string")
+@builtin("strings")
 def starting_with(text: str, prefix: str, nth: int = 1) -> str:
     """Text from the first (or nth) occurrence of prefix to the end; "" if absent.
 
@@ -98,7 +98,7 @@ def starting_with(text: str, prefix: str, nth: int = 1) -> str:
     return "" if pos < 0 else text[pos:]
 
 
-@builtin("string")
+@builtin("strings")
 def ending_with(text: str, suffix: str, nth: int = _NOTHING) -> str:  # type: ignore[assignment]
     """Text from the start through the last (or nth) occurrence of suffix; "" if absent.
 
@@ -118,7 +118,7 @@ def ending_with(text: str, suffix: str, nth: int = _NOTHING) -> str:  # type: ig
 
 # --------------------------------------------------------------------------- replace / regex
 
-@builtin("string")
+@builtin("strings")
 def replace(text: str, find: str, repl: str) -> str:
     """Replace every literal occurrence of find with repl and return the new string.
 
@@ -134,7 +134,7 @@ def replace(text: str, find: str, repl: str) -> str:
 
 # --------------------------------------------------------------------------- split / join
 
-@builtin("string")
+@builtin("strings")
 def split(text: str, sep: str | int = _NOTHING) -> list:  # type: ignore[assignment]
     """Split text: by a separator string or char, by whitespace (no separator), or at an index.
 
@@ -161,7 +161,7 @@ def split(text: str, sep: str | int = _NOTHING) -> list:  # type: ignore[assignm
     return text.split(sep)
 
 
-@builtin("string")
+@builtin("strings")
 def splitn(text: str, n: int, sep: str) -> list:
     """Split into at most n parts at sep (the last part holds the rest).
 
@@ -175,7 +175,7 @@ def splitn(text: str, n: int, sep: str) -> list:
 
 # --------------------------------------------------------------------------- trimming / case
 
-@builtin("string")
+@builtin("strings")
 def strip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
     """Remove leading and trailing whitespace (or any of the given chars).
 
@@ -187,7 +187,7 @@ def strip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
     return text.strip(_WS) if chars is _NOTHING else text.strip(chars)
 
 
-@builtin("string")
+@builtin("strings")
 def lstrip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
     """Remove leading whitespace (or any of the given chars).
 
@@ -198,7 +198,7 @@ def lstrip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
     return text.lstrip(_WS) if chars is _NOTHING else text.lstrip(chars)
 
 
-@builtin("string")
+@builtin("strings")
 def rstrip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
     """Remove trailing whitespace (or any of the given chars).
 
@@ -209,7 +209,7 @@ def rstrip(text: str, chars: str = _NOTHING) -> str:  # type: ignore[assignment]
     return text.rstrip(_WS) if chars is _NOTHING else text.rstrip(chars)
 
 
-@builtin("string")
+@builtin("strings")
 def trim(text: str) -> str:
     """Remove leading and trailing whitespace and return the new string (COMPAT D3).
 
@@ -233,7 +233,7 @@ def _clip_right(text: str) -> str:
     return text[:j]
 
 
-@builtin("string")
+@builtin("strings")
 def clip(text: str) -> str:
     """Remove non-alphanumeric characters from both ends.
 
@@ -244,7 +244,7 @@ def clip(text: str) -> str:
     return _clip_right(_clip_left(text))
 
 
-@builtin("string")
+@builtin("strings")
 def lclip(text: str) -> str:
     """Remove non-alphanumeric characters from the start.
 
@@ -254,7 +254,7 @@ def lclip(text: str) -> str:
     return _clip_left(text)
 
 
-@builtin("string")
+@builtin("strings")
 def rclip(text: str) -> str:
     """Remove non-alphanumeric characters from the end.
 
@@ -264,7 +264,7 @@ def rclip(text: str) -> str:
     return _clip_right(text)
 
 
-@builtin("string", aliases=("upper", "make_upper"))
+@builtin("strings", aliases=("upper", "make_upper"))
 def to_upper(text: str) -> str:
     """Upper-case copy of the text (Unicode).
 
@@ -275,7 +275,7 @@ def to_upper(text: str) -> str:
     return text.upper()
 
 
-@builtin("string", aliases=("lower", "make_lower"))
+@builtin("strings", aliases=("lower", "make_lower"))
 def to_lower(text: str) -> str:
     """Lower-case copy of the text (Unicode).
 
@@ -288,7 +288,7 @@ def to_lower(text: str) -> str:
 
 # --------------------------------------------------------------------------- tests on text
 
-@builtin("string")
+@builtin("strings")
 def starts_with(text: str, prefix: str) -> bool:
     """True when text starts with prefix.
 
@@ -299,7 +299,7 @@ def starts_with(text: str, prefix: str) -> bool:
     return text.startswith(prefix)
 
 
-@builtin("string")
+@builtin("strings")
 def ends_with(text: str, suffix: str) -> bool:
     """True when text ends with suffix.
 
@@ -310,7 +310,7 @@ def ends_with(text: str, suffix: str) -> bool:
     return text.endswith(suffix)
 
 
-@builtin("string")
+@builtin("strings")
 def is_digit(text: str) -> bool:
     """True when text is non-empty and all ASCII digits.
 
@@ -322,7 +322,7 @@ def is_digit(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-@builtin("string")
+@builtin("strings")
 def count(text: str, sub: str) -> int:
     """Number of non-overlapping occurrences of sub (0 for an empty sub).
 
@@ -338,7 +338,7 @@ def _seq_contains_any(seq, needles: list, test) -> bool:
     return any(test(item, n) for item in seq for n in needles)
 
 
-@builtin("string")
+@builtin("strings")
 def contains_any(haystack: str | list, needles: list) -> bool:
     """True when the text contains any of the substrings (or the array any of the values).
 
@@ -352,7 +352,7 @@ def contains_any(haystack: str | list, needles: list) -> bool:
     return any(isinstance(n, str) and n in haystack for n in needles)
 
 
-@builtin("string")
+@builtin("strings")
 def starts_with_any(haystack: str | list, prefixes: list) -> bool:
     """True when the text starts with any of the prefixes (for an array: any string element does).
 
@@ -368,7 +368,7 @@ def starts_with_any(haystack: str | list, prefixes: list) -> bool:
     return haystack.startswith(strs)
 
 
-@builtin("string")
+@builtin("strings")
 def ends_with_any(haystack: str, suffixes: list) -> bool:
     """True when the text ends with any of the suffixes.
 
@@ -379,7 +379,7 @@ def ends_with_any(haystack: str, suffixes: list) -> bool:
     return bool(strs) and haystack.endswith(strs)
 
 
-@builtin("string")
+@builtin("strings")
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance between two strings (in characters).
 
@@ -402,7 +402,7 @@ def edit_distance(a: str, b: str) -> int:
 
 # --------------------------------------------------------------------------- positions / pieces
 
-@builtin("string")
+@builtin("strings")
 def sub_string(text: str, start: int, length: int = _NOTHING) -> str:  # type: ignore[assignment]
     """Characters from start (negative counts from the end), up to length of them.
 
@@ -424,7 +424,7 @@ def sub_string(text: str, start: int, length: int = _NOTHING) -> str:  # type: i
     return text[start : start + length]
 
 
-@builtin("string")
+@builtin("strings")
 def index_of(haystack: str | list, needle: object, start: int = 0) -> int:
     """Character index of the first occurrence of needle at or after start, or -1.
 
@@ -451,7 +451,7 @@ def index_of(haystack: str | list, needle: object, start: int = 0) -> int:
         return -1
     return haystack.find(needle, start)
 
-@builtin("string")
+@builtin("strings")
 def to_chars(text: str) -> list:
     """The characters of the text as an array of one-character strings.
 
@@ -461,7 +461,7 @@ def to_chars(text: str) -> list:
     return [values.Char(c) for c in text]
 
 
-@builtin("string")
+@builtin("strings")
 def pad(text: str, length: int, fill: str = " ") -> str:
     """Pad the end of text with fill (first char) up to length characters; returns the new string.
 
@@ -473,7 +473,7 @@ def pad(text: str, length: int, fill: str = " ") -> str:
     return text + ch * max(0, length - len(text))
 
 
-@builtin("string")
+@builtin("strings")
 def truncate(text: str, length: int) -> str:
     """The first length characters of text (returns the new string).
 

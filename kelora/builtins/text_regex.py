@@ -12,7 +12,7 @@ from kelora.builtins._regex import compile_or_warn, compile_regex, rust_sub
 from kelora.builtins.registry import builtin
 
 
-@builtin("string", pass_context=True)
+@builtin("strings", pass_context=True)
 def replace_regex(ctx, text: str, pattern: str, repl: str) -> str:
     r"""Replace every match of a regex; repl may use $1, ${1}, $name, ${name} and $$.
 
@@ -29,7 +29,7 @@ def replace_regex(ctx, text: str, pattern: str, repl: str) -> str:
     return rust_sub(compiled, repl, text)
 
 
-@builtin("string")
+@builtin("strings")
 def matches(text: str, pattern: str) -> bool:
     r"""True when the regex matches anywhere in text (unanchored search).
 
@@ -43,7 +43,7 @@ def matches(text: str, pattern: str) -> bool:
     return compile_regex(pattern).search(text) is not None
 
 
-@builtin("string", pass_context=True)
+@builtin("strings", pass_context=True)
 def split_regex(ctx, text: str, pattern: str) -> list:
     r"""Split text at every regex match (groups are not included).
 
@@ -81,7 +81,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-@builtin("string")
+@builtin("strings")
 def like(text: str, glob: str) -> bool:
     """Whole-text glob match: `*` any run of characters, `?` one character.
 
@@ -93,7 +93,7 @@ def like(text: str, glob: str) -> bool:
     return _glob_regex(glob, False).fullmatch(text) is not None
 
 
-@builtin("string")
+@builtin("strings")
 def ilike(text: str, glob: str) -> bool:
     """Case-insensitive like() (Unicode case folding).
 

@@ -41,7 +41,7 @@ def _round_half_away(v: float) -> int:
     return int(math.floor(v + 0.5))
 
 
-@builtin("format")
+@builtin("strings")
 def human_bytes(n: int | float, units: str = "iec") -> str:
     """A byte count with binary units (1.5 KiB); units "si" gives decimal ones (1.5 KB).
 
@@ -53,7 +53,7 @@ def human_bytes(n: int | float, units: str = "iec") -> str:
     return _human(n, units.lower() == "si")
 
 
-@builtin("format")
+@builtin("strings")
 def human_bytes_si(n: int | float) -> str:
     """A byte count with decimal (SI) units: 1.5 MB.
 
@@ -63,7 +63,7 @@ def human_bytes_si(n: int | float) -> str:
     return _human(n, True)
 
 
-@builtin("format")
+@builtin("strings")
 def format_decimals(x: int | float, decimals: int) -> str:
     """The number as text with exactly that many decimals (0..20).
 
@@ -75,7 +75,7 @@ def format_decimals(x: int | float, decimals: int) -> str:
     return f"{float(x):.{d}f}"
 
 
-@builtin("format")
+@builtin("strings")
 def format_percent(ratio: int | float, decimals: int = 1) -> str:
     """A ratio as a percentage: 0.042 => "4.2%".
 
@@ -91,7 +91,7 @@ def _fill(fill: str) -> str:
     return fill[:1] if fill else " "
 
 
-@builtin("format")
+@builtin("strings")
 def ljust(text: str, width: int, fill: str = " ") -> str:
     """Left-justify text in width columns (padding on the right).
 
@@ -102,7 +102,7 @@ def ljust(text: str, width: int, fill: str = " ") -> str:
     return text + _fill(fill) * max(0, width - _width(text))
 
 
-@builtin("format")
+@builtin("strings")
 def rjust(text: str, width: int, fill: str = " ") -> str:
     """Right-justify text in width columns (padding on the left).
 
@@ -112,7 +112,7 @@ def rjust(text: str, width: int, fill: str = " ") -> str:
     return _fill(fill) * max(0, width - _width(text)) + text
 
 
-@builtin("format")
+@builtin("strings")
 def center(text: str, width: int, fill: str = " ") -> str:
     """Center text in width columns; the extra column of odd padding goes on the right.
 
@@ -135,7 +135,7 @@ def _take_width(text: str, width: int, from_end: bool = False) -> str:
     return "".join(reversed(out)) if from_end else "".join(out)
 
 
-@builtin("format")
+@builtin("strings")
 def shorten(text: str, width: int, marker: str = "…") -> str:
     """Cut text to width columns, ending with marker ("…") when it was cut.
 
@@ -151,7 +151,7 @@ def shorten(text: str, width: int, marker: str = "…") -> str:
     return _take_width(text, room) + marker
 
 
-@builtin("format")
+@builtin("strings")
 def shorten_middle(text: str, width: int, marker: str = "…") -> str:
     """Cut the middle of text to fit width columns, keeping both ends around marker.
 
@@ -171,7 +171,7 @@ def shorten_middle(text: str, width: int, marker: str = "…") -> str:
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
-@builtin("format")
+@builtin("strings")
 def bar(value: int | float, maximum: int | float, width: int = 20) -> str:
     """A horizontal bar of width cells for value/maximum (eighth-block resolution).
 
@@ -192,7 +192,7 @@ def bar(value: int | float, maximum: int | float, width: int = 20) -> str:
 _SPARKS = "▁▂▃▄▅▆▇█"
 
 
-@builtin("format")
+@builtin("strings")
 def sparkline(items: list) -> str:
     """A one-line chart of the numbers in the array (non-numbers are skipped).
 
@@ -224,4 +224,4 @@ def _colour(name: str):
 
 for _name in ("red", "green", "yellow", "blue", "magenta", "cyan", "white", "black", "gray",
               "grey", "bold", "dim", "italic", "underline", "inverse"):
-    builtin("format", name=_name)(_colour(_name))
+    builtin("strings", name=_name)(_colour(_name))

@@ -21,7 +21,7 @@ from kelora.formats.syslog import parse_syslog as _syslog
 _NOTHING = object()
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_json(text: str) -> object:
     """Parse JSON text into a map, array, string, number, bool or () (null).
 
@@ -37,7 +37,7 @@ def parse_json(text: str) -> object:
         raise FunctionError(f"parse_json(): invalid JSON: {err}") from None
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_kv(text: str, sep: str = _NOTHING, kv_sep: str = "=") -> dict:  # type: ignore[assignment]
     """Parse "k1=v1 k2=v2" pairs; sep (default whitespace) splits pairs, kv_sep key from value.
 
@@ -104,7 +104,7 @@ def logfmt_pairs(text: str) -> dict:
     return out
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_logfmt(text: str) -> dict:
     """Parse a logfmt line into a map of strings (quoted values unescaped; bare keys give "").
 
@@ -119,7 +119,7 @@ def parse_logfmt(text: str) -> dict:
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_url(url: str) -> dict:
     """Split an absolute URL into scheme, user, password, host, port, path, query, fragment.
 
@@ -153,7 +153,7 @@ def parse_url(url: str) -> dict:
     return out
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_query_params(query: str) -> dict:
     """Decode "a=1&b=x%20y" (a leading "?" or a whole URL is fine) into a map of strings.
 
@@ -172,7 +172,7 @@ def parse_query_params(query: str) -> dict:
     return out
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_path(path: str) -> dict:
     """Split a file path: is_absolute, parent, file_name, stem, extension, components.
 
@@ -213,7 +213,7 @@ def _params(items: list[str]) -> dict:
     return out
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_media_type(text: str) -> dict:
     """Parse a Content-Type: type, subtype (lower-cased), optional suffix, params map.
 
@@ -233,7 +233,7 @@ def parse_media_type(text: str) -> dict:
     return out
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_content_disposition(text: str) -> dict:
     """Parse a Content-Disposition header: type (lower-cased) and params (filename...).
 
@@ -254,7 +254,7 @@ def _b64url_json(part: str) -> object:
     return orjson.loads(raw)
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_jwt(token: str) -> dict:
     """Decode a JWT's header and claims WITHOUT verifying the signature.
 
@@ -283,7 +283,7 @@ def parse_jwt(token: str) -> dict:
 
 # --------------------------------------------------------------------------- log lines
 
-@builtin("parse")
+@builtin("parsing")
 def parse_syslog(line: str) -> dict:
     """Parse an RFC 5424 or RFC 3164 syslog line (the fields -f syslog gives); else #{}.
 
@@ -294,7 +294,7 @@ def parse_syslog(line: str) -> dict:
     return _syslog(line) or {}
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_combined(line: str) -> dict:
     """Parse an Apache/Nginx common or combined access-log line (as -f combined); else #{}.
 

@@ -53,7 +53,7 @@ _CLI = frozenset({"curl", "Wget", "Python Requests", "Python urllib", "Go-http-c
                   "okhttp", "PostmanRuntime", "axios"})
 
 
-@builtin("parse")
+@builtin("parsing")
 def parse_user_agent(ua: str) -> dict:
     """Browser, OS and device of a User-Agent string.
 
