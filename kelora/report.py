@@ -186,11 +186,11 @@ def stats_lines(stats: Stats, reporter: Reporter | None = None) -> list[str]:
         out.append(f"Time span: {span_in}")
     if stats.levels_seen:
         out.append("Levels seen: " + ",".join(sorted(stats.levels_seen)))
-        if stats.levels_output != stats.levels_seen:
+        if stats.levels_output and stats.levels_output != stats.levels_seen:
             out.append("Levels output: " + ",".join(sorted(stats.levels_output)))
     if stats.keys_seen:
         out.append("Keys seen: " + ",".join(sorted(stats.keys_seen)))
-        if stats.keys_output != stats.keys_seen:
+        if stats.keys_output and stats.keys_output != stats.keys_seen:  # empty lists print nothing
             out.append("Keys output: " + ",".join(sorted(stats.keys_output)))
     return out
 
