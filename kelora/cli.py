@@ -191,7 +191,8 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
         return None, {"exit": 0}  # type: ignore[return-value]
     config = build_config(params, order, data, env)
     if params.get("save_alias"):
-        words = _alias_words(expanded, params["save_alias"], set(config.files))
+        # the user's own words: not the config defaults (they apply anyway), aliases kept by name
+        words = _alias_words(args, params["save_alias"], set(config.files))
         path = config_file.save_alias(params["save_alias"], words, data, env.environ, env.cwd,
                                       params.get("config_file"))
         env.stderr.write(f"kelora: saved alias '{params['save_alias']}' in {path}\n")

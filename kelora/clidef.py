@@ -150,7 +150,7 @@ def describe_click_error(exc, flag_hints: dict[str, str]) -> tuple[str, str | No
         name = exc.option_name
         tip = flag_hints.get(name)
         if tip is None and exc.possibilities:
-            tip = f"a similar argument exists: '{sorted(exc.possibilities)[0]}'"
+            tip = f"a similar argument exists: '{exc.possibilities[0]}'"  # closest match first
         text = f"error: unexpected argument '{name}' found"
         if tip:
             text += f"\n\n  tip: {tip}"
@@ -159,6 +159,8 @@ def describe_click_error(exc, flag_hints: dict[str, str]) -> tuple[str, str | No
         return f"error: a value is required for '{exc.option_name}' but none was supplied" + tail, None
     if isinstance(exc, ce.BadParameter):
         hint = exc.param_hint if isinstance(exc.param_hint, str) else ""
+        if not hint and exc.param is not None and getattr(exc.param, "opts", None):
+            hint = f"'{max(exc.param.opts, key=len)}'"
         where = f" for {hint}" if hint else ""
         return f"error: invalid value{where}: {exc.message}" + tail, None
     return f"error: {exc.format_message()}" + tail, None
