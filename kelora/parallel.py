@@ -44,6 +44,8 @@ def _work(task):
     buf = io.BytesIO()
     pipe.env.stdout = buf
     sink = pipe.sink
+    if getattr(sink.formatter, "header", None) is not None:
+        sink.formatter.header = None  # the parent writes the CSV header once
     sink.out = buf
     sink._write = buf.write
     pipe.stats = sink.stats = Stats(format_name=pipe.stats.format_name)
@@ -169,8 +171,12 @@ class ParallelReader:
 
             results = pool.imap(_work, tasks(), chunksize=1) if self.ordered else \
                 pool.imap_unordered(_work, tasks(), chunksize=1)
+            header = getattr(p.sink.formatter, "header", None)
             for out, stats, errors, filter_ok, metrics, failure, exit_request in results:
                 if out:
+                    if header is not None:
+                        p.sink.write_raw(header)
+                        p.sink.formatter.header = header = None
                     p.sink.write_raw(out)
                 p.stats.merge(stats)
                 p.errors.merge(errors)
