@@ -66,19 +66,25 @@ def has(map: dict | None, key: str) -> bool:
 
 
 @builtin("maps")
-def get(map: dict | list | None, key: str | int, default: object = None) -> object:
-    """Top-level value of key (or array index), else default (() if not given).
+def get(map: dict | list | str | None, key: str | int, default: object = None) -> object:
+    """Top-level value of key (or array index, or string character), else default (() if not given).
 
-    The default is also used when the value is ().
+    The default is also used when the value is ().  Negative indexes count from the end.
 
     Examples:
         get(#{a: 1}, "a")  =>  1
         get(#{a: 1}, "b", 0)  =>  0
         get(#{a: ()}, "a", "none")  =>  "none"
         get([10, 20], -1)  =>  20
+        get("abc", 1)  =>  "b"
     """
     if map is None:
         return default
+    if isinstance(map, str):
+        if type(key) is not int:
+            return default
+        i = key + len(map) if key < 0 else key
+        return values.Char(map[i]) if 0 <= i < len(map) else default
     if type(map) is list:
         if type(key) is not int:
             return default

@@ -425,6 +425,16 @@ def sub_string(text: str, start: int, length: int = _NOTHING) -> str:  # type: i
 
 
 @builtin("strings")
+def crop(text: str, start: int, length: int = _NOTHING) -> str:  # type: ignore[assignment]
+    """Rhai's crop(), returning the new string (COMPAT D3): same as sub_string().
+
+    Examples:
+        crop("hello world", 6)  =>  "world"
+    """
+    return sub_string(text, start, length)
+
+
+@builtin("strings")
 def index_of(haystack: str | list, needle: object, start: int = 0) -> int:
     """Character index of the first occurrence of needle at or after start, or -1.
 

@@ -283,3 +283,11 @@ def test_join_separator_first(f):
     assert f("join", ",", ["a", "b"]) == "a,b"
     with pytest.raises(FunctionError):
         f("join", "a", "b")
+
+
+def test_get_on_strings_and_crop(f):
+    assert f("get", "héllo", 1) == "é" and type(f("get", "abc", 0)) is values.Char
+    assert f("get", "abc", -1) == "c"
+    assert f("get", "abc", 3, "d") == "d"
+    assert f("get", "abc", "x", "d") == "d"
+    assert f("crop", "hello", 1, 3) == "ell"
