@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import posixpath
 import re
 import urllib.parse
@@ -303,3 +304,42 @@ def parse_combined(line: str) -> dict:
         parse_combined("nope")  =>  {}
     """
     return _combined(line) or {}
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _embedded_json(text: str) -> list:
+    """Every JSON object/array embedded in text, left to right, not overlapping."""
+    out = []
+    i = 0
+    n = len(text)
+    while i < n:
+        j = min((p for p in (text.find("{", i), text.find("[", i)) if p != -1), default=-1)
+        if j == -1:
+            break
+        try:
+            value, end = _DECODER.raw_decode(text, j)
+        except ValueError:
+            i = j + 1
+            continue
+        out.append(value)
+        i = end
+    return out
+
+
+@builtin("parsing")
+def extract_json(text: str, nth: int = 1) -> object:
+    """The nth JSON object or array embedded in text (parsed); "" when there is none.
+
+    nth counts from 1; negative counts from the end.
+
+    Examples:
+        extract_json("payload={\\"id\\": 7} tail")  =>  {"id": 7}
+        extract_json("a [1] b [2]", -1)  =>  [2]
+        extract_json("no json here")  =>  ""
+    """
+    found = _embedded_json(text)
+    if nth == 0 or not found or abs(nth) > len(found):
+        return ""
+    return found[nth - 1] if nth > 0 else found[nth]

@@ -143,3 +143,13 @@ UA = [
 @pytest.mark.parametrize("ua,want", UA)
 def test_user_agents(f, ua, want):
     assert f("parse_user_agent", ua) == want
+
+
+@pytest.mark.parametrize(
+    "text,nth,want",
+    [("x {\"a\": {\"b\": [1]}} y", 1, {"a": {"b": [1]}}), ("{bad {\"ok\": 1}", 1, {"ok": 1}),
+     ("[1] [2] [3]", 2, [2]), ("[1] [2]", 3, ""), ("[1]", 0, ""), ("", 1, ""), ("{\"a\": 1", 1, ""),
+     ("[1, {\"x\": 2}]", -1, [1, {"x": 2}])],
+)
+def test_extract_json(f, text, nth, want):
+    assert f("extract_json", text, nth) == want
