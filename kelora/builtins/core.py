@@ -12,15 +12,10 @@ from functools import cmp_to_key
 from kelora import values
 from kelora.builtins.registry import REGISTRY, builtin
 from kelora.errors import FunctionError
+from kelora.lang import ops as _ops
 from kelora.values import FnPtr, to_string, type_name
 
 _MAX_ARRAY = 10_000_000
-
-
-def _lang_ops():
-    from kelora.lang import ops
-
-    return ops
 
 
 class BuiltinFnPtr(FnPtr):
@@ -127,10 +122,11 @@ def contains(container: object, item: object) -> bool:
         [1, 2, 3].contains(2)  =>  true
         #{a: 1}.contains("b")  =>  false
     """
-    ops = _lang_ops()
+    if type(container) is str and type(item) is str:
+        return item in container
     try:
-        return ops.contains(container, item)
-    except ops.OpError as exc:
+        return _ops.contains(container, item)
+    except _ops.OpError as exc:
         raise FunctionError(f"contains(): {exc.message}", missing_field=exc.missing) from None
 
 

@@ -312,19 +312,31 @@ def _binary(c, node, cx):
     left = c.expr(node.left, cx)
     if op_name in ("&&", "||"):
         right = c.expr(node.right, cx)
-        short = op_name == "||"  # the left value that decides alone
+        lspan, rspan = node.left.span, node.right.span
+        if op_name == "||":
+            def or_(s):
+                a = left(s)
+                if a is True:
+                    return True
+                if a is not False:
+                    raise _bool_err("||", a, lspan)
+                b = right(s)
+                if b is True or b is False:
+                    return b
+                raise _bool_err("||", b, rspan)
+            return or_
 
-        def logical(s):
+        def and_(s):
             a = left(s)
-            if a is short:
-                return a
-            if a is not (not short):
-                raise _bool_err(op_name, a, node.left.span)
+            if a is False:
+                return False
+            if a is not True:
+                raise _bool_err("&&", a, lspan)
             b = right(s)
             if b is True or b is False:
                 return b
-            raise _bool_err(op_name, b, node.right.span)
-        return logical
+            raise _bool_err("&&", b, rspan)
+        return and_
     if op_name == "??":
         right = c.expr(node.right, cx)
 
@@ -348,6 +360,16 @@ def _binary(c, node, cx):
         if is_event(c, getattr(node.left, "obj", None), cx) and isinstance(node.left, ast.Prop):
             return _event_compare(node.left.name, op_name, op, const, left)
         return lambda s: op(left(s), const)
+    if isinstance(node.right, ast.Literal):
+        const = node.right.value
+
+        def binary_const(s):
+            a = left(s)
+            try:
+                return op(a, const)
+            except ops.OpError as x:
+                raise rterr(x.message, span, missing=x.missing, kind=x.kind) from None
+        return binary_const
     right = c.expr(node.right, cx)
     if op_name in ops.NEVER_RAISE:
         return lambda s: op(left(s), right(s))
@@ -526,7 +548,9 @@ def _call(c, node, cx):
         return lambda s: folded
     argfns = [c.expr(a, cx) for a in node.args]
     literal_args = [a.value if isinstance(a, ast.Literal) else NOT_CONSTANT for a in node.args]
-    call = builtin_call(b, argfns, span, _ctx_of, literal_args)
+    fields = [a.name if isinstance(a, ast.Prop) and not a.optional and is_event(c, a.obj, cx) else None
+              for a in node.args]
+    call = builtin_call(b, argfns, span, _ctx_of, literal_args, fields)
     if node.optional:
         recv = argfns[0]
 

@@ -27,8 +27,12 @@ def wrap_error(exc: Exception, name: str, args, span):
     return rterr(f"{name}(): {exc}", span, missing=missing)
 
 
-def builtin_call(b, argfns: list, span, ctx_getter, literal_args=None):
-    """Closure calling builtin *b*; *ctx_getter(s)* gives the RunContext for pass_context."""
+def builtin_call(b, argfns: list, span, ctx_getter, literal_args=None, fields=None):
+    """Closure calling builtin *b*; *ctx_getter(s)* gives the RunContext for pass_context.
+
+    *literal_args*: per argument its literal value or NOT_CONSTANT; *fields*: per argument the
+    event field name when the argument is `e.name` (read inline), else None.
+    """
     fn = b.func
     name = b.name
     hook = getattr(fn, "compile_literal", None)
@@ -48,6 +52,7 @@ def builtin_call(b, argfns: list, span, ctx_getter, literal_args=None):
         allowed.append(p.allowed if p is not None else None)
     typed = any(a is not None for a in allowed)
     check = b.check_types
+    ctxp = b.pass_context
 
     def fail(exc, args):
         return wrap_error(exc, name, args, span)
@@ -58,27 +63,69 @@ def builtin_call(b, argfns: list, span, ctx_getter, literal_args=None):
         except FunctionError as exc:
             raise fail(exc, args) from None
 
-    if b.pass_context:
-        def call(s):
-            args = [f(s) for f in argfns]
-            if typed:
-                for a, al in zip(args, allowed):
-                    if al is not None and type(a) not in al:
-                        typecheck(args)
-                        break
+    consts = list(literal_args) if literal_args is not None else [NOT_CONSTANT] * n
+    fields = list(fields) if fields is not None else [None] * n
+
+    if n == 2 and fields[0] is not None and consts[1] is not NOT_CONSTANT:
+        # f(e.name, "literal"): the commonest call shape (pseudonym, contains, hash...)
+        field, slow0, c = fields[0], argfns[0], consts[1]
+        al0 = allowed[0]
+        c_ok = allowed[1] is None or type(c) in allowed[1]
+        if not c_ok:
+            al0 = frozenset()  # force the full check (and its error) on every call
+
+        if ctxp:
+            def call_field_const_ctx(s):
+                try:
+                    x = s.e.get(field)
+                except AttributeError:
+                    x = slow0(s)
+                if al0 is not None and type(x) not in al0:
+                    typecheck((x, c))
+                try:
+                    return fn(s.ctx, x, c)
+                except FunctionError as exc:
+                    raise fail(exc, (x, c)) from None
+                except _PASS:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, (x, c)) from None
+            return call_field_const_ctx
+
+        def call_field_const(s):
             try:
-                return fn(ctx_getter(s), *args)
+                x = s.e.get(field)
+            except AttributeError:
+                x = slow0(s)
+            if al0 is not None and type(x) not in al0:
+                typecheck((x, c))
+            try:
+                return fn(x, c)
             except FunctionError as exc:
-                raise fail(exc, args) from None
+                raise fail(exc, (x, c)) from None
             except _PASS:
                 raise
             except Exception as exc:
-                raise fail(exc, args) from None
-        return call
+                raise fail(exc, (x, c)) from None
+        return call_field_const
 
     if n == 1:
         a0 = argfns[0]
         al0 = allowed[0]
+        if ctxp:
+            def call1_ctx(s):
+                x = a0(s)
+                if al0 is not None and type(x) not in al0:
+                    typecheck((x,))
+                try:
+                    return fn(s.ctx, x)
+                except FunctionError as exc:
+                    raise fail(exc, (x,)) from None
+                except _PASS:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, (x,)) from None
+            return call1_ctx
         if al0 is None:
             def call1(s):
                 x = a0(s)
@@ -105,9 +152,26 @@ def builtin_call(b, argfns: list, span, ctx_getter, literal_args=None):
                     raise fail(exc, (x,)) from None
         return call1
 
-    if n == 2:
+    if n == 2 and not ctxp:
         a0, a1 = argfns
         al0, al1 = allowed
+        if consts[1] is not NOT_CONSTANT:
+            c = consts[1]
+            c_ok = al1 is None or type(c) in al1
+
+            def call2c(s):
+                x = a0(s)
+                if not c_ok or (al0 is not None and type(x) not in al0):
+                    typecheck((x, c))
+                try:
+                    return fn(x, c)
+                except FunctionError as exc:
+                    raise fail(exc, (x, c)) from None
+                except _PASS:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, (x, c)) from None
+            return call2c
 
         def call2(s):
             x = a0(s)
@@ -132,6 +196,8 @@ def builtin_call(b, argfns: list, span, ctx_getter, literal_args=None):
                     typecheck(args)
                     break
         try:
+            if ctxp:
+                return fn(ctx_getter(s), *args)
             return fn(*args)
         except FunctionError as exc:
             raise fail(exc, args) from None

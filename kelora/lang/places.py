@@ -100,6 +100,8 @@ def compile_assign(c, node: ast.Assign, cx):
         return _assign_var(c, target, value, op and combine, cx, span)
 
     # e.x / e["x"]: delete on (), append new keys in assignment order.
+    if is_event(c, target.obj, cx) and op is None and isinstance(target, ast.Prop):
+        return _set_event_field(target.name, node.value, value, span)
     if is_event(c, target.obj, cx):
         key_fn = _key_fn(c, target, cx)
 
@@ -133,6 +135,34 @@ def compile_assign(c, node: ast.Assign, cx):
             v = combine(old, v)
         set_index(cont, key, v, tspan)
     return set_place
+
+
+def _set_event_field(name, value_node, value, span):
+    """`e.name = value`, the commonest statement: no key expression, no compound operator."""
+    def removed():
+        return rterr(f"cannot set field `{name}`: the event was removed (e = ())", span)
+
+    if isinstance(value_node, ast.Literal) and value_node.value is None:
+        def delete_field(s):
+            try:
+                s.e.pop(name, None)
+            except AttributeError:
+                raise removed() from None
+        return delete_field
+
+    def set_field(s):
+        v = value(s)
+        if v is None:
+            try:
+                s.e.pop(name, None)
+            except AttributeError:
+                raise removed() from None
+            return
+        try:
+            s.e[name] = v
+        except TypeError:
+            raise removed() from None
+    return set_field
 
 
 def _coalesce(a, b):

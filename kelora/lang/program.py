@@ -5,6 +5,7 @@ any input is read; ``Program.run(scope)`` is the per-event call.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 from kelora.errors import ScriptCompileError, ScriptError, ScriptSyntaxError, Source, Span
@@ -20,15 +21,17 @@ STAGES = ("begin", "exec", "filter", "assert", "end")
 # Deep script recursion (64 calls of nested expressions) needs more Python frames than the
 # default limit of 1000; closures are plain Python calls, so this is cheap.
 _RECURSION_LIMIT = 20000
+# KELORA_BACKEND=closure turns the generated fast path off (tests run the suite both ways).
+_CODEGEN = os.environ.get("KELORA_BACKEND", "") != "closure"
 
 
 class Program:
     """A compiled script.  ``run(scope)`` returns the value of the last expression (or None)."""
 
     __slots__ = ("source", "mode", "stage", "mutates_event", "mutates_nested", "declares_vars",
-                 "calls", "ast", "_body", "_rt", "_nslots")
+                 "calls", "ast", "_body", "_rt", "_nslots", "run")
 
-    def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots):
+    def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots, simple=False, stmts=()):
         self.source = source
         self.mode = mode
         self.stage = stage
@@ -40,8 +43,14 @@ class Program:
         self._body = body
         self._rt = rt
         self._nslots = nslots
+        if simple is not False and simple is not True:
+            self.run = simple  # generated fast path (codegen.py)
+        elif simple:
+            self.run = _simple_runner(stmts, source)
+        else:
+            self.run = self._run
 
-    def run(self, scope):
+    def _run(self, scope):
         rt = self._rt
         rt.frame = [None] * self._nslots
         rt.ops = 0
@@ -58,6 +67,35 @@ class Program:
         except RecursionError:
             raise rterr("script nested too deeply (recursion limit)", None, kind="limit").with_source(
                 self.source) from None
+
+
+def _simple_runner(stmts, source):
+    """``run`` for scripts without locals, loops, closures or user fns: no per-run reset."""
+    if len(stmts) == 1:
+        only = stmts[0]
+
+        def run1(scope):
+            try:
+                return only(scope)
+            except ScriptError as x:
+                x.with_source(source)
+                raise
+            except ReturnSignal as r:
+                return r.value
+        return run1
+    head, last = tuple(stmts[:-1]), stmts[-1]
+
+    def run(scope):
+        try:
+            for f in head:
+                f(scope)
+            return last(scope)
+        except ScriptError as x:
+            x.with_source(source)
+            raise
+        except ReturnSignal as r:
+            return r.value
+    return run
 
 
 def _with_source(f, source):
@@ -138,6 +176,25 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
         parts.append(_with_source(pre_body, pre_source))
     parts.extend(comp.expr(st, top) for st in script.stmts)
     body = seq(parts)
+    simple = (bool(parts) and top.nslots == 0 and not fn_defs and not _needs_runtime(script.stmts)
+              and not (pre_ast is not None and _needs_runtime(pre_ast.stmts)))
     top_stmts = (*(pre_ast.stmts if pre_ast else ()), *script.stmts)
     analysis = analyze(top_stmts, tuple(fn_defs.values()))
-    return Program(source, mode, stage, analysis, script, body, rt, top.nslots)
+    if simple and pre_ast is None and _CODEGEN:
+        from kelora.lang.codegen import generate
+
+        fast = generate(comp, list(script.stmts), parts, source, body)
+        if fast is not None:
+            simple = fast
+    return Program(source, mode, stage, analysis, script, body, rt, top.nslots, simple, parts)
+
+
+_RUNTIME_NODES = (ast.While, ast.Loop, ast.For, ast.Closure, ast.Break, ast.Continue)
+
+
+def _needs_runtime(stmts) -> bool:
+    """True when the code counts operations or uses frames (so run() must reset them)."""
+    from kelora.lang.check import _walk
+
+    return any(isinstance(n, _RUNTIME_NODES) or (isinstance(n, ast.Call) and n.name in ("Fn", "call"))
+               for st in stmts for n in _walk(st))

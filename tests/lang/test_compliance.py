@@ -78,8 +78,17 @@ def test_suite_is_large_enough():
     assert len(CASES) >= 300
 
 
+@pytest.fixture(params=["codegen", "closure"])
+def backend(request, monkeypatch):
+    """Run every case through the generated fast path and through the closures alone."""
+    from kelora.lang import program
+
+    monkeypatch.setattr(program, "_CODEGEN", request.param == "codegen")
+    return request.param
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_case(case):
+def test_case(case, backend):
     printed: list[str] = []
     ctx = RunContext(env={}, diagnostics=Diagnostics(printed.append, printed.append))
     ctx.conf.update(case.get("conf", {}))
@@ -110,8 +119,6 @@ def test_case(case):
     if "event" in case:
         got = to_json_value(scope.e)
         assert same(got, case["event"]), f"event {got!r} != {case['event']!r}"
-    if "vars" in case and "expect_vars" in case:
-        pass
     if "expect_vars" in case:
         assert same(to_json_value(scope.vars), case["expect_vars"])
     if "printed" in case:

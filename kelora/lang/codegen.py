@@ -1,0 +1,299 @@
+"""Python-source fast path for simple scripts (no loops, closures, fns or block locals).
+
+The closure compiler stays the reference; this module turns the hot, straight-line shapes
+(`e.name` reads, comparisons with literals, `&&`/`||`, arithmetic, builtin calls, `e.x = ...`,
+top-level `let`) into one generated Python function, and embeds the closure of every other node.
+Safety: only literals (via ``repr`` of str/int/bool/None), field names (``repr``) and validated
+identifiers reach the source; every other value is passed through the namespace.
+Errors: a generated statement contains only side-effect-free work, so when anything fails in it
+the statement is re-run (with the rest of the script) by the closures, which raise the error
+with its exact span.  Statements with side effects are closure calls.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from kelora.errors import ExitRequest, FunctionError, KeloraError, ScriptError, SkipEvent
+from kelora.lang import ast, ops
+from kelora.lang.check import MUTATING, _walk
+from kelora.lang.compile import FnCtx, is_event
+from kelora.lang.compile_calls import NOT_CONSTANT, try_fold
+from kelora.lang.runtime import ReturnSignal, rterr
+from kelora.values import type_name
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# pass_context builtins whose only side effect is idempotent (creating the keyring)
+REPLAY_SAFE = frozenset({"pseudonym"})
+_CMP = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
+_ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod", "**": "_pow",
+          "<<": "_shl", ">>": "_shr", "&": "_band", "|": "_bor", "^": "_bxor"}
+_SPECIAL_CODE = {"e": "_e", "meta": "s.meta", "line": "s.meta.get('line')", "conf": "s.ctx.conf",
+                 "state": "s.ctx.state"}
+
+
+class _NoGen(Exception):
+    """This node is better left to the closure compiler."""
+
+
+def _berr(v, span, what):
+    raise rterr(f"`{what}` needs bool operands, got {type_name(v)}", span, missing=v is None)
+
+
+def _copy(v):
+    t = type(v)
+    return ops.deep_copy(v) if t is list or t is dict else v
+
+
+class Gen:
+    def __init__(self, comp, stage: str):
+        self.comp = comp
+        self.stage = stage
+        self.n = 0
+        self.ns: dict = {
+            "_NUM": frozenset({int, float}), "_FE": FunctionError,
+            "_PASS": (KeloraError, SkipEvent, ExitRequest), "_SE": ScriptError, "_berr": _berr,
+            "_RET": ReturnSignal,
+            "_in": ops.in_, "_neg": ops.neg, "_pos": ops.pos, "_not": ops.not_, "_cp": _copy,
+        }
+        self.ns.update({v: ops.BINARY[k] for k, v in _CMP.items()})
+        self.ns.update({v: ops.BINARY[k] for k, v in _ARITH.items()})
+        self.declared: set[str] = set()
+        self.reassigned: set[str] = set()
+
+    def name(self, prefix: str, value) -> str:
+        self.n += 1
+        key = f"{prefix}{self.n}"
+        self.ns[key] = value
+        return key
+
+    def tmp(self) -> str:
+        self.n += 1
+        return f"_t{self.n}"
+
+    def ctx(self) -> FnCtx:
+        cx = FnCtx("top")
+        cx.top_lets = set(self.declared)
+        return cx
+
+    def closure(self, node) -> str:
+        return self.name("_c", self.comp.expr(node, self.ctx())) + "(s)"
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, node) -> tuple[str, bool]:
+        """(python expression, result is certainly a bool)"""
+        try:
+            method = getattr(self, "x_" + type(node).__name__)
+        except AttributeError:
+            return self.closure(node), False
+        try:
+            return method(node)
+        except _NoGen:
+            return self.closure(node), False
+
+    def x_Literal(self, node):
+        v = node.value
+        t = type(v)
+        if t in (int, str, bool, type(None)) or (t is float and math.isfinite(v)):
+            return repr(v), t is bool
+        return self.name("_k", v), False
+
+    def x_Var(self, node):
+        kind, _ = self.comp.resolve(node.name, self.ctx())
+        if kind == "special" and node.name in _SPECIAL_CODE:
+            return _SPECIAL_CODE[node.name], False
+        if kind == "top" and node.name not in self.reassigned and _IDENT.match(node.name):
+            return f"_l_{node.name}", False
+        raise _NoGen
+
+    def x_Prop(self, node):
+        if node.optional:
+            raise _NoGen
+        if is_event(self.comp, node.obj, self.ctx()):
+            return f"_e.get({node.name!r})", False
+        obj, _ = self.expr(node.obj)
+        t = self.tmp()
+        return f"({t}.get({node.name!r}) if type({t} := {obj}) is dict else {self.closure(node)})", False
+
+    def x_ArrayLit(self, node):
+        return "[" + "".join(self.expr(i)[0] + ", " for i in node.items) + "]", False
+
+    def x_MapLit(self, node):
+        return "{" + "".join(f"{k!r}: {self.expr(v)[0]}, " for k, v in zip(node.keys, node.values)) + "}", False
+
+    def x_Unary(self, node):
+        code, is_bool = self.expr(node.operand)
+        if node.op == "!":
+            return (f"(not {code})" if is_bool else f"_not({code})"), True
+        return f"{'_neg' if node.op == '-' else '_pos'}({code})", False
+
+    def boolean(self, node, what: str) -> str:
+        code, is_bool = self.expr(node)
+        if is_bool:
+            return code
+        t = self.tmp()
+        span = self.name("_s", node.span)
+        return f"(({t} := {code}) is True or ({t} is not False and _berr({t}, {span}, {what!r})))"
+
+    def x_Binary(self, node):
+        op = node.op
+        if op in ("&&", "||"):
+            word = "and" if op == "&&" else "or"
+            return f"({self.boolean(node.left, op)} {word} {self.boolean(node.right, op)})", True
+        if op == "??":
+            t = self.tmp()
+            left, _ = self.expr(node.left)
+            right, _ = self.expr(node.right)
+            return f"({t} if ({t} := {left}) is not None else {right})", False
+        if op in ("..", "..="):
+            raise _NoGen
+        left, _ = self.expr(node.left)
+        if op in _CMP:
+            if isinstance(node.right, ast.Literal):
+                c = node.right.value
+                tc = type(c)
+                if tc is str and op in ("==", "!="):
+                    return f"({left} {op} {c!r})", True
+                if (tc is int or (tc is float and math.isfinite(c))) and op != "!=":
+                    t = self.tmp()
+                    return f"({t} {op} {c!r} if type({t} := {left}) in _NUM else {_CMP[op]}({t}, {c!r}))", True
+            right, _ = self.expr(node.right)
+            return f"{_CMP[op]}({left}, {right})", True
+        right, _ = self.expr(node.right)
+        if op == "in":
+            return f"_in({left}, {right})", True
+        return f"{_ARITH[op]}({left}, {right})", False
+
+    def x_Call(self, node):
+        comp = self.comp
+        argc = len(node.args)
+        if (node.name, argc) in comp.fns or node.optional or node.name in ("Fn", "call"):
+            raise _NoGen
+        b = comp.reg.get(node.name)
+        if b is None or not b.accepts_arity(argc) or getattr(b.func, "compile_literal", None):
+            raise _NoGen
+        folded = try_fold(b, node)
+        if folded is not NOT_CONSTANT:
+            return self.x_Literal(ast.Literal(node.span, folded))
+        fn = self.name("_f", b.func)
+        parts, checks = [], []
+        for i, a in enumerate(node.args):
+            p = b.params[i] if i < len(b.params) else b.variadic
+            allowed = p.allowed if p is not None else None
+            code, _ = self.expr(a)
+            if isinstance(a, ast.Literal):
+                if allowed is not None and type(a.value) not in allowed:
+                    raise _NoGen
+                parts.append(code)
+                continue
+            t = self.tmp()
+            if allowed is None:
+                checks.append(f"(({t} := {code}) is {t})")
+            else:
+                checks.append(f"type({t} := {code}) in {self.name('_al', allowed)}")
+            parts.append(t)
+        if b.pass_context:
+            parts.insert(0, "s.ctx")
+        call = f"{fn}({', '.join(parts)})"
+        if not checks:
+            return call, False
+        # a failed type check takes the closure path, which raises the precise error
+        return f"({call} if {' and '.join(checks)} else {self.closure(node)})", False
+
+
+def _replay_safe(node, comp) -> bool:
+    for n in _walk(node):
+        if isinstance(n, (ast.Assign, ast.Let, ast.Closure, ast.Throw, ast.Return)):
+            return False
+        if isinstance(n, ast.Call):
+            b = comp.reg.get(n.name)
+            if b is None or n.name in MUTATING or not (b.pure or b.name in REPLAY_SAFE):
+                return False
+    return True
+
+
+def generate(comp, stmts: list, closures: list, source, slow):
+    """A fast ``run(scope)`` for *stmts* (top-level AST), or None when not worth it."""
+    for st in stmts:
+        for n in _walk(st):
+            if isinstance(n, ast.Assign) and isinstance(n.target, ast.Var) and n.target.name == "e":
+                return None  # `e = ...` changes what _e refers to: leave it to the closures
+            if isinstance(n, ast.Assign) and isinstance(n.target, ast.Var):
+                pass
+    g = Gen(comp, comp.stage)
+    for st in stmts:
+        for n in _walk(st):
+            if isinstance(n, ast.Assign) and isinstance(n.target, ast.Var):
+                g.reassigned.add(n.target.name)
+    g.ns.update({"_src": source, "_slow": slow, "_from": _resume(closures)})
+    lines = ["def _run(s):", " try:", "  _e = s.e", "  if _e is None:", "   return _slow(s)", "  _r = None"]
+    generated = 0
+    for k, st in enumerate(stmts):
+        checked = st.value if isinstance(st, (ast.Let, ast.Assign)) else st
+        body = g.statement(st) if checked is not None and _replay_safe(checked, comp) else None
+        if body is None:
+            lines.append(f"  _r = {g.name('_c', closures[k])}(s)")
+            if isinstance(st, ast.Let) and _IDENT.match(st.name):
+                g.declared.add(st.name)
+                if st.name not in g.reassigned:
+                    lines.append(f"  _l_{st.name} = s.vars[{st.name!r}]")
+            continue
+        generated += 1
+        lines.append("  try:")
+        lines.extend("   " + line for line in body)
+        lines.append(f"  except _FE:\n   return _from(s, {k})\n  except _PASS:\n   raise\n"
+                     f"  except Exception:\n   return _from(s, {k})")
+    lines.append("  return _r")
+    lines.append(" except _SE as x:\n  x.with_source(_src)\n  raise\n except _RET as r:\n  return r.value")
+    if not generated:
+        return None
+    code = "\n".join(lines)
+    exec(compile(code, f"<kelora {source.label}>", "exec"), g.ns)  # noqa: S102 - see module doc
+    run = g.ns["_run"]
+    run.source_code = code
+    return run
+
+
+def _resume(closures):
+    def resume(s, k):
+        r = None
+        for f in closures[k:]:
+            r = f(s)
+        return r
+    return resume
+
+
+def _stmt(self, st) -> list[str] | None:
+    comp = self.comp
+    if isinstance(st, ast.Let):
+        if st.value is None or not _IDENT.match(st.name):
+            return None
+        code, _ = self.expr(st.value)
+        if isinstance(st.value, (ast.Var, ast.Prop, ast.Index)):
+            code = f"_cp({code})"
+        self.declared.add(st.name)
+        if st.name in self.reassigned:
+            return [f"s.vars[{st.name!r}] = {code}", "_r = None"]
+        return [f"_l_{st.name} = {code}", f"s.vars[{st.name!r}] = _l_{st.name}", "_r = None"]
+    if isinstance(st, ast.Assign):
+        t = st.target
+        if not (isinstance(t, ast.Prop) and not t.optional and is_event(comp, t.obj, self.ctx())):
+            return None
+        if st.op is None and isinstance(st.value, ast.Literal) and st.value.value is None:
+            return [f"_e.pop({t.name!r}, None)", "_r = None"]
+        code, _ = self.expr(st.value)
+        if isinstance(st.value, (ast.Var, ast.Prop, ast.Index)):
+            code = f"_cp({code})"
+        if st.op is not None:
+            if st.op not in _ARITH:
+                return None
+            code = f"{_ARITH[st.op]}(_e.get({t.name!r}), {code})"
+        return [f"_v = {code}", f"if _v is None:\n    _e.pop({t.name!r}, None)\n   else:\n    _e[{t.name!r}] = _v",
+                "_r = None"]
+    if isinstance(st, ast.STATEMENT_TYPES) or isinstance(st, (ast.Block, ast.If, ast.Switch)):
+        return None
+    code, _ = self.expr(st)
+    return [f"_r = {code}"]
+
+
+Gen.statement = _stmt
