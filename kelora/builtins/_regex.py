@@ -81,6 +81,7 @@ def translate_pattern(pattern: str) -> str:
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = False
+    class_start, class_negated, class_alts = 0, False, []  # the open [...] class
     # per open group: how many scoped-flag groups we opened inside it and must close with it
     pending: list[int] = [0]
     while i < n:
@@ -99,6 +100,12 @@ def translate_pattern(pattern: str) -> str:
                         out.append(rep)
                         i = end
                         continue
+                    if in_class and not class_negated and nxt == "p":
+                        alt = _unicode_class(name, False, False)
+                        if alt is not None:  # e.g. [\p{L}_]: becomes (?:[_]|[^\W\d_])
+                            class_alts.append(alt)
+                            i = end
+                            continue
             out.append(pattern[i : i + 2])
             i += 2
             continue
@@ -119,16 +126,25 @@ def translate_pattern(pattern: str) -> str:
                 continue
             if c == "]":
                 in_class = False
+                if class_alts:
+                    body = "".join(out[class_start + 1 :])
+                    del out[class_start:]
+                    members = [f"[{body}]"] if body else []
+                    out.append("(?:" + "|".join(members + class_alts) + ")")
+                    i += 1
+                    continue
             out.append(c)
             i += 1
             continue
         if c == "[":
             in_class = True
+            class_start, class_negated, class_alts = len(out), False, []
             out.append(c)
             i += 1
             # a leading ']' or '^]' is a literal member
             if pattern.startswith("^", i):
                 out.append("^")
+                class_negated = True
                 i += 1
             if pattern.startswith("]", i):
                 out.append("\\]")

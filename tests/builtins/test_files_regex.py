@@ -101,6 +101,9 @@ def test_writes_with_the_flag(tmp_path):
         ("a(?i)b", "a(?i:b)"),
         ("(a(?s)b)c", "(a(?s:b))c"),
         ("\\(x\\)", "\\(x\\)"),
+        ("[\\p{L}_-]+", "(?:[_-]|[^\\W\\d_])+"),
+        ("[\\p{L}]", "(?:[^\\W\\d_])"),
+        ("[a\\p{Lu}]", "[aA-Z]"),
     ],
 )
 def test_translate_pattern(rust, python):
