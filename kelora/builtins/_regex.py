@@ -4,7 +4,8 @@ Scripts are written against Rust's ``regex`` crate.  Most syntax is shared; the 
 matter in log scripts are translated here once per distinct pattern:
 
 * ``(?<name>...)`` named groups  -> ``(?P<name>...)`` (Python 3.11 only knows the ``P`` form);
-* ``\\z`` (end of text)           -> ``\\Z``;
+* ``\\z`` (end of text)           -> ``\\Z``, and ``$`` too unless ``(?m)`` (Python's ``$`` would
+  also match before a trailing newline);
 * POSIX classes ``[[:alpha:]]``   -> explicit ASCII ranges;
 * ``\\pL`` / ``\\p{L}`` / ``\\p{N}`` ... (a few common Unicode classes) -> ``re`` equivalents;
 * inline flags in mid-pattern ``a(?i)b`` -> scoped ``a(?i:b)`` (``re`` rejects the former).
@@ -72,12 +73,15 @@ _UNICODE_CLASSES = {
 _UNICODE_NEGATED = {"L": "[\\W\\d_]", "N": "\\D", "Nd": "\\D", "Z": "\\S", "White_Space": "\\S"}
 
 _FLAG_GROUP = re.compile(r"\(\?([imsxU-]+)\)")
+_MULTILINE = re.compile(r"\(\?[a-zA-Z]*m[a-zA-Z-]*[:)]")
 
 
 def translate_pattern(pattern: str) -> str:
     """Rewrite Rust-regex syntax that Python's ``re`` spells differently (see module doc)."""
-    if not any(c in pattern for c in "\\[("):
+    if not any(c in pattern for c in "\\[($"):
         return pattern
+    # Rust's `$` is end of text unless (?m); Python's also matches before a final "\n"
+    multiline = _MULTILINE.search(pattern) is not None
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = False
@@ -167,6 +171,10 @@ def translate_pattern(pattern: str) -> str:
                 continue
             pending.append(0)
             out.append(c)
+            i += 1
+            continue
+        if c == "$" and not multiline:
+            out.append("\\Z")
             i += 1
             continue
         if c == ")":

@@ -146,3 +146,10 @@ def test_rust_sub_literal_backslashes():
     c = _regex.compile_regex("(\\w+)@(\\w+)")
     assert _regex.rust_sub(c, "$2\\$1", "me@host") == "host\\me"
     assert _regex.rust_sub(c, "[$0]", "a@b c@d", count=1) == "[a@b] c@d"
+
+
+def test_dollar_is_end_of_text_like_rust():
+    assert _regex.translate_pattern("a$") == "a\\Z"
+    assert _regex.compile_regex("a$").search("a\n") is None
+    assert _regex.compile_regex("(?m)^a$").search("a\nb")
+    assert _regex.translate_pattern("[$]\\$") == "[$]\\$"
