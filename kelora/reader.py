@@ -64,9 +64,14 @@ class _GzipRaw(io.RawIOBase):
 
     def readinto(self, b) -> int:
         try:
-            return self._inner.readinto(b)
+            # read1: one decompression step per call, so the lines decoded before a corrupt or
+            # truncated spot reach the pipeline instead of being lost with the failing call
+            data = self._inner.read1(len(b))
         except self._errors as exc:
             raise OSError(f"corrupt or truncated gzip data: {exc}") from None
+        n = len(data)
+        b[:n] = data
+        return n
 
     def close(self) -> None:
         self._inner.close()
