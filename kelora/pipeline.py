@@ -437,7 +437,9 @@ class Pipeline:
             try:
                 _atomic_write(c.metrics_file, text)
             except OSError as exc:
-                self.reporter.error(f"Failed to write metrics file: {exc}")
+                # a requested output that was not written fails the run (like an -o failure)
+                self.reporter.fatal(f"Failed to write metrics file '{c.metrics_file}': {exc.strerror or exc}")
+                self.exit_override = ExitStatus.ERROR
         shown = False
         if c.metrics is not None and not c.silent:
             fmt = c.metrics
@@ -518,6 +520,8 @@ class Pipeline:
             self.reporter.error(text)
 
     def _exit_code(self) -> int:
+        if self.exit_override is not None:
+            return self.exit_override
         s, e = self.stats, self.errors
         if e.counts.get("parse") and s.events_created == 0:
             return ExitStatus.ERROR
