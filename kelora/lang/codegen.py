@@ -200,6 +200,39 @@ class Gen:
         # a failed type check takes the closure path, which raises the precise error
         return f"({call} if {' and '.join(checks)} else {self.closure(node)})", False
 
+    # ------------------------------------------------------------ statements
+    def statement(self, st) -> list[str] | None:
+        comp = self.comp
+        if isinstance(st, ast.Let):
+            if st.value is None or not _IDENT.match(st.name):
+                return None
+            code, _ = self.expr(st.value)
+            if isinstance(st.value, (ast.Var, ast.Prop, ast.Index)):
+                code = f"_cp({code})"
+            self.declared.add(st.name)
+            if st.name in self.reassigned:
+                return [f"s.vars[{st.name!r}] = {code}", "_r = None"]
+            return [f"_l_{st.name} = {code}", f"s.vars[{st.name!r}] = _l_{st.name}", "_r = None"]
+        if isinstance(st, ast.Assign):
+            t = st.target
+            if not (isinstance(t, ast.Prop) and not t.optional and is_event(comp, t.obj, self.ctx())):
+                return None
+            if st.op is None and isinstance(st.value, ast.Literal) and st.value.value is None:
+                return [f"_e.pop({t.name!r}, None)", "_r = None"]
+            code, _ = self.expr(st.value)
+            if isinstance(st.value, (ast.Var, ast.Prop, ast.Index)):
+                code = f"_cp({code})"
+            if st.op is not None:
+                if st.op not in _ARITH:
+                    return None
+                code = f"{_ARITH[st.op]}(_e.get({t.name!r}), {code})"
+            return [f"_v = {code}", f"if _v is None:\n    _e.pop({t.name!r}, None)\n   else:\n    _e[{t.name!r}] = _v",
+                    "_r = None"]
+        if isinstance(st, ast.STATEMENT_TYPES) or isinstance(st, (ast.Block, ast.If, ast.Switch)):
+            return None
+        code, _ = self.expr(st)
+        return [f"_r = {code}"]
+
 
 def _replay_safe(node, comp) -> bool:
     for n in _walk(node):
@@ -218,8 +251,6 @@ def generate(comp, stmts: list, closures: list, source, slow):
         for n in _walk(st):
             if isinstance(n, ast.Assign) and isinstance(n.target, ast.Var) and n.target.name == "e":
                 return None  # `e = ...` changes what _e refers to: leave it to the closures
-            if isinstance(n, ast.Assign) and isinstance(n.target, ast.Var):
-                pass
     g = Gen(comp, comp.stage)
     for st in stmts:
         for n in _walk(st):
@@ -261,39 +292,3 @@ def _resume(closures):
             r = f(s)
         return r
     return resume
-
-
-def _stmt(self, st) -> list[str] | None:
-    comp = self.comp
-    if isinstance(st, ast.Let):
-        if st.value is None or not _IDENT.match(st.name):
-            return None
-        code, _ = self.expr(st.value)
-        if isinstance(st.value, (ast.Var, ast.Prop, ast.Index)):
-            code = f"_cp({code})"
-        self.declared.add(st.name)
-        if st.name in self.reassigned:
-            return [f"s.vars[{st.name!r}] = {code}", "_r = None"]
-        return [f"_l_{st.name} = {code}", f"s.vars[{st.name!r}] = _l_{st.name}", "_r = None"]
-    if isinstance(st, ast.Assign):
-        t = st.target
-        if not (isinstance(t, ast.Prop) and not t.optional and is_event(comp, t.obj, self.ctx())):
-            return None
-        if st.op is None and isinstance(st.value, ast.Literal) and st.value.value is None:
-            return [f"_e.pop({t.name!r}, None)", "_r = None"]
-        code, _ = self.expr(st.value)
-        if isinstance(st.value, (ast.Var, ast.Prop, ast.Index)):
-            code = f"_cp({code})"
-        if st.op is not None:
-            if st.op not in _ARITH:
-                return None
-            code = f"{_ARITH[st.op]}(_e.get({t.name!r}), {code})"
-        return [f"_v = {code}", f"if _v is None:\n    _e.pop({t.name!r}, None)\n   else:\n    _e[{t.name!r}] = _v",
-                "_r = None"]
-    if isinstance(st, ast.STATEMENT_TYPES) or isinstance(st, (ast.Block, ast.If, ast.Switch)):
-        return None
-    code, _ = self.expr(st)
-    return [f"_r = {code}"]
-
-
-Gen.statement = _stmt

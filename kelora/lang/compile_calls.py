@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from kelora.errors import ExitRequest, FunctionError, KeloraError, SkipEvent
 from kelora.lang import ast
-from kelora.lang.runtime import (BreakSignal, ContinueSignal, ReturnSignal, UserFnPtr, call_user_fn,
-                                 rterr)
+from kelora.lang.runtime import BreakSignal, ContinueSignal, ReturnSignal, call_user_fn, rterr
 from kelora.values import FnPtr, type_name
 
 _PASS = (KeloraError, SkipEvent, ExitRequest, BreakSignal, ContinueSignal, ReturnSignal)
