@@ -382,6 +382,11 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     if take is not None and take < 0:
         raise UsageError("--take must be 0 or more")
 
+    startup_hints = []
+    if total["levels"] > 1:  # reference §1.3: repeated -l is AND, which surprises people
+        startup_hints.append("-l/--levels given more than once: an event must match every list (AND); "
+                             "use one comma-separated list, e.g. -l error,warn, to keep any of them")
+
     return Config(
         files=files,
         input_format=fmt or "auto",
@@ -427,6 +432,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         verbose=verbose,
         secret_file=data.secret_file,
         config_path=", ".join(data.paths) or None,
+        extra={"hints": startup_hints},
     )
 
 

@@ -165,6 +165,8 @@ class Pipeline:
 
         if needs_keys(c.output_format) and not c.keys:
             raise FatalError(f"Pipeline error: {keys_required_error(c.output_format).message}")
+        for hint in c.extra.get("hints", ()):
+            self.reporter.hint(hint)
         self.sink = OutputSink(c, self.env, self.stats)
         status = ExitStatus.OK
         try:
