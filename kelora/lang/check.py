@@ -24,6 +24,18 @@ MUTATING = frozenset({
     "sort_by", "chop", "pad", "crop",
 })
 
+def mutates_receiver(name: str) -> bool:
+    """Does builtin *name* change its first argument in place?
+
+    Builtins outside this module can say so with a function attribute:
+    ``my_builtin.mutates_receiver = True``.
+    """
+    if name in MUTATING:
+        return True
+    b = registry.REGISTRY.get(name)
+    return b is not None and bool(getattr(b.func, "mutates_receiver", False))
+
+
 SPECIALS = ("e", "meta", "line", "conf", "state", "metrics")
 
 
@@ -77,9 +89,9 @@ def analyze(top_stmts, fns) -> Analysis:
         elif isinstance(node, ast.Call):
             if node.name not in user_names:
                 calls.add(node.name)
-            if node.args and (node.name in MUTATING or node.name not in registry.REGISTRY):
+            if node.args and node.name not in user_names and mutates_receiver(node.name):
                 root, depth = root_of(node.args[0])
-                if root == "e" and node.name in MUTATING:
+                if root == "e":
                     mut_e = True
                     if depth >= 1:
                         mut_nested = True

@@ -16,7 +16,7 @@ import re
 
 from kelora.errors import ExitRequest, FunctionError, KeloraError, ScriptError, SkipEvent
 from kelora.lang import ast, ops
-from kelora.lang.check import MUTATING, _walk
+from kelora.lang.check import _walk, mutates_receiver
 from kelora.lang.compile import FnCtx, is_event
 from kelora.lang.compile_calls import NOT_CONSTANT, try_fold
 from kelora.lang.runtime import ReturnSignal, rterr
@@ -240,7 +240,7 @@ def _replay_safe(node, comp) -> bool:
             return False
         if isinstance(n, ast.Call):
             b = comp.reg.get(n.name)
-            if b is None or n.name in MUTATING or not (b.pure or b.name in REPLAY_SAFE):
+            if b is None or mutates_receiver(n.name) or not (b.pure or b.name in REPLAY_SAFE):
                 return False
     return True
 

@@ -230,3 +230,21 @@ def test_e_assignment_rules():
     s = scope({"a": 1})
     compile_script('e = #{b: 2}').run(s)
     assert s.e == {"b": 2}
+
+
+def test_builtins_can_declare_they_mutate_their_receiver(temp_builtins):
+    def kl_test_stamp(m: dict) -> None:
+        """Stamp.
+
+        Examples:
+            kl_test_stamp(#{})  =>  null
+        """
+        m["stamped"] = True
+
+    kl_test_stamp.mutates_receiver = True
+    temp_builtins(kl_test_stamp, pure=False)
+    p = compile_script("e.kl_test_stamp()")
+    assert p.mutates_event and not p.mutates_nested
+    p = compile_script("e.inner.kl_test_stamp()")
+    assert p.mutates_event and p.mutates_nested
+    assert not compile_script("#{}.kl_test_stamp()").mutates_event
