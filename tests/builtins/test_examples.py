@@ -10,7 +10,7 @@ from kelora.context import RunContext
 from tests.builtins._mini import REGISTRY, Unsupported, jsonable, run
 
 MODULES = {
-    "strings", "text_regex", "columns", "durations", "conversion", "maps", "serializers", "codecs", "textparse", "useragent",
+    "strings", "text_regex", "columns", "durations", "webparse", "conversion", "maps", "serializers", "codecs", "textparse", "useragent",
     "arrays", "mathfns", "datetime_fns", "files", "textfmt", "absorb",
 }
 
