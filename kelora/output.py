@@ -30,6 +30,7 @@ def is_regular_target(path: str) -> bool:
 class OutputSink:
     def __init__(self, config: Config, env, stats: Stats):
         from kelora.formats import make_formatter
+        from kelora.report import use_color
 
         self.config = config
         self.env = env
@@ -43,6 +44,8 @@ class OutputSink:
             core=config.core,
             brief=config.brief,
             verbose=config.verbose,
+            # colour is for the terminal: never inside an -o export
+            color=use_color(config, env) and not config.output_file,
         )
         self.select = self.formatter.select_fields
         self.take = config.take

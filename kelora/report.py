@@ -18,19 +18,23 @@ PLAIN = {"error": "kelora: ", "warning": "kelora warning: ", "hint": "kelora hin
 EMOJI = {"error": "⚠️  ", "warning": "🔸 ", "hint": "💡 ", "status": "🔹 "}
 
 
+def use_color(config: Config, env) -> bool:
+    """--force-color/--no-color, else FORCE_COLOR (any value), else NO_COLOR, else stdout is a TTY."""
+    if config.color is not None:
+        return config.color
+    if env.environ.get("FORCE_COLOR") is not None:
+        return True
+    if env.environ.get("NO_COLOR") is not None:
+        return False
+    return env.stdout_isatty
+
+
 class Reporter:
     def __init__(self, config: Config, env):
         self.config = config
         self.err = env.stderr
         environ = env.environ
-        color = config.color
-        if color is None:
-            if environ.get("FORCE_COLOR") is not None:
-                color = True
-            elif environ.get("NO_COLOR") is not None:
-                color = False
-            else:
-                color = env.stdout_isatty
+        color = use_color(config, env)
         emoji = config.emoji
         if emoji is None:
             emoji = color and environ.get("NO_EMOJI") is None
