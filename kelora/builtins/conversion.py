@@ -99,7 +99,7 @@ def to_int(value: object, thousands: str = _NOTHING) -> int | None:  # type: ign
 
 
 @builtin("conversion")
-def to_int_or(value: object, *rest: object) -> object:
+def to_int_or(value: object, thousands_or_default: object, default: object = _NOTHING) -> object:
     """Like to_int but returns default instead of (): to_int_or(v, default) or (v, thousands, default).
 
     Floats, bools and () give the default (only ints and numeric strings convert).
@@ -110,15 +110,13 @@ def to_int_or(value: object, *rest: object) -> object:
         to_int_or((), 0)  =>  0
         to_int_or("1 000", " ", 0)  =>  1000
     """
-    if len(rest) == 1:
-        thousands, default = None, rest[0]
-    elif len(rest) == 2:
-        if not isinstance(rest[0], str):
-            raise FunctionError("to_int_or(): thousands separator must be a string")
-        thousands, default = rest[0], rest[1]
+    if default is _NOTHING:
+        thousands, default = None, thousands_or_default
+    elif isinstance(thousands_or_default, str):
+        thousands = str(thousands_or_default)
     else:
-        raise FunctionError("to_int_or() takes 2 or 3 arguments")
-    n = _int_from(value, thousands)  # type: ignore[arg-type]
+        raise FunctionError("to_int_or(): thousands separator must be a string")
+    n = _int_from(value, thousands)
     return default if n is None else n
 
 
@@ -142,7 +140,7 @@ def to_float(value: object, thousands: str = _NOTHING, decimal: str = _NOTHING) 
 
 
 @builtin("conversion")
-def to_float_or(value: object, *rest: object) -> object:
+def to_float_or(value: object, a: object, b: object = _NOTHING, c: object = _NOTHING) -> object:
     """Like to_float but returns default instead of (): (v, default) or (v, thousands, decimal, default).
 
     Examples:
@@ -150,15 +148,15 @@ def to_float_or(value: object, *rest: object) -> object:
         to_float_or("x", 0.0)  =>  0.0
         to_float_or("1 234,5", " ", ",", 0.0)  =>  1234.5
     """
-    if len(rest) == 1:
-        th, dec, default = None, None, rest[0]
-    elif len(rest) == 3:
-        th, dec, default = rest
-        if not isinstance(th, str) or not isinstance(dec, str):
-            raise FunctionError("to_float_or(): thousands and decimal must be strings")
+    if b is _NOTHING:
+        th, dec, default = None, None, a
+    elif c is _NOTHING:
+        raise FunctionError("to_float_or() takes 2 or 4 arguments: (value, default) or (value, thousands, decimal, default)")
+    elif isinstance(a, str) and isinstance(b, str):
+        th, dec, default = str(a), str(b), c
     else:
-        raise FunctionError("to_float_or() takes 2 or 4 arguments")
-    x = _float_from(value, th, dec)  # type: ignore[arg-type]
+        raise FunctionError("to_float_or(): thousands and decimal must be strings")
+    x = _float_from(value, th, dec)
     return default if x is None else x
 
 
