@@ -251,7 +251,7 @@ class Pipeline:
         for src in reader.sources(c.files, self.env.stdin):
             if isinstance(src, reader.OpenFailure):
                 self.stats.files_failed.append(src.path)
-                self.reporter.error(src.message)
+                self.reporter.error(src.message + self._format_as_file_hint(src.path))
                 if c.strict:
                     raise StageFailed(src.message)
                 continue
@@ -274,6 +274,15 @@ class Pipeline:
                     src.stream.close() if src.label != "stdin" else None
                 except OSError:
                     pass
+
+    def _format_as_file_hint(self, path: str) -> str:
+        """`-s json` / `-m json`: the format was taken as an input file (the value needs '=')."""
+        c = self.config
+        for flag, used, formats in (("--stats", c.stats, ("table", "json")),
+                                    ("--metrics", c.metrics, ("short", "full", "tsv", "json"))):
+            if used is not None and path in formats:
+                return f". If you meant an output format, attach it with '=': {flag}={path}"
+        return ""
 
     def _make_parser(self, first_line: str):
         from kelora.formats import detect_format, make_input_parser
