@@ -133,9 +133,8 @@ class Pipeline:
     def _record_error(self, kind: str, scope: Scope | None, message: str, filter_index: int | None) -> None:
         loc = self._location()
         self.errors.record(kind, loc, message)
-        if kind == "script":
+        if kind == "script":  # reported by the end-of-run summary (and by -v as it happens)
             self.errors.script_errors += 1
-            self.reporter.error(f"{loc}: {message}")
         if filter_index is not None:
             self.errors.filter_errors[filter_index] = self.errors.filter_errors.get(filter_index, 0) + 1
         if self.reporter.verbose_errors:
@@ -251,9 +250,9 @@ class Pipeline:
         for src in reader.sources(c.files, self.env.stdin):
             if isinstance(src, reader.OpenFailure):
                 self.stats.files_failed.append(src.path)
-                self.reporter.error(src.message + self._format_as_file_hint(src.path))
-                if c.strict:
+                if c.strict:  # the "Pipeline error" line says it once
                     raise StageFailed(src.message)
+                self.reporter.error(src.message + self._format_as_file_hint(src.path))
                 continue
             self.stats.files_processed += 1
             self.current_label = src.label
