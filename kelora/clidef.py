@@ -43,7 +43,7 @@ L = Optional[list[str]]
 
 def kelora_command(
     ctx: typer.Context,
-    files: Annotated[L, typer.Argument(help="Input files, read in order as one stream ('-' = stdin; none = stdin). gzip/zstd detected.", show_default=False)] = None,
+    files: Annotated[L, typer.Argument(help="Input files, read in order as one stream ('-' = stdin; none = stdin). gzip/zstd detected.", show_default=False, metavar="[FILES]...")] = None,
     # --- input
     input_format: Annotated[S, typer.Option("-f", "--input-format", help="Input format: auto, json, line, raw, logfmt, csv, tsv, csvnh, tsvnh (csv 'name:int,...' adds types), syslog, combined.", rich_help_panel=INPUT, show_default=False)] = None,
     json_input: Annotated[bool, typer.Option("-j", help="Same as -f json.", rich_help_panel=INPUT)] = False,
@@ -108,7 +108,7 @@ def kelora_command(
     # --- config
     config_file: Annotated[S, typer.Option("--config-file", help="Use only this INI file.", rich_help_panel=CONFIG)] = None,
     ignore_config: Annotated[bool, typer.Option("--ignore-config", help="Skip config files.", rich_help_panel=CONFIG)] = False,
-    alias: Annotated[L, typer.Option("-a", "--alias", help="Expand a saved alias (from [aliases]).", rich_help_panel=CONFIG)] = None,
+    alias: Annotated[L, typer.Option("-a", "--alias", help="Expand a saved alias (from the config's \\[aliases] section).", rich_help_panel=CONFIG)] = None,
     save_alias: Annotated[S, typer.Option("--save-alias", help="Save this command line as alias NAME and exit.", rich_help_panel=CONFIG)] = None,
     show_config: Annotated[bool, typer.Option("--show-config", help="Print the active config and exit.", rich_help_panel=CONFIG)] = False,
     # --- help (handled before parsing; declared so they appear in --help)

@@ -196,7 +196,8 @@ class Pipeline:
             self.sink.flush()
             if req.message:
                 self.env.stderr.write(req.message + "\n")
-            self._finish_outputs(commit=True, report=False)
+            # exit(0) is a normal early end; exit(n > 0) reports a failure: no -o export
+            self._finish_outputs(commit=req.code == 0, report=False)
             return req.code
         except KeyboardInterrupt as intr:
             from kelora.cli import Terminated
