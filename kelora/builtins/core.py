@@ -124,6 +124,9 @@ def contains(container: object, item: object) -> bool:
     """
     if type(container) is str and type(item) is str:
         return item in container
+    if type(container) not in (str, values.Char, list, dict, range):
+        raise FunctionError(f"contains(): expected a string, array or map, got {type_name(container)}",
+                            missing_field=container is None)
     try:
         return _ops.contains(container, item)
     except _ops.OpError as exc:

@@ -279,7 +279,10 @@ def generate(comp, stmts: list, closures: list, source, slow):
     if not generated:
         return None
     code = "\n".join(lines)
-    exec(compile(code, f"<kelora {source.label}>", "exec"), g.ns)  # noqa: S102 - see module doc
+    try:
+        exec(compile(code, f"<kelora {source.label}>", "exec"), g.ns)  # noqa: S102 - see module doc
+    except (SyntaxError, RecursionError, MemoryError):  # e.g. Python's nesting limit: keep closures
+        return None
     run = g.ns["_run"]
     run.source_code = code
     return run

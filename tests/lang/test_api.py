@@ -205,10 +205,19 @@ def test_string_and_array_growth_limits():
     assert info.value.kind == "limit" and "string length" in info.value.message
 
 
-def test_deeply_nested_source_is_a_kelora_error():
-    text = "(" * 3000 + "1" + ")" * 3000
+@pytest.mark.parametrize("n", [300, 5000])
+@pytest.mark.parametrize("shape", ["({}1{})", "[{}]", "-{}1", "if true {{{}1}}"])
+def test_deeply_nested_source_is_a_kelora_error(shape, n):
+    if shape == "({}1{})":
+        text = "(1 + " * n + "1" + ")" * n
+    elif shape == "[{}]":
+        text = "[" * n + "]" * n
+    elif shape == "-{}1":
+        text = "-" * n + "1"
+    else:
+        text = "if true {" * n + "1" + "}" * n
     try:
-        assert compile_script(text).run(scope()) == 1
+        compile_script(text).run(scope())
     except (ScriptSyntaxError, ScriptCompileError) as exc:
         assert exc.kind == "limit"
 
