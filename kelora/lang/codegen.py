@@ -40,6 +40,10 @@ def _berr(v, span, what):
     raise rterr(f"`{what}` needs bool operands, got {type_name(v)}", span, missing=v is None)
 
 
+def _iferr(v, span, what):
+    raise rterr(f"`if` condition must be a bool, got {type_name(v)}", span, missing=v is None)
+
+
 def _copy(v):
     t = type(v)
     return ops.deep_copy(v) if t is list or t is dict else v
@@ -52,7 +56,7 @@ class Gen:
         self.n = 0
         self.ns: dict = {
             "_NUM": frozenset({int, float}), "_FE": FunctionError,
-            "_PASS": (KeloraError, SkipEvent, ExitRequest), "_SE": ScriptError, "_berr": _berr,
+            "_PASS": (KeloraError, SkipEvent, ExitRequest), "_SE": ScriptError, "_berr": _berr, "_iferr": _iferr,
             "_RET": ReturnSignal,
             "_in": ops.in_, "_neg": ops.neg, "_pos": ops.pos, "_not": ops.not_, "_cp": _copy,
         }
@@ -127,13 +131,32 @@ class Gen:
             return (f"(not {code})" if is_bool else f"_not({code})"), True
         return f"{'_neg' if node.op == '-' else '_pos'}({code})", False
 
-    def boolean(self, node, what: str) -> str:
+    def boolean(self, node, what: str, raiser: str = "_berr") -> str:
         code, is_bool = self.expr(node)
         if is_bool:
             return code
         t = self.tmp()
         span = self.name("_s", node.span)
-        return f"(({t} := {code}) is True or ({t} is not False and _berr({t}, {span}, {what!r})))"
+        return f"(({t} := {code}) is True or ({t} is not False and {raiser}({t}, {span}, {what!r})))"
+
+    def x_If(self, node):
+        """`if c { a } else { b }` with one expression per branch: a conditional expression."""
+        branches = [node.then, node.else_]
+        codes = []
+        for br in branches:
+            if br is None:
+                codes.append("None")
+            elif isinstance(br, ast.If):
+                codes.append(self.x_If(br)[0])
+            elif isinstance(br, ast.Block) and len(br.stmts) == 1 and not isinstance(
+                    br.stmts[0], (*ast.STATEMENT_TYPES, ast.Block)):
+                codes.append(self.expr(br.stmts[0])[0])
+            elif isinstance(br, ast.Block) and not br.stmts:
+                codes.append("None")
+            else:
+                raise _NoGen
+        cond = self.boolean(node.cond, "if", "_iferr")
+        return f"({codes[0]} if {cond} else {codes[1]})", False
 
     def x_Binary(self, node):
         op = node.op
