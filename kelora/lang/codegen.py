@@ -279,7 +279,9 @@ def generate(comp, stmts: list, closures: list, source, slow):
         for n in _walk(st):
             if isinstance(n, ast.Assign) and isinstance(n.target, ast.Var):
                 g.reassigned.add(n.target.name)
-    g.ns.update({"_src": source, "_slow": slow, "_from": _resume(closures)})
+    from kelora.lang.program import internal_error
+
+    g.ns.update({"_src": source, "_slow": slow, "_from": _resume(closures), "_internal": internal_error})
     lines = ["def _run(s):", " try:", "  _e = s.e", "  if _e is None:", "   return _slow(s)", "  _r = None"]
     generated = 0
     for k, st in enumerate(stmts):
@@ -298,7 +300,8 @@ def generate(comp, stmts: list, closures: list, source, slow):
         lines.append(f"  except _FE:\n   return _from(s, {k})\n  except _PASS:\n   raise\n"
                      f"  except Exception:\n   return _from(s, {k})")
     lines.append("  return _r")
-    lines.append(" except _SE as x:\n  x.with_source(_src)\n  raise\n except _RET as r:\n  return r.value")
+    lines.append(" except _SE as x:\n  x.with_source(_src)\n  raise\n except _RET as r:\n  return r.value\n"
+                 " except _PASS:\n  raise\n except Exception as x:\n  raise _internal(x, _src) from x")
     if not generated:
         return None
     code = "\n".join(lines)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
-from kelora.errors import ScriptCompileError, ScriptError, ScriptSyntaxError, Source, Span
+from kelora.errors import (ExitRequest, KeloraError, ScriptCompileError, ScriptError, ScriptSyntaxError,
+                           SkipEvent, Source, Span)
 from kelora.lang import ast
 from kelora.lang.check import analyze, resolve_calls
 from kelora.lang.compile import Compiler, FnCtx, seq
@@ -67,6 +68,18 @@ class Program:
         except RecursionError:
             raise rterr("script nested too deeply (recursion limit)", None, kind="limit").with_source(
                 self.source) from None
+        except _CONTROL:
+            raise
+        except Exception as exc:  # a bug of ours: still no traceback for the user
+            raise internal_error(exc, self.source) from exc
+
+
+_CONTROL = (KeloraError, SkipEvent, ExitRequest)
+
+
+def internal_error(exc: Exception, source):
+    return rterr(f"internal error while running the script: {type(exc).__name__}: {exc}", None,
+                 kind="internal").with_source(source)
 
 
 def _simple_runner(stmts, source):
@@ -82,6 +95,10 @@ def _simple_runner(stmts, source):
                 raise
             except ReturnSignal as r:
                 return r.value
+            except _CONTROL:
+                raise
+            except Exception as exc:
+                raise internal_error(exc, source) from exc
         return run1
     head, last = tuple(stmts[:-1]), stmts[-1]
 
@@ -95,6 +112,10 @@ def _simple_runner(stmts, source):
             raise
         except ReturnSignal as r:
             return r.value
+        except _CONTROL:
+            raise
+        except Exception as exc:
+            raise internal_error(exc, source) from exc
     return run
 
 
