@@ -44,11 +44,6 @@ def _iferr(v, span, what):
     raise rterr(f"`if` condition must be a bool, got {type_name(v)}", span, missing=v is None)
 
 
-def _copy(v):
-    t = type(v)
-    return ops.deep_copy(v) if t is list or t is dict else v
-
-
 class Gen:
     def __init__(self, comp, stage: str):
         self.comp = comp
@@ -58,7 +53,7 @@ class Gen:
             "_NUM": frozenset({int, float}), "_FE": FunctionError,
             "_PASS": (KeloraError, SkipEvent, ExitRequest), "_SE": ScriptError, "_berr": _berr, "_iferr": _iferr,
             "_RET": ReturnSignal,
-            "_in": ops.in_, "_neg": ops.neg, "_pos": ops.pos, "_not": ops.not_, "_cp": _copy,
+            "_in": ops.in_, "_neg": ops.neg, "_pos": ops.pos, "_not": ops.not_, "_cp": ops.deep_copy, "_CONT": frozenset({list, dict}),
         }
         self.ns.update({v: ops.BINARY[k] for k, v in _CMP.items()})
         self.ns.update({v: ops.BINARY[k] for k, v in _ARITH.items()})
@@ -224,14 +219,20 @@ class Gen:
         return f"({call} if {' and '.join(checks)} else {self.closure(node)})", False
 
     # ------------------------------------------------------------ statements
+    def copied(self, node) -> str:
+        """Value of *node*; arrays/maps read from a place are copied (Rhai value semantics)."""
+        code, _ = self.expr(node)
+        if not isinstance(node, (ast.Var, ast.Prop, ast.Index)):
+            return code
+        t = self.tmp()
+        return f"(_cp({t}) if type({t} := {code}) in _CONT else {t})"
+
     def statement(self, st) -> list[str] | None:
         comp = self.comp
         if isinstance(st, ast.Let):
             if st.value is None or not _IDENT.match(st.name):
                 return None
-            code, _ = self.expr(st.value)
-            if isinstance(st.value, (ast.Var, ast.Prop, ast.Index)):
-                code = f"_cp({code})"
+            code = self.copied(st.value)
             self.declared.add(st.name)
             if st.name in self.reassigned:
                 return [f"s.vars[{st.name!r}] = {code}", "_r = None"]
@@ -242,9 +243,7 @@ class Gen:
                 return None
             if st.op is None and isinstance(st.value, ast.Literal) and st.value.value is None:
                 return [f"_e.pop({t.name!r}, None)", "_r = None"]
-            code, _ = self.expr(st.value)
-            if isinstance(st.value, (ast.Var, ast.Prop, ast.Index)):
-                code = f"_cp({code})"
+            code = self.copied(st.value)
             if st.op is not None:
                 if st.op not in _ARITH:
                     return None
