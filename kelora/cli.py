@@ -206,10 +206,10 @@ def _alias_words(args: list[str], name: str, files: set[str]) -> list[str]:
         if skip:
             skip = False
             continue
-        if a == "--save-alias":
+        if a in ("--save-alias", "--config-file"):  # (the config file is where it is saved)
             skip = True
             continue
-        if a == f"--save-alias={name}":
+        if a == f"--save-alias={name}" or a.startswith("--config-file=") or a == "--ignore-config":
             continue
         if a in files and (i == 0 or args[i - 1] not in ("-e", "--exec", "--filter", "-k", "--keys")):
             continue
