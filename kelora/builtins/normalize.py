@@ -28,7 +28,8 @@ _PATTERN_SOURCES: dict[str, tuple[str, ...]] = {
         r"|fe80:(?::[0-9A-Fa-f]{0,4}){0,4}%[0-9A-Za-z]{1,}"
         r"|::(?:ffff:)?(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)",
     ),
-    "email": (r"\b[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}\b",),
+    # Unicode letters too (José.Müller@exämple.de): scrubbing must not miss non-ASCII addresses
+    "email": (r"\b[\w.%+-]+@[\w.-]+\.[^\W\d_]{2,}\b",),
     "url": (
         r"\b(?:[a-z][a-z0-9+.-]*)://(?:(?:[^\s:@]+(?::[^\s:@]*)?@)?(?:[^\s:/?#]+)(?::\d+)?"
         r"(?:/[^\s?#]*)?(?:\?[^\s#]*)?(?:#[^\s]*)?)\b",
@@ -207,6 +208,7 @@ def normalized(text: str | dict, patterns: str | list | None = None) -> object:
     Examples:
         normalized("Server at 192.168.1.100 failed")  =>  "Server at <ipv4> failed"
         normalized("user ann@example.com from 10.0.0.1:8080")  =>  "user <email> from <ipv4_port>"
+        normalized("für José.Müller@exämple.de")  =>  "für <email>"
         normalized("card 4111 1111 1111 1111", "credit_card")  =>  "card <credit_card>"
         normalized("took 250ms", ["duration"])  =>  "took <duration>"
     """
