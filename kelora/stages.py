@@ -44,7 +44,7 @@ def describe(err: ScriptRuntimeError) -> str:
         return MISSING_FIELD.format(detail=f"{err.message}{at}")
     msg = err.message
     if err.hint:
-        msg += f". {err.hint}"
+        msg += f". {err.hint[:1].upper()}{err.hint[1:]}"
     return msg + at
 
 
