@@ -39,6 +39,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# Performance: kelora vs the Python+orjson ceiling, jq, Miller -> docs/benchmarks.md
+# (1M events, minutes; BENCH_SIZE=100k for a quick run).
+bench: $(STAMP)
+	$(BIN)/python bench/run_bench.py
+
 docs: $(STAMP)
 	$(BIN)/python -m kelora.docs > docs/functions.md
 

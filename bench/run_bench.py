@@ -1,0 +1,364 @@
+"""`make bench`: kelora against the hand-written Python+orjson ceiling, jq and Miller.
+
+    .venv/bin/python bench/run_bench.py            # 1M events (minutes), writes docs/benchmarks.md
+    BENCH_SIZE=100k .venv/bin/python bench/run_bench.py   # quick mode: 100k events, fewer runs
+
+Method (as in shared/bench/RESULTS.md): every figure is a whole process (start-up included),
+input from a file argument, stdout to /dev/null.  kelora and the ceiling script of the same task
+run alternately (A B A B ...) after one warm-up pair; "ratio" is kelora's throughput over the
+ceiling's, the median of the pair-by-pair ratios (robust when the machine's speed drifts).
+Peak RSS is each child's own ``ru_maxrss`` (``os.wait4``).  Both sides get
+``KELORA_SECRET=kelora-bench-secret``.
+
+Environment knobs: BENCH_SIZE (1m | 100k), BENCH_REPS (pairs per task), BENCH_JQ_REPS,
+BENCH_TASKS (e.g. "T0,T2"), BENCH_REF (the shared/bench directory), BENCH_NO_DOC=1 (print only).
+The data (``bench/data/``, git-ignored) is generated on first use with the shared generator.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "bench", "data")
+REF = os.environ.get("BENCH_REF") or os.path.join(os.path.dirname(ROOT), "shared", "bench")
+DOC = os.path.join(ROOT, "docs", "benchmarks.md")
+PY = os.path.join(ROOT, ".venv", "bin", "python")
+if not os.path.exists(PY):
+    PY = sys.executable
+KELORA = [PY, "-m", "kelora"]
+if os.path.exists(os.path.join(ROOT, ".venv", "bin", "kelora")):
+    KELORA = [os.path.join(ROOT, ".venv", "bin", "kelora")]
+SECRET = "kelora-bench-secret"
+TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+SIZES = {"1m": 1_000_000, "100k": 100_000}
+
+T2_SCRIPT = ["-e", 'e.user_id = pseudonym(e.user_email, "users")',
+             "-e", 'e.session_id = pseudonym(e.session_token, "sessions")',
+             "-e", "e.user_email = (); e.session_token = ()"]
+TASKS = {
+    # name: (title, kelora args before/after FILE, target ratio, jq program + flags, miller verb)
+    "T0": ("passthrough", ["-F", "json"], 0.85, (["-c"], "."),
+           ["--ijson", "--ojsonl", "cat"]),
+    "T1": ("filter status >= 500", ["--filter", "e.status >= 500", "-F", "json"], 0.85,
+           (["-c"], "select(.status >= 500)"),
+           ["--ijson", "--ojsonl", "filter", "$status >= 500"]),
+    "T2": ("pseudonymize (headline)", T2_SCRIPT + ["-F", "json"], 0.80,
+           (["-c"], '.user_id = ("users" + .user_email | @base64 | .[0:24])'
+                    ' | .session_id = ("sessions" + .session_token | @base64 | .[0:24])'
+                    ' | del(.user_email, .session_token)'),
+           None),
+    "T3": ("unique users", ["-e", 'track_unique("users", pseudonym(e.user_email, "users"))', "-m"], 0.80,
+           (["-n"], 'reduce inputs as $e ({}; .["users" + $e.user_email | @base64] = 1) | length'),
+           None),
+    "T4": ("CSV export", ["-k", "timestamp,user_id,status,duration_ms", "-F", "csv"], 0.75,
+           (["-r"], '[.timestamp, .user_id, .status, .duration_ms] | @csv'),
+           ["--ijson", "--ocsv", "cut", "-o", "-f", "timestamp,user_id,status,duration_ms"]),
+}
+STREAMING = ("T0", "T1", "T2", "T4")  # peak RSS must not grow with the input
+
+
+# --------------------------------------------------------------------------- running
+
+def run_once(argv: list[str], env: dict | None = None, stdin=None) -> dict:
+    """One whole process: wall s, cpu s, peak RSS MiB, exit code (stdout to /dev/null)."""
+    # ru_maxrss of a child forked from this Python process would include the pre-exec copy of
+    # this process: /usr/bin/time (a small C program) reports the command's own peak instead.
+    rss_file = os.path.join(DATA, ".rss")
+    timed = ([TIME, "-f", "%M", "-o", rss_file] + argv) if TIME else argv
+    with open(os.devnull, "wb") as null:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(timed, stdout=null, stderr=subprocess.PIPE, stdin=stdin, env=env)
+        err = proc.stderr.read()
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err.decode(errors='replace')[-2000:]}")
+    rss = ru.ru_maxrss / 1024
+    if TIME:
+        with open(rss_file) as f:
+            rss = int(f.read().split()[-1]) / 1024
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": rss}
+
+
+def paired(a: list[str], b: list[str], reps: int, warmup: bool, env: dict) -> tuple[list, list]:
+    """A B A B ...: returns (runs of a, runs of b)."""
+    if warmup:
+        run_once(a, env)
+        run_once(b, env)
+    ra, rb = [], []
+    for _ in range(reps):
+        ra.append(run_once(a, env))
+        rb.append(run_once(b, env))
+    return ra, rb
+
+
+def summary(runs: list[dict], events: int) -> dict:
+    wall = statistics.median(r["wall"] for r in runs)
+    return {"wall": wall, "cpu": statistics.median(r["cpu"] for r in runs),
+            "rss": statistics.median(r["rss"] for r in runs), "eps": events / wall, "n": len(runs)}
+
+
+def ratio(tool: list[dict], ceiling: list[dict]) -> tuple[float, float, float]:
+    """Throughput of *tool* over the ceiling's: median (min, max) of the pairwise ratios."""
+    rs = [c["wall"] / t["wall"] for t, c in zip(tool, ceiling)]
+    return statistics.median(rs), min(rs), max(rs)
+
+
+# --------------------------------------------------------------------------- data
+
+def ensure_data(size: str) -> str:
+    os.makedirs(DATA, exist_ok=True)
+    path = os.path.join(DATA, f"events_{size}.jsonl")
+    if not os.path.exists(path):
+        gen = os.path.join(REF, "gen_events.py")
+        print(f"generating {path} ...", file=sys.stderr)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as out:
+            subprocess.run([sys.executable, gen, str(SIZES[size])], stdout=out, check=True)
+        os.replace(tmp, path)
+    return path
+
+
+def count_lines(path: str) -> int:
+    with open(path, "rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+
+
+# --------------------------------------------------------------------------- facts
+
+def machine_line() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.+)$", f.read(), re.M)
+            if m:
+                cpu = m.group(1).strip()
+    except OSError:
+        pass
+    ram = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
+            ram = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, AttributeError):
+        pass
+    osname = platform.system()
+    try:
+        with open("/etc/os-release") as f:
+            m = re.search(r'^PRETTY_NAME="?([^"\n]+)', f.read(), re.M)
+            if m:
+                osname = m.group(1)
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {ram} RAM, {osname}, Linux {platform.release()}"
+
+
+def versions() -> str:
+    def out(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    py = out([PY, "-c", "import sys, orjson; print(sys.version.split()[0], orjson.__version__)"]).split()
+    kel = out(KELORA + ["--version"])
+    commit = out(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    dirty = out(["git", "-C", ROOT, "status", "--porcelain", "--", "kelora"])
+    jq = out(["jq", "--version"]) if shutil.which("jq") else "jq not installed"
+    mlr = out(["mlr", "--version"]) if shutil.which("mlr") else "Miller not installed"
+    parts = [f"{kel} (commit {commit}{' + local changes' if dirty else ''})"]
+    if len(py) == 2:
+        parts.append(f"CPython {py[0]}, orjson {py[1]}")
+    return ", ".join(parts + [jq, mlr])
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+def bench_tasks(size: str, path: str, events: int, reps: int, jq_reps: int, tasks: list[str]) -> dict:
+    env = dict(os.environ, KELORA_SECRET=SECRET)
+    results = {}
+    for name in tasks:
+        title, args, target, jq_prog, mlr_args = TASKS[name]
+        ref = [PY, os.path.join(REF, "ref", f"py_orjson_{name.lower()}.py"), path]
+        kel = KELORA + ["-j", path] + args
+        print(f"{name} {title}: kelora vs ceiling, {reps} pairs ...", file=sys.stderr, flush=True)
+        rk, rc = paired(kel, ref, reps, True, env)
+        row = {"title": title, "target": target, "kelora": summary(rk, events), "ceiling": summary(rc, events),
+               "ratio": ratio(rk, rc)}
+        if jq_reps and shutil.which("jq"):
+            flags, prog = jq_prog
+            print(f"{name}: jq vs ceiling, {jq_reps} pairs ...", file=sys.stderr, flush=True)
+            rj, rc2 = paired(["jq"] + flags + [prog, path], ref, jq_reps, False, env)
+            row["jq"] = summary(rj, events)
+            row["jq_ratio"] = ratio(rj, rc2)
+        if jq_reps and mlr_args and shutil.which("mlr"):
+            rm, rc3 = paired(["mlr"] + mlr_args + [path], ref, jq_reps, False, env)
+            row["mlr"] = summary(rm, events)
+            row["mlr_ratio"] = ratio(rm, rc3)
+        results[name] = row
+        k = row["kelora"]
+        print(f"  kelora {k['wall']:.2f}s {k['eps']:,.0f} ev/s rss {k['rss']:.0f} MiB; "
+              f"ceiling {row['ceiling']['wall']:.2f}s; ratio {row['ratio'][0]:.2f}", file=sys.stderr, flush=True)
+    return results
+
+
+def bench_rss_small(tasks: list[str]) -> dict:
+    """Peak RSS of kelora on the 100k file (compared with the big run: streaming must not grow)."""
+    env = dict(os.environ, KELORA_SECRET=SECRET)
+    path = ensure_data("100k")
+    out = {}
+    for name in tasks:
+        runs = [run_once(KELORA + ["-j", path] + TASKS[name][1], env) for _ in range(2)]
+        out[name] = statistics.median(r["rss"] for r in runs)
+    return out
+
+
+def bench_parallel(path: str, events: int, reps: int) -> dict:
+    env = dict(os.environ, KELORA_SECRET=SECRET)
+    single = KELORA + ["-j", path] + TASKS["T2"][1]
+    par = KELORA + ["-j", path, "--parallel", "--threads", "2"] + TASKS["T2"][1]
+    print(f"T2 --parallel --threads 2 vs single process, {reps} pairs ...", file=sys.stderr, flush=True)
+    rp, rs = paired(par, single, reps, True, env)
+    return {"single": summary(rs, events), "parallel": summary(rp, events), "speedup": ratio(rp, rs)}
+
+
+def bench_startup(reps: int) -> dict:
+    ten = os.path.join(DATA, "events_10.jsonl")
+    with open(ensure_data("100k"), "rb") as src, open(ten, "wb") as dst:
+        for _ in range(10):
+            dst.write(src.readline())
+    env = dict(os.environ, KELORA_SECRET=SECRET)
+    cases = {
+        "python -c pass": [PY, "-c", "pass"],
+        "kelora --version": KELORA + ["--version"],
+        "kelora -j 10 lines -F json": KELORA + ["-j", ten, "-F", "json"],
+        "kelora -j 10 lines --filter 'e.status >= 500'": KELORA + ["-j", ten, "--filter", "e.status >= 500", "-F", "json"],
+        "kelora -j 10 lines, T2 script (Argon2id)": KELORA + ["-j", ten] + TASKS["T2"][1],
+    }
+    out = {}
+    for label, argv in cases.items():
+        run_once(argv, env)
+        runs = [run_once(argv, env) for _ in range(reps)]
+        out[label] = {"wall": statistics.median(r["wall"] for r in runs), "rss": statistics.median(r["rss"] for r in runs)}
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+def fmt_ratio(r) -> str:
+    return f"{r[0]:.2f} ({r[1]:.2f}–{r[2]:.2f})"
+
+
+def render(meta: dict, res: dict, rss_small: dict, par: dict | None, start: dict) -> str:
+    size = meta["size"]
+    lines = [
+        f"Measured {meta['date']} with `make bench` (BENCH_SIZE={size}, {meta['reps']} pairs per task after "
+        f"one warm-up pair; jq {meta['jq_reps']} pairs).",
+        "",
+        f"**Machine:** {meta['machine']}.",
+        "",
+        f"**Versions:** {meta['versions']}.",
+        "",
+        f"**Input:** `bench/data/events_{size}.jsonl`, {meta['events']:,} events, {meta['bytes']:,} bytes.",
+        "",
+        "### Throughput (one core)",
+        "",
+        "ratio = kelora's throughput / the ceiling script's (median of pairwise ratios, min–max); "
+        "jq/Miller rows give their own ratio to the ceiling.",
+        "",
+        "| task | tool | wall s | events/s | peak RSS MiB | cpu s | ratio vs ceiling | target | met |",
+        "|---|---|---:|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for name, row in res.items():
+        k, c = row["kelora"], row["ceiling"]
+        met = "yes" if row["ratio"][0] >= row["target"] else "**no**"
+        lines.append(f"| {name} {row['title']} | **kelora** | {k['wall']:.2f} | {k['eps']:,.0f} | {k['rss']:.0f} | "
+                     f"{k['cpu']:.2f} | **{fmt_ratio(row['ratio'])}** | ≥ {row['target']:.2f} | {met} |")
+        lines.append(f"| {name} | Python+orjson ceiling | {c['wall']:.2f} | {c['eps']:,.0f} | {c['rss']:.0f} | "
+                     f"{c['cpu']:.2f} | 1.00 | | |")
+        for tool, key in (("jq", "jq"), ("Miller", "mlr")):
+            if key in row:
+                j = row[key]
+                faster = "kelora faster" if k["wall"] < j["wall"] else "**jq faster**"
+                lines.append(f"| {name} | {tool} | {j['wall']:.2f} | {j['eps']:,.0f} | {j['rss']:.0f} | {j['cpu']:.2f} | "
+                             f"{fmt_ratio(row[key + '_ratio'])} | | {faster} |")
+        if "mlr" not in row:
+            lines.append(f"| {name} | Miller | — | — | — | — | not installed | | |")
+    lines += ["", "### Memory: peak RSS of kelora, 100k vs 1M events (streaming tasks must not grow)", ""]
+    if rss_small:
+        lines += ["| task | 100k MiB | " + f"{size} MiB | growth |", "|---|---:|---:|---:|"]
+        for name, small in rss_small.items():
+            big = res[name]["kelora"]["rss"] if name in res else float("nan")
+            lines.append(f"| {name} | {small:.0f} | {big:.0f} | {big - small:+.0f} MiB |")
+    else:
+        lines.append("(quick mode: run `make bench` at 1M for this table)")
+    if par:
+        s, p = par["single"], par["parallel"]
+        met = "yes" if par["speedup"][0] >= 1.7 else "**no**"
+        lines += ["", "### T2 with `--parallel --threads 2` (2 cores)", "",
+                  "| mode | wall s | events/s | peak RSS MiB | cpu s |", "|---|---:|---:|---:|---:|",
+                  f"| single process | {s['wall']:.2f} | {s['eps']:,.0f} | {s['rss']:.0f} | {s['cpu']:.2f} |",
+                  f"| --parallel --threads 2 | {p['wall']:.2f} | {p['eps']:,.0f} | {p['rss']:.0f} | {p['cpu']:.2f} |",
+                  "", f"Speed-up (median of pairwise wall ratios): **{fmt_ratio(par['speedup'])}**, target ≥ 1.7: {met}."]
+    lines += ["", "### Start-up (whole process, medians)", "",
+              "| command | wall ms | peak RSS MiB | target |", "|---|---:|---:|---|"]
+    targets = {"kelora --version": 0.150, "kelora -j 10 lines --filter 'e.status >= 500'": 0.250}
+    for label, v in start.items():
+        t = targets.get(label)
+        mark = "" if t is None else (f"< {t * 1000:.0f} ms: " + ("yes" if v["wall"] < t else "**no**"))
+        lines.append(f"| `{label}` | {v['wall'] * 1000:.0f} | {v['rss']:.0f} | {mark} |")
+    return "\n".join(lines) + "\n"
+
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def write_doc(text: str) -> None:
+    """Replace the generated section of docs/benchmarks.md; the hand-written rest stays."""
+    old = open(DOC, encoding="utf-8").read() if os.path.exists(DOC) else ""
+    block = f"{BEGIN}\n{text}{END}"
+    if BEGIN in old and END in old:
+        new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END):]
+    else:
+        new = (old or "# Benchmarks\n\n") + "\n" + block + "\n"
+    with open(DOC, "w", encoding="utf-8") as f:
+        f.write(new)
+
+
+def main() -> None:
+    size = os.environ.get("BENCH_SIZE", "1m").lower()
+    if size not in SIZES:
+        raise SystemExit(f"BENCH_SIZE must be one of {', '.join(SIZES)}")
+    quick = size != "1m"
+    reps = int(os.environ.get("BENCH_REPS", "3" if quick else "5"))
+    jq_reps = int(os.environ.get("BENCH_JQ_REPS", "1" if quick else "2"))
+    tasks = [t.strip() for t in os.environ.get("BENCH_TASKS", ",".join(TASKS)).split(",") if t.strip()]
+    path = ensure_data(size)
+    events = count_lines(path)
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "size": size, "reps": reps, "jq_reps": jq_reps, "machine": machine_line(),
+            "versions": versions(), "events": events, "bytes": os.path.getsize(path)}
+    res = bench_tasks(size, path, events, reps, jq_reps, tasks)
+    rss_small = bench_rss_small([t for t in STREAMING if t in res]) if not quick else {}
+    par = bench_parallel(path, events, max(2, reps - 2)) if "T2" in tasks and os.environ.get("BENCH_PARALLEL", "1") != "0" else None
+    start = bench_startup(10)
+    text = render(meta, res, rss_small, par, start)
+    with open(os.path.join(DATA, f"results_{size}.json"), "w") as f:
+        json.dump({"meta": meta, "tasks": res, "rss_100k": rss_small, "parallel": par, "startup": start}, f, indent=1)
+    print(text)
+    if os.environ.get("BENCH_NO_DOC") != "1":
+        write_doc(text)
+        print(f"(written to {os.path.relpath(DOC, ROOT)})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
