@@ -114,11 +114,11 @@ class Gen:
         t = self.tmp()
         return f"({t}.get({node.name!r}) if type({t} := {obj}) is dict else {self.closure(node)})", False
 
-    def x_ArrayLit(self, node):
-        return "[" + "".join(self.expr(i)[0] + ", " for i in node.items) + "]", False
+    def x_ArrayLit(self, node):  # items read from a place are copies (as in compile._array)
+        return "[" + "".join(self.copied(i) + ", " for i in node.items) + "]", False
 
     def x_MapLit(self, node):
-        return "{" + "".join(f"{k!r}: {self.expr(v)[0]}, " for k, v in zip(node.keys, node.values)) + "}", False
+        return "{" + "".join(f"{k!r}: {self.copied(v)}, " for k, v in zip(node.keys, node.values)) + "}", False
 
     def x_Unary(self, node):
         code, is_bool = self.expr(node.operand)

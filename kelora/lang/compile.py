@@ -235,13 +235,15 @@ def _array(c, node, cx):
     if all(isinstance(i, ast.Literal) for i in node.items):
         const = [i.value for i in node.items]
         return lambda s: list(const)
-    items = [c.expr(i, cx) for i in node.items]
+    # items read from a place are copies (Rhai value semantics; also no shared sub-containers
+    # whose copies could grow exponentially, see ops.MAX_COPY_ITEMS)
+    items = [value_of(c, i, cx) for i in node.items]
     return lambda s: [f(s) for f in items]
 
 
 @compiles(ast.MapLit)
 def _map(c, node, cx):
-    pairs = [(k, c.expr(v, cx)) for k, v in zip(node.keys, node.values)]
+    pairs = [(k, value_of(c, v, cx)) for k, v in zip(node.keys, node.values)]
     return lambda s: {k: f(s) for k, f in pairs}
 
 

@@ -312,11 +312,28 @@ UNARY = {"-": neg, "+": pos, "!": not_}
 NEVER_RAISE = frozenset({"==", "!=", "<", "<=", ">", ">="})
 
 
+# Items one copy may create below its top level.  Values can share sub-containers (`[a, a]`),
+# so a copy can be exponentially larger than the data it starts from: `m = #{a: m, b: m}` in a
+# loop would otherwise exhaust memory.  The top level's own items are bounded by MAX_ARRAY_LEN.
+MAX_COPY_ITEMS = 1_000_000
+_CONTAINERS = (list, dict)
+
+
 def deep_copy(v):
     """Value semantics for arrays/maps read from a place (Rhai clones on assignment)."""
     t = type(v)
-    if t is list:
-        return [deep_copy(x) if type(x) in (list, dict) else x for x in v]
-    if t is dict:
-        return {k: (deep_copy(x) if type(x) in (list, dict) else x) for k, x in v.items()}
-    return v
+    if t is not list and t is not dict:
+        return v
+    return _copy(v, [MAX_COPY_ITEMS + len(v)])
+
+
+def _copy(v, budget: list):
+    budget[0] -= 1 + len(v)
+    if budget[0] < 0:
+        from kelora.errors import ScriptRuntimeError  # callers copy outside the OpError->span wrapper
+
+        raise ScriptRuntimeError(f"value too large to copy: more than {MAX_COPY_ITEMS:,} nested items",
+                                 kind="limit", span=None)
+    if type(v) is list:
+        return [_copy(x, budget) if type(x) in _CONTAINERS else x for x in v]
+    return {k: (_copy(x, budget) if type(x) in _CONTAINERS else x) for k, x in v.items()}
