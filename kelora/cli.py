@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         code = run_command(args)
     except BrokenPipeError:
         code = _broken_pipe()
-    except KeyboardInterrupt:
-        code = ExitStatus.SIGINT
+    except KeyboardInterrupt as intr:  # outside the pipeline's own handler (e.g. while compiling)
+        code = ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):
