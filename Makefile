@@ -44,6 +44,13 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
 
+# Long fuzz run of the input parsers, whole runs and the script parser (tests/reliability/test_fuzz.py);
+# prints hypothesis statistics and, on failure, the falsifying example.  FUZZ_EXAMPLES per test.
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP)
+	KELORA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/reliability/test_fuzz.py \
+	  -p no:cacheprovider --hypothesis-show-statistics -o addopts="" -q
+
 docs: $(STAMP)
 	$(BIN)/python -m kelora.docs > docs/functions.md
 
