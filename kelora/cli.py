@@ -304,8 +304,9 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     if p.get("no_input") and files:
         raise UsageError("--no-input cannot be combined with input files")
     if not files and not p.get("no_input") and env.stdin_isatty:
-        raise UsageError("no input files or stdin provided",
-                         hint="pass a file name, pipe data in, or use --no-input with --begin/--end")
+        raise UsageError("error: no input files or stdin provided\n\n  tip: pass a file name, pipe data in, "
+                         "or use --no-input with --begin/--end\n\nUsage: kelora [OPTIONS] [FILES]...\n\n"
+                         "For more information, try '--help'.")
     for flag in ("keep_lines", "ignore_lines"):
         pattern = p.get(flag)
         if pattern is not None:
