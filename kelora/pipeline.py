@@ -166,6 +166,8 @@ class Pipeline:
             raise FatalError(f"Pipeline error: {keys_required_error(c.output_format).message}")
         for hint in c.extra.get("hints", ()):
             self.reporter.hint(hint)
+        if c.config_path:
+            self.reporter.status(f"Config loaded: {c.config_path}")
         self.sink = OutputSink(c, self.env, self.stats)
         status = ExitStatus.OK
         try:
@@ -313,6 +315,14 @@ class Pipeline:
         parse_bytes = getattr(parser, "parse_bytes", None) if parser else None
         ragged = (getattr(parser, "ragged_extra", 0), getattr(parser, "ragged_missing", 0)) if parser else (0, 0)
         take = c.take
+        if (head is None and keep_re is None and ignore_re is None and not needs_meta and not collect and take is None and not c.skip_lines
+                and c.input_format == "json"):
+            if parser is None:
+                parser = self.parser = self._make_parser("")
+            from kelora.formats.inputs import JsonParser
+
+            if type(parser) is JsonParser:
+                return self._read_json_fast(src)
         for raw in src.stream:
             self.line_num += 1
             n = self.line_num
@@ -379,6 +389,118 @@ class Pipeline:
         if parser is not None:
             stats.ragged_extra += getattr(parser, "ragged_extra", 0) - ragged[0]
             stats.ragged_missing += getattr(parser, "ragged_missing", 0) - ragged[1]
+
+    def _read_json_fast(self, src) -> None:
+        """`_read_stream` for the common case, chosen once per file: JSON lines with no line
+        selection (--head/--skip-lines/--keep-lines/--ignore-lines/--max-line-bytes), no meta,
+        no --take and no stats.  orjson takes the raw line (its newline is JSON whitespace);
+        any line it does not turn into an object (blank, BOM, bad JSON, invalid UTF-8) goes to
+        `_json_slow_line`, which does what the general loop does, as does a line longer than
+        --max-line-bytes.  Line and event counts are
+        kept in locals and added to the stats when the file ends (or the run stops)."""
+        from orjson import JSONDecodeError, loads
+
+        stats = self.stats
+        ctx = self.ctx
+        fns = self.stage_fns
+        process = self._process
+        # an emit_each stage replaces the event by a list: the general _process handles that
+        general = "emit_each" in self.called_functions
+        writer = self.sink.fast_writer()
+        emit = self.sink.emit
+        fmt, write = writer if writer is not None else (None, None)
+        write_error = self.sink.write_error
+        slow = self._json_slow_line
+        max_bytes = self.config.max_line_bytes
+        if max_bytes is None:
+            max_bytes = float("inf")
+        first = n = self.line_num
+        created = 0
+        try:
+            for raw in src.stream:
+                n += 1
+                self.line_num = n
+                if len(raw) > max_bytes:  # (with its newline: the slow path checks exactly)
+                    slow(raw, n)
+                    continue
+                try:
+                    event = loads(raw)
+                except JSONDecodeError:
+                    slow(raw, n)
+                    continue
+                if type(event) is not dict:
+                    slow(raw, n)
+                    continue
+                created += 1
+                if fns:
+                    scope = Scope(event, None, ctx, {})
+                    if general:
+                        process(scope, 0)
+                        continue
+                    for fn in fns:
+                        result = fn(scope)
+                        if result is not True:
+                            break
+                    else:
+                        event = scope.e
+                        result = True
+                    if result is not True:
+                        if result is False:
+                            stats.events_filtered += 1
+                        else:  # DROPPED_BY_ERROR
+                            stats.events_errored += 1
+                        continue
+                if fmt is None:
+                    emit(event, None)
+                    continue
+                data = fmt(event)
+                if data:
+                    try:
+                        write(data)
+                    except OSError as exc:
+                        write_error(exc)
+                    stats.events_output += 1
+                else:
+                    stats.events_filtered += 1
+        finally:
+            stats.lines_read += n - first
+            stats.events_created += created
+
+    def _json_slow_line(self, raw: bytes, n: int) -> None:
+        """One line `_read_json_fast` could not parse directly, as the general loop treats it
+        (the caller counts it as read)."""
+        stats = self.stats
+        if raw[-1:] == b"\n":
+            raw = raw[:-1]
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+        max_bytes = self.config.max_line_bytes
+        if max_bytes is not None and len(raw) > max_bytes:
+            stats.truncated_lines += 1
+            message = f"line {n} is {len(raw)} bytes, over --max-line-bytes {max_bytes}; truncated"
+            if self.config.strict:
+                raise StageFailed(message)
+            self.reporter.warning(message)
+            raw = raw[:max_bytes]
+        if (not raw or raw[0] in WHITESPACE) and not raw.strip():
+            stats.lines_blank += 1
+            return
+        parser = self.parser
+        text = None
+        try:
+            try:
+                event = parser.parse_bytes(raw)
+            except UnicodeError:
+                text = self._decode(raw, n)
+                event = parser.parse(text)
+        except InputError as err:
+            self._parse_error(err, raw if text is None else text)
+            return
+        if event is None:
+            stats.lines_header += 1
+            return
+        stats.events_created += 1
+        self._process(Scope(event, None, self.ctx, {}), 0)
 
     def _decode(self, raw: bytes, n: int) -> str:
         try:
