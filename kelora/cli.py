@@ -113,6 +113,11 @@ def run_command(args: list[str], env=None) -> int:
     except KeloraError as err:
         _print_error(env, err)
         return ExitStatus.ERROR
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # stats/metrics/stderr writes on a full disk or a dead device
+        _print_error(env, FatalError(f"I/O error: {exc.strerror or exc}"))
+        return ExitStatus.ERROR
 
 
 def _print_error(env, err: KeloraError) -> None:

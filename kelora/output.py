@@ -140,6 +140,11 @@ class OutputSink:
                 self.env.stdout.flush()
         except ValueError:
             pass
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # buffered event writes fail here (disk full, I/O error)
+            target = self.config.output_file if self._file is not None else "stdout"
+            raise FatalError(f"Failed to write output to {target}: {exc.strerror or exc}") from None
 
     # ------------------------------------------------------------------ end
     def close(self, commit: bool) -> None:
