@@ -36,6 +36,22 @@ FLAG_HINTS = {
     "--uniq": "count distinct values with track_unique(name, value) or --card FIELD",
     "--resilient": "resilient processing is the default; --strict turns it off",
     "--select": "choose output fields with -k/--keys a,b,c",
+    # Kelora flags this version does not implement yet (COMPAT.md scope): say so, not "did you mean"
+    "--since": "--since/--until are not supported by this version of kelora; compare e.g. "
+               "--filter 'e.ts >= \"2024-01-15T10:00:00Z\"'",
+    "--until": "--since/--until are not supported by this version of kelora; compare e.g. "
+               "--filter 'e.ts <= \"2024-01-15T10:00:00Z\"'",
+    "-M": "multiline input (-M/--multiline) is not supported by this version of kelora",
+    "--multiline": "multiline input (-M/--multiline) is not supported by this version of kelora",
+    "--window": "--window is not supported by this version of kelora; use state in -e scripts",
+    "--span": "--span aggregation is not supported by this version of kelora",
+    "--drain": "--drain is not supported by this version of kelora",
+    "--discover": "--discover is not supported by this version of kelora; try -s for the keys seen",
+    "--merge-sorted": "--merge-sorted is not supported by this version of kelora",
+    "--mark-gaps": "--mark-gaps is not supported by this version of kelora",
+    "-A": "context lines (-A/-B/-C) are not supported by this version of kelora",
+    "-B": "context lines (-A/-B/-C) are not supported by this version of kelora",
+    "-C": "context lines (-A/-B/-C) are not supported by this version of kelora",
 }
 
 STAGE_PARAMS = {
