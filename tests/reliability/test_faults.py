@@ -234,3 +234,19 @@ def test_output_file_is_committed_only_on_success(tmp_path):
     text = target.read_text()
     assert text in ("previous\n", '{"a":1,"x":2}\n')
     assert sorted(os.listdir(tmp_path)) == ["out.json"]
+
+
+@pytest.mark.parametrize("extra", [["-F", "json"], ["-s"], ["--stats=json"], ["-e", 'track_sum("n", 1)', "-m"],
+                                   ["-q", "--with-stats"]])
+def test_stdout_on_a_full_device_is_a_clear_error(tmp_path, extra):
+    big = _big_input(tmp_path, 5_000)
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([KELORA_BIN, "-j", *extra, str(big)], stdout=full, stderr=subprocess.PIPE,
+                           env=ENV, timeout=60)
+    err = p.stderr.decode()
+    assert "Traceback" not in err, err
+    if extra == ["-q", "--with-stats"]:  # nothing goes to stdout: the run succeeds
+        assert p.returncode == 0, err
+        return
+    assert p.returncode == 1, err
+    assert "No space left on device" in err
