@@ -334,7 +334,7 @@ class Pipeline:
                 raw = raw[:-1]
                 if raw[-1:] == b"\r":
                     raw = raw[:-1]
-            if stats.lines_read <= c.skip_lines:
+            if n <= c.skip_lines:  # the global line number: --parallel workers see later lines only
                 stats.lines_filtered += 1
                 continue
             if max_bytes is not None and len(raw) > max_bytes:
