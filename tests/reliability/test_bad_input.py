@@ -374,3 +374,21 @@ def test_every_line_is_accounted_for_with_mixed_trouble():
         "lines.read": 11, "lines.filtered": 2, "lines.blank": 2, "lines.errors": 2,
         "events.created": 5, "events.filtered": 2, "events.errored": 1, "events.output": 2})
     assert res.out.count(b"\n") == 2
+
+
+@pytest.mark.parametrize("fmt, data", [
+    ("json", b'\n{"n":1}\n\n{"n":2}\n{bad\n{"n":"x"}\n  \n{"n":4}\n[1]\n{"n":5}\n{"n":6}\n{"n":7}\n'),
+    ("csv", b"\na,b\n1,2\n\n3,4\n5\n6,7,8\n\"x\ny\",1\n"),
+    ("logfmt", b"n=1\n\nn=2 x\n=\nn=4\nn=5\n"),
+])
+@pytest.mark.parametrize("par", [["--parallel", "--batch-size", "1"], ["--parallel", "--batch-size", "3", "--threads", "2"]])
+def test_parallel_runs_account_like_sequential_ones(fmt, data, par):
+    args = ["-f", fmt, "--skip-lines", "1", "--filter", "e.n != 4", "-e", "if e.n == 5 { skip() }",
+            "-e", "e.m = e.n.to_int() + 1", "--fail-closed", "--stats=json"]
+    seq = run(args, data)
+    got = run([*args, *par], data)
+    assert got.code == seq.code
+    a, b = seq.stats(), got.stats()
+    assert_accounting(a)
+    assert_accounting(b)
+    assert (b["lines"], b["events"]) == (a["lines"], a["events"])

@@ -250,3 +250,28 @@ def test_stdout_on_a_full_device_is_a_clear_error(tmp_path, extra):
         return
     assert p.returncode == 1, err
     assert "No space left on device" in err
+
+
+@pytest.mark.xfail(strict=True, reason="--parallel reads stdin in multiprocessing's task-handler thread: "
+                   "on SIGINT/SIGTERM pool.terminate() joins that thread, which is blocked reading the "
+                   "still-open pipe, so the run hangs (kelora/parallel.py; reported)")
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_with_parallel_and_an_open_stdin(tmp_path, sig, code):
+    p = subprocess.Popen([KELORA_BIN, "-j", "--parallel", "--batch-size", "2", "-e", 'track_sum("n", 1)',
+                          "-m=json", "--stats=json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=ENV, start_new_session=True)
+    try:
+        p.stdin.write(b"".join(b'{"a":%d}\n' % i for i in range(6)))
+        p.stdin.flush()
+        time.sleep(1.5)
+        os.killpg(p.pid, sig) if sig == signal.SIGINT else p.send_signal(sig)
+        got = p.wait(timeout=8)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        pytest.fail("kelora --parallel did not stop on the signal")
+    finally:
+        p.stdin.close()
+        p.stdout.close()
+        p.stderr.close()
+    assert got == code
