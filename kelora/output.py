@@ -111,6 +111,22 @@ class OutputSink:
         if self.flush_each:
             self.out.flush()
 
+    def fast_writer(self):
+        """``(format, write)`` for a caller's own per-event loop, or None when this sink needs
+        :meth:`emit` (suppressed output, --take, stats collection, flush per event on a TTY).
+        The caller counts: empty ``format(event)`` -> filtered, else written -> output; an
+        ``OSError`` from ``write`` goes through :meth:`write_error`."""
+        if self.suppressed or self.take is not None or self.collect or self.flush_each:
+            return None
+        return self.formatter, self._write
+
+    def write_error(self, exc: OSError) -> None:
+        """Raise what a failed event write means (BrokenPipeError passes through as is)."""
+        if isinstance(exc, BrokenPipeError):
+            raise exc
+        target = self.config.output_file or "stdout"
+        raise FatalError(f"Failed to write output to {target}: {exc.strerror or exc}")
+
     def write_raw(self, data: bytes) -> None:
         """Already formatted (and counted) output of a worker batch (--parallel)."""
         try:
