@@ -78,6 +78,12 @@ def main(argv: list[str] | None = None) -> None:
         code = _broken_pipe()
     except KeyboardInterrupt as intr:  # outside the pipeline's own handler (e.g. while compiling)
         code = ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
+    except Exception as exc:  # a bug: one line instead of a traceback, exit 134 like Kelora's panic
+        if os.environ.get("KELORA_DEBUG"):
+            raise
+        sys.stderr.write(f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in kelora; "
+                         "please report it with the command line; KELORA_DEBUG=1 shows the traceback)\n")
+        code = ExitStatus.INTERNAL
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):

@@ -139,3 +139,20 @@ def test_terminal_stdin_with_a_file_is_fine(tmp_path):
         os.close(master)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == b"a=1\n"
+
+
+def test_internal_error_exits_134_without_traceback(monkeypatch, capsys):
+    """Reference §6.2: 134 for an internal panic; a bug must not show a Python traceback."""
+    from kelora import cli
+
+    def boom(args, env=None):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(cli, "run_command", boom)
+    monkeypatch.delenv("KELORA_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["-j"])
+    assert exit_info.value.code == 134
+    err = capsys.readouterr().err
+    assert err.startswith("kelora: internal error: RuntimeError: simulated bug (this is a bug in kelora")
+    assert "Traceback" not in err
