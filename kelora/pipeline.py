@@ -9,6 +9,7 @@ metrics → stats → error summary → exit code.  Ctrl-C / SIGTERM still flush
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -130,6 +131,15 @@ class Pipeline:
             return f"line {self.line_num}"
         return f"{self.current_label}:{self.line_num}"
 
+    def _verbose_location(self) -> str:
+        """-v lines: in multi-file runs `<basename>:<n>` when basenames are unique (reference §6.1)."""
+        files = [f for f in self.config.files if f != "-"]
+        if self.current_label == "stdin" or len(self.config.files) < 2:
+            return self._location()
+        names = [os.path.basename(f) for f in files]
+        label = os.path.basename(self.current_label) if len(names) == len(set(names)) else self.current_label
+        return f"{label}:{self.line_num}"
+
     def _record_error(self, kind: str, scope: Scope | None, message: str, filter_index: int | None) -> None:
         loc = self._location()
         self.errors.record(kind, loc, message)
@@ -138,7 +148,7 @@ class Pipeline:
         if filter_index is not None:
             self.errors.filter_errors[filter_index] = self.errors.filter_errors.get(filter_index, 0) + 1
         if self.reporter.verbose_errors:
-            self.reporter.write(f"{self.reporter.prefix['error']}{loc}: {kind} - {message}")
+            self.reporter.write(f"{self.reporter.prefix['error']}{self._verbose_location()}: {kind} - {message}")
 
     def _assert_failed(self, text: str, scope: Scope) -> None:
         from kelora.formats import make_formatter
@@ -522,7 +532,7 @@ class Pipeline:
             raise StageFailed(err.message)
         if self.reporter.verbose_errors:
             fmt = self.stats.format_name or self.config.input_format
-            self.reporter.write(f"{self.reporter.prefix['error']}{loc} (format: {fmt}): {err.message}")
+            self.reporter.write(f"{self.reporter.prefix['error']}{self._verbose_location()} (format: {fmt}): {err.message}")
             if self.config.verbose >= 2:
                 text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
                 self.reporter.write(f"  {text}")
