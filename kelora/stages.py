@@ -64,7 +64,8 @@ class StageBuilder:
     def exec_stage(self, prog) -> Callable[[Scope], object]:
         ctx = self.ctx
         run = prog.run
-        mutates = prog.mutates_event
+        # no snapshot when the program cannot fail after its first write (Program.writes_last)
+        mutates = prog.mutates_event and not prog.writes_last
         nested = prog.mutates_nested
         declares = prog.declares_vars
         calls = prog.calls

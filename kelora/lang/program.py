@@ -30,7 +30,7 @@ class Program:
     """A compiled script.  ``run(scope)`` returns the value of the last expression (or None)."""
 
     __slots__ = ("source", "mode", "stage", "mutates_event", "mutates_nested", "declares_vars",
-                 "calls", "ast", "_body", "_rt", "_nslots", "run")
+                 "calls", "ast", "_body", "_rt", "_nslots", "run", "writes_last")
 
     def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots, simple=False, stmts=()):
         self.source = source
@@ -40,6 +40,7 @@ class Program:
         self.mutates_nested = analysis.mutates_nested
         self.declares_vars = analysis.declares_vars
         self.calls = analysis.calls
+        self.writes_last = False  # see _writes_last (set by _compile)
         self.ast = script_ast
         self._body = body
         self._rt = rt
@@ -207,7 +208,28 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
         fast = generate(comp, list(script.stmts), parts, source, body)
         if fast is not None:
             simple = fast
-    return Program(source, mode, stage, analysis, script, body, rt, top.nslots, simple, parts)
+    prog = Program(source, mode, stage, analysis, script, body, rt, top.nslots, simple, parts)
+    prog.writes_last = not fn_defs and not (pre_ast is not None and pre_ast.stmts) and _writes_last(script.stmts)
+    return prog
+
+
+def _writes_last(stmts) -> bool:
+    """True when a run can only fail before its first write to the event, so a failing run
+    leaves the event as it was and the exec stage needs no snapshot of it: every statement is
+    ``e.NAME = value``, and either there is one statement whose value changes nothing by itself
+    (it is computed before the write: T2's ``e.user_id = pseudonym(e.user_email, "users")``) or
+    every value is a literal (nothing can fail once the first write succeeded: ``e.a = (); e.b = ()``)."""
+    if not stmts:
+        return False
+    for st in stmts:
+        t = st.target if isinstance(st, ast.Assign) else None
+        if not (isinstance(t, ast.Prop) and st.op is None and not t.optional
+                and isinstance(t.obj, ast.Var) and t.obj.name == "e"):
+            return False
+        if len(stmts) > 1 and not isinstance(st.value, ast.Literal):
+            return False
+    value = analyze((stmts[-1].value,), ())
+    return not value.mutates_event and not value.declares_vars
 
 
 _RUNTIME_NODES = (ast.While, ast.Loop, ast.For, ast.Closure, ast.Break, ast.Continue)
