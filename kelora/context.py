@@ -67,6 +67,7 @@ class RunContext:
         self.metrics_view: dict | None = None  # finalised metrics, visible in --end
         self.pending: list | None = None  # track_* ops of the running stage
         self.emitted: list | None = None  # emit_each events of the running stage
+        self.pending_io: list | None = None  # file writes of the running stage (--allow-fs-writes)
         self.keyring = None  # pseudonym keys, created at the first pseudonym() call
 
 

@@ -27,6 +27,10 @@ MISSING_FIELD = ("Missing field during expression evaluation: {detail}. Check fi
 DROPPED_BY_ERROR = None
 
 
+# builtins whose effects wait for their stage to succeed (ctx.pending_io)
+FILE_WRITERS = frozenset({"append_file", "truncate_file", "mkdir"})
+
+
 class StageFailed(Exception):
     """--strict: the first per-event error ends the run."""
 
@@ -71,6 +75,7 @@ class StageBuilder:
         calls = prog.calls
         tracks = any(name.startswith("track_") for name in calls)
         emits = "emit_each" in calls
+        writes = not calls.isdisjoint(FILE_WRITERS)
         record, strict, fail_closed = self.record_error, self.strict, self.fail_closed
         deepcopy = copy.deepcopy
 
@@ -85,6 +90,8 @@ class StageBuilder:
             if emits:
                 ctx.emitted = []
                 ctx.emitted_called = False
+            if writes:
+                ctx.pending_io = []
             try:
                 run(scope)
             except SkipEvent:
@@ -111,6 +118,10 @@ class StageBuilder:
                 ctx.pending = None
                 if pending:
                     ctx.metrics.commit(pending)
+            if writes:
+                ops, ctx.pending_io = ctx.pending_io, None
+                for op in ops:
+                    op()
             if scope.e is None:
                 scope.e = {}  # `e = ()`: nothing is output, but later stages still run
             if emits:
@@ -123,6 +134,7 @@ class StageBuilder:
         def _discard():
             ctx.pending = None
             ctx.emitted = None
+            ctx.pending_io = None
 
         return stage
 

@@ -74,6 +74,26 @@ def _require_writes(ctx, fn: str) -> None:
         )
 
 
+def _write_op(ctx, fn: str, op) -> None:
+    """Run a file write now, or, inside an -e stage, when the stage succeeds.
+
+    Reference §6.1: a failing stage discards its pending file operations with everything else.
+    A write that fails after its stage committed can no longer undo the stage: it is a warning.
+    """
+    pending = getattr(ctx, "pending_io", None)
+    if pending is None:
+        op()
+        return
+
+    def deferred():
+        try:
+            op()
+        except FunctionError as err:
+            ctx.diag.warn(err.message)
+
+    pending.append(deferred)
+
+
 @builtin("files", pass_context=True)
 def append_file(ctx, path: str, content: str | list) -> None:
     """Append text (or each element of an array as one line) to a file. Needs --allow-fs-writes.
@@ -88,11 +108,14 @@ def append_file(ctx, path: str, content: str | list) -> None:
         text = "".join(values.to_string(x) + "\n" for x in content)
     else:
         text = content if content.endswith("\n") else content + "\n"
-    try:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as err:
-        raise FunctionError(f"append_file(): cannot write '{path}': {err.strerror or err}") from None
+    def op():
+        try:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as err:
+            raise FunctionError(f"append_file(): cannot write '{path}': {err.strerror or err}") from None
+
+    _write_op(ctx, "append_file", op)
 
 
 @builtin("files", pass_context=True)
@@ -103,11 +126,15 @@ def truncate_file(ctx, path: str) -> None:
         try { truncate_file("out.txt") } catch (err) { "needs --allow-fs-writes" }  =>  "needs --allow-fs-writes"
     """
     _require_writes(ctx, "truncate_file")
-    try:
-        with open(path, "w", encoding="utf-8"):
-            pass
-    except OSError as err:
-        raise FunctionError(f"truncate_file(): cannot write '{path}': {err.strerror or err}") from None
+
+    def op():
+        try:
+            with open(path, "w", encoding="utf-8"):
+                pass
+        except OSError as err:
+            raise FunctionError(f"truncate_file(): cannot write '{path}': {err.strerror or err}") from None
+
+    _write_op(ctx, "truncate_file", op)
 
 
 @builtin("files", pass_context=True)
@@ -118,10 +145,14 @@ def mkdir(ctx, path: str, recursive: bool = False) -> None:
         try { mkdir("out") } catch (err) { "needs --allow-fs-writes" }  =>  "needs --allow-fs-writes"
     """
     _require_writes(ctx, "mkdir")
-    try:
-        if recursive:
-            os.makedirs(path, exist_ok=True)
-        elif not os.path.isdir(path):
-            os.mkdir(path)
-    except OSError as err:
-        raise FunctionError(f"mkdir(): cannot create '{path}': {err.strerror or err}") from None
+
+    def op():
+        try:
+            if recursive:
+                os.makedirs(path, exist_ok=True)
+            elif not os.path.isdir(path):
+                os.mkdir(path)
+        except OSError as err:
+            raise FunctionError(f"mkdir(): cannot create '{path}': {err.strerror or err}") from None
+
+    _write_op(ctx, "mkdir", op)
