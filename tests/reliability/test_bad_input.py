@@ -392,3 +392,16 @@ def test_parallel_runs_account_like_sequential_ones(fmt, data, par):
     assert_accounting(a)
     assert_accounting(b)
     assert (b["lines"], b["events"]) == (a["lines"], a["events"])
+
+
+SELECTION_DATA = (b'{"n":1,"level":"info"}\n{"n":2,"level":"error"}\n\n{"n":3}\n{bad\n'
+                  b'{"n":4,"level":"error"}\n{"n":5}\n')
+
+
+@pytest.mark.parametrize("args", [["--take", "2"], ["--head", "4"], ["-l", "error"], ["-L", "error"],
+                                  ["-k", "zz"], ["-k", "n", "--take", "1"], ["-e", "e = ()"],
+                                  ["--keep-lines", "n.:[24]"], ["--ignore-lines", "bad"],
+                                  ["--skip-lines", "3"], ["-e", "emit_each([])"]])
+def test_accounting_with_every_selection_flag(args):
+    doc = run(["-j", *args, "--stats=json"], SELECTION_DATA).stats()
+    assert_accounting(doc)
