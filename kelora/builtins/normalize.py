@@ -73,9 +73,7 @@ OPT_IN_PATTERNS = ("hexnum", "duration", "num", "credit_card", "ssn", "phone")
 
 # \d and \w in Rust's regex are Unicode-aware like Python's, but `\d` digits must be ASCII for
 # the validators; they only look at ASCII digits.
-_COMPILED: dict[str, tuple[re.Pattern, ...]] = {
-    name: tuple(re.compile(src) for src in srcs) for name, srcs in _PATTERN_SOURCES.items()
-}
+# (compiled when a pattern set is first used: compiling all 27 at import cost every start-up)
 
 
 def _digits(text: str) -> list[int]:
@@ -136,7 +134,7 @@ def _steps(names: tuple[str, ...]) -> tuple[tuple[re.Pattern, object, str, str],
     for idx, name in enumerate(names):
         marker = chr(0xE000 + idx)
         validate = _VALIDATORS.get(name)
-        for regex in _COMPILED[name]:
+        for regex in map(re.compile, _PATTERN_SOURCES[name]):
             if validate is None:
                 repl: object = marker
             else:
@@ -146,7 +144,7 @@ def _steps(names: tuple[str, ...]) -> tuple[tuple[re.Pattern, object, str, str],
     return tuple(steps)
 
 
-_STEP_CACHE: dict[tuple[str, ...], tuple] = {DEFAULT_PATTERNS: _steps(DEFAULT_PATTERNS)}
+_STEP_CACHE: dict[tuple[str, ...], tuple] = {}
 
 
 def _steps_for(spec: object) -> tuple:
@@ -164,7 +162,7 @@ def _steps_for(spec: object) -> tuple:
     names = tuple(n for n in names if n)  # "ipv4," and "" name nothing extra
     steps = _STEP_CACHE.get(names)
     if steps is None:
-        unknown = [n for n in names if n not in _COMPILED]
+        unknown = [n for n in names if n not in _PATTERN_SOURCES]
         if unknown:
             raise FunctionError(
                 f"normalized(): unknown pattern '{unknown[0]}'. Valid patterns: {_ALL_NAMES}"
@@ -212,5 +210,7 @@ def normalized(text: str | dict, patterns: str | list | None = None) -> object:
         normalized("card 4111 1111 1111 1111", "credit_card")  =>  "card <credit_card>"
         normalized("took 250ms", ["duration"])  =>  "took <duration>"
     """
-    steps = _STEP_CACHE[DEFAULT_PATTERNS] if patterns is None else _steps_for(patterns)
+    steps = _STEP_CACHE.get(DEFAULT_PATTERNS) if patterns is None else _steps_for(patterns)
+    if steps is None:  # the first call with the default set builds (and caches) its steps
+        steps = _steps_for(list(DEFAULT_PATTERNS))
     return _normalize_value(text, steps)
