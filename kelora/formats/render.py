@@ -63,11 +63,34 @@ def json_bytes(obj, option: int = 0) -> bytes:
     except _JSONEncodeError:
         try:
             data = _dumps(_json_safe(obj), default=json_default, option=option)
-        except (_JSONEncodeError, RecursionError):  # a map that contains itself
-            data = _dumps("<unserializable>", option=option)
+        except (_JSONEncodeError, RecursionError):
+            # orjson stops at 255 levels, but valid input may nest deeper (orjson reads 1024):
+            # build those levels here rather than lose the event
+            try:
+                data = _deep_json(obj, 0)
+                if option & orjson.OPT_APPEND_NEWLINE:
+                    data += b"\n"
+            except RecursionError:  # a map that contains itself
+                data = _dumps("<unserializable>", option=option)
     if 0x2B in data and b"e+" in data:  # memchr for "+" first: ``e+`` is a slower search
         data = fix_exponents(data)
     return data
+
+
+DEEP_JSON_LIMIT = 5000
+
+
+def _deep_json(v, depth: int) -> bytes:
+    """Compact JSON, container by container, for values nested beyond orjson's limit."""
+    if depth > DEEP_JSON_LIMIT:
+        raise RecursionError
+    t = type(v)
+    if t is dict:
+        return b"{" + b",".join(_dumps(k if type(k) is str else str(k)) + b":" + _deep_json(x, depth + 1)
+                                for k, x in v.items()) + b"}"
+    if t is list:
+        return b"[" + b",".join(_deep_json(x, depth + 1) for x in v) + b"]"
+    return _dumps(_json_safe(v), default=json_default)
 
 
 def json_text(obj) -> str:
