@@ -53,7 +53,7 @@ class Gen:
             "_NUM": frozenset({int, float}), "_FE": FunctionError,
             "_PASS": (KeloraError, SkipEvent, ExitRequest), "_SE": ScriptError, "_berr": _berr, "_iferr": _iferr,
             "_RET": ReturnSignal,
-            "_in": ops.in_, "_neg": ops.neg, "_pos": ops.pos, "_not": ops.not_, "_cp": ops.deep_copy, "_CONT": frozenset({list, dict}),
+            "_in": ops.in_, "_neg": ops.neg, "_pos": ops.pos, "_not": ops.not_, "_cp": lambda v, _rt=comp.rt: ops.deep_copy(v, _rt), "_CONT": frozenset({list, dict}),
         }
         self.ns.update({v: ops.BINARY[k] for k, v in _CMP.items()})
         self.ns.update({v: ops.BINARY[k] for k, v in _ARITH.items()})

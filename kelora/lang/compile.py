@@ -195,11 +195,12 @@ def value_of(c: Compiler, node: ast.Node, cx: FnCtx):
     if not is_place(node):
         return f
     copy = ops.deep_copy
+    rt = c.rt
 
     def copied(s):
         v = f(s)
         t = type(v)
-        return copy(v) if t is list or t is dict else v
+        return copy(v, rt) if t is list or t is dict else v
     return copied
 
 

@@ -319,16 +319,30 @@ MAX_COPY_ITEMS = 1_000_000
 _CONTAINERS = (list, dict)
 
 
-def deep_copy(v):
-    """Value semantics for arrays/maps read from a place (Rhai clones on assignment)."""
+# Operations charged per nested container copied (the top level is free): copying is work the
+# loop counter does not see, and `a = [a]` in a loop copies ever deeper values.
+COPY_OP_COST = 10
+
+
+def deep_copy(v, rt=None):
+    """Value semantics for arrays/maps read from a place (Rhai clones on assignment).
+
+    With the script's ``Runtime``, nested containers copied count against its operation limit."""
     t = type(v)
     if t is not list and t is not dict:
         return v
-    return _copy(v, [MAX_COPY_ITEMS + len(v)])
+    budget = [MAX_COPY_ITEMS + len(v), 0]  # [items left, containers copied]
+    out = _copy(v, budget)
+    if rt is not None and budget[1] > 1:
+        rt.ops += (budget[1] - 1) * COPY_OP_COST
+        if rt.ops > rt.max_ops:
+            raise rt.too_many_ops(None)
+    return out
 
 
 def _copy(v, budget: list):
     budget[0] -= 1 + len(v)
+    budget[1] += 1
     if budget[0] < 0:
         from kelora.errors import ScriptRuntimeError  # callers copy outside the OpError->span wrapper
 
