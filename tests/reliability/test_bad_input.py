@@ -120,6 +120,17 @@ def test_ten_thousand_deep_nesting_is_a_parse_error():
           stats={"lines.errors": 2, "events.output": 1})
 
 
+@pytest.mark.parametrize("depth", [254, 256, 300, 1000])
+def test_deep_but_valid_json_passes_through_unchanged(depth):
+    """orjson writes at most 255 levels; deeper valid input must not be lost on output."""
+    line = b'{"a":' + b"[" * depth + b'{"k":1.5e16,"s":"\xc3\xa9"}' + b"]" * depth + b',"b":2}\n'
+    res, _ = check(["-j", "-F", "json"], line, stats={"events.output": 1})
+    import orjson
+
+    assert orjson.loads(res.out) == orjson.loads(line)
+    assert b"e+" not in res.out  # serde_json's float text (1.5e16)
+
+
 def test_deep_json_inside_a_script_value_does_not_crash():
     text = "[" * 10_000 + "]" * 10_000
     res = run(["-j", "-e", "e.x = parse_json(e.s)", "-F", "json"], json.dumps({"s": text}).encode() + b"\n")

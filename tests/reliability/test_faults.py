@@ -265,7 +265,7 @@ def test_signal_with_parallel_and_an_open_stdin(tmp_path, sig, code):
         p.stdin.flush()
         time.sleep(1.5)
         os.killpg(p.pid, sig) if sig == signal.SIGINT else p.send_signal(sig)
-        got = p.wait(timeout=8)
+        got = p.wait(timeout=3)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()

@@ -87,6 +87,8 @@ GROWTH = [
     ("for i in range(0, 1000000000000) {}", "exceeded the limit of 10,000,000 operations"),
     ("e.x = 2 ** 100000", "integer overflow"),
     ('let s = ""; for i in 0..100000 { s += "[" } e.x = parse_json(s)', "depth limit exceeded"),
+    ("let a = []; for i in 0..100000 { a = [a] } e.x = 1", "exceeded the limit of 10,000,000 operations"),
+    ("let m = #{}; for i in 0..100000 { m = #{k: m, n: i} } e.x = 1", "exceeded the limit of 10,000,000 operations"),
     ("fn f(x) { f(x + 1) } e.r = f(1)", "nested deeper than 64 levels"),
     ("fn f(x) { [f(x), f(x)] } e.r = f(1)", "nested deeper than 64 levels"),
     ("let g = |f, x| f.call(f, x + 1); e.r = g.call(g, 1)", ""),
