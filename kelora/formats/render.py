@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import orjson
 
@@ -66,6 +67,8 @@ def json_bytes(obj, option: int = 0) -> bytes:
         except (_JSONEncodeError, RecursionError):
             # orjson stops at 255 levels, but valid input may nest deeper (orjson reads 1024):
             # build those levels here rather than lose the event
+            if sys.getrecursionlimit() < 3 * DEEP_JSON_LIMIT:  # two frames per level, plus the caller's
+                sys.setrecursionlimit(3 * DEEP_JSON_LIMIT)
             try:
                 data = _deep_json(obj, 0)
                 if option & orjson.OPT_APPEND_NEWLINE:
@@ -86,10 +89,11 @@ def _deep_json(v, depth: int) -> bytes:
         raise RecursionError
     t = type(v)
     if t is dict:
-        return b"{" + b",".join(_dumps(k if type(k) is str else str(k)) + b":" + _deep_json(x, depth + 1)
-                                for k, x in v.items()) + b"}"
+        # list comprehensions, not generators: Python-to-Python calls use no C stack
+        return b"{" + b",".join([_dumps(k if type(k) is str else str(k)) + b":" + _deep_json(x, depth + 1)
+                                 for k, x in v.items()]) + b"}"
     if t is list:
-        return b"[" + b",".join(_deep_json(x, depth + 1) for x in v) + b"]"
+        return b"[" + b",".join([_deep_json(x, depth + 1) for x in v]) + b"]"
     return _dumps(_json_safe(v), default=json_default)
 
 
