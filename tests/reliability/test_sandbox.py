@@ -82,8 +82,9 @@ GROWTH = [
     ("let a = [1]; loop { a += a }", "array length exceeds the limit"),
     ("let a = [1]; loop { a.append(a) }", "array length exceeds the limit"),
     ("let m = #{}; loop { m[m.len().to_string()] = m }", "value too large to copy"),
-    ("let a = [1]; for i in 0..60 { a = [a, a] } e.x = a", "value too large to copy"),
-    ("let m = #{}; for i in 0..60 { m = #{a: m, b: m} } e.x = m.to_json().len()", "value too large to copy"),
+    ("let a = [1]; for i in 0..60 { a = [a, a] } e.x = a", "value too large to copy|10,000,000 operations"),
+    ("let m = #{}; for i in 0..60 { m = #{a: m, b: m} } e.x = m.to_json().len()",
+     "value too large to copy|10,000,000 operations"),
     ("for i in range(0, 1000000000000) {}", "exceeded the limit of 10,000,000 operations"),
     ("e.x = 2 ** 100000", "integer overflow"),
     ('let s = ""; for i in 0..100000 { s += "[" } e.x = parse_json(s)', "depth limit exceeded"),
@@ -100,7 +101,7 @@ def test_growth_and_recursion_end_with_a_clear_error_in_bounded_memory(script, f
     res = hostile(script)
     assert res.code == 1, res.err
     assert "kelora: Pipeline error:" in res.err
-    assert fragment in res.err, res.err
+    assert any(f in res.err for f in fragment.split("|")), res.err
     assert res.out == b""
 
 
