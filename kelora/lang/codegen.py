@@ -18,7 +18,7 @@ from kelora.errors import ExitRequest, FunctionError, KeloraError, ScriptError, 
 from kelora.lang import ast, ops
 from kelora.lang.check import _walk, mutates_receiver
 from kelora.lang.compile import FnCtx, is_event
-from kelora.lang.compile_calls import NOT_CONSTANT, try_fold
+from kelora.lang.compile_calls import NOT_CONSTANT, try_fold, wrap_error
 from kelora.lang.runtime import ReturnSignal, rterr
 from kelora.values import type_name
 
@@ -219,6 +219,52 @@ class Gen:
         return f"({call} if {' and '.join(checks)} else {self.closure(node)})", False
 
     # ------------------------------------------------------------ statements
+    def effect_call(self, node, k: int) -> list[str] | None:
+        """Lines for a top-level call of a builtin with side effects (``track_unique(...)``,
+        ``print(...)``) whose arguments are replay-safe: the arguments are computed in a
+        replayable block (a failure re-runs statement *k* through the closures, before the
+        call), then the call runs exactly once, its errors wrapped as the closure wraps them."""
+        comp = self.comp
+        argc = len(node.args)
+        if (node.name, argc) in comp.fns or node.optional or node.name in ("Fn", "call"):
+            return None
+        b = comp.reg.get(node.name)
+        if b is None or not b.accepts_arity(argc) or getattr(b.func, "compile_literal", None):
+            return None
+        if mutates_receiver(node.name) or not all(_replay_safe(a, comp) for a in node.args):
+            return None  # (in-place methods stay closures: they check what they may change)
+        parts, checks, arg_lines = [], [], []
+        for i, a in enumerate(node.args):
+            p = b.params[i] if i < len(b.params) else b.variadic
+            allowed = p.allowed if p is not None else None
+            code, _ = self.expr(a)
+            if isinstance(a, ast.Literal):
+                if allowed is not None and type(a.value) not in allowed:
+                    return None
+                parts.append(code)
+                continue
+            t = self.tmp()
+            arg_lines.append(f"{t} = {code}")
+            if allowed is not None:
+                checks.append(f"type({t}) in {self.name('_al', allowed)}")
+            parts.append(t)
+        args = "(" + "".join(x + ", " for x in parts) + ")"
+        call = f"{self.name('_f', b.func)}({', '.join(['s.ctx'] + parts if b.pass_context else parts)})"
+        name, span = self.name("_n", b.name), self.name("_s", node.span)
+        lines = []
+        if arg_lines:
+            lines.append("  try:")
+            lines.extend("   " + line for line in arg_lines)
+            lines.append(f"  except _FE:\n   return _from(s, {k})\n  except _PASS:\n   raise\n"
+                         f"  except Exception:\n   return _from(s, {k})")
+        pad = "  "
+        if checks:  # a failed type check: the closures raise the precise error (no call made)
+            lines.append(f"  if not ({' and '.join(checks)}):\n   return _from(s, {k})")
+        wrap = f" raise _wrap(x, {name}, {args}, {span}) from None"
+        lines.append(f"{pad}try:\n{pad} _r = {call}\n{pad}except _FE as x:\n{pad}{wrap}\n{pad}except _PASS:\n"
+                     f"{pad} raise\n{pad}except Exception as x:\n{pad}{wrap}")
+        return lines
+
     def copied(self, node) -> str:
         """Value of *node*; arrays/maps read from a place are copied (Rhai value semantics)."""
         code, _ = self.expr(node)
@@ -280,12 +326,19 @@ def generate(comp, stmts: list, closures: list, source, slow):
                 g.reassigned.add(n.target.name)
     from kelora.lang.program import internal_error
 
-    g.ns.update({"_src": source, "_slow": slow, "_from": _resume(closures), "_internal": internal_error})
+    g.ns.update({"_src": source, "_slow": slow, "_from": _resume(closures), "_internal": internal_error,
+                 "_wrap": wrap_error})
     lines = ["def _run(s):", " try:", "  _e = s.e", "  if _e is None:", "   return _slow(s)", "  _r = None"]
     generated = 0
     for k, st in enumerate(stmts):
         checked = st.value if isinstance(st, (ast.Let, ast.Assign)) else st
         body = g.statement(st) if checked is not None and _replay_safe(checked, comp) else None
+        if body is None and isinstance(st, ast.Call):
+            effect = g.effect_call(st, k)
+            if effect is not None:
+                generated += 1
+                lines.extend(effect)
+                continue
         if body is None:
             lines.append(f"  _r = {g.name('_c', closures[k])}(s)")
             if isinstance(st, ast.Let) and _IDENT.match(st.name):
