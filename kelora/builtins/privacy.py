@@ -68,6 +68,34 @@ def pseudonym(ctx, value: str | int | float, domain: str) -> str:
     return fn(value)
 
 
+def _pseudonym_literal_domain(args: tuple):
+    """``compile_literal`` hook: ``pseudonym(x, "users")`` binds its domain's pseudonymizer
+    (and that one's token cache) once, instead of looking the domain up on every call."""
+    domain = args[1] if len(args) == 2 else None
+    if type(domain) is not str or not domain:
+        return None  # a computed or invalid domain: the general function (and its errors)
+    bound_keyring = fn = cached = None
+
+    def pseudonym_in_domain(ctx, value, _domain):
+        nonlocal bound_keyring, fn, cached
+        keyring = ctx.keyring
+        if keyring is None or keyring is not bound_keyring:
+            if keyring is None:
+                keyring = ensure_keyring(ctx)
+            fn = keyring.pseudonymizer(domain)
+            cached = getattr(fn, "cache", {}).get
+            bound_keyring = keyring
+        if type(value) is str:
+            token = cached(value)
+            return token if token is not None else fn(value)
+        return fn(value_text("pseudonym", value))
+
+    return pseudonym_in_domain
+
+
+pseudonym.compile_literal = _pseudonym_literal_domain  # type: ignore[attr-defined]
+
+
 def _xxh3_hex(data: bytes) -> str:
     return xxhash.xxh3_64_hexdigest(data)
 
