@@ -188,12 +188,20 @@ class Gen:
         if (node.name, argc) in comp.fns or node.optional or node.name in ("Fn", "call"):
             raise _NoGen
         b = comp.reg.get(node.name)
-        if b is None or not b.accepts_arity(argc) or getattr(b.func, "compile_literal", None):
+        if b is None or not b.accepts_arity(argc):
             raise _NoGen
+        func = b.func
+        hook = getattr(func, "compile_literal", None)
+        if hook is not None:  # same contract as compile_calls.builtin_call: a same-signature stand-in
+            try:
+                func = hook(tuple(a.value if isinstance(a, ast.Literal) else NOT_CONSTANT
+                                  for a in node.args)) or func
+            except FunctionError:
+                raise _NoGen from None
         folded = try_fold(b, node)
         if folded is not NOT_CONSTANT:
             return self.x_Literal(ast.Literal(node.span, folded))
-        fn = self.name("_f", b.func)
+        fn = self.name("_f", func)
         parts, checks = [], []
         for i, a in enumerate(node.args):
             p = b.params[i] if i < len(b.params) else b.variadic
