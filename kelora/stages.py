@@ -73,7 +73,8 @@ class StageBuilder:
         nested = prog.mutates_nested
         declares = prog.declares_vars
         calls = prog.calls
-        tracks = any(name.startswith("track_") for name in calls)
+        # a lone track_* call records nothing when it fails: no queue (Program.tracks_last)
+        tracks = any(name.startswith("track_") for name in calls) and not prog.tracks_last
         emits = "emit_each" in calls
         writes = not calls.isdisjoint(FILE_WRITERS)
         record, strict, fail_closed = self.record_error, self.strict, self.fail_closed

@@ -30,7 +30,7 @@ class Program:
     """A compiled script.  ``run(scope)`` returns the value of the last expression (or None)."""
 
     __slots__ = ("source", "mode", "stage", "mutates_event", "mutates_nested", "declares_vars",
-                 "calls", "ast", "_body", "_rt", "_nslots", "run", "writes_last")
+                 "calls", "ast", "_body", "_rt", "_nslots", "run", "writes_last", "tracks_last")
 
     def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots, simple=False, stmts=()):
         self.source = source
@@ -41,6 +41,7 @@ class Program:
         self.declares_vars = analysis.declares_vars
         self.calls = analysis.calls
         self.writes_last = False  # see _writes_last (set by _compile)
+        self.tracks_last = False  # see _tracks_last (set by _compile)
         self.ast = script_ast
         self._body = body
         self._rt = rt
@@ -209,8 +210,20 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
         if fast is not None:
             simple = fast
     prog = Program(source, mode, stage, analysis, script, body, rt, top.nslots, simple, parts)
-    prog.writes_last = not fn_defs and not (pre_ast is not None and pre_ast.stmts) and _writes_last(script.stmts)
+    plain = not fn_defs and not (pre_ast is not None and pre_ast.stmts)
+    prog.writes_last = plain and _writes_last(script.stmts)
+    prog.tracks_last = plain and _tracks_last(script.stmts)
     return prog
+
+
+def _tracks_last(stmts) -> bool:
+    """True when the script is one ``track_*(...)`` call with no other track call inside it: its
+    arguments are computed before it records anything, so a failing run records nothing and
+    the exec stage can let the op apply at once instead of queueing it for commit (T3)."""
+    if len(stmts) != 1 or not isinstance(stmts[0], ast.Call) or not stmts[0].name.startswith("track_"):
+        return False
+    inner = analyze(tuple(stmts[0].args), ())
+    return not any(name.startswith("track_") for name in inner.calls)
 
 
 def _writes_last(stmts) -> bool:
