@@ -27,6 +27,21 @@ def is_regular_target(path: str) -> bool:
     return stat.S_ISREG(st.st_mode)
 
 
+def keep_mode(fd: int, path: str) -> None:
+    """Give the temporary file (mkstemp: 0600) the mode ``path`` has, or would get from the
+    umask, so an atomic replace does not change who may read the export."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        os.fchmod(fd, mode)
+    except OSError:
+        pass
+
+
 class OutputSink:
     def __init__(self, config: Config, env, stats: Stats):
         from kelora.formats import make_formatter
@@ -72,6 +87,7 @@ class OutputSink:
             except OSError as exc:
                 raise FatalError(f"Failed to create output file '{path}': {exc.strerror or exc}")
             self._tmp_path = tmp
+            keep_mode(fd, path)
             self._file = os.fdopen(fd, "wb", buffering=1 << 20)
             self.out = self._file
         self._write = self.out.write

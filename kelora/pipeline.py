@@ -96,6 +96,7 @@ class Pipeline:
         self.builder = builder
         fns = []
         needs_meta = c.output_format == "inspect"
+        reusable = True  # may one Scope object serve every event? (see _read_json_fast)
         filter_index = 0
         for stage in c.stages:
             if stage.kind in ("levels", "exclude_levels"):
@@ -106,6 +107,8 @@ class Pipeline:
             prog = compile_script(stage.text, label=stage.label, mode=mode, stage=kind,
                                   prelude=stage.prelude)
             calls |= prog.calls
+            if stage.prelude or _captures_scope(prog):
+                reusable = False
             if _META_WORDS.search(stage.text) or (stage.prelude and _META_WORDS.search(stage.prelude)):
                 needs_meta = True
             if kind == "exec":
@@ -124,6 +127,7 @@ class Pipeline:
         self.called_functions = frozenset(calls)
         self.stage_fns = tuple(fns)
         self.needs_meta = needs_meta
+        self.scope_reusable = reusable
 
     # ------------------------------------------------------------------ errors
     def _location(self) -> str:
@@ -421,6 +425,9 @@ class Pipeline:
         fmt, write = writer if writer is not None else (None, None)
         write_error = self.sink.write_error
         slow = self._json_slow_line
+        # One Scope for every event when no stage can keep a reference to it (closures and
+        # function pointers capture their scope): saves building one per event.
+        shared = Scope(None, None, ctx, {}) if getattr(self, "scope_reusable", False) else None
         max_bytes = self.config.max_line_bytes
         if max_bytes is None:
             max_bytes = float("inf")
@@ -443,7 +450,13 @@ class Pipeline:
                     continue
                 created += 1
                 if fns:
-                    scope = Scope(event, None, ctx, {})
+                    if shared is not None:
+                        scope = shared
+                        scope.e = event
+                        if scope.vars:  # `let` values of the previous event
+                            scope.vars = {}
+                    else:
+                        scope = Scope(event, None, ctx, {})
                     if general:
                         process(scope, 0)
                         continue
@@ -676,6 +689,15 @@ class Pipeline:
         return ExitStatus.OK
 
 
+def _captures_scope(prog) -> bool:
+    """Whether a compiled stage may keep its Scope beyond the event (closures, Fn pointers)."""
+    from kelora.lang import ast
+    from kelora.lang.check import _walk
+
+    return any(isinstance(n, ast.Closure) or (isinstance(n, ast.Call) and n.name in ("Fn", "call"))
+               for st in (*prog.ast.stmts, *prog.ast.fns) for n in _walk(st))
+
+
 def _rich_text(renderable) -> str:
     """Render a rich object to text for a terminal (rich is imported only here)."""
     import io
@@ -692,7 +714,7 @@ def _atomic_write(path: str, text: str) -> None:
     import os
     import tempfile
 
-    from kelora.output import is_regular_target
+    from kelora.output import is_regular_target, keep_mode
 
     if not is_regular_target(path):  # /dev/stdout, a FIFO: a rename would replace the node
         with open(path, "w", encoding="utf-8") as fh:
@@ -701,6 +723,7 @@ def _atomic_write(path: str, text: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".kelora-metrics-", dir=folder)
     try:
+        keep_mode(fd, path)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)

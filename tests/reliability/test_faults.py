@@ -275,3 +275,20 @@ def test_signal_with_parallel_and_an_open_stdin(tmp_path, sig, code):
         p.stdout.close()
         p.stderr.close()
     assert got == code
+
+
+def test_atomic_outputs_keep_the_file_mode(tmp_path):
+    """The temporary file of an atomic write gets the target's mode (or the umask's), not 0600."""
+    out, metrics = tmp_path / "o.json", tmp_path / "m.json"
+    args = ["-j", "-o", str(out), "-e", 'track_sum("n", 1)', "--metrics-file", str(metrics)]
+    umask = os.umask(0o022)
+    try:
+        assert run(args, b'{"a":1}\n').code == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644 == stat.S_IMODE(metrics.stat().st_mode)
+        out.chmod(0o640)
+        metrics.chmod(0o604)
+        assert run(args, b'{"a":2}\n').code == 0
+        assert (stat.S_IMODE(out.stat().st_mode), stat.S_IMODE(metrics.stat().st_mode)) == (0o640, 0o604)
+        assert out.read_text() == "a=2\n"
+    finally:
+        os.umask(umask)
