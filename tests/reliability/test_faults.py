@@ -292,3 +292,13 @@ def test_atomic_outputs_keep_the_file_mode(tmp_path):
         assert out.read_text() == "a=2\n"
     finally:
         os.umask(umask)
+
+
+@pytest.mark.parametrize("target", ["folder", ""])
+def test_output_to_a_directory_or_empty_name(tmp_path, target):
+    (tmp_path / "folder").mkdir()
+    before = sorted(os.listdir(tmp_path))
+    p = run_bin(["-j", "-o", target], stdin=b'{"a":1}\n', cwd=str(tmp_path))
+    assert_no_traceback(p)
+    assert p.code == 1 and "kelora: Failed to" in p.err and "output file" in p.err
+    assert sorted(os.listdir(tmp_path)) == before  # no temporary file left behind
