@@ -16,13 +16,22 @@ _NOTHING = object()
 _BOM = "\ufeff"
 
 
+SECRET_VARIABLES = frozenset({"KELORA_SECRET"})  # never handed to scripts
+
+
 @builtin("files", pass_context=True)
 def get_env(ctx, name: str, default: object = _NOTHING) -> object:
     """The value of an environment variable, else default ("" when not given).
 
+    The pseudonym secret (KELORA_SECRET) is not readable: scripts get an error, so no script
+    can copy the secret into the output.
+
     Examples:
         get_env("KELORA_SURELY_UNSET_VARIABLE_X", "fallback")  =>  "fallback"
+        get_env("KELORA_SECRET")  =>  !error not readable
     """
+    if name in SECRET_VARIABLES:
+        raise FunctionError(f"get_env(): {name} is not readable from scripts (it holds the pseudonym secret)")
     v = ctx.env.get(name)
     if v is None:
         return "" if default is _NOTHING else default

@@ -206,8 +206,6 @@ def test_no_secret_through_the_command(needles, home, args):
     assert_clean(needles, res.out, res.err)
 
 
-@pytest.mark.xfail(strict=True, reason="get_env() returns KELORA_SECRET to scripts; kelora/builtins/files.py "
-                   "is owned by the builtins task (reported)")
 def test_scripts_cannot_read_the_secret_from_the_environment(needles, home):
     res = run(["-j", "-e", 'e.s = get_env("KELORA_SECRET")', "-F", "json"], EVENTS, environ=_env(home), cwd=home)
     assert_clean(needles, res.out, res.err)
