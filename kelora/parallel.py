@@ -8,10 +8,12 @@ sequential run (``Pipeline._read_stream``) into a private buffer and returns, pe
 output bytes, its stats, its error log, its filter-stage counts and its metrics.  The parent
 writes outputs and merges everything **in input order** (``imap``), so output, stats and metrics
 equal a sequential run's — ``track_unique`` keeps the sequential first-seen order because batch
-stores are merged in order.  ``--unordered`` takes results as they finish.
+stores are merged in order.  ``--unordered`` takes results as they finish (metrics are then
+merged in completion order: sums and counts are the same, ``track_unique`` order may differ).
 """
 from __future__ import annotations
 
+import collections
 import io
 import multiprocessing
 import os
@@ -162,33 +164,21 @@ class ParallelReader:
             ensure_keyring(p.ctx)  # derive once, here; workers inherit it through fork
         p.sink.flush()
         _WORKER = p
-        ctx = multiprocessing.get_context("fork")
-        pool = ctx.Pool(self.workers, initializer=_init_worker)
+        pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_init_worker)
+        # Batches are read and submitted from this (the main) thread, a bounded number at a
+        # time: a signal then interrupts the read or the wait here, and terminate() never
+        # waits on a helper thread stuck reading an open stdin pipe.
+        inflight: collections.deque = collections.deque()
+        limit = self.workers * 4
+        self._header = getattr(p.sink.formatter, "header", None)
         try:
-            def tasks():
-                yield first
-                yield from batches
-
-            results = pool.imap(_work, tasks(), chunksize=1) if self.ordered else \
-                pool.imap_unordered(_work, tasks(), chunksize=1)
-            header = getattr(p.sink.formatter, "header", None)
-            for out, stats, errors, filter_ok, metrics, failure, exit_request in results:
-                if out:
-                    if header is not None:
-                        p.sink.write_raw(header)
-                        p.sink.formatter.header = header = None
-                    p.sink.write_raw(out)
-                p.stats.merge(stats)
-                p.errors.merge(errors)
-                for k, v in filter_ok.items():
-                    p.builder.filter_ok[k] = p.builder.filter_ok.get(k, 0) + v
-                p.ctx.metrics.merge(metrics)
-                if exit_request is not None:
-                    from kelora.errors import ExitRequest
-
-                    raise ExitRequest(*exit_request)
-                if failure is not None:
-                    raise StageFailed(failure)
+            inflight.append(pool.apply_async(_work, (first,)))
+            for task in batches:
+                inflight.append(pool.apply_async(_work, (task,)))
+                while len(inflight) >= limit:
+                    self._absorb(self._next(inflight))
+            while inflight:
+                self._absorb(self._next(inflight))
             pool.close()
         except BaseException:
             pool.terminate()
@@ -196,3 +186,38 @@ class ParallelReader:
         finally:
             pool.join()
             _WORKER = None
+
+    def _next(self, inflight: collections.deque):
+        """The next finished batch: the oldest (input order), or any with --unordered."""
+        while True:
+            if not self.ordered:
+                for i, res in enumerate(inflight):
+                    if res.ready():
+                        del inflight[i]
+                        return res.get()
+            head = inflight[0]
+            head.wait(0.2)  # short waits keep Ctrl-C responsive
+            if head.ready():
+                inflight.popleft()
+                return head.get()
+
+    def _absorb(self, result) -> None:
+        """Write a batch's output and merge its counters, stats and metrics into the run."""
+        p = self.p
+        out, stats, errors, filter_ok, metrics, failure, exit_request = result
+        if out:
+            if self._header is not None:
+                p.sink.write_raw(self._header)
+                p.sink.formatter.header = self._header = None
+            p.sink.write_raw(out)
+        p.stats.merge(stats)
+        p.errors.merge(errors)
+        for k, v in filter_ok.items():
+            p.builder.filter_ok[k] = p.builder.filter_ok.get(k, 0) + v
+        p.ctx.metrics.merge(metrics)
+        if exit_request is not None:
+            from kelora.errors import ExitRequest
+
+            raise ExitRequest(*exit_request)
+        if failure is not None:
+            raise StageFailed(failure)

@@ -252,9 +252,6 @@ def test_stdout_on_a_full_device_is_a_clear_error(tmp_path, extra):
     assert "No space left on device" in err
 
 
-@pytest.mark.xfail(strict=True, reason="--parallel reads stdin in multiprocessing's task-handler thread: "
-                   "on SIGINT/SIGTERM pool.terminate() joins that thread, which is blocked reading the "
-                   "still-open pipe, so the run hangs (kelora/parallel.py; reported)")
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_with_parallel_and_an_open_stdin(tmp_path, sig, code):
     p = subprocess.Popen([KELORA_BIN, "-j", "--parallel", "--batch-size", "2", "-e", 'track_sum("n", 1)',
