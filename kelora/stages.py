@@ -80,6 +80,34 @@ class StageBuilder:
         record, strict, fail_closed = self.record_error, self.strict, self.fail_closed
         deepcopy = copy.deepcopy
 
+        def failed(scope: Scope, err: ScriptRuntimeError):
+            """Report a run that raised (the event was restored); the result for the event."""
+            if err.kind == "conf-readonly":
+                record("script", scope, err.message, None)
+                if strict:
+                    raise StageFailed(err.message)
+                return DROPPED_BY_ERROR
+            message = describe(err)
+            record("exec", scope, message, None)
+            if strict:
+                raise StageFailed(f"exec error: {message}")
+            return DROPPED_BY_ERROR if fail_closed else True
+
+        if not (mutates or declares or tracks or emits or writes):
+            # nothing to snapshot, queue or collect (T2's stages): the lean form
+            def lean_stage(scope: Scope):
+                try:
+                    run(scope)
+                except SkipEvent:
+                    return False
+                except ScriptRuntimeError as err:
+                    return failed(scope, err)
+                if scope.e is None:
+                    scope.e = {}  # `e = ()`: nothing is output, but later stages still run
+                return True
+
+            return lean_stage
+
         def stage(scope: Scope):
             e = scope.e
             snapshot = None
@@ -104,16 +132,7 @@ class StageBuilder:
                     scope.e = snapshot
                 if vars_snapshot is not None:
                     scope.vars = vars_snapshot
-                if err.kind == "conf-readonly":
-                    record("script", scope, err.message, None)
-                    if strict:
-                        raise StageFailed(err.message)
-                    return DROPPED_BY_ERROR
-                message = describe(err)
-                record("exec", scope, message, None)
-                if strict:
-                    raise StageFailed(f"exec error: {message}")
-                return DROPPED_BY_ERROR if fail_closed else True
+                return failed(scope, err)
             if tracks:
                 pending = ctx.pending
                 ctx.pending = None
