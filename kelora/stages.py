@@ -106,6 +106,8 @@ class StageBuilder:
                     scope.e = {}  # `e = ()`: nothing is output, but later stages still run
                 return True
 
+            # the same steps, for a caller's loop that inlines them (Pipeline._read_json_fast)
+            lean_stage.lean = (run, failed)  # type: ignore[attr-defined]
             return lean_stage
 
         def stage(scope: Scope):
