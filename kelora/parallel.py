@@ -75,6 +75,24 @@ def _work(task):
             failure, exit_request)
 
 
+def _widen_pipes(pool) -> None:
+    """Give the pool's task and result pipes 1 MiB buffers (Linux ``F_SETPIPE_SZ``).
+
+    A batch's input (~330 KB per 1000 JSON lines) and output cross these pipes; with the
+    default 64 KiB the sender and the receiver take turns for every 64 KiB.  Measured on T2
+    (1M events, 2 workers): 7.2 -> 6.1 s.  Best effort: private attributes of
+    ``multiprocessing.Pool``, and a system may cap the size (``/proc/sys/fs/pipe-max-size``).
+    """
+    try:
+        import fcntl
+
+        setsize = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+        for conn in (pool._outqueue._reader, pool._inqueue._reader):
+            fcntl.fcntl(conn.fileno(), setsize, 1 << 20)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
+
+
 class ParallelReader:
     """Drives the workers for ``Pipeline``; called instead of ``Pipeline._read_inputs``."""
 
@@ -165,6 +183,7 @@ class ParallelReader:
         p.sink.flush()
         _WORKER = p
         pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_init_worker)
+        _widen_pipes(pool)
         # Batches are read and submitted from this (the main) thread, a bounded number at a
         # time: a signal then interrupts the read or the wait here, and terminate() never
         # waits on a helper thread stuck reading an open stdin pipe.
