@@ -1,0 +1,332 @@
+"""Reading input for a run: sources in order, line selection, decoding, parsing, and the loop.
+
+``InputLoop`` is the part of ``Pipeline`` that turns lines into events and hands them to the
+stages.  ``_read_stream`` is the general per-line loop; ``_read_json_fast`` is the same loop
+specialised, once per file, for plain JSON lines (the common case of scheduled exports).
+Both run millions of times, so their locals are bound before the loop.
+"""
+from __future__ import annotations
+
+import re
+
+from kelora.context import Scope
+from kelora.errors import FatalError, InputError, ScriptRuntimeError, SkipEvent
+from kelora.stages import StageFailed
+
+WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
+
+
+class StopInput(Exception):
+    """--take reached or --head exhausted: stop reading, finish normally."""
+
+
+class InputLoop:
+    """Mixed into ``Pipeline``: uses its config, env, stats, errors, reporter, ctx and sink."""
+
+    def _read_inputs(self) -> None:
+        from kelora import reader
+
+        c = self.config
+        for src in reader.sources(c.files, self.env.stdin):
+            if isinstance(src, reader.OpenFailure):
+                self.stats.files_failed.append(src.path)
+                if c.strict:  # the "Pipeline error" line says it once
+                    raise StageFailed(src.message)
+                self.reporter.error(src.message + self._format_as_file_hint(src.path))
+                continue
+            self.stats.files_processed += 1
+            self.current_label = src.label
+            if self.parser is not None:
+                self.parser.start_file()  # CSV: each file brings its own header
+            try:
+                self._read_stream(src)
+            except (OSError, EOFError, ValueError) as exc:
+                if isinstance(exc, BrokenPipeError):
+                    raise
+                message = f"Failed to read '{src.label}': {exc}"
+                self.stats.files_failed.append(src.label)
+                self.reporter.error(message)
+                if c.strict:
+                    raise StageFailed(message)
+            finally:
+                try:
+                    src.stream.close() if src.label != "stdin" else None
+                except OSError:
+                    pass
+
+    def _format_as_file_hint(self, path: str) -> str:
+        """`-s json` / `-m json`: the format was taken as an input file (the value needs '=')."""
+        c = self.config
+        for flag, used, formats in (("--stats", c.stats, ("table", "json")),
+                                    ("--metrics", c.metrics, ("short", "full", "tsv", "json"))):
+            if used is not None and path in formats:
+                return f". If you meant an output format, attach it with '=': {flag}={path}"
+        return ""
+
+    def _make_parser(self, first_line: str):
+        from kelora.formats import detect_format, make_input_parser
+
+        fmt = self.config.input_format
+        if fmt == "auto":
+            fmt = detect_format(first_line)
+            self.reporter.status(f"Auto-detected format: {fmt}")
+        parser = make_input_parser(fmt, strict=self.config.strict)
+        self.stats.format_name = getattr(parser, "format_name", fmt)
+        return parser
+
+    def _read_stream(self, src) -> None:
+        """The per-line loop.  Kept in one function: it runs millions of times."""
+        c = self.config
+        stats = self.stats
+        head = c.head
+        max_bytes = c.max_line_bytes
+        keep_re = re.compile(c.keep_lines).search if c.keep_lines else None
+        ignore_re = re.compile(c.ignore_lines).search if c.ignore_lines else None
+        line_format = c.input_format == "line"
+        needs_meta = self.needs_meta
+        collect = c.stats is not None or c.with_stats
+        ws = WHITESPACE
+        meta_name = src.meta_name
+        process = self._process
+        parser = self.parser
+        parse_bytes = getattr(parser, "parse_bytes", None) if parser else None
+        ragged = (getattr(parser, "ragged_extra", 0), getattr(parser, "ragged_missing", 0)) if parser else (0, 0)
+        take = c.take
+        if (head is None and keep_re is None and ignore_re is None and not needs_meta and not collect and take is None and not c.skip_lines
+                and c.input_format == "json"):
+            if parser is None:
+                parser = self.parser = self._make_parser("")
+            from kelora.formats.inputs import JsonParser
+
+            if type(parser) is JsonParser:
+                return self._read_json_fast(src)
+        for raw in src.stream:
+            self.line_num += 1
+            n = self.line_num
+            stats.lines_read += 1
+            if head is not None and n > head:
+                stats.lines_read -= 1
+                raise StopInput()
+            if raw[-1:] == b"\n":
+                raw = raw[:-1]
+                if raw[-1:] == b"\r":
+                    raw = raw[:-1]
+            if n <= c.skip_lines:  # the global line number: --parallel workers see later lines only
+                stats.lines_filtered += 1
+                continue
+            if max_bytes is not None and len(raw) > max_bytes:
+                stats.truncated_lines += 1
+                message = f"line {n} is {len(raw)} bytes, over --max-line-bytes {max_bytes}; truncated"
+                if c.strict:
+                    raise StageFailed(message)
+                self.reporter.warning(message)
+                raw = raw[:max_bytes]
+            if not line_format and (not raw or raw[0] in ws) and not raw.strip():
+                stats.lines_blank += 1
+                continue
+            text = None
+            if needs_meta or keep_re or ignore_re or parse_bytes is None:
+                text = self._decode(raw, n)
+                if keep_re is not None and not keep_re(text):
+                    stats.lines_filtered += 1
+                    continue
+                if ignore_re is not None and ignore_re(text):
+                    stats.lines_filtered += 1
+                    continue
+            if parser is None:
+                parser = self.parser = self._make_parser(text if text is not None else self._decode(raw, n))
+                parse_bytes = getattr(parser, "parse_bytes", None)
+            try:
+                if text is None:
+                    try:
+                        event = parse_bytes(raw)
+                    except UnicodeError:
+                        text = self._decode(raw, n)
+                        event = parser.parse(text)
+                else:
+                    event = parser.parse(text)
+            except InputError as err:
+                self._parse_error(err, raw if text is None else text)
+                continue
+            if event is None:
+                stats.lines_header += 1
+                continue
+            stats.events_created += 1
+            if collect:
+                stats.observe_input(event)
+            if needs_meta:
+                meta = {"line": text, "line_num": n}
+                if meta_name is not None:
+                    meta["filename"] = meta_name
+            else:
+                meta = None
+            process(Scope(event, meta, self.ctx, {}), 0)
+            if take is not None and stats.events_output >= take:
+                raise StopInput()
+        if parser is not None:
+            stats.ragged_extra += getattr(parser, "ragged_extra", 0) - ragged[0]
+            stats.ragged_missing += getattr(parser, "ragged_missing", 0) - ragged[1]
+
+    def _read_json_fast(self, src) -> None:
+        """`_read_stream` for the common case, chosen once per file: JSON lines with no line
+        selection (--head/--skip-lines/--keep-lines/--ignore-lines/--max-line-bytes), no meta,
+        no --take and no stats.  orjson takes the raw line (its newline is JSON whitespace);
+        any line it does not turn into an object (blank, BOM, bad JSON, invalid UTF-8) goes to
+        `_json_slow_line`, which does what the general loop does, as does a line longer than
+        --max-line-bytes.  Line and event counts are
+        kept in locals and added to the stats when the file ends (or the run stops)."""
+        from orjson import JSONDecodeError, loads
+
+        stats = self.stats
+        ctx = self.ctx
+        fns = self.stage_fns
+        # (stage, run, failed): lean exec stages expose their program's run and error path so
+        # the loop calls the program directly (one Python call less per stage and event)
+        steps = tuple((fn, *getattr(fn, "lean", (None, None))) for fn in fns)
+        process = self._process
+        # an emit_each stage replaces the event by a list: the general _process handles that
+        general = "emit_each" in self.called_functions
+        writer = self.sink.fast_writer()
+        emit = self.sink.emit
+        fmt, write = writer if writer is not None else (None, None)
+        write_error = self.sink.write_error
+        slow = self._json_slow_line
+        # One Scope for every event when no stage can keep a reference to it (closures and
+        # function pointers capture their scope): saves building one per event.
+        shared = Scope(None, None, ctx, {}) if getattr(self, "scope_reusable", False) else None
+        max_bytes = self.config.max_line_bytes
+        if max_bytes is None:
+            max_bytes = float("inf")
+        first = n = self.line_num
+        created = 0
+        try:
+            for raw in src.stream:
+                n += 1
+                self.line_num = n
+                if len(raw) > max_bytes:  # (with its newline: the slow path checks exactly)
+                    slow(raw, n)
+                    continue
+                try:
+                    event = loads(raw)
+                except JSONDecodeError:
+                    slow(raw, n)
+                    continue
+                if type(event) is not dict:
+                    slow(raw, n)
+                    continue
+                created += 1
+                if fns:
+                    if shared is not None:
+                        scope = shared
+                        scope.e = event
+                        if scope.vars:  # `let` values of the previous event
+                            scope.vars = {}
+                    else:
+                        scope = Scope(event, None, ctx, {})
+                    if general:
+                        process(scope, 0)
+                        continue
+                    for fn, run, failed in steps:
+                        if run is None:
+                            result = fn(scope)
+                            if result is not True:
+                                break
+                            continue
+                        try:  # a lean exec stage, inlined (see StageBuilder.exec_stage)
+                            run(scope)
+                        except SkipEvent:
+                            result = False
+                            break
+                        except ScriptRuntimeError as err:
+                            result = failed(scope, err)
+                            if result is not True:
+                                break
+                            continue
+                        if scope.e is None:
+                            scope.e = {}
+                    else:
+                        event = scope.e
+                        result = True
+                    if result is not True:
+                        if result is False:
+                            stats.events_filtered += 1
+                        else:  # DROPPED_BY_ERROR
+                            stats.events_errored += 1
+                        continue
+                if fmt is None:
+                    emit(event, None)
+                    continue
+                data = fmt(event)
+                if data:
+                    try:
+                        write(data)
+                    except OSError as exc:
+                        write_error(exc)
+                    stats.events_output += 1
+                else:
+                    stats.events_filtered += 1
+        finally:
+            stats.lines_read += n - first
+            stats.events_created += created
+
+    def _json_slow_line(self, raw: bytes, n: int) -> None:
+        """One line `_read_json_fast` could not parse directly, as the general loop treats it
+        (the caller counts it as read)."""
+        stats = self.stats
+        if raw[-1:] == b"\n":
+            raw = raw[:-1]
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+        max_bytes = self.config.max_line_bytes
+        if max_bytes is not None and len(raw) > max_bytes:
+            stats.truncated_lines += 1
+            message = f"line {n} is {len(raw)} bytes, over --max-line-bytes {max_bytes}; truncated"
+            if self.config.strict:
+                raise StageFailed(message)
+            self.reporter.warning(message)
+            raw = raw[:max_bytes]
+        if (not raw or raw[0] in WHITESPACE) and not raw.strip():
+            stats.lines_blank += 1
+            return
+        parser = self.parser
+        text = None
+        try:
+            try:
+                event = parser.parse_bytes(raw)
+            except UnicodeError:
+                text = self._decode(raw, n)
+                event = parser.parse(text)
+        except InputError as err:
+            self._parse_error(err, raw if text is None else text)
+            return
+        if event is None:
+            stats.lines_header += 1
+            return
+        stats.events_created += 1
+        self._process(Scope(event, None, self.ctx, {}), 0)
+
+    def _decode(self, raw: bytes, n: int) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if self.config.strict_utf8:
+                raise FatalError(f"invalid UTF-8 at {self._location()} (byte {exc.start}); "
+                                 "--strict-utf8 stops here")
+            self.stats.decode_warnings += 1
+            if self.stats.decode_first is None:
+                self.stats.decode_first = self._location()
+            return raw.decode("utf-8", "replace")
+
+    def _parse_error(self, err: InputError, line) -> None:
+        self.stats.parse_errors += 1
+        loc = self._location()
+        self.errors.record("parse", loc, err.message)
+        if self.config.strict:
+            raise StageFailed(err.message)
+        if self.reporter.verbose_errors:
+            fmt = self.stats.format_name or self.config.input_format
+            self.reporter.write(f"{self.reporter.prefix['error']}{self._verbose_location()} (format: {fmt}): {err.message}")
+            if self.config.verbose >= 2:
+                text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+                self.reporter.write(f"  {text}")
+

@@ -1,0 +1,167 @@
+"""The end of a run: commit the output, print metrics, stats and the error summary, exit code.
+
+``RunEnd`` is mixed into ``Pipeline``.  Order (reference §5): metrics (after ``--end``), then
+stats, then the error summary; ``--metrics-file`` is written atomically whatever else is shown.
+"""
+from __future__ import annotations
+
+from kelora.report import error_summary, silent_fatal_line, stats_json, stats_lines, stats_rich
+from kelora.status import ExitStatus
+
+
+class RunEnd:
+    """Mixed into ``Pipeline``: uses its config, env, stats, errors, reporter, ctx and sink."""
+
+    def _finish_outputs(self, commit: bool, report: bool = True, summary: bool = True) -> None:
+        self.sink.close(commit=commit)
+        if not report:
+            return
+        self._write_metrics()
+        self._write_stats()
+        if summary:
+            self._write_summary()
+
+    def _write_metrics(self) -> None:
+        from kelora import metrics_render
+
+        c = self.config
+        store = self.ctx.metrics
+        if c.metrics_file:
+            text = metrics_render.render(store, "json").rstrip("\n")
+            try:
+                _atomic_write(c.metrics_file, text)
+            except OSError as exc:
+                # a requested output that was not written fails the run (like an -o failure)
+                self.reporter.fatal(f"Failed to write metrics file '{c.metrics_file}': {exc.strerror or exc}")
+                self.exit_override = ExitStatus.ERROR
+        shown = False
+        if c.metrics is not None and not c.silent:
+            fmt = c.metrics
+            if fmt == "auto":
+                fmt = "full" if self.env.stdout_isatty else "tsv"
+            if fmt == "full" and self.env.stdout_isatty:
+                self.env.stdout.write(_rich_text(metrics_render.rich_table(store, "full")).encode("utf-8"))
+                self.env.stdout.flush()
+            else:
+                text = metrics_render.render(store, fmt)
+                if text and not text.endswith("\n"):
+                    text += "\n"
+                if text:
+                    self.env.stdout.write(text.encode("utf-8"))
+                    self.env.stdout.flush()
+            shown = True
+        if c.with_metrics and not c.silent:
+            text = metrics_render.render(store, "full")
+            if not text.endswith("\n"):
+                text += "\n"
+            lead = "\n" if self._events_on_terminal() else ""
+            self.env.stderr.write(f"{lead}{self.reporter.prefix['status'] if self.reporter.emoji else 'kelora: '}Tracked metrics:\n{text}")
+            self.env.stderr.flush()
+            shown = True
+        hint = store.skipped_hint()
+        if hint:
+            self.reporter.hint(hint, survives_metrics=True)
+        if not shown and not c.metrics_file and c.end is None and not store.is_empty():
+            self.reporter.hint("Metrics recorded; rerun with -m or --metrics=json to view them.")
+
+    def _write_stats(self) -> None:
+        c = self.config
+        if c.silent:
+            return
+        if not self.stats.format_name and c.input_format != "auto":  # no line was read
+            self.stats.format_name = c.input_format.split(":")[0].split()[0]
+        if c.stats is not None:
+            if c.stats == "json":
+                self.env.stdout.write(stats_json(self.stats).encode("utf-8"))
+            else:
+                self.env.stdout.write(("\n".join(stats_lines(self.stats)) + "\n").encode("utf-8"))
+            self.env.stdout.flush()
+        if c.with_stats:
+            lead = "\n" if self._events_on_terminal() else ""
+            head = "📈 Stats:" if self.reporter.emoji else "kelora: Stats:"
+            if self.env.stderr_isatty:
+                self.env.stderr.write(f"{lead}{head}\n")
+                stats_rich(self.stats, self.env.stderr)
+            else:
+                self.env.stderr.write(f"{lead}{head}\n" + "\n".join(stats_lines(self.stats)) + "\n")
+            self.env.stderr.flush()
+
+    def _events_on_terminal(self) -> bool:
+        """Whether events were printed to stdout (then stderr blocks start with a blank line)."""
+        return bool(self.stats.events_output) and not self.sink.suppressed and not self.config.output_file
+
+    def _write_summary(self) -> None:
+        c = self.config
+        code = self._exit_code()
+        if c.silent:
+            if code != 0:
+                self.reporter.fatal(silent_fatal_line(self.errors))
+            return
+        if c.stats is not None:
+            return
+        if self.stats.decode_warnings and not c.with_stats:  # (the stats block carries it otherwise)
+            n = self.stats.decode_warnings
+            self.reporter.warning(f"{n} line{'s' if n != 1 else ''} contained invalid UTF-8, decoded "
+                                  f"with U+FFFD substitution (first: {self.stats.decode_first})")
+        summary = error_summary(self.errors, self.stats, strict=c.strict,
+                                hints=self.reporter.hints_on)
+        if summary is None:
+            return
+        level, text = summary
+        if level == "warning":
+            self.reporter.warning(text)
+        else:
+            self.reporter.error(text)
+
+    def _exit_code(self) -> int:
+        if self.exit_override is not None:
+            return self.exit_override
+        s, e = self.stats, self.errors
+        if e.counts.get("parse") and s.events_created == 0:
+            return ExitStatus.ERROR
+        for index, count in e.filter_errors.items():
+            if count and not self.builder.filter_ok.get(index):
+                return ExitStatus.ERROR
+        if s.assertion_failures or s.files_failed or e.script_errors:
+            return ExitStatus.ERROR
+        return ExitStatus.OK
+
+
+
+def _rich_text(renderable) -> str:
+    """Render a rich object to text for a terminal (rich is imported only here)."""
+    import io
+    import shutil
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(file=buf, force_terminal=True, width=shutil.get_terminal_size((100, 20)).columns).print(renderable)
+    return buf.getvalue()
+
+
+def _atomic_write(path: str, text: str) -> None:
+    import os
+    import tempfile
+
+    from kelora.output import is_regular_target, keep_mode
+
+    if not is_regular_target(path):  # /dev/stdout, a FIFO: a rename would replace the node
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".kelora-metrics-", dir=folder)
+    try:
+        keep_mode(fd, path)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
