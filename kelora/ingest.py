@@ -27,7 +27,7 @@ class InputLoop:
         from kelora import reader
 
         c = self.config
-        for src in reader.sources(c.files, self.env.stdin):
+        for src in self._sources():
             if isinstance(src, reader.OpenFailure):
                 self.stats.files_failed.append(src.path)
                 if c.strict:  # the "Pipeline error" line says it once
@@ -53,6 +53,19 @@ class InputLoop:
                     src.stream.close() if src.label != "stdin" else None
                 except OSError:
                     pass
+
+    def _sources(self):
+        """The inputs in order; with a progress bar on a terminal for runs over files."""
+        from kelora import reader
+
+        c = self.config
+        sources = reader.sources(c.files, self.env.stdin)
+        if self.env.stderr_isatty and c.files and not c.silent:
+            from kelora.progress import FileProgress
+
+            self.progress = FileProgress(c.files, self.env.stderr)
+            return self.progress.track(sources)
+        return sources
 
     def _format_as_file_hint(self, path: str) -> str:
         """`-s json` / `-m json`: the format was taken as an input file (the value needs '=')."""

@@ -109,7 +109,7 @@ class ParallelReader:
 
         p, c = self.p, self.p.config
         stats = p.stats
-        for src in reader.sources(c.files, p.env.stdin):
+        for src in p._sources():
             if isinstance(src, reader.OpenFailure):
                 stats.files_failed.append(src.path)
                 p.reporter.error(src.message)

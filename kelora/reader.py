@@ -21,6 +21,7 @@ class InputSource:
     label: str  # how errors name it: the path as given, or "stdin"
     meta_name: str | None  # meta.filename: path as given, "-" if listed, absent for plain stdin
     stream: BinaryIO
+    fd: int | None = None  # the file's descriptor: its offset tells the progress display how far we are
 
 
 class OpenFailure(Exception):
@@ -135,7 +136,8 @@ class _ZstdRaw(io.RawIOBase):
         super().close()
 
 
-def open_path(path: str) -> BinaryIO:
+def open_path(path: str) -> tuple[BinaryIO, int]:
+    """The (decompressed) byte stream of a file, and the descriptor of the file itself."""
     if path.lower().endswith(".zip"):
         raise OpenFailure(path, f"Failed to open file '{path}': zip archives are not supported (unzip it and pass the files)")
     if os.path.isdir(path):
@@ -145,7 +147,7 @@ def open_path(path: str) -> BinaryIO:
     except OSError as exc:
         raise OpenFailure(path, f"Failed to open file '{path}': {_io_reason(exc)}")
     try:
-        return decompressing(raw)
+        return decompressing(raw), raw.fileno()
     except OSError as exc:
         raw.close()
         raise OpenFailure(path, f"Failed to open file '{path}': {_io_reason(exc)}")
@@ -161,6 +163,8 @@ def sources(files: tuple[str, ...], stdin: BinaryIO) -> Iterator[InputSource | O
             yield InputSource("stdin", "-", decompressing(stdin))
             continue
         try:
-            yield InputSource(path, path, open_path(path))
+            stream, fd = open_path(path)
         except OpenFailure as failure:
             yield failure
+            continue
+        yield InputSource(path, path, stream, fd)

@@ -13,6 +13,9 @@ class RunEnd:
     """Mixed into ``Pipeline``: uses its config, env, stats, errors, reporter, ctx and sink."""
 
     def _finish_outputs(self, commit: bool, report: bool = True, summary: bool = True) -> None:
+        progress = getattr(self, "progress", None)
+        if progress is not None:
+            progress.stop()  # the bar goes away before metrics and stats are printed
         self.sink.close(commit=commit)
         if not report:
             return
