@@ -235,6 +235,20 @@ def compile_regex(pattern: str, ignore_case: bool = False) -> re.Pattern:
     return hit  # type: ignore[return-value]
 
 
+def literal_pattern_hook(index: int):
+    """A ``compile_literal`` hook: a pattern given as a literal (argument *index* of the script
+    call) is compiled when the script is compiled, so an invalid one stops the run before any
+    input is read, with the script's line and caret; patterns computed at run time are
+    compiled (once each, cached) on first use."""
+
+    def hook(args: tuple):
+        if len(args) > index and type(args[index]) is str:
+            compile_regex(args[index])  # FunctionError -> ScriptCompileError
+        return None  # keep the function; the cache now holds the compiled pattern
+
+    return hook
+
+
 def regex_error(pattern: str) -> str | None:
     """The compile error of an invalid pattern, else None."""
     hit = _lookup(pattern, False)

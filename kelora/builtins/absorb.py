@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import orjson
 
-from kelora.builtins._regex import compile_regex, regex_error
+from kelora.builtins._regex import compile_regex, regex_error, literal_pattern_hook
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 
@@ -194,3 +194,6 @@ def absorb_regex(ctx, event: dict, field: str, pattern: str, opts: dict = _NOTHI
     result["written"] = _write(event, data, o.overwrite)
     return _drop_source(event, field, o, result)
 
+
+# literal patterns are compiled (and checked) when the script is compiled
+absorb_regex.compile_literal = literal_pattern_hook(2)  # type: ignore[attr-defined]

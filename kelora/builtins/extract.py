@@ -10,7 +10,7 @@ import re
 from kelora.builtins.registry import builtin
 
 try:  # shared Rust-regex translation + cache, when present
-    from kelora.builtins._regex import compile_or_warn as _compile_or_warn
+    from kelora.builtins._regex import compile_or_warn as _compile_or_warn, literal_pattern_hook
 except ImportError:  # pragma: no cover
     _compile_or_warn = None
     _LOCAL: dict[str, re.Pattern | str] = {}
@@ -152,14 +152,15 @@ def extract_regex(ctx, text: str, pattern: str, group: int | None = None) -> str
     """The first match of regex *pattern* in *text*: capture 1 if it has groups, else the whole match.
 
     With *group*, that capture group (0 = whole match; negative means 0).  No match or a
-    missing group gives "".  An invalid pattern gives "" and one warning.
+    missing group gives "".  An invalid literal pattern stops the script at compile time; one
+    computed at run time gives "" and one warning.
 
     Examples:
         extract_regex("user=alice id=7", "user=(\\\\w+)")  =>  "alice"
         extract_regex("user=alice id=7", "id=\\\\d+")  =>  "id=7"
         extract_regex("user=alice id=7", "(\\\\w+)=(\\\\w+)", 2)  =>  "alice"
         extract_regex("abc", "x(y)")  =>  ""
-        extract_regex("abc", "(")  =>  ""
+        let p = "("; extract_regex("abc", p)  =>  ""
     """
     regex = _compile(ctx, pattern)
     if regex is None:
@@ -282,3 +283,8 @@ def parse_email(text: str) -> dict:
     if name:
         parsed["name"] = name
     return parsed
+
+
+# literal patterns are compiled (and checked) when the script is compiled
+extract_regex.compile_literal = literal_pattern_hook(1)  # type: ignore[attr-defined]
+extract_regexes.compile_literal = literal_pattern_hook(1)  # type: ignore[attr-defined]

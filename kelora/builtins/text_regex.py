@@ -8,7 +8,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from kelora.builtins._regex import compile_or_warn, compile_regex, rust_sub
+from kelora.builtins._regex import compile_or_warn, compile_regex, rust_sub, literal_pattern_hook
 from kelora.builtins.registry import builtin
 
 
@@ -102,3 +102,9 @@ def ilike(text: str, glob: str) -> bool:
         ilike("Straße", "STRASSE")  =>  true
     """
     return _glob_regex(_fold(glob), True).fullmatch(_fold(text)) is not None
+
+
+# literal patterns are compiled (and checked) when the script is compiled
+matches.compile_literal = literal_pattern_hook(1)  # type: ignore[attr-defined]
+replace_regex.compile_literal = literal_pattern_hook(1)  # type: ignore[attr-defined]
+split_regex.compile_literal = literal_pattern_hook(1)  # type: ignore[attr-defined]
