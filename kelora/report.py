@@ -241,7 +241,7 @@ def stats_json(stats: Stats) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def stats_rich(stats: Stats, file) -> None:
+def stats_rich(stats: Stats, file, terminal: bool = False) -> None:
     """Terminal rendering (COMPAT D13): the same facts as a rich table."""
     from rich.console import Console
     from rich.table import Table
@@ -252,7 +252,7 @@ def stats_rich(stats: Stats, file) -> None:
     for line in stats_lines(stats):
         key, _, value = line.partition(": ")
         table.add_row(key, value)
-    Console(file=file).print(table)
+    Console(file=file, force_terminal=terminal or None).print(table)
 
 
 # ---------------------------------------------------------------------------- error summary

@@ -76,6 +76,12 @@ class RunEnd:
         if c.stats is not None:
             if c.stats == "json":
                 self.env.stdout.write(stats_json(self.stats).encode("utf-8"))
+            elif self.env.stdout_isatty:  # COMPAT D13: a rich table on a terminal
+                import io
+
+                buf = io.StringIO()
+                stats_rich(self.stats, buf, terminal=True)
+                self.env.stdout.write(buf.getvalue().encode("utf-8"))
             else:
                 self.env.stdout.write(("\n".join(stats_lines(self.stats)) + "\n").encode("utf-8"))
             self.env.stdout.flush()
