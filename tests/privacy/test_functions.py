@@ -10,25 +10,7 @@ from kelora.builtins.normalize import is_valid_luhn, is_valid_ssn, normalized
 from kelora.builtins.privacy import bucket, hash_
 from kelora.errors import FunctionError
 
-from ._examples import run_examples
-from .conftest import BENCH_SECRET, make_ctx
-
-MINE = [
-    "pseudonym", "hash", "bucket", "mask_ip", "is_private_ip", "is_ipv4", "is_ipv6", "is_in_cidr",
-    "extract_email", "extract_emails", "extract_ip", "extract_ips", "extract_url", "extract_urls",
-    "extract_domain", "extract_regex", "extract_regexes", "parse_email", "normalized",
-    "track_sum", "track_inc", "track_min", "track_max", "track_avg", "track_freq", "track_unique",
-    "track_cardinality", "track_percentiles", "track_stats", "track_top", "track_bottom",
-    "track_top_by", "track_bottom_by", "track_count", "track_bucket",
-]
-
-
-def test_docstring_examples():
-    ctx, _ = make_ctx({"KELORA_SECRET": BENCH_SECRET})
-    results = run_examples(MINE, ctx)
-    assert len(results) > 60
-    bad = [(n, s, e, g) for n, s, e, g in results if e != g or type(e) is not type(g)]
-    assert not bad
+from .conftest import make_ctx
 
 
 # ---------------------------------------------------------------- hash / bucket
