@@ -35,9 +35,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Quick loop while developing: skips the slow property/fuzz and wheel tests.
+# Quick loop while developing: the in-process suites only (no subprocess-heavy CLI, reliability
+# and wheel tests; `make test` runs everything).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest --ignore=tests/cli --ignore=tests/reliability --ignore=tests/test_wheel.py
 
 # Performance: kelora vs the Python+orjson ceiling, jq, Miller -> docs/benchmarks.md
 # (1M events, minutes; BENCH_SIZE=100k for a quick run).
