@@ -63,6 +63,8 @@ class OutputSink:
             color=use_color(config, env) and not config.output_file,
         )
         self.select = self.formatter.select_fields
+        # -k/-K/-c can leave an event empty (then it is dropped) even when nothing is printed
+        self.selects = config.keys is not None or bool(config.exclude_keys) or config.core
         self.take = config.take
         self._tmp_path: str | None = None
         self._file = None
@@ -102,10 +104,9 @@ class OutputSink:
             stats.events_filtered += 1
             return
         if self.suppressed:
-            if self.config.keys is not None or self.config.exclude_keys or self.config.core:
-                if not self.select(event):
-                    stats.events_filtered += 1
-                    return
+            if self.selects and not self.select(event):
+                stats.events_filtered += 1
+                return
             stats.events_output += 1
             if self.collect:
                 stats.observe_output(event)
@@ -116,11 +117,8 @@ class OutputSink:
             return
         try:
             self._write(data)
-        except BrokenPipeError:
-            raise
         except OSError as exc:  # disk full, I/O error: stop, and leave no partial export
-            target = self.config.output_file or "stdout"
-            raise FatalError(f"Failed to write output to {target}: {exc.strerror or exc}")
+            self.write_error(exc)
         stats.events_output += 1
         if self.collect:
             stats.observe_output(event)
@@ -147,11 +145,8 @@ class OutputSink:
         """Already formatted (and counted) output of a worker batch (--parallel)."""
         try:
             self._write(data)
-        except BrokenPipeError:
-            raise
         except OSError as exc:
-            target = self.config.output_file or "stdout"
-            raise FatalError(f"Failed to write output to {target}: {exc.strerror or exc}")
+            self.write_error(exc)
         if self.flush_each:
             self.out.flush()
 

@@ -153,10 +153,13 @@ class Pipeline(InputLoop, RunEnd):
             self.reporter.write(f"{self.reporter.prefix['error']}{self._verbose_location()}: {kind} - {message}")
 
     def _assert_failed(self, text: str, scope: Scope) -> None:
-        from kelora.formats import make_formatter
+        render = getattr(self, "_assert_render", None)
+        if render is None:  # built once, at the first violation
+            from kelora.formats import make_formatter
 
+            render = self._assert_render = make_formatter("default")
         self.stats.assertion_failures += 1
-        rendered = make_formatter("default")(scope.e or {}).decode("utf-8", "replace").rstrip("\n")
+        rendered = render(scope.e or {}).decode("utf-8", "replace").rstrip("\n")
         loc = self._location()
         if not self.config.silent:
             self.reporter.write(f"kelora: assert failed: {text}\n  {loc}: {rendered}")

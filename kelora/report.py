@@ -12,7 +12,7 @@ from datetime import datetime
 
 from kelora.config import Config
 from kelora.stats import ErrorLog, Stats
-from kelora.values import Duration
+from kelora.values import DateTime, Duration
 
 PLAIN = {"error": "kelora: ", "warning": "kelora warning: ", "hint": "kelora hint: ", "status": "kelora: "}
 EMOJI = {"error": "⚠️  ", "warning": "🔸 ", "hint": "💡 ", "status": "🔹 "}
@@ -104,16 +104,8 @@ def _pct(part: int, whole: int) -> str:
 
 
 def rfc3339(dt: datetime) -> str:
-    """chrono's to_rfc3339: fractional seconds only when present, in 3/6 digits."""
-    micro = dt.microsecond
-    base = dt.replace(microsecond=0).isoformat()
-    if not micro:
-        return base
-    frac = f"{micro:06d}"
-    if frac.endswith("000"):
-        frac = frac[:3]
-    head, sep, offset = base[:19], base[19:20], base[19:]
-    return f"{head}.{frac}{offset}"
+    """chrono's to_rfc3339 (the value model's datetime display)."""
+    return DateTime(dt).iso()
 
 
 def _span_text(span: list) -> str | None:
