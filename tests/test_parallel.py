@@ -72,3 +72,117 @@ def test_parallel_equals_sequential(name, events_file):
         assert seq[1] == par[1]
     assert seq[1], "the case produced no output at all"
     assert seq[2].replace(b"\r", b"") == par[2].replace(b"\r", b"")  # same summary on stderr
+
+
+# --------------------------------------------------------------------------- byte ranges
+# A plain file is cut into byte ranges by the parent and its batches are written by the workers
+# themselves, in turn; these cases pin what a sequential run does at the edges.
+
+def _pair(tmp_path, args, files, batch="7"):
+    seq = _run_files(args, files)
+    par = _run_files(args, files, ["--parallel", "--threads", "2", "--batch-size", batch])
+    return seq, par
+
+
+def _run_files(args, files, extra=()):
+    proc = subprocess.run([KELORA_BIN, "-j", *map(str, files), *args, *extra], capture_output=True,
+                          env=clean_env(SECRET), timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def ragged_files(tmp_path_factory, events_file):
+    folder = tmp_path_factory.mktemp("ragged")
+    lines = events_file.read_bytes().splitlines(keepends=True)[:500]
+    a = folder / "a.jsonl"
+    a.write_bytes(b"\n" + b"".join(lines[:300]) + b"\r\n")  # leading blank line, CRLF blank end
+    b = folder / "b.jsonl"
+    b.write_bytes(b"".join(lines[300:]).rstrip(b"\n"))  # no newline at the end
+    return a, b
+
+
+@pytest.mark.parametrize("batch", ["1", "7", "299", "1000"])
+def test_ranges_across_files_and_ragged_ends(ragged_files, batch, tmp_path):
+    seq, par = _pair(tmp_path, ["-F", "json", "-e", "e.n = meta.line_num"], ragged_files, batch)
+    assert seq[0] == par[0] == 0
+    assert seq[1] == par[1] and seq[1].count(b"\n") == 500 - 6  # six lines are not JSON
+    assert seq[2] == par[2]
+    seq, par = _pair(tmp_path, ["--stats=json"], ragged_files, batch)
+    assert _strip_throughput(seq[1]) == _strip_throughput(par[1])
+
+
+def test_skip_lines_spanning_a_file(ragged_files, tmp_path):
+    seq, par = _pair(tmp_path, ["-F", "json", "--skip-lines", "320", "-e", "e.n = meta.line_num"], ragged_files)
+    # 502 lines (two blank ones added); of the 182 left two are not JSON
+    assert seq == par and seq[1].count(b"\n") == 180 and seq[1].endswith(b'"n":502}\n')
+
+
+@pytest.fixture(scope="module")
+def clean_file(tmp_path_factory, events_file):
+    path = tmp_path_factory.mktemp("clean") / "clean.jsonl"
+    path.write_bytes(b"".join(x for x in events_file.read_bytes().splitlines(keepends=True) if x.startswith(b'{"')))
+    return path
+
+
+def test_strict_stop_writes_nothing_after_the_failing_event(clean_file, tmp_path):
+    args = ["--strict", "-e", "if e.status == 503 && e.duration_ms > 800.0 { e.x.y = 1 }", "-F", "json"]
+    seq, par = _pair(tmp_path, args, [clean_file])
+    assert seq[0] == par[0] == 1
+    assert seq[1] == par[1] and seq[1]  # the events before the first failure, nothing after
+    assert seq[2] == par[2]
+
+
+def test_exit_stops_like_a_sequential_run(events_file, tmp_path):
+    seq, par = _pair(tmp_path, ["-e", "if e.status == 503 { exit(3) }", "-F", "json"], [events_file])
+    assert seq[0] == par[0] == 3 and seq[1] == par[1] and seq[1]
+
+
+def test_output_file_and_print_keep_their_streams(events_file, tmp_path):
+    script = ["-e", 'if e.status == 500 { print("five hundred " + e.path) }', "-F", "csv", "-k", "status,path"]
+    seq = _run_files([*script, "-o", str(tmp_path / "seq.csv")], [events_file])
+    par = _run_files([*script, "-o", str(tmp_path / "par.csv")], [events_file], ["--parallel", "--batch-size", "50"])
+    assert seq[0] == par[0] == 0
+    assert seq[1] == par[1] and b"five hundred" in seq[1]  # print() went to stdout, in order
+    assert (tmp_path / "seq.csv").read_bytes() == (tmp_path / "par.csv").read_bytes()
+    assert (tmp_path / "par.csv").read_bytes().count(b"status,path") == 1  # one header
+
+
+def test_unordered_writes_every_batch_once(events_file, tmp_path):
+    seq, par = _run_files(["-F", "json"], [events_file]), _run_files(
+        ["-F", "json"], [events_file], ["--parallel", "--unordered", "--batch-size", "13"])
+    assert seq[0] == par[0] == 0
+    assert sorted(seq[1].splitlines()) == sorted(par[1].splitlines())
+
+
+def test_a_closed_pipe_ends_the_run_with_141(events_file):
+    p = subprocess.Popen([KELORA_BIN, "-j", str(events_file), "-F", "json", "--parallel", "--batch-size", "10"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(SECRET))
+    p.stdout.readline()
+    p.stdout.close()
+    assert p.wait(timeout=60) == 141
+    assert b"Traceback" not in p.stderr.read()
+
+
+def test_full_disk_is_a_write_error(events_file):
+    proc = subprocess.run([KELORA_BIN, "-j", str(events_file), "-F", "json", "--parallel", "--batch-size", "10",
+                           "-o", "/dev/full"], capture_output=True, env=clean_env(SECRET), timeout=60)
+    assert proc.returncode == 1
+    assert b"No space left on device" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_nth_line_end_matches_a_plain_scan():
+    from kelora.parallel import _nth_line_end
+
+    rnd = random.Random(7)
+    for _ in range(3000):
+        block = b"".join(b"x" * rnd.randrange(6) + b"\n" for _ in range(rnd.randrange(30))) + b"y" * rnd.randrange(3)
+        limit = rnd.randrange(len(block) + 1)
+        start, n, guess = rnd.randrange(limit + 1), rnd.randrange(1, 10), rnd.randrange(60)
+        expected, pos = -1, start
+        for _ in range(n):
+            k = block.find(b"\n", pos, limit)
+            if k < 0:
+                expected = -1
+                break
+            expected = pos = k + 1
+        assert _nth_line_end(bytearray(block + b"\n\n"), limit, start, n, guess) == expected
