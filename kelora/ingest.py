@@ -207,6 +207,9 @@ class InputLoop:
         # One Scope for every event when no stage can keep a reference to it (closures and
         # function pointers capture their scope): saves building one per event.
         shared = Scope(None, None, ctx, {}) if getattr(self, "scope_reusable", False) else None
+        lean_filter = getattr(fns[0], "lean_filter", None) if len(fns) == 1 else None
+        if lean_filter is not None and shared is not None and writer is not None and not lean_filter[3]:
+            return self._read_json_filter(src, lean_filter, fmt, write)
         max_bytes = self.config.max_line_bytes
         if max_bytes is None:
             max_bytes = float("inf")
@@ -215,16 +218,19 @@ class InputLoop:
         try:
             for raw in src.stream:
                 n += 1
-                self.line_num = n
+                # self.line_num is stored only before calls that may report this line
                 if len(raw) > max_bytes:  # (with its newline: the slow path checks exactly)
+                    self.line_num = n
                     slow(raw, n)
                     continue
                 try:
                     event = loads(raw)
                 except JSONDecodeError:
+                    self.line_num = n
                     slow(raw, n)
                     continue
                 if type(event) is not dict:
+                    self.line_num = n
                     slow(raw, n)
                     continue
                 created += 1
@@ -237,10 +243,12 @@ class InputLoop:
                     else:
                         scope = Scope(event, None, ctx, {})
                     if general:
+                        self.line_num = n
                         process(scope, 0)
                         continue
                     for fn, run, failed in steps:
                         if run is None:
+                            self.line_num = n
                             result = fn(scope)
                             if result is not True:
                                 break
@@ -251,6 +259,7 @@ class InputLoop:
                             result = False
                             break
                         except ScriptRuntimeError as err:
+                            self.line_num = n
                             result = failed(scope, err)
                             if result is not True:
                                 break
@@ -279,8 +288,74 @@ class InputLoop:
                 else:
                     stats.events_filtered += 1
         finally:
+            self.line_num = n
             stats.lines_read += n - first
             stats.events_created += created
+
+    def _read_json_filter(self, src, lean_filter, fmt, write) -> None:
+        """`_read_json_fast` when the only stage is a --filter (the most common script): the
+        filter's program is called directly and its outcome tested inline.  Only a line that
+        needs the slow path or a filter that does not give a clean bool stores the line number
+        for messages; the counters are derived at the end (every event not written was
+        filtered; every other outcome was a clean evaluation of the filter)."""
+        from orjson import JSONDecodeError, loads
+
+        run, settle, index, _ = lean_filter
+        stats = self.stats
+        scope = Scope(None, None, self.ctx, {})
+        write_error = self.sink.write_error
+        slow = self._json_slow_line
+        max_bytes = self.config.max_line_bytes
+        if max_bytes is None:
+            max_bytes = float("inf")
+        first = n = self.line_num
+        created = output = unclean = 0
+        try:
+            for raw in src.stream:
+                n += 1
+                if len(raw) > max_bytes:
+                    self.line_num = n
+                    slow(raw, n)
+                    continue
+                try:
+                    event = loads(raw)
+                except JSONDecodeError:
+                    self.line_num = n
+                    slow(raw, n)
+                    continue
+                if type(event) is not dict:
+                    self.line_num = n
+                    slow(raw, n)
+                    continue
+                created += 1
+                scope.e = event
+                try:
+                    value = run(scope)
+                except (SkipEvent, ScriptRuntimeError) as exc:
+                    self.line_num = n
+                    unclean += 1
+                    settle(scope, exc)
+                    continue
+                if value is not True:
+                    if value is not False:
+                        self.line_num = n
+                        unclean += 1
+                        settle(scope, value)
+                    continue
+                data = fmt(event)
+                if data:
+                    try:
+                        write(data)
+                    except OSError as exc:
+                        write_error(exc)
+                    output += 1
+        finally:
+            self.line_num = n
+            stats.lines_read += n - first
+            stats.events_created += created
+            stats.events_output += output
+            stats.events_filtered += created - output
+            self.builder.filter_ok[index] += created - unclean
 
     def _json_slow_line(self, raw: bytes, n: int) -> None:
         """One line `_read_json_fast` could not parse directly, as the general loop treats it

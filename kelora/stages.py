@@ -166,32 +166,35 @@ class StageBuilder:
         record, strict = self.record_error, self.strict
         ok = self.filter_ok
         ok[index] = 0
+        label = prog.source.label
 
-        def stage(scope: Scope):
-            try:
-                value = run(scope)
-            except SkipEvent:
+        def settle(scope: Scope, outcome) -> bool:
+            """A run that gave no bool: SkipEvent, a runtime error, or a value of another type."""
+            if isinstance(outcome, SkipEvent):
                 return False
-            except ScriptRuntimeError as err:
-                message = "Filter error: " + describe(err)
-                record("filter", scope, message, index)
-                if strict:
-                    raise StageFailed(message)
-                return False
-            if value is True:
-                ok[index] += 1
-                return True
-            if value is False:
-                ok[index] += 1
-                return False
-            from kelora.values import type_name
+            if isinstance(outcome, ScriptRuntimeError):
+                message = "Filter error: " + describe(outcome)
+            else:
+                from kelora.values import type_name
 
-            message = f"Filter error: the filter must return a bool, got {type_name(value)} (in {prog.source.label})"
+                message = f"Filter error: the filter must return a bool, got {type_name(outcome)} (in {label})"
             record("filter", scope, message, index)
             if strict:
                 raise StageFailed(message)
             return False
 
+        def stage(scope: Scope):
+            try:
+                value = run(scope)
+            except (SkipEvent, ScriptRuntimeError) as exc:
+                return settle(scope, exc)
+            if value is True or value is False:
+                ok[index] += 1  # a clean evaluation (see RunEnd._exit_code)
+                return value
+            return settle(scope, value)
+
+        # the same steps, for a read loop that inlines them (InputLoop._read_json_filter)
+        stage.lean_filter = (run, settle, index, prog.declares_vars)  # type: ignore[attr-defined]
         return stage
 
     # ------------------------------------------------------------------ assert
