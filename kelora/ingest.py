@@ -293,65 +293,24 @@ class InputLoop:
             stats.events_created += created
 
     def _read_json_filter(self, src, lean_filter, fmt, write) -> None:
-        """`_read_json_fast` when the only stage is a --filter (the most common script): the
-        filter's program is called directly and its outcome tested inline.  Only a line that
-        needs the slow path or a filter that does not give a clean bool stores the line number
-        for messages; the counters are derived at the end (every event not written was
-        filtered; every other outcome was a clean evaluation of the filter)."""
-        from orjson import JSONDecodeError, loads
-
+        """`_read_json_fast` when the only stage is a --filter: a loop built for this filter
+        (kelora.fastloop), once per run."""
         run, settle, index, _ = lean_filter
-        stats = self.stats
-        scope = Scope(None, None, self.ctx, {})
-        write_error = self.sink.write_error
-        slow = self._json_slow_line
+        loop = getattr(self, "_filter_loop", None)
+        if loop is None:
+            from kelora.fastloop import filter_loop
+
+            loop = self._filter_loop = filter_loop(run)
         max_bytes = self.config.max_line_bytes
-        if max_bytes is None:
-            max_bytes = float("inf")
-        first = n = self.line_num
-        created = output = unclean = 0
+        stats = self.stats
+        tally: list = []
         try:
-            for raw in src.stream:
-                n += 1
-                if len(raw) > max_bytes:
-                    self.line_num = n
-                    slow(raw, n)
-                    continue
-                try:
-                    event = loads(raw)
-                except JSONDecodeError:
-                    self.line_num = n
-                    slow(raw, n)
-                    continue
-                if type(event) is not dict:
-                    self.line_num = n
-                    slow(raw, n)
-                    continue
-                created += 1
-                scope.e = event
-                try:
-                    value = run(scope)
-                except (SkipEvent, ScriptRuntimeError) as exc:
-                    self.line_num = n
-                    unclean += 1
-                    settle(scope, exc)
-                    continue
-                if value is not True:
-                    if value is not False:
-                        self.line_num = n
-                        unclean += 1
-                        settle(scope, value)
-                    continue
-                data = fmt(event)
-                if data:
-                    try:
-                        write(data)
-                    except OSError as exc:
-                        write_error(exc)
-                    output += 1
+            loop(src.stream, self.line_num, self, Scope(None, None, self.ctx, {}), run, settle, fmt, write,
+                 self.sink.write_error, self._json_slow_line, float("inf") if max_bytes is None else max_bytes,
+                 tally)
         finally:
-            self.line_num = n
-            stats.lines_read += n - first
+            read, created, output, unclean = tally
+            stats.lines_read += read
             stats.events_created += created
             stats.events_output += output
             stats.events_filtered += created - output

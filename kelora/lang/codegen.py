@@ -59,6 +59,7 @@ class Gen:
         self.ns.update({v: ops.BINARY[k] for k, v in _ARITH.items()})
         self.declared: set[str] = set()
         self.reassigned: set[str] = set()
+        self.last_expr: str | None = None  # the code of the last plain expression statement
 
     def name(self, prefix: str, value) -> str:
         self.n += 1
@@ -307,6 +308,7 @@ class Gen:
         if isinstance(st, ast.STATEMENT_TYPES) or isinstance(st, (ast.Block, ast.If, ast.Switch)):
             return None
         code, _ = self.expr(st)
+        self.last_expr = code
         return [f"_r = {code}"]
 
 
@@ -371,6 +373,11 @@ def generate(comp, stmts: list, closures: list, source, slow):
         return None
     run = g.ns["_run"]
     run.source_code = code
+    if len(stmts) == 1 and generated == 1 and g.last_expr is not None:
+        # one replay-safe expression: a caller may evaluate it inline, with `_e` the event and
+        # `s` the scope, in a namespace holding g.ns, and call run(s) when it raises
+        # (kelora.fastloop builds the --filter read loop this way)
+        run.inline = (g.last_expr, g.ns)
     return run
 
 
