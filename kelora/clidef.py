@@ -4,7 +4,6 @@ The command callback does no work: it stores the parsed values and the occurrenc
 options in ``ctx.obj`` for ``cli.build_config``.  Keeping declarations here and logic in
 ``cli.py`` keeps the option list readable as a table.
 """
-from __future__ import annotations
 
 from typing import Annotated, Optional
 

@@ -13,6 +13,8 @@ event whose filter gave a bool was a clean evaluation (``RunEnd._exit_code`` nee
 """
 from __future__ import annotations
 
+import re
+
 from kelora.errors import ScriptRuntimeError, SkipEvent
 
 _TEMPLATE = '''
@@ -39,11 +41,11 @@ def loop(stream, n, owner, s, run, settle, fmt, write, write_error, slow, max_by
                 slow_lines += 1
                 slow(raw, n)
                 continue
-            s.e = _e
 {evaluate}            if value is not True:
                 if value is not False:
                     owner.line_num = n
                     unclean += 1
+                    s.e = _e
                     settle(s, value)
                 continue
             data = fmt(_e)
@@ -68,10 +70,11 @@ _SETTLE = """\
 """
 
 # run(s) is the language's way: its SkipEvent and runtime errors are settled
-_CALL = "            try:\n                value = run(s)\n" + _SETTLE.format(pad=" " * 12)
+_CALL = "            s.e = _e\n            try:\n                value = run(s)\n" + _SETTLE.format(pad=" " * 12)
 # the inline expression: on any exception, evaluate again the language's way
-_INLINE = ("            try:\n                value = {expr}\n            except Exception:\n"
-           "                try:\n                    value = run(s)\n" + _SETTLE.format(pad=" " * 16))
+_INLINE = ("            {bind}try:\n                value = {expr}\n            except Exception:\n"
+           "                s.e = _e\n                try:\n                    value = run(s)\n"
+           + _SETTLE.format(pad=" " * 16))
 
 
 def filter_loop(run):
@@ -84,7 +87,12 @@ def filter_loop(run):
     ns: dict = dict(inline[1]) if inline is not None else {}
     ns.update(loads=loads, JSONDecodeError=JSONDecodeError, SkipEvent=SkipEvent,
               ScriptRuntimeError=ScriptRuntimeError)
-    evaluate = _CALL if inline is None else _INLINE.replace("{expr}", inline[0])
+    if inline is None:
+        evaluate = _CALL
+    else:
+        # the scope needs the event only when the expression hands it on (closures, ctx calls)
+        bind = "s.e = _e\n            " if re.search(r"\bs\b", inline[0]) else ""
+        evaluate = _INLINE.replace("{bind}", bind).replace("{expr}", inline[0])
     source = _TEMPLATE.replace("{evaluate}", evaluate)
     exec(compile(source, "<kelora filter loop>", "exec"), ns)  # noqa: S102 - our own template
     return ns["loop"]

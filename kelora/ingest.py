@@ -14,6 +14,7 @@ from kelora.errors import FatalError, InputError, ScriptRuntimeError, SkipEvent
 from kelora.stages import StageFailed
 
 WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
+NO_LIMIT = 1 << 62  # "no --max-line-bytes": an int, as int-to-float comparisons cost more per line
 
 
 class StopInput(Exception):
@@ -212,7 +213,7 @@ class InputLoop:
             return self._read_json_filter(src, lean_filter, fmt, write)
         max_bytes = self.config.max_line_bytes
         if max_bytes is None:
-            max_bytes = float("inf")
+            max_bytes = NO_LIMIT
         first = n = self.line_num
         created = 0
         try:
@@ -306,7 +307,7 @@ class InputLoop:
         tally: list = []
         try:
             loop(src.stream, self.line_num, self, Scope(None, None, self.ctx, {}), run, settle, fmt, write,
-                 self.sink.write_error, self._json_slow_line, float("inf") if max_bytes is None else max_bytes,
+                 self.sink.write_error, self._json_slow_line, NO_LIMIT if max_bytes is None else max_bytes,
                  tally)
         finally:
             read, created, output, unclean = tally
