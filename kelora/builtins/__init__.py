@@ -1,11 +1,5 @@
-"""Script builtins.  Importing this package registers every builtin module found in it.
+"""Script builtins.  Each module registers its functions with ``@builtin`` (see ``registry.py``).
 
-Each module registers its functions with ``@builtin`` (see ``registry.py``); this file only
-imports them, so adding a module needs no edit here.
+The modules are imported on the first registry lookup (``registry._load_modules``), not here:
+a script that calls no function does not load them.  Adding a module needs no edit anywhere.
 """
-import importlib
-import pkgutil
-
-for _mod in pkgutil.iter_modules(__path__):
-    if _mod.name != "registry" and not _mod.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_mod.name}")

@@ -100,7 +100,7 @@ def analyze(top_stmts, fns) -> Analysis:
 
 def resolve_calls(roots, fns: dict[tuple[str, int], ast.FnDef]) -> None:
     """Raise ScriptCompileError for unknown functions and wrong arities in *roots*."""
-    reg = registry.load_all()
+    reg = registry.REGISTRY  # loads the builtin modules at its first lookup (scripts with calls)
     var_names = set()
     all_nodes = []
     for r in roots:

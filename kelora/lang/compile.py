@@ -14,7 +14,7 @@ from kelora.errors import Span
 from kelora.lang import ast, ops
 from kelora.lang.check import SPECIALS, mutates_receiver, root_of
 from kelora.lang.compile_calls import NOT_CONSTANT, builtin_call, dynamic_call, try_fold, user_call
-from kelora.lang.places import get_index, get_prop
+from kelora.lang.places import get_index, get_prop, no_property
 from kelora.lang.runtime import FnInfo, ScriptClosure, UserFnPtr, rterr
 from kelora.values import to_string, type_name
 
@@ -44,7 +44,7 @@ class Compiler:
         self.stage = stage
         self.rt = rt
         self.fns = fns
-        self.reg = registry.load_all()
+        self.reg = registry.REGISTRY  # loads the builtin modules at its first lookup
 
     # ------------------------------------------------------------ names
     def resolve(self, name: str, cx: FnCtx) -> tuple[str, object]:
@@ -248,14 +248,29 @@ def _map(c, node, cx):
     return lambda s: {k: f(s) for k, f in pairs}
 
 
+def _property_getter(c, name: str, span):
+    """``x.name`` on a value that is not a map calls the one-argument builtin ``name`` (Rhai's
+    property syntax: ``s.len``).  Looked up at the first such use, not when compiling: a
+    script reading event fields then never loads the builtin modules."""
+    built: list = []
+
+    def getter(v):
+        if not built:
+            b = c.reg.get(name)
+            if b is not None and b.accepts_arity(1) and not b.pass_context:
+                built.append(builtin_call(b, [lambda s, _v=None: s], span, lambda s: s.ctx))
+            else:
+                built.append(None)
+        if built[0] is None:
+            raise no_property(v, name, span)
+        return built[0](v)
+    return getter
+
+
 @compiles(ast.Prop)
 def _prop(c, node, cx):
     name, span, optional = node.name, node.span, node.optional
-    getter = c.reg.get(name)
-    if getter is not None and (not getter.accepts_arity(1) or getter.pass_context):
-        getter = None
-    if getter is not None:
-        getter = builtin_call(getter, [lambda s, _v=None: s], span, lambda s: s.ctx)
+    getter = _property_getter(c, name, span)
     if is_event(c, node.obj, cx):
         def event_field(s):
             try:

@@ -24,7 +24,11 @@ def get_prop(v, name, span, optional=False, getter=None):
                     hint="a field on the way is missing; use `?.` or check with `has`")
     if getter is not None:
         return getter(v)
-    raise rterr(f"{type_name(v)} has no property `{name}`", span)
+    raise no_property(v, name, span)
+
+
+def no_property(v, name, span):
+    return rterr(f"{type_name(v)} has no property `{name}`", span)
 
 
 def _norm_index(n: int, i: int, span, what: str) -> int:

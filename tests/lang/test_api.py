@@ -257,3 +257,20 @@ def test_builtins_can_declare_they_mutate_their_receiver(temp_builtins):
     p = compile_script("e.inner.kl_test_stamp()")
     assert p.mutates_event and p.mutates_nested
     assert not compile_script("#{}.kl_test_stamp()").mutates_event
+
+
+def test_a_script_without_calls_loads_no_builtin_module():
+    """Start-up: the ~25 builtin modules load at the first function lookup, not before."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from kelora.lang.program import compile_script; "
+            "p = compile_script('e.status >= 500 && e.path != \"/\"', mode='expression', stage='filter'); "
+            "assert p.run(type('S', (), {'e': {'status': 503, 'path': '/x'}})()) is True; "
+            "print(sorted(m for m in sys.modules if m.startswith('kelora.builtins.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['kelora.builtins.registry']"
+    code = ("import sys; from kelora.lang.program import compile_script; "
+            "compile_script('e.n = e.s.len()'); print('kelora.builtins.strings' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"
