@@ -1,15 +1,22 @@
-"""The JSON read loop of a run whose only stage is a ``--filter`` (the most common script), built
-once per run as Python source.
+"""The JSON read loop of a run whose stages are all *lean* (see below), generated once per run
+as Python source with the stages unrolled.
 
-``InputLoop._read_json_fast`` serves every run; this loop is the same work for one shape with
-less per event: the filter's outcome is tested inline, and when the filter compiled to a single
-generated expression (``codegen`` sets ``run.inline``) that expression is written into the loop
-itself, so an event costs no Python call at all between ``loads`` and ``dumps``.  If the inline
-expression raises anything, the event is evaluated again by ``run(s)``, which gives the
-language's own error (the expression is replay-safe: codegen only generates those).
+``InputLoop._read_json_fast`` serves every run; this loop does the same work with less per
+event for the common shapes: no stages (passthrough, CSV export), ``--filter`` (T1), exec
+stages that need no snapshot, queue or collection (T2's pseudonymization, T3's ``track_*``).
+Each stage becomes a few lines calling its program directly, with its own error path, and no
+per-stage loop or tuple unpacking remains.  The first ``--filter`` that compiled to a single
+generated expression (``codegen`` sets ``run.inline``) is written into the loop itself; if it
+raises anything, the event is evaluated again by ``run(s)``, which gives the language's own
+error (codegen only generates replay-safe expressions).
 
-Counters are derived when the file ends: every event not written was filtered, and every
-event whose filter gave a bool was a clean evaluation (``RunEnd._exit_code`` needs that).
+Lean stages: an exec stage with ``.lean = (run, failed)`` (``StageBuilder.exec_stage``) and a
+filter stage with ``.lean_filter = (run, settle, index, declares_vars)`` that declares no
+variables; the run must allow one shared ``Scope`` (no closures capturing it).
+
+Counters: ``tally`` receives ``[lines read, events created on this path, events written, events
+dropped by a stage error, clean evaluations per filter]`` when the loop ends — also when a
+signal, a closed pipe or ``--strict`` ends it.  Every other created event was filtered.
 """
 from __future__ import annotations
 
@@ -17,10 +24,11 @@ import re
 
 from kelora.errors import ScriptRuntimeError, SkipEvent
 
-_TEMPLATE = '''
-def loop(stream, n, owner, s, run, settle, fmt, write, write_error, slow, max_bytes, tally):
+_HEAD = '''
+def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally):
     first = n
-    output = unclean = slow_lines = 0
+    output = errored = slow_lines = 0
+<ok_init>
     try:
         for raw in stream:
             n += 1
@@ -41,58 +49,127 @@ def loop(stream, n, owner, s, run, settle, fmt, write, write_error, slow, max_by
                 slow_lines += 1
                 slow(raw, n)
                 continue
-{evaluate}            if value is not True:
-                if value is not False:
-                    owner.line_num = n
-                    unclean += 1
-                    s.e = _e
-                    settle(s, value)
-                continue
-            data = fmt(_e)
+'''
+
+_TAIL = '''
+            data = fmt(<event>)
             if data:
                 try:
                     write(data)
                 except OSError as exc:
                     write_error(exc)
                 output += 1
-    finally:  # also when a signal, a closed pipe or --strict ends the run here
+    finally:
         owner.line_num = n
-        tally[:] = (n - first, n - first - slow_lines, output, unclean)
+        tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)
 '''
 
-
-_SETTLE = """\
-{pad}except (SkipEvent, ScriptRuntimeError) as exc:
-{pad}    owner.line_num = n
-{pad}    unclean += 1
-{pad}    settle(s, exc)
-{pad}    continue
+_EXEC = """
+            try:
+                run@(s)
+            except SkipEvent:
+                continue
+            except ScriptRuntimeError as exc:
+                owner.line_num = n
+                r = failed@(s, exc)
+                if r is not True:
+                    if r is not False:
+                        errored += 1
+                    continue
+            if s.e is None:
+                s.e = {}
 """
 
-# run(s) is the language's way: its SkipEvent and runtime errors are settled
-_CALL = "            s.e = _e\n            try:\n                value = run(s)\n" + _SETTLE.format(pad=" " * 12)
-# the inline expression: on any exception, evaluate again the language's way
-_INLINE = ("            {bind}try:\n                value = {expr}\n            except Exception:\n"
-           "                s.e = _e\n                try:\n                    value = run(s)\n"
-           + _SETTLE.format(pad=" " * 16))
+_SETTLE = """<pad>except (SkipEvent, ScriptRuntimeError) as exc:
+<pad>    owner.line_num = n
+<pad>    settle@(s, exc)
+<pad>    continue
+"""
+
+_FILTER_CALL = """
+            try:
+                value = run@(s)
+""" + _SETTLE.replace("<pad>", " " * 12)
+
+_FILTER_INLINE = """
+            try:
+                value = <expr>
+            except Exception:
+                <bind>try:
+                    value = run@(s)
+""" + _SETTLE.replace("<pad>", " " * 16)
+
+_FILTER_TEST = """            if value is not True:
+                if value is False:
+                    ok@ += 1
+                else:
+                    owner.line_num = n
+                    <bind20>settle@(s, value)
+                continue
+            ok@ += 1
+"""
 
 
-def filter_loop(run):
-    """``loop(stream, n, owner, scope, run, settle, fmt, write, write_error, slow, max_bytes,
-    tally)`` for this filter's ``run``; it leaves ``[lines read, events created (on this path),
-    events written, unclean filter outcomes]`` in ``tally``."""
+def lean_steps(stage_fns) -> list | None:
+    """``[("exec", run, failed) | ("filter", run, settle, index)]`` when every stage is lean."""
+    steps = []
+    for fn in stage_fns:
+        lean, lean_filter = getattr(fn, "lean", None), getattr(fn, "lean_filter", None)
+        if lean is not None:
+            steps.append(("exec", *lean))
+        elif lean_filter is not None and not lean_filter[3]:
+            steps.append(("filter", *lean_filter[:3]))
+        else:
+            return None
+    return steps
+
+
+def build_loop(steps: list):
+    """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally)`` for
+    *steps* (from :func:`lean_steps`)."""
     from orjson import JSONDecodeError, loads
 
-    inline = getattr(run, "inline", None)
+    # the first filter whose program is one generated expression is written in (only one:
+    # its helper names _t1, _f1... are its own)
+    inline_at = next((i for i, st in enumerate(steps) if st[0] == "filter" and hasattr(st[1], "inline")), None)
+    inline = steps[inline_at][1].inline if inline_at is not None else None
+    # the scope holds the event for every program called; the inline expression alone may not
+    # need it
+    bound = any(i != inline_at for i in range(len(steps))) or (
+        inline is not None and re.search(r"\bs\b", inline[0]) is not None)
+    bind = "" if bound else "s.e = _e\n" + " " * 16
     ns: dict = dict(inline[1]) if inline is not None else {}
+    body: list[str] = []
+    filters = []
+    exec_seen = False
+    for i, step in enumerate(steps):
+        if step[0] == "exec":
+            ns[f"run{i}"], ns[f"failed{i}"] = step[1], step[2]
+            body.append(_EXEC.replace("@", str(i)))
+            exec_seen = True
+            continue
+        ns[f"run{i}"], ns[f"settle{i}"] = step[1], step[2]
+        filters.append((i, step[3]))
+        if i == inline_at:
+            code = _FILTER_INLINE.replace("<bind>", bind)
+            if exec_seen:  # an exec stage may have replaced the event
+                code = "            _e = s.e" + code
+        else:
+            code = _FILTER_CALL
+        test = _FILTER_TEST.replace("<bind20>", bind.replace(" " * 16, " " * 20) if i == inline_at else "")
+        body.append((code + test).replace("@", str(i)))
     ns.update(loads=loads, JSONDecodeError=JSONDecodeError, SkipEvent=SkipEvent,
               ScriptRuntimeError=ScriptRuntimeError)
-    if inline is None:
-        evaluate = _CALL
-    else:
-        # the scope needs the event only when the expression hands it on (closures, ctx calls)
-        bind = "s.e = _e\n            " if re.search(r"\bs\b", inline[0]) else ""
-        evaluate = _INLINE.replace("{bind}", bind).replace("{expr}", inline[0])
-    source = _TEMPLATE.replace("{evaluate}", evaluate)
-    exec(compile(source, "<kelora filter loop>", "exec"), ns)  # noqa: S102 - our own template
-    return ns["loop"]
+    oks = [f"ok{i}" for i, _ in filters]
+    source = (_HEAD.replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks))
+              + ("            s.e = _e\n" if bound else "")
+              + "".join(body)
+              + _TAIL.replace("<event>", "s.e" if exec_seen else "_e").replace(
+                  "<oks>", "(" + "".join(f"{x}, " for x in oks) + ")"))
+    if inline is not None:
+        source = source.replace("<expr>", inline[0])  # last: the expression may hold any text
+    exec(compile(source, "<kelora read loop>", "exec"), ns)  # noqa: S102 - our own template
+    loop = ns["loop"]
+    loop.filter_indexes = tuple(index for _, index in filters)  # the order of the ok counts
+    loop.source_code = source
+    return loop

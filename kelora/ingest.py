@@ -208,9 +208,12 @@ class InputLoop:
         # One Scope for every event when no stage can keep a reference to it (closures and
         # function pointers capture their scope): saves building one per event.
         shared = Scope(None, None, ctx, {}) if getattr(self, "scope_reusable", False) else None
-        lean_filter = getattr(fns[0], "lean_filter", None) if len(fns) == 1 else None
-        if lean_filter is not None and shared is not None and writer is not None and not lean_filter[3]:
-            return self._read_json_filter(src, lean_filter, fmt, write)
+        if shared is not None and writer is not None and not general:
+            from kelora.fastloop import lean_steps
+
+            lean = lean_steps(fns)
+            if lean is not None:
+                return self._read_json_lean(src, lean, fmt, write)
         max_bytes = self.config.max_line_bytes
         if max_bytes is None:
             max_bytes = NO_LIMIT
@@ -293,29 +296,29 @@ class InputLoop:
             stats.lines_read += n - first
             stats.events_created += created
 
-    def _read_json_filter(self, src, lean_filter, fmt, write) -> None:
-        """`_read_json_fast` when the only stage is a --filter: a loop built for this filter
+    def _read_json_lean(self, src, steps: list, fmt, write) -> None:
+        """`_read_json_fast` when every stage is lean: a loop generated for these stages
         (kelora.fastloop), once per run."""
-        run, settle, index, _ = lean_filter
-        loop = getattr(self, "_filter_loop", None)
+        loop = getattr(self, "_lean_loop", None)
         if loop is None:
-            from kelora.fastloop import filter_loop
+            from kelora.fastloop import build_loop
 
-            loop = self._filter_loop = filter_loop(run)
+            loop = self._lean_loop = build_loop(steps)
         max_bytes = self.config.max_line_bytes
-        stats = self.stats
         tally: list = []
         try:
-            loop(src.stream, self.line_num, self, Scope(None, None, self.ctx, {}), run, settle, fmt, write,
-                 self.sink.write_error, self._json_slow_line, NO_LIMIT if max_bytes is None else max_bytes,
-                 tally)
+            loop(src.stream, self.line_num, self, Scope(None, None, self.ctx, {}), fmt, write,
+                 self.sink.write_error, self._json_slow_line, NO_LIMIT if max_bytes is None else max_bytes, tally)
         finally:
-            read, created, output, unclean = tally
+            read, created, output, errored, oks = tally
+            stats = self.stats
             stats.lines_read += read
             stats.events_created += created
             stats.events_output += output
-            stats.events_filtered += created - output
-            self.builder.filter_ok[index] += created - unclean
+            stats.events_errored += errored
+            stats.events_filtered += created - output - errored
+            for index, ok in zip(loop.filter_indexes, oks):
+                self.builder.filter_ok[index] += ok
 
     def _json_slow_line(self, raw: bytes, n: int) -> None:
         """One line `_read_json_fast` could not parse directly, as the general loop treats it
