@@ -130,9 +130,10 @@ def _make_json(select):
         if template is miss:
             template = template_for(shape)
         if template is not None:
-            fields = template.copy()
-            fields.update(event)
-            event = fields
+            # the shape's template holds exactly this event's keys, in output order: updating
+            # it in place replaces every value (nothing keeps it past dumps below)
+            template.update(event)
+            event = template
         elif not event:
             return b""
         try:
