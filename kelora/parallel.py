@@ -104,6 +104,7 @@ class _Turns:
         self.print_fd = print_fd  # script print() output, when events go to an -o file
         self.header = header
         self.ordered = ordered
+        self.parent = os.getpid()
 
     def write(self, seq: int, out: bytes, printed: bytes, stops: bool):
         """Write one batch in its turn; return ``(errno, strerror)`` of a failed write or None."""
@@ -111,7 +112,9 @@ class _Turns:
         with self.cond:
             if self.ordered:
                 while self.next.value != seq:
-                    self.cond.wait()
+                    # a parent killed outright never passes the turn on: do not wait forever
+                    if not self.cond.wait(1.0) and os.getppid() != self.parent:
+                        return (None, "the parent process went away")
             try:
                 if not self.stop.value:
                     if out and self.header is not None and not self.header_done.value:

@@ -186,3 +186,37 @@ def test_nth_line_end_matches_a_plain_scan():
                 break
             expected = pos = k + 1
         assert _nth_line_end(bytearray(block + b"\n\n"), limit, start, n, guess) == expected
+
+
+def test_a_killed_worker_ends_the_run_instead_of_hanging_it(tmp_path):
+    import os
+    import signal
+    import time
+
+    big = tmp_path / "big.jsonl"
+    big.write_text("".join(f'{{"n":{i},"s":"{"x" * 50}"}}\n' for i in range(200_000)), encoding="utf-8")
+    p = subprocess.Popen([KELORA_BIN, "-j", str(big), "--parallel", "--threads", "2", "--batch-size", "100",
+                          "-e", "e.t = e.s.len() * e.n", "-F", "json"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=clean_env(SECRET))
+    children: list[str] = []
+    deadline = time.monotonic() + 20
+    while not children and time.monotonic() < deadline and p.poll() is None:
+        try:
+            with open(f"/proc/{p.pid}/task/{p.pid}/children", encoding="ascii") as fh:
+                children = fh.read().split()
+        except OSError:
+            break
+        time.sleep(0.02)
+    if not children:
+        pytest.skip("the run ended before a worker could be seen (or /proc has no children list)")
+    os.kill(int(children[0]), signal.SIGKILL)
+    try:
+        code = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        pytest.fail("kelora --parallel hung after a worker was killed")
+    err = p.stderr.read()
+    if code == 0:
+        pytest.skip("the killed worker had already finished its last batch")
+    assert code == 1
+    assert b"worker process" in err and b"died" in err and b"Traceback" not in err
