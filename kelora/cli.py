@@ -453,7 +453,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         metrics_file=p.get("metrics_file"),
         parallel=parallel,
         threads=threads,
-        batch_size=batch_size or 1000,
+        batch_size=batch_size,
         unordered=bool(p.get("unordered")),
         strict=bool(p.get("strict")),
         fail_closed=bool(p.get("fail_closed")),

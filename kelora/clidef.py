@@ -101,7 +101,7 @@ def kelora_command(
     parallel: Annotated[bool, typer.Option("-P", "--parallel", help="Process batches in worker processes.", rich_help_panel=PERF)] = False,
     no_parallel: Annotated[bool, typer.Option("--no-parallel", hidden=True)] = False,
     threads: Annotated[Optional[int], typer.Option("--threads", help="Worker processes (0 = one per core).", rich_help_panel=PERF)] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Lines per batch (default 1000).", rich_help_panel=PERF)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Lines per batch (default 1000; a plain file without this flag goes in ~2 MiB ranges).", rich_help_panel=PERF)] = None,
     batch_timeout: Annotated[Optional[int], typer.Option("--batch-timeout", help="Flush an idle partial batch after MS.", rich_help_panel=PERF)] = None,
     unordered: Annotated[bool, typer.Option("--unordered", help="Do not keep input order in parallel mode.", rich_help_panel=PERF)] = False,
     # --- config

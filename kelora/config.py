@@ -64,7 +64,7 @@ class Config:
     # performance
     parallel: bool = False
     threads: int = 0
-    batch_size: int = 1000
+    batch_size: int | None = None  # --batch-size; None: 1000 lines, or ~2 MiB ranges of a plain file (parallel.py)
     unordered: bool = False
     # errors
     strict: bool = False

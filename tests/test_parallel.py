@@ -220,3 +220,20 @@ def test_a_killed_worker_ends_the_run_instead_of_hanging_it(tmp_path):
         pytest.skip("the killed worker had already finished its last batch")
     assert code == 1
     assert b"worker process" in err and b"died" in err and b"Traceback" not in err
+
+
+def test_default_batches_of_a_plain_file_are_byte_ranges(tmp_path, events_file):
+    """Without --batch-size a plain file goes in ~2 MiB ranges (parallel.RANGE_BYTES): a 6 MB
+    file with ragged lines gives the sequential output, stats and line numbers."""
+    lines = events_file.read_bytes().splitlines(keepends=True)
+    big = tmp_path / "big.jsonl"
+    with big.open("wb") as fh:
+        for i in range(5):
+            fh.write(b"".join(lines))
+            fh.write(b'{"pad":"' + b"y" * (3_000_000 if i == 2 else 10) + b'"}\n')  # one line > 2 MiB
+    assert big.stat().st_size > 3 * (2 << 20)
+    args = ["-e", "e.n = meta.line_num", "-F", "json"]
+    seq, par = _run_files(args, [big]), _run_files(args, [big], ["--parallel", "--threads", "2"])
+    assert seq == par and seq[0] == 0
+    seq, par = _run_files(["--stats=json"], [big]), _run_files(["--stats=json"], [big], ["--parallel"])
+    assert _strip_throughput(seq[1]) == _strip_throughput(par[1])
