@@ -1,6 +1,7 @@
 """`--parallel`: batches of lines processed by worker processes (COMPAT D14).
 
-The parent cuts the inputs into batches of ``--batch-size`` lines.  Workers are forked *after*
+The parent cuts the inputs into batches of ``--batch-size`` lines (a plain file without that flag
+into ~2 MiB ranges, see ``RANGE_BYTES``).  Workers are forked *after*
 the scripts are compiled, ``--begin`` has run and (when a script calls ``pseudonym``) the key has
 been derived, so they inherit all of it through ``fork`` — the secret and keys never travel over
 a pipe.  Each worker runs the very same per-line loop as a sequential run
@@ -13,8 +14,11 @@ for the common case neither input nor output passes through it:
   boundaries (``bytes.count``/``find`` over large blocks) and workers ``pread`` their range;
   stdin, pipes and compressed files are sent as lists of lines;
 * when the output is a real file descriptor (stdout or ``-o``), workers write their batch
-  themselves, taking turns in input order (``_Turns``); otherwise (in-process tests with a
+  themselves, taking turns in input order (``Turns``); otherwise (in-process tests with a
   memory buffer) the batch output comes back to the parent, which writes it.
+
+This module is the parent's side (cutting batches, merging results); ``kelora.workers`` is the
+workers' side (the processes, their per-batch run and the turns).
 
 Per batch the parent gets back only stats, the error log, filter-stage counts and metrics, and
 merges them **in input order**, so output, stats and metrics equal a sequential run's —
@@ -26,21 +30,14 @@ passing its turn on, so no later batch writes anything — as in a sequential ru
 """
 from __future__ import annotations
 
-import collections
 import io
 import multiprocessing
 import os
-import signal
 import stat
-import sys
 
-from kelora.metrics import MetricStore
+from kelora import workers
 from kelora.stages import StageFailed
-from kelora.stats import ErrorLog, Stats
-
-_WORKER = None  # the Pipeline a forked worker inherited
-_TURNS = None  # the _Turns a forked worker inherited (None: the parent writes the output)
-_FILES: dict = {}  # a worker's open input files, by (path, dev, ino)
+from kelora.workers import Range, Turns, Workers
 
 SCAN_BLOCK = 8 << 20  # bytes the parent reads at a time to find line boundaries
 DEFAULT_BATCH_LINES = 1000  # as Kelora's --batch-size
@@ -48,102 +45,6 @@ DEFAULT_BATCH_LINES = 1000  # as Kelora's --batch-size
 # every batch costs a round trip to the parent, a result to pickle and merge and a turn to
 # write, and on T2 (1M events, 2 workers) 1000-line batches gave 1.49x, 5000-line ones 1.63x.
 RANGE_BYTES = 2 << 20
-
-
-class _Batch:
-    __slots__ = ("stream", "meta_name")
-
-    def __init__(self, stream, meta_name):
-        self.stream = stream
-        self.meta_name = meta_name
-
-
-class _Range:
-    """Lines ``[offset, offset + length)`` of a regular file (picklable: four ints and a path)."""
-    __slots__ = ("path", "ident", "offset", "length")
-
-    def __init__(self, path: str, ident: tuple, offset: int, length: int):
-        self.path, self.ident, self.offset, self.length = path, ident, offset, length
-
-    def __getstate__(self):
-        return (self.path, self.ident, self.offset, self.length)
-
-    def __setstate__(self, state):
-        self.path, self.ident, self.offset, self.length = state
-
-    def read(self) -> bytes:
-        key = (self.path, self.ident)
-        fd = _FILES.get(key)
-        if fd is None:
-            fd = os.open(self.path, os.O_RDONLY)
-            st = os.fstat(fd)
-            if (st.st_dev, st.st_ino) != self.ident:
-                os.close(fd)
-                raise OSError(f"the file was replaced during the run")
-            _FILES[key] = fd
-        parts, offset, left = [], self.offset, self.length
-        while left > 0:
-            chunk = os.pread(fd, left, offset)
-            if not chunk:
-                raise OSError("the file was truncated during the run")
-            parts.append(chunk)
-            offset += len(chunk)
-            left -= len(chunk)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-class _Turns:
-    """Workers write their batches to the output themselves, one at a time, in input order.
-
-    ``next`` is the sequence number of the batch whose turn it is; a worker waits on the
-    condition until it is its own, writes, and passes the turn on.  ``stop`` set by a batch
-    that ended the run (or failed to write) makes every later batch skip its write.  With
-    ``--unordered`` the lock alone keeps batches from interleaving."""
-
-    def __init__(self, mp, out_fd: int, print_fd: int | None, header: bytes | None, ordered: bool):
-        self.cond = mp.Condition()
-        self.next = mp.RawValue("q", 0)
-        self.stop = mp.RawValue("b", 0)
-        self.header_done = mp.RawValue("b", 0)
-        self.out_fd = out_fd
-        self.print_fd = print_fd  # script print() output, when events go to an -o file
-        self.header = header
-        self.ordered = ordered
-        self.parent = os.getpid()
-
-    def write(self, seq: int, out: bytes, printed: bytes, stops: bool):
-        """Write one batch in its turn; return ``(errno, strerror)`` of a failed write or None."""
-        failure = None
-        with self.cond:
-            if self.ordered:
-                while self.next.value != seq:
-                    # a parent killed outright never passes the turn on: do not wait forever
-                    if not self.cond.wait(1.0) and os.getppid() != self.parent:
-                        return (None, "the parent process went away")
-            try:
-                if not self.stop.value:
-                    if out and self.header is not None and not self.header_done.value:
-                        self.header_done.value = 1
-                        out = self.header + out
-                    _write_all(self.out_fd, out)
-                    if printed:
-                        _write_all(self.print_fd, printed)
-            except OSError as exc:
-                failure = (exc.errno, exc.strerror or str(exc))
-                stops = True
-            finally:
-                if stops:
-                    self.stop.value = 1
-                if self.ordered:
-                    self.next.value = seq + 1
-                    self.cond.notify_all()
-        return failure
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _nth_line_end(block, limit: int, i: int, n: int, guess: int) -> int:
@@ -162,238 +63,6 @@ def _nth_line_end(block, limit: int, i: int, n: int, guess: int) -> int:
             return -1
         j = k + 1
     return j
-
-
-def _init_worker() -> None:
-    # Ctrl-C goes to the whole process group: the parent handles it and stops the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _work(task):
-    seq, source, first_line, label, meta_name = task
-    pipe = _WORKER
-    turns = _TURNS
-    buf = io.BytesIO()
-    sink = pipe.sink
-    # script print() shares the event buffer, unless events go to an -o file (then it is stdout)
-    printed = io.BytesIO() if sink._file is not None else buf
-    pipe.env.stdout = printed
-    if getattr(sink.formatter, "header", None) is not None:
-        sink.formatter.header = None  # written once, before the first row of the run
-    sink.out = buf
-    sink._write = buf.write
-    pipe.stats = sink.stats = Stats(format_name=pipe.stats.format_name)
-    pipe.errors = ErrorLog()
-    pipe.ctx.metrics = MetricStore()
-    filter_ok = pipe.builder.filter_ok
-    for k in filter_ok:
-        filter_ok[k] = 0
-    pipe.line_num = first_line - 1
-    pipe.current_label = label
-    failure = None
-    exit_request = None
-    try:
-        stream = io.BytesIO(source.read()) if type(source) is _Range else source
-        pipe._read_stream(_Batch(stream, meta_name))
-    except StageFailed as fail:
-        failure = fail.message
-    except OSError as exc:  # reading a byte range
-        failure = f"Failed to read '{label}': {exc.strerror or exc}"
-    except Exception as exc:  # noqa: BLE001 - reported by the parent, never a traceback
-        from kelora.errors import ExitRequest
-
-        if isinstance(exc, ExitRequest):
-            exit_request = (exc.code, exc.message)
-        else:
-            failure = f"worker failed: {type(exc).__name__}: {exc}"
-    result = (pipe.stats, pipe.errors, dict(filter_ok), pipe.ctx.metrics, failure, exit_request)
-    if turns is None:
-        return (buf.getvalue(), *result, None)
-    extra = printed.getvalue() if printed is not buf else b""
-    return _Written(seq, buf.getvalue(), extra, failure is not None or exit_request is not None, result)
-
-
-class _Written:
-    """A batch done by a worker whose writer thread still has to write it in its turn."""
-    __slots__ = ("seq", "out", "printed", "stops", "result")
-
-    def __init__(self, seq, out, printed, stops, result):
-        self.seq, self.out, self.printed, self.stops, self.result = seq, out, printed, stops, result
-
-
-def _widen(conn) -> None:
-    """Give a worker pipe a 1 MiB buffer (Linux ``F_SETPIPE_SZ``).
-
-    A batch's input (~330 KB per 1000 JSON lines) and output cross these pipes when they pass
-    through the parent (stdin input, in-memory output); with the default 64 KiB the sender and
-    the receiver take turns for every 64 KiB.  Best effort: a system may cap the size
-    (``/proc/sys/fs/pipe-max-size``)."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except (ImportError, OSError, ValueError):
-        pass
-
-
-class _Workers:
-    """Forked worker processes, each with its own task pipe and result pipe.
-
-    Hand-rolled rather than ``multiprocessing.Pool``: the pool's three helper threads, shared
-    queue locks and per-task bookkeeping cost the parent ~0.6 ms of CPU per batch, which on a
-    2-core machine is taken from the workers.  Here the parent's main thread does everything:
-    it sends each task to the least busy worker and waits on the result pipes.  A worker that
-    dies shows as end-of-file on its result pipe (the pool would wait forever)."""
-
-    PER_WORKER = 3  # tasks queued per worker: keeps it busy while the parent is slow to reply
-
-    def __init__(self, count: int):
-        from multiprocessing.connection import Pipe
-
-        self.pids: list[int] = []
-        self.tasks: list = []  # parent ends
-        self.results: list = []
-        self.busy: list[int] = []  # tasks sent and not yet answered, per worker
-        self.queued: list[collections.deque] = []  # their sequence numbers, per worker
-        for _ in range(count):
-            task_r, task_w = Pipe(duplex=False)
-            result_r, result_w = Pipe(duplex=False)
-            for conn in (task_w, result_w):
-                _widen(conn)
-            pid = os.fork()
-            if pid == 0:  # the worker
-                code = 0
-                try:
-                    for conn in (*self.tasks, *self.results, task_w, result_r):
-                        conn.close()
-                    _init_worker()
-                    code = _serve(task_r, result_w)
-                finally:
-                    os._exit(code)
-            task_r.close()
-            result_w.close()
-            self.pids.append(pid)
-            self.tasks.append(task_w)
-            self.results.append(result_r)
-            self.busy.append(0)
-            self.queued.append(collections.deque())
-
-    def full(self) -> bool:
-        return min(self.busy) >= self.PER_WORKER
-
-    def pending(self) -> int:
-        return sum(self.busy)
-
-    def send(self, task) -> None:
-        k = self.busy.index(min(self.busy))
-        self.tasks[k].send(task)
-        self.busy[k] += 1
-        self.queued[k].append(task[0])
-
-    def receive(self, timeout: float):
-        """``[(seq, result)]`` of the batches finished within *timeout* seconds."""
-        from multiprocessing.connection import wait
-
-        out = []
-        for conn in wait([c for c, n in zip(self.results, self.busy) if n], timeout):
-            k = self.results.index(conn)
-            seq = self.queued[k].popleft()
-            try:
-                result = conn.recv()
-            except (EOFError, OSError):
-                raise StageFailed(f"worker process {self.pids[k]} died (batch {seq + 1})") from None
-            self.busy[k] -= 1
-            out.append((seq, result))
-        return out
-
-    def close(self) -> None:
-        """Tell the workers to finish and wait for them."""
-        for conn in self.tasks:
-            try:
-                conn.send(None)
-                conn.close()
-            except OSError:
-                pass
-        self._reap()
-
-    def kill(self) -> None:
-        for pid in self.pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except OSError:
-                pass
-        for conn in (*self.tasks, *self.results):
-            conn.close()
-        self._reap()
-
-    def _reap(self) -> None:
-        for pid in self.pids:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        self.pids = []
-
-
-def _serve(tasks, results) -> int:
-    """A worker's loop: run tasks until the parent sends None or goes away.
-
-    When workers write the output, a writer thread waits for each batch's turn and writes it
-    (then reports the batch to the parent), while this thread goes on with the next batch: a
-    worker that finishes before its turn does not sit idle (waiting for turns cost ~8% of the
-    wall time on T2).  The writer mostly waits on a semaphore or in ``write``, both without
-    the GIL."""
-    turns = _TURNS
-    if turns is None:
-        while True:
-            task = _next_task(tasks)
-            if task is None:
-                return 0
-            try:
-                results.send(_work(task))
-            except OSError:
-                return 1
-    import queue
-    import threading
-
-    # The writer needs the GIL for a moment when its turn comes; by default it would wait up
-    # to 5 ms for this thread to let go, and every later batch's turn waits behind it.
-    sys.setswitchinterval(0.0005)
-    done: queue.SimpleQueue = queue.SimpleQueue()
-    status = [0]
-    writer = threading.Thread(target=_write_batches, args=(done, results, turns, status), daemon=True)
-    writer.start()
-    try:
-        while status[0] == 0:
-            task = _next_task(tasks)
-            if task is None:
-                break
-            done.put(_work(task))
-    finally:
-        done.put(None)
-        writer.join()
-    return status[0]
-
-
-def _next_task(tasks):
-    try:
-        return tasks.recv()
-    except (EOFError, OSError):  # the parent went away
-        return None
-
-
-def _write_batches(done, results, turns: _Turns, status: list) -> None:
-    while True:
-        batch = done.get()
-        if batch is None:
-            return
-        failure = turns.write(batch.seq, batch.out, batch.printed, batch.stops)
-        try:
-            results.send((None, *batch.result, failure))
-        except OSError:
-            status[0] = 1
-            return
 
 
 def _fileno(stream) -> int | None:
@@ -433,7 +102,7 @@ class ParallelReader:
         return (self.seq - 1, source, first, src.label, src.meta_name)
 
     def _batches(self):
-        """Yield tasks ``(seq, lines or _Range, first_line_number, label, meta_name)``;
+        """Yield tasks ``(seq, lines or Range, first_line_number, label, meta_name)``;
         handles --skip-lines and --head."""
         from kelora import reader
 
@@ -532,14 +201,14 @@ class ParallelReader:
                     count = size
                 first = p.line_num + 1
                 p.line_num += count
-                yield self._task(_Range(src.label, ident, start, pos + end - start), first, src)
+                yield self._task(Range(src.label, ident, start, pos + end - start), first, src)
                 per_line = (pos + end - start) / count
                 start, lines, i = pos + end, 0, end
             pos += limit
         if pos > start:  # the last batch (its last line may lack a newline)
             first = p.line_num + 1
             p.line_num += lines + (0 if self._ends_with_newline(src, pos) else 1)
-            yield self._task(_Range(src.label, ident, start, pos - start), first, src)
+            yield self._task(Range(src.label, ident, start, pos - start), first, src)
 
     @staticmethod
     def _ends_with_newline(src, size: int) -> bool:
@@ -565,10 +234,9 @@ class ParallelReader:
         print_fd = _fileno(self.p.env.stdout) if sink._file is not None else None
         if out_fd is None or (sink._file is not None and print_fd is None):
             return None
-        return _Turns(mp, out_fd, print_fd, self._header, self.ordered)
+        return Turns(mp, out_fd, print_fd, self._header, self.ordered)
 
     def read_inputs(self) -> None:
-        global _WORKER, _TURNS
         p = self.p
         batches = self._batches()
         first = next(batches, None)  # primes the parser before the fork
@@ -580,34 +248,35 @@ class ParallelReader:
             ensure_keyring(p.ctx)  # derive once, here; workers inherit it through fork
         p.sink.flush()
         self._header = getattr(p.sink.formatter, "header", None)
-        _WORKER = p
-        _TURNS = self.turns = self._turns(multiprocessing.get_context("fork"))
-        workers = _Workers(self.workers)
+        # what the forked workers inherit (kelora.workers)
+        workers.PIPELINE = p
+        workers.TURNS = self.turns = self._turns(multiprocessing.get_context("fork"))
+        pool = Workers(self.workers)
         # Batches are read and sent from this (the main) thread, a bounded number at a time: a
         # signal then interrupts the read or the wait here.
         self.done: dict[int, tuple] = {}  # finished batches waiting for an earlier one
         self.next_seq = 0
         try:
-            workers.send(first)
+            pool.send(first)
             for task in batches:
-                while workers.full():
-                    self._collect(workers)
-                workers.send(task)
-            while workers.pending():
-                self._collect(workers)
-            workers.close()
+                while pool.full():
+                    self._collect(pool)
+                pool.send(task)
+            while pool.pending():
+                self._collect(pool)
+            pool.close()
         except BaseException:
-            workers.kill()
+            pool.kill()
             raise
         finally:
-            _WORKER = _TURNS = None
+            workers.PIPELINE = workers.TURNS = None
             if self.turns is not None and self.turns.header_done.value:
                 p.sink.formatter.header = None
 
-    def _collect(self, workers: _Workers) -> None:
+    def _collect(self, pool: Workers) -> None:
         """Wait for finished batches and absorb them: in input order, or as they come with
         --unordered.  (Short waits keep Ctrl-C responsive.)"""
-        for seq, result in workers.receive(0.2):
+        for seq, result in pool.receive(0.2):
             if not self.ordered:
                 self._absorb(result)
                 continue

@@ -1,0 +1,349 @@
+"""The worker side of `--parallel` (see ``kelora.parallel`` for the design): forked worker
+processes, what they run per batch, and how they take turns writing the output.
+
+A worker inherits the parent's compiled ``Pipeline`` (``PIPELINE``) and, when workers write the
+output themselves, the shared ``Turns`` (``TURNS``); the parent sets both just before forking.
+"""
+from __future__ import annotations
+
+import collections
+import io
+import os
+import signal
+import sys
+
+from kelora.metrics import MetricStore
+from kelora.stages import StageFailed
+from kelora.stats import ErrorLog, Stats
+
+PIPELINE = None  # the Pipeline a forked worker inherited
+TURNS = None  # the Turns a forked worker inherited (None: the parent writes the output)
+_FILES: dict = {}  # a worker's open input files, by (path, (dev, ino))
+
+
+class _Batch:
+    __slots__ = ("stream", "meta_name")
+
+    def __init__(self, stream, meta_name):
+        self.stream = stream
+        self.meta_name = meta_name
+
+
+class Range:
+    """Lines ``[offset, offset + length)`` of a regular file (picklable: four ints and a path)."""
+    __slots__ = ("path", "ident", "offset", "length")
+
+    def __init__(self, path: str, ident: tuple, offset: int, length: int):
+        self.path, self.ident, self.offset, self.length = path, ident, offset, length
+
+    def __getstate__(self):
+        return (self.path, self.ident, self.offset, self.length)
+
+    def __setstate__(self, state):
+        self.path, self.ident, self.offset, self.length = state
+
+    def read(self) -> bytes:
+        key = (self.path, self.ident)
+        fd = _FILES.get(key)
+        if fd is None:
+            fd = os.open(self.path, os.O_RDONLY)
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != self.ident:
+                os.close(fd)
+                raise OSError("the file was replaced during the run")
+            _FILES[key] = fd
+        parts, offset, left = [], self.offset, self.length
+        while left > 0:
+            chunk = os.pread(fd, left, offset)
+            if not chunk:
+                raise OSError("the file was truncated during the run")
+            parts.append(chunk)
+            offset += len(chunk)
+            left -= len(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class Turns:
+    """Workers write their batches to the output themselves, one at a time, in input order.
+
+    ``next`` is the sequence number of the batch whose turn it is; a worker waits on the
+    condition until it is its own, writes, and passes the turn on.  ``stop`` set by a batch
+    that ended the run (or failed to write) makes every later batch skip its write.  With
+    ``--unordered`` the lock alone keeps batches from interleaving."""
+
+    def __init__(self, mp, out_fd: int, print_fd: int | None, header: bytes | None, ordered: bool):
+        self.cond = mp.Condition()
+        self.next = mp.RawValue("q", 0)
+        self.stop = mp.RawValue("b", 0)
+        self.header_done = mp.RawValue("b", 0)
+        self.out_fd = out_fd
+        self.print_fd = print_fd  # script print() output, when events go to an -o file
+        self.header = header
+        self.ordered = ordered
+        self.parent = os.getpid()
+
+    def write(self, seq: int, out: bytes, printed: bytes, stops: bool):
+        """Write one batch in its turn; return ``(errno, strerror)`` of a failed write or None."""
+        failure = None
+        with self.cond:
+            if self.ordered:
+                while self.next.value != seq:
+                    # a parent killed outright never passes the turn on: do not wait forever
+                    if not self.cond.wait(1.0) and os.getppid() != self.parent:
+                        return (None, "the parent process went away")
+            try:
+                if not self.stop.value:
+                    if out and self.header is not None and not self.header_done.value:
+                        self.header_done.value = 1
+                        out = self.header + out
+                    _write_all(self.out_fd, out)
+                    if printed:
+                        _write_all(self.print_fd, printed)
+            except OSError as exc:
+                failure = (exc.errno, exc.strerror or str(exc))
+                stops = True
+            finally:
+                if stops:
+                    self.stop.value = 1
+                if self.ordered:
+                    self.next.value = seq + 1
+                    self.cond.notify_all()
+        return failure
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _init_worker() -> None:
+    # Ctrl-C goes to the whole process group: the parent handles it and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _work(task):
+    seq, source, first_line, label, meta_name = task
+    pipe = PIPELINE
+    turns = TURNS
+    buf = io.BytesIO()
+    sink = pipe.sink
+    # script print() shares the event buffer, unless events go to an -o file (then it is stdout)
+    printed = io.BytesIO() if sink._file is not None else buf
+    pipe.env.stdout = printed
+    if getattr(sink.formatter, "header", None) is not None:
+        sink.formatter.header = None  # written once, before the first row of the run
+    sink.out = buf
+    sink._write = buf.write
+    pipe.stats = sink.stats = Stats(format_name=pipe.stats.format_name)
+    pipe.errors = ErrorLog()
+    pipe.ctx.metrics = MetricStore()
+    filter_ok = pipe.builder.filter_ok
+    for k in filter_ok:
+        filter_ok[k] = 0
+    pipe.line_num = first_line - 1
+    pipe.current_label = label
+    failure = None
+    exit_request = None
+    try:
+        stream = io.BytesIO(source.read()) if type(source) is Range else source
+        pipe._read_stream(_Batch(stream, meta_name))
+    except StageFailed as fail:
+        failure = fail.message
+    except OSError as exc:  # reading a byte range
+        failure = f"Failed to read '{label}': {exc.strerror or exc}"
+    except Exception as exc:  # noqa: BLE001 - reported by the parent, never a traceback
+        from kelora.errors import ExitRequest
+
+        if isinstance(exc, ExitRequest):
+            exit_request = (exc.code, exc.message)
+        else:
+            failure = f"worker failed: {type(exc).__name__}: {exc}"
+    result = (pipe.stats, pipe.errors, dict(filter_ok), pipe.ctx.metrics, failure, exit_request)
+    if turns is None:
+        return (buf.getvalue(), *result, None)
+    extra = printed.getvalue() if printed is not buf else b""
+    return _Written(seq, buf.getvalue(), extra, failure is not None or exit_request is not None, result)
+
+
+class _Written:
+    """A batch done by a worker whose writer thread still has to write it in its turn."""
+    __slots__ = ("seq", "out", "printed", "stops", "result")
+
+    def __init__(self, seq, out, printed, stops, result):
+        self.seq, self.out, self.printed, self.stops, self.result = seq, out, printed, stops, result
+
+
+def _widen(conn) -> None:
+    """Give a worker pipe a 1 MiB buffer (Linux ``F_SETPIPE_SZ``).
+
+    A batch's input (~330 KB per 1000 JSON lines) and output cross these pipes when they pass
+    through the parent (stdin input, in-memory output); with the default 64 KiB the sender and
+    the receiver take turns for every 64 KiB.  Best effort: a system may cap the size
+    (``/proc/sys/fs/pipe-max-size``)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError, ValueError):
+        pass
+
+
+class Workers:
+    """Forked worker processes, each with its own task pipe and result pipe.
+
+    Hand-rolled rather than ``multiprocessing.Pool``: the pool's three helper threads, shared
+    queue locks and per-task bookkeeping cost the parent ~0.6 ms of CPU per batch, which on a
+    2-core machine is taken from the workers.  Here the parent's main thread does everything:
+    it sends each task to the least busy worker and waits on the result pipes.  A worker that
+    dies shows as end-of-file on its result pipe (the pool would wait forever)."""
+
+    PER_WORKER = 3  # tasks queued per worker: keeps it busy while the parent is slow to reply
+
+    def __init__(self, count: int):
+        from multiprocessing.connection import Pipe
+
+        self.pids: list[int] = []
+        self.tasks: list = []  # parent ends
+        self.results: list = []
+        self.busy: list[int] = []  # tasks sent and not yet answered, per worker
+        self.queued: list[collections.deque] = []  # their sequence numbers, per worker
+        for _ in range(count):
+            task_r, task_w = Pipe(duplex=False)
+            result_r, result_w = Pipe(duplex=False)
+            for conn in (task_w, result_w):
+                _widen(conn)
+            pid = os.fork()
+            if pid == 0:  # the worker
+                code = 0
+                try:
+                    for conn in (*self.tasks, *self.results, task_w, result_r):
+                        conn.close()
+                    _init_worker()
+                    code = _serve(task_r, result_w)
+                finally:
+                    os._exit(code)
+            task_r.close()
+            result_w.close()
+            self.pids.append(pid)
+            self.tasks.append(task_w)
+            self.results.append(result_r)
+            self.busy.append(0)
+            self.queued.append(collections.deque())
+
+    def full(self) -> bool:
+        return min(self.busy) >= self.PER_WORKER
+
+    def pending(self) -> int:
+        return sum(self.busy)
+
+    def send(self, task) -> None:
+        k = self.busy.index(min(self.busy))
+        self.tasks[k].send(task)
+        self.busy[k] += 1
+        self.queued[k].append(task[0])
+
+    def receive(self, timeout: float):
+        """``[(seq, result)]`` of the batches finished within *timeout* seconds."""
+        from multiprocessing.connection import wait
+
+        out = []
+        for conn in wait([c for c, n in zip(self.results, self.busy) if n], timeout):
+            k = self.results.index(conn)
+            seq = self.queued[k].popleft()
+            try:
+                result = conn.recv()
+            except (EOFError, OSError):
+                raise StageFailed(f"worker process {self.pids[k]} died (batch {seq + 1})") from None
+            self.busy[k] -= 1
+            out.append((seq, result))
+        return out
+
+    def close(self) -> None:
+        """Tell the workers to finish and wait for them."""
+        for conn in self.tasks:
+            try:
+                conn.send(None)
+                conn.close()
+            except OSError:
+                pass
+        self._reap()
+
+    def kill(self) -> None:
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        for conn in (*self.tasks, *self.results):
+            conn.close()
+        self._reap()
+
+    def _reap(self) -> None:
+        for pid in self.pids:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        self.pids = []
+
+
+def _serve(tasks, results) -> int:
+    """A worker's loop: run tasks until the parent sends None or goes away.
+
+    When workers write the output, a writer thread waits for each batch's turn and writes it
+    (then reports the batch to the parent), while this thread goes on with the next batch: a
+    worker that finishes before its turn does not sit idle (waiting for turns cost ~8% of the
+    wall time on T2).  The writer mostly waits on a semaphore or in ``write``, both without
+    the GIL."""
+    turns = TURNS
+    if turns is None:
+        while True:
+            task = _next_task(tasks)
+            if task is None:
+                return 0
+            try:
+                results.send(_work(task))
+            except OSError:
+                return 1
+    import queue
+    import threading
+
+    # The writer needs the GIL for a moment when its turn comes; by default it would wait up
+    # to 5 ms for this thread to let go, and every later batch's turn waits behind it.
+    sys.setswitchinterval(0.0005)
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    status = [0]
+    writer = threading.Thread(target=_write_batches, args=(done, results, turns, status), daemon=True)
+    writer.start()
+    try:
+        while status[0] == 0:
+            task = _next_task(tasks)
+            if task is None:
+                break
+            done.put(_work(task))
+    finally:
+        done.put(None)
+        writer.join()
+    return status[0]
+
+
+def _next_task(tasks):
+    try:
+        return tasks.recv()
+    except (EOFError, OSError):  # the parent went away
+        return None
+
+
+def _write_batches(done, results, turns: Turns, status: list) -> None:
+    while True:
+        batch = done.get()
+        if batch is None:
+            return
+        failure = turns.write(batch.seq, batch.out, batch.printed, batch.stops)
+        try:
+            results.send((None, *batch.result, failure))
+        except OSError:
+            status[0] = 1
+            return
