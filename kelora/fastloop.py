@@ -82,7 +82,7 @@ _EXEC = """
 
 _SETTLE = """<pad>except (SkipEvent, ScriptRuntimeError) as exc:
 <pad>    owner.line_num = n
-<pad>    settle@(s, exc)
+<pad>    <unclean>settle@(s, exc)
 <pad>    continue
 """
 
@@ -107,6 +107,16 @@ _FILTER_TEST = """            if value is not True:
                     <bind20>settle@(s, value)
                 continue
             ok@ += 1
+"""
+
+# The first stage sees every event: its clean evaluations are counted as events less the
+# unclean ones, which are rare, instead of one increment per event.
+_FIRST_FILTER_TEST = """            if value is not True:
+                if value is not False:
+                    owner.line_num = n
+                    unclean += 1
+                    <bind20>settle@(s, value)
+                continue
 """
 
 
@@ -156,12 +166,18 @@ def build_loop(steps: list):
                 code = "            _e = s.e" + code
         else:
             code = _FILTER_CALL
-        test = _FILTER_TEST.replace("<bind20>", bind.replace(" " * 16, " " * 20) if i == inline_at else "")
+        first = i == 0
+        test = (_FIRST_FILTER_TEST if first else _FILTER_TEST).replace(
+            "<bind20>", bind.replace(" " * 16, " " * 20) if i == inline_at else "")
+        pad = " " * (20 if i == inline_at else 16)
+        code = code.replace("<unclean>", "unclean += 1\n" + pad if first else "")
         body.append((code + test).replace("@", str(i)))
     ns.update(loads=loads, JSONDecodeError=JSONDecodeError, SkipEvent=SkipEvent,
               ScriptRuntimeError=ScriptRuntimeError)
-    oks = [f"ok{i}" for i, _ in filters]
-    source = (_HEAD.replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks))
+    # clean evaluations per filter; the first stage's are derived (see _FIRST_FILTER_TEST)
+    oks = [("(n - first - slow_lines - unclean)" if i == 0 else f"ok{i}") for i, _ in filters]
+    source = (_HEAD.replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
+                            + "    unclean = 0\n")
               + ("            s.e = _e\n" if bound else "")
               + "".join(body)
               + _TAIL.replace("<event>", "s.e" if exec_seen else "_e").replace(

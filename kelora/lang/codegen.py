@@ -174,8 +174,11 @@ class Gen:
                 if tc is str and op in ("==", "!="):
                     return f"({left} {op} {c!r})", True
                 if (tc is int or (tc is float and math.isfinite(c))) and op != "!=":
+                    # the literal's own type tested first: `is` is cheaper than a set lookup
                     t = self.tmp()
-                    return f"({t} {op} {c!r} if type({t} := {left}) in _NUM else {_CMP[op]}({t}, {c!r}))", True
+                    first, other = ("int", "float") if tc is int else ("float", "int")
+                    return (f"({t} {op} {c!r} if (type({t} := {left}) is {first} or type({t}) is {other}) "
+                            f"else {_CMP[op]}({t}, {c!r}))"), True
             right, _ = self.expr(node.right)
             return f"{_CMP[op]}({left}, {right})", True
         right, _ = self.expr(node.right)
