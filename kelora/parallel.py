@@ -242,10 +242,11 @@ class ParallelReader:
         first = next(batches, None)  # primes the parser before the fork
         if first is None:
             return
-        if any("pseudonym" in fn for fn in getattr(p, "called_functions", ())):
-            from kelora.keyring import ensure_keyring
+        from kelora.keyring import ensure_keyring, finish_prefetch
 
+        if any("pseudonym" in fn for fn in getattr(p, "called_functions", ())):
             ensure_keyring(p.ctx)  # derive once, here; workers inherit it through fork
+        finish_prefetch()
         p.sink.flush()
         self._header = getattr(p.sink.formatter, "header", None)
         # what the forked workers inherit (kelora.workers)

@@ -82,6 +82,12 @@ class Pipeline(InputLoop, RunEnd):
         from kelora.lang import compile_script
 
         c = self.config
+        texts = (c.begin, c.end, c.begin_prelude, c.end_prelude,
+                 *(part for st in c.stages for part in (st.text, st.prelude)))
+        if any(t and "pseudonym" in t for t in texts):
+            from kelora.keyring import prefetch
+
+            prefetch(self.ctx)  # Argon2id in a thread while the scripts compile
         self.begin = self.end = None
         if c.begin is not None:
             self.begin = compile_script(c.begin, label="begin", mode="script", stage="begin",

@@ -161,3 +161,23 @@ def test_secret_never_in_error_texts(tmp_path):
     assert master.hex() not in blob
     assert repr(master) not in blob
     assert "TOPSECRET" not in blob
+
+
+def test_prefetched_master_key_gives_the_same_tokens():
+    secret = "prefetch secret " + os.urandom(4).hex()  # not in the process-wide cache yet
+    ctx, _ = make_ctx({"KELORA_SECRET": secret})
+    K.prefetch(ctx)
+    assert K._PENDING  # the derivation runs in a thread
+    token = pseudonym(ctx, "alice@example.com", "users")
+    assert not K._PENDING
+    assert token == K.reference_token(K.derive_master(secret.encode()), "alice@example.com", "users")
+
+
+def test_prefetch_reports_nothing_and_the_run_still_fails_on_a_bad_source(tmp_path):
+    f = write_secret(tmp_path, OTHER, mode=0o644)
+    ctx, rec = make_ctx({"KELORA_SECRET_FILE": f})
+    K.prefetch(ctx)  # a loose file: no thread, no message, no exception here
+    assert not K._PENDING and not rec.notices
+    with pytest.raises(FatalError) as err:
+        pseudonym(ctx, "alice@example.com", "users")
+    assert err.value.exit_code == 2
