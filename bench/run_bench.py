@@ -350,6 +350,9 @@ def main() -> None:
     size = os.environ.get("BENCH_SIZE", "1m").lower()
     if size not in SIZES:
         raise SystemExit(f"BENCH_SIZE must be one of {', '.join(SIZES)}")
+    if not os.path.isfile(os.path.join(REF, "gen_events.py")):
+        raise SystemExit(f"bench: the shared benchmark kit is not at {REF} (it holds gen_events.py and "
+                         "ref/); point BENCH_REF at it, e.g. BENCH_REF=/path/to/shared/bench make bench")
     quick = size != "1m"
     reps = int(os.environ.get("BENCH_REPS", "3" if quick else "5"))
     jq_reps = int(os.environ.get("BENCH_JQ_REPS", "1" if quick else "2"))
