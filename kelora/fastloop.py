@@ -32,19 +32,13 @@ def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally):
     try:
         for raw in stream:
             n += 1
-            if len(raw) > max_bytes:
-                owner.line_num = n
-                slow_lines += 1
-                slow(raw, n)
-                continue
-            try:
-                _e = loads(raw)
-            except JSONDecodeError:
-                owner.line_num = n
-                slow_lines += 1
-                slow(raw, n)
-                continue
-            if type(_e) is not dict:
+            _e = None
+            if len(raw) <= max_bytes:
+                try:
+                    _e = loads(raw)
+                except JSONDecodeError:
+                    pass
+            if type(_e) is not dict:  # too long, not JSON, or not an object
                 owner.line_num = n
                 slow_lines += 1
                 slow(raw, n)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from kelora.context import Scope
-from kelora.errors import FatalError, InputError, ScriptRuntimeError, SkipEvent
+from kelora.errors import FatalError, InputError
 from kelora.stages import StageFailed
 
 WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
@@ -194,9 +194,6 @@ class InputLoop:
         stats = self.stats
         ctx = self.ctx
         fns = self.stage_fns
-        # (stage, run, failed): lean exec stages expose their program's run and error path so
-        # the loop calls the program directly (one Python call less per stage and event)
-        steps = tuple((fn, *getattr(fn, "lean", (None, None))) for fn in fns)
         process = self._process
         # an emit_each stage replaces the event by a list: the general _process handles that
         general = "emit_each" in self.called_functions
@@ -222,19 +219,14 @@ class InputLoop:
         try:
             for raw in src.stream:
                 n += 1
-                # self.line_num is stored only before calls that may report this line
-                if len(raw) > max_bytes:  # (with its newline: the slow path checks exactly)
-                    self.line_num = n
-                    slow(raw, n)
-                    continue
-                try:
-                    event = loads(raw)
-                except JSONDecodeError:
-                    self.line_num = n
-                    slow(raw, n)
-                    continue
-                if type(event) is not dict:
-                    self.line_num = n
+                event = None
+                if len(raw) <= max_bytes:  # (with its newline: the slow path checks exactly)
+                    try:
+                        event = loads(raw)
+                    except JSONDecodeError:
+                        pass
+                if type(event) is not dict:  # too long, not JSON, or not an object
+                    self.line_num = n  # stored only before calls that may report this line
                     slow(raw, n)
                     continue
                 created += 1
@@ -250,26 +242,12 @@ class InputLoop:
                         self.line_num = n
                         process(scope, 0)
                         continue
-                    for fn, run, failed in steps:
-                        if run is None:
-                            self.line_num = n
-                            result = fn(scope)
-                            if result is not True:
-                                break
-                            continue
-                        try:  # a lean exec stage, inlined (see StageBuilder.exec_stage)
-                            run(scope)
-                        except SkipEvent:
-                            result = False
+                    # (runs whose stages are all lean take the generated loop instead)
+                    self.line_num = n
+                    for fn in fns:
+                        result = fn(scope)
+                        if result is not True:
                             break
-                        except ScriptRuntimeError as err:
-                            self.line_num = n
-                            result = failed(scope, err)
-                            if result is not True:
-                                break
-                            continue
-                        if scope.e is None:
-                            scope.e = {}
                     else:
                         event = scope.e
                         result = True
