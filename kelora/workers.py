@@ -240,7 +240,10 @@ class Workers:
 
     def send(self, task) -> None:
         k = self.busy.index(min(self.busy))
-        self.tasks[k].send(task)
+        try:
+            self.tasks[k].send(task)
+        except OSError:  # BrokenPipeError: the worker is gone; not the output's EPIPE (exit 141)
+            raise StageFailed(f"worker process {self.pids[k]} died (batch {task[0] + 1})") from None
         self.busy[k] += 1
         self.queued[k].append(task[0])
 
