@@ -16,6 +16,7 @@ import time
 from kelora.config import Config
 from kelora.context import Diagnostics, RunContext, Scope
 from kelora.errors import ExitRequest, FatalError, ScriptError, ScriptRuntimeError
+from kelora.formats.select_input import split_spec
 from kelora.ingest import InputLoop, StopInput
 from kelora.output import OutputSink
 from kelora.run_end import RunEnd
@@ -197,7 +198,7 @@ class Pipeline(InputLoop, RunEnd):
                 self._run_begin()
                 if not c.no_input:
                     # --take stops after N events, and CSV headers are per file: sequential
-                    per_file_header = len(c.files) > 1 and c.input_format.split(":")[0].split()[0] in ("csv", "tsv")
+                    per_file_header = len(c.files) > 1 and split_spec(c.input_format)[0] in ("csv", "tsv")
                     if c.parallel and c.take is None and not per_file_header:
                         from kelora.parallel import ParallelReader
 

@@ -5,6 +5,7 @@ stats, then the error summary; ``--metrics-file`` is written atomically whatever
 """
 from __future__ import annotations
 
+from kelora.formats.select_input import split_spec
 from kelora.report import error_summary, silent_fatal_line, stats_json, stats_lines, stats_rich
 from kelora.status import ExitStatus
 
@@ -72,7 +73,7 @@ class RunEnd:
         if c.silent:
             return
         if not self.stats.format_name and c.input_format != "auto":  # no line was read
-            self.stats.format_name = c.input_format.split(":")[0].split()[0]
+            self.stats.format_name = split_spec(c.input_format)[0]
         if c.stats is not None:
             if c.stats == "json":
                 self.env.stdout.write(stats_json(self.stats).encode("utf-8"))

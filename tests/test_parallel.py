@@ -237,3 +237,21 @@ def test_default_batches_of_a_plain_file_are_byte_ranges(tmp_path, events_file):
     assert seq == par and seq[0] == 0
     seq, par = _run_files(["--stats=json"], [big]), _run_files(["--stats=json"], [big], ["--parallel"])
     assert _strip_throughput(seq[1]) == _strip_throughput(par[1])
+
+
+@pytest.mark.parametrize("spec", ["CSV", "csv", " Csv:a:int", "TSV"])
+def test_csv_headers_per_file_whatever_the_spelling_of_the_format(tmp_path, spec):
+    """-f is case-insensitive and takes annotations: every spelling of csv/tsv reads each file's
+    own header under --parallel as the sequential run does (the header of the second file was
+    read as a data row when -f was spelled `CSV`)."""
+    sep = "\t" if spec.strip().lower().startswith("t") else ","
+    files = []
+    for name, rows in (("a", ["1", "2"]), ("b", ["3", "4"])):
+        path = tmp_path / f"{name}.txt"
+        path.write_text(f"a{sep}b\n" + "".join(f"{r}{sep}x\n" for r in rows), encoding="utf-8")
+        files.append(str(path))
+    runs = [subprocess.run([KELORA_BIN, "-f", spec, *files, *extra, "-F", "json"], capture_output=True,
+                           env=clean_env(SECRET)) for extra in ([], ["--parallel", "--threads", "2"])]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.count(b"\n") == 4 and b'"a":"b"' not in runs[0].stdout and b'"a":' in runs[0].stdout
+    assert runs[1].stdout == runs[0].stdout and runs[1].returncode == 0
