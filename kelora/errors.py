@@ -71,6 +71,8 @@ class FunctionError(KeloraError):
     the error summary explains with a dedicated hint.
     """
 
+    kind = "runtime"  # "limit" for the size/operation limits (kelora.builtins.limits)
+
     def __init__(self, message: str, *, hint: str | None = None, missing_field: bool = False):
         super().__init__(message, hint=hint)
         self.missing_field = missing_field

@@ -323,3 +323,34 @@ def _group_ref(compiled: re.Pattern, ref: str) -> str:
 def rust_sub(compiled: re.Pattern, repl: str, text: str, count: int = 0) -> str:
     """Rust ``Regex::replace_all`` (or the first ``count`` matches)."""
     return compiled.sub(rust_template(compiled, repl), text, count=count)
+
+
+def finditer_resuming(search_re: re.Pattern, at_re: re.Pattern, text: str):
+    """Matches of a run-start pattern (*search_re*: a look-behind keeps it from starting inside
+    a run, so a failed scan is never repeated from each position of the run — linear time),
+    with the backtracking original's one extra case: right where the previous match ended, the
+    original may start again mid-run (``ann@x.com-bob@y.org``: ``-bob@y.org``).  *at_re* is
+    the original pattern, tried anchored there once per match (still linear)."""
+    pos, resume, n = 0, False, len(text)
+    while pos <= n:
+        m = at_re.match(text, pos) if resume else None
+        if m is None:
+            m = search_re.search(text, pos)
+            if m is None:
+                return
+        yield m
+        pos = m.end() if m.end() > m.start() else m.end() + 1
+        resume = True
+
+
+def sub_resuming(search_re: re.Pattern, at_re: re.Pattern, repl, text: str) -> str:
+    """``re.sub`` with *repl(match)* over `finditer_resuming` matches."""
+    out, last = [], 0
+    for m in finditer_resuming(search_re, at_re, text):
+        out.append(text[last : m.start()])
+        out.append(repl(m))
+        last = m.end()
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)

@@ -35,14 +35,19 @@ def parse_duration(text: str) -> Duration | None:
         s = s[1:]
     if not s:
         return None
-    total, pos = 0, 0
-    for m in _DUR_PART.finditer(s):
-        if m.start() != pos:
-            return None
+    total, pos, n = 0, 0, len(s)
+    # anchored matches one after another (a `finditer` search would rescan the rest of the
+    # text from every position of a long run without a unit: quadratic)
+    while pos < n:
+        m = _DUR_PART.match(s, pos)
+        if m is None:
+            break
         unit = _DUR_UNITS.get(m.group(2).lower())
         if unit is None:
             return None
         num = m.group(1)
+        if len(num) > 30:  # beyond any duration (and int() of 4300+ digits raises)
+            return None
         total += int(num) * unit if "." not in num else round(float(num) * unit)
         pos = m.end()
     if pos == 0 or s[pos:].strip():

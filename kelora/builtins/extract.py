@@ -9,19 +9,29 @@ import re
 
 from kelora.builtins.registry import builtin
 
+from kelora.builtins._regex import finditer_resuming
+
 try:  # shared Rust-regex translation + cache, when present
     from kelora.builtins._regex import compile_or_warn as _compile_or_warn, literal_pattern_hook
 except ImportError:  # pragma: no cover
     _compile_or_warn = None
     _LOCAL: dict[str, re.Pattern | str] = {}
 
-EMAIL_RE = re.compile(r"\b[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}\b")
+# Linear-time forms of Kelora's patterns.  Python's ``re`` backtracks: `[a-z0-9._%+-]+@`, tried
+# from every position of a long run without '@' ('a.' * 500_000), is quadratic.  These start
+# only where a run starts (look-behind for the run's own class), scan it once (possessive
+# `*+`/`++`) and capture exactly what Kelora's `\b[a-zA-Z0-9._%+-]+@...` matches: from the run's
+# first word boundary (group 1; the atomic lazy group commits to it).
+EMAIL_RE = re.compile(
+    r"(?<![a-zA-Z0-9._%+-])(?>[a-zA-Z0-9._%+-]*?\b)([a-zA-Z0-9._%+-]++@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}\b)"
+)
+_EMAIL_AT = re.compile(r"\b[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}\b")  # Kelora's, anchored
 IPV4_RE = re.compile(
     r"\b(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\b"
 )
 URL_RE = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;!?]")
 URL_HOST_RE = re.compile(r"https?://([^/\s<>\"]+)")
-EMAIL_DOMAIN_RE = re.compile(r"[a-zA-Z0-9._%+-]+@([a-zA-Z0-9.-]+\.[a-zA-Z]{2,})")
+EMAIL_DOMAIN_RE = re.compile(r"(?<![a-zA-Z0-9._%+-])[a-zA-Z0-9._%+-]++@([a-zA-Z0-9.-]+\.[a-zA-Z]{2,})")
 
 
 def _nth(matches: list[str], nth: int) -> str:
@@ -31,6 +41,11 @@ def _nth(matches: list[str], nth: int) -> str:
     if nth < 0:
         return matches[n + nth] if -nth <= n else ""
     return ""
+
+
+def _emails(text: str) -> list[str]:
+    return [m.group(1) if m.re is EMAIL_RE else m.group(0)
+            for m in finditer_resuming(EMAIL_RE, _EMAIL_AT, text)]
 
 
 def _first_or_nth(regex: re.Pattern, text: str, nth: int) -> str:
@@ -51,7 +66,10 @@ def extract_email(text: str, nth: int = 1) -> str:
         extract_email("from ann@example.com", 0)  =>  ""
         extract_email("no address here")  =>  ""
     """
-    return _first_or_nth(EMAIL_RE, text, nth)
+    if nth == 1:
+        m = EMAIL_RE.search(text)
+        return m.group(1) if m else ""
+    return _nth(_emails(text), nth)
 
 
 @builtin("extract")
@@ -62,7 +80,7 @@ def extract_emails(text: str) -> list:
         extract_emails("ann@example.com, bob@example.org")  =>  ["ann@example.com", "bob@example.org"]
         extract_emails("none")  =>  []
     """
-    return EMAIL_RE.findall(text)
+    return _emails(text)
 
 
 @builtin("extract")
@@ -205,7 +223,6 @@ _LOCAL_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~."
 )
 _DOMAIN_LABEL_RE = re.compile(r"[A-Za-z0-9-]+")
-_DISPLAY_RE = re.compile(r"^(.*?)\s*<([^<>]*)>$", re.S)
 
 
 def _parse_local(local: str) -> str | None:
@@ -271,13 +288,15 @@ def parse_email(text: str) -> dict:
     parsed = _parse_address(text)
     if parsed is not None:
         return parsed
-    m = _DISPLAY_RE.match(text)
-    if m is None:
+    # "Name <addr>": the address between the last '<' and a final '>' (a scan from the end
+    # instead of the backtracking `^(.*?)\s*<([^<>]*)>$`, quadratic on long whitespace runs)
+    lt = text.rfind("<")
+    if lt < 0 or not text.endswith(">") or ">" in text[lt + 1 : -1]:
         return {}
-    parsed = _parse_address(m.group(2).strip())
+    parsed = _parse_address(text[lt + 1 : -1].strip())
     if parsed is None:
         return {}
-    name = m.group(1).strip()
+    name = text[:lt].strip()
     if len(name) >= 2 and name[0] == '"' and name[-1] == '"':
         name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     if name:

@@ -8,32 +8,55 @@ regex: credit cards by the Luhn checksum, SSNs by the SSA rules, phone numbers b
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Callable
 
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
+from kelora.builtins._regex import sub_resuming
+from kelora.builtins.limits import check_str
 from kelora.values import type_name
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d{2}|[1-9]?\d)"
+_OCTET = r"(?:25[0-5]|2[0-4]\d|[01]?\d?\d)"  # 0..255, zero-padded too (192.168.001.1)
 _IPV4 = rf"\b{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}\b"
 _PORT = r"(?:0|[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])"
+_HEX4 = "[0-9A-Fa-f]"
+# Why these patterns look the way they do: Python's ``re`` backtracks, so a pattern that scans
+# a long run and then fails, tried again from every position of that run, is quadratic
+# ('a.' * 500_000 took minutes).  Each pattern below either starts only where a run starts
+# (a look-behind for the run's own class) and scans it possessively (``*+``), or scans a
+# bounded number of characters per start; `_normalize_text` also skips a pattern whose
+# required literal ('@', '://', '(' ...) is not in the text.
+# A URL: scheme (at most 32 characters: a bounded scan per start), userinfo, host, port, path,
+# query and fragment; the userinfo and query values end up inside <url>.
+_URL = (
+    r"\b[a-z][a-z0-9+.-]{0,31}+://(?:(?:[^\s:@]+(?::[^\s:@]*)?@)?(?:[^\s:/?#]+)(?::\d+)?"
+    r"(?:/[^\s?#]*)?(?:\?[^\s#]*)?(?:#[^\s]*)?)\b"
+)
+_EMAIL_DOMAIN = r"@[\w.-]+\.[^\W\d_]{2,}\b"
+# Unquoted local part: the match starts at the first word character of a [\w.%+-] run (as
+# Kelora's `\b[\w.%+-]+@`), the leading punctuation is kept outside the placeholder (group
+# "pre"); the run is scanned once.  Quoted local parts ("carol smith"@x.org): at most 64 chars.
+_EMAIL = (
+    r'"(?:[^"\\\r\n]|\\.){1,64}"' + _EMAIL_DOMAIN
+    + r"|(?<![\w.%+-])(?P<pre>[.%+-]*+)\w[\w.%+-]*+" + _EMAIL_DOMAIN
+)
+# Kelora's own pattern, tried anchored where the previous e-mail ended (see `sub_resuming`)
+_EMAIL_AT = re.compile(r"\b[\w.%+-]+" + _EMAIL_DOMAIN)
+# IPv6 candidates (hex groups and colons, optional zone), checked by `ipaddress`: the longest
+# run is taken whole (2001:db8:85a3::8a2e:370:7334, fe80::1ff:fe23:4567:890a%eth2).
+_IPV6_CAND = (
+    rf"(?<![0-9A-Fa-f:])(?:{_HEX4}{{1,4}}|(?=:))(?::{_HEX4}{{0,4}}){{2,7}}(?![0-9A-Fa-f:])"
+    r"(?:%[0-9A-Za-z](?:[0-9A-Za-z._~-]{0,62}[0-9A-Za-z])?)?"
+)
 
 _PATTERN_SOURCES: dict[str, tuple[str, ...]] = {
     "ipv4_port": (rf"\b{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}:{_PORT}\b",),
     "ipv4": (_IPV4,),
-    "ipv6": (
-        r"(?i)\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b"
-        r"|(?:[0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}"
-        r"|(?:[0-9A-Fa-f]{1,4}:){1,5}(?::[0-9A-Fa-f]{1,4}){1,2}"
-        r"|fe80:(?::[0-9A-Fa-f]{0,4}){0,4}%[0-9A-Za-z]{1,}"
-        r"|::(?:ffff:)?(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)",
-    ),
+    "ipv6": (_IPV6_CAND,),
     # Unicode letters too (José.Müller@exämple.de): scrubbing must not miss non-ASCII addresses
-    "email": (r"\b[\w.%+-]+@[\w.-]+\.[^\W\d_]{2,}\b",),
-    "url": (
-        r"\b(?:[a-z][a-z0-9+.-]*)://(?:(?:[^\s:@]+(?::[^\s:@]*)?@)?(?:[^\s:/?#]+)(?::\d+)?"
-        r"(?:/[^\s?#]*)?(?:\?[^\s#]*)?(?:#[^\s]*)?)\b",
-    ),
+    "email": (_EMAIL,),
+    "url": (_URL,),
     "fqdn": (r"\b(?:[a-z](?:[a-z0-9-]{0,63}[a-z0-9])?\.){2,}[a-z0-9][a-z0-9-]{0,8}\b",),
     "uuid": (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",),
     "mac": (
@@ -45,7 +68,10 @@ _PATTERN_SOURCES: dict[str, tuple[str, ...]] = {
     "sha256": (r"\b[a-fA-F0-9]{64}\b",),
     "path": (r"\B(/[\w./-]+)",),
     "oauth": (r"\bya29\.[0-9A-Za-z_-]+\b",),
-    "function": (r"\b[\w\.]+\([^)]*\)",),
+    # Kelora's `\b[\w\.]+\([^)]*\)`: starts at the first word character of a [\w.] run (leading
+    # dots stay outside, group "pre"); `_normalize_text` cuts the text after its last ')', so the
+    # argument scan always finds one.
+    "function": (r"(?<![\w.])(?P<pre>\.*+)\w[\w.]*+\([^)]*+\)",),
     "hexcolor": (r"#[0-9A-Fa-f]{6}\b",),
     "version": (r"\b[vV]\d+\.\d+(?:\.\d+)?(?:-[a-zA-Z0-9]+)?\b",),
     # opt-in
@@ -63,6 +89,14 @@ _PATTERN_SOURCES: dict[str, tuple[str, ...]] = {
         r"\(\d{3}\)[-.\s]?\d{3}[-.\s]?\d{4}",
         r"\b\d{3}[-.\s]\d{3}[-.\s]\d{4}\b",
     ),
+}
+# A pattern can only match text containing all of these literals (checked with `in`, which is
+# far cheaper than a regex scan; most log lines have no '@', '://' or '(').
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "ipv4_port": (".", ":"), "ipv4": (".",), "ipv6": (":",), "email": ("@",), "url": ("://",),
+    "fqdn": (".",), "uuid": ("-",), "path": ("/",), "oauth": ("ya29.",),
+    "function": ("(", ")"), "hexcolor": ("#",), "version": (".",), "hexnum": ("0x",),
+    "ssn": ("-",),
 }
 
 DEFAULT_PATTERNS = (
@@ -128,19 +162,61 @@ _VALIDATORS: dict[str, Callable[[str], bool]] = {
 _ALL_NAMES = ", ".join((*DEFAULT_PATTERNS, *OPT_IN_PATTERNS))
 
 
-def _steps(names: tuple[str, ...]) -> tuple[tuple[re.Pattern, object, str, str], ...]:
-    """(regex, replacement, marker, placeholder) per regex, for an ordered set of names."""
+def _ipv6_repl(marker: str):
+    from ipaddress import IPv6Address  # lazy: only runs that scrub IPv6 pay for the import
+
+    def repl(m, _mk=marker):
+        s = m.group(0)
+        core, pct, zone = s.partition("%")
+        # "addr:2001:db8::1" / "at 2001:db8::1:": a lone colon before or after is punctuation
+        head = tail = ""
+        if core[:1] == ":" and core[1:2] != ":":
+            head, core = ":", core[1:]
+        if core[-1:] == ":" and core[-2:-1] != ":" and not pct:
+            tail, core = ":", core[:-1]
+        # cheap pre-checks first: times ("10:30:00") and MACs are the common candidates
+        if ("::" not in core and core.count(":") != 7) or not core.strip(":"):
+            return s
+        try:
+            IPv6Address(core + pct + zone)
+        except ValueError:
+            return s
+        return head + _mk + tail
+    return repl
+
+
+def _steps(names: tuple[str, ...]) -> tuple:
+    """(sub, marker, placeholder, needed literals, cut) per regex, for an ordered set of names:
+    *sub(text)* replaces the matches by the marker; *cut*: only the text up to the last
+    occurrence of it can match."""
     steps = []
     for idx, name in enumerate(names):
         marker = chr(0xE000 + idx)
         validate = _VALIDATORS.get(name)
-        for regex in map(re.compile, _PATTERN_SOURCES[name]):
-            if validate is None:
-                repl: object = marker
-            else:
+        needs = _NEEDS.get(name, ())
+        cut = ")" if name == "function" else None
+        for source in _PATTERN_SOURCES[name]:
+            repl: object = marker
+            if name == "email":
+                if "url" in names[idx + 1:]:
+                    # a URL with userinfo (https://alice:pw@host/) is left whole for the url step
+                    source = f"(?P<u>{_URL})|{source}"
+
+                def repl(m, _mk=marker):  # noqa: E731
+                    if m.re is _EMAIL_AT:
+                        return _mk
+                    return m.group(0) if m.groupdict().get("u") is not None else (m.group("pre") or "") + _mk
+                sub = partial(sub_resuming, re.compile(source), _EMAIL_AT, repl)
+                steps.append((sub, marker, f"<{name}>", needs, cut))
+                continue
+            if name == "function":
+                repl = "\\g<pre>" + marker  # leading dots stay outside the placeholder
+            elif name == "ipv6":
+                repl = _ipv6_repl(marker)
+            elif validate is not None:
                 def repl(m, _v=validate, _mk=marker):  # noqa: E731 - closure per validator
                     return _mk if _v(m.group(0)) else m.group(0)
-            steps.append((regex, repl, marker, f"<{name}>"))
+            steps.append((partial(re.compile(source).sub, repl), marker, f"<{name}>", needs, cut))
     return tuple(steps)
 
 
@@ -173,14 +249,22 @@ def _steps_for(spec: object) -> tuple:
 
 def _normalize_text(text: str, steps: tuple) -> str:
     used = []
-    for regex, repl, marker, placeholder in steps:
-        new = regex.sub(repl, text)
-        if new != text:
-            used.append((marker, placeholder))
-            text = new
+    for sub, marker, placeholder, needs, cut in steps:
+        for lit in needs:
+            if lit not in text:
+                break
+        else:
+            if cut is None:
+                new = sub(text)
+            else:
+                end = text.rfind(cut) + 1
+                new = sub(text[:end]) + text[end:]
+            if new != text:
+                used.append((marker, placeholder))
+                text = new
     for marker, placeholder in used:
         text = text.replace(marker, placeholder)
-    return text
+    return check_str(text)
 
 
 def _normalize_value(value: object, steps: tuple) -> object:

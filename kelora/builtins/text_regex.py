@@ -65,16 +65,56 @@ def split_regex(ctx, text: str, pattern: str) -> list:
 
 
 @lru_cache(maxsize=512)
-def _glob_regex(glob: str, fold: bool) -> re.Pattern:
-    parts = []
-    for ch in glob:
-        if ch == "*":
-            parts.append(".*")
-        elif ch == "?":
-            parts.append(".")
+def _glob_plan(glob: str) -> tuple:
+    """The glob split at its stars: per piece a literal string (found with ``str.find``) or,
+    when it has '?', a fixed-width regex.  Matching places the pieces greedily left to right:
+    O(len(text) * len(glob)), where the equivalent `.*a.*b...` regex backtracks polynomially."""
+    pieces = []
+    for part in glob.split("*"):
+        if "?" in part:
+            piece = re.compile("".join("." if c == "?" else re.escape(c) for c in part), re.DOTALL)
         else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.DOTALL)
+            piece = part
+        pieces.append((piece, len(part)))
+    return tuple(pieces), len(pieces) > 1
+
+
+def _piece_at(piece, text: str, pos: int) -> bool:
+    if type(piece) is str:
+        return text.startswith(piece, pos)
+    return piece.match(text, pos) is not None
+
+
+def _piece_find(piece, text: str, pos: int, end: int) -> int:
+    if type(piece) is str:
+        return text.find(piece, pos, end)
+    m = piece.search(text, pos, end)
+    return -1 if m is None else m.start()
+
+
+def _glob_match(text: str, glob: str) -> bool:
+    plan, starred = _glob_plan(glob)
+    pieces = [p for p, _ in plan]
+    widths = [w for _, w in plan]
+    if not starred:
+        return len(text) == widths[0] and _piece_at(pieces[0], text, 0)
+    first, last = pieces[0], pieces[-1]
+    if len(text) < widths[0] + widths[-1]:
+        return False
+    if not _piece_at(first, text, 0):
+        return False
+    tail_start = len(text) - widths[-1]
+    if not _piece_at(last, text, tail_start):
+        return False
+    pos = widths[0]
+    for piece, w in zip(pieces[1:-1], widths[1:-1]):
+        if w == 0:
+            continue
+        at = _piece_find(piece, text, pos, tail_start)
+        if at < 0:
+            return False
+        pos = at + w
+    return True
 
 
 def _fold(text: str) -> str:
@@ -90,7 +130,7 @@ def like(text: str, glob: str) -> bool:
         like("abc", "a?c")  =>  true
         like("abc", "b*")  =>  false
     """
-    return _glob_regex(glob, False).fullmatch(text) is not None
+    return _glob_match(text, glob)
 
 
 @builtin("strings")
@@ -101,7 +141,7 @@ def ilike(text: str, glob: str) -> bool:
         ilike("ERROR: Disk", "error*")  =>  true
         ilike("Straße", "STRASSE")  =>  true
     """
-    return _glob_regex(_fold(glob), True).fullmatch(_fold(text)) is not None
+    return _glob_match(_fold(text), _fold(glob))
 
 
 # literal patterns are compiled (and checked) when the script is compiled

@@ -8,9 +8,11 @@ for input they cannot make sense of, so ``.field`` reads ``()``.
 from __future__ import annotations
 
 import json
+import re
 
 import orjson
 
+from kelora.builtins.limits import MAX_OPS, want_ops
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 from kelora.formats.combined import parse_combined as _combined
@@ -137,18 +139,67 @@ def parse_combined(line: str) -> dict:
 _DECODER = json.JSONDecoder()
 
 
+# what can follow '{' / '[' in JSON (json also reads NaN and Infinity)
+_CAN_START = re.compile(r'\{\s*["}]|\[\s*[\]"{\[\-0-9tfnNI]')
+
+
+def _decode_at(text: str, j: int) -> tuple:
+    """``raw_decode(text, j)`` on a growing window copied from j: a JSONDecodeError computes its
+    line number from the start of the string it was given, so a failure deep in a long line
+    would cost O(position) (quadratic over all the brackets of a crafted line).  Returns
+    (value, end), or (None, characters scanned) on failure; RecursionError passes through."""
+    size = 1024
+    n = len(text)
+    while True:
+        window = text[j : j + size] if j + size < n else text[j:] if j else text
+        try:
+            value, end = _DECODER.raw_decode(window)
+        except ValueError as err:
+            pos = getattr(err, "pos", 0)
+            if j + len(window) >= n or pos < len(window) - 1:
+                return None, max(1, pos)
+            size *= 8  # it ran out of window: the value may go on
+            continue
+        if end == len(window) and j + len(window) < n:
+            size *= 8  # a number cut at the window's edge ("[1] 12" is not at issue: arrays end)
+            continue
+        return value, j + end
+
+
 def _embedded_json(text: str) -> list:
-    """Every JSON object/array embedded in text, left to right, not overlapping."""
+    """Every JSON object/array embedded in text, left to right, not overlapping.
+
+    A failed parse from one bracket is retried from the next one, so crafted text ('[1,' * N)
+    costs the sum of the failed attempts' lengths: that work counts against the operation
+    limit (a limit error instead of minutes of CPU), as does nesting deeper than Python's
+    recursion limit."""
     out = []
     i = 0
     n = len(text)
+    brace = bracket = -1  # next '{' / '[' at or after i (-2: none left)
+    work = 0
     while i < n:
-        j = min((p for p in (text.find("{", i), text.find("[", i)) if p != -1), default=-1)
-        if j == -1:
+        if -2 < brace < i:
+            brace = text.find("{", i)
+            brace = -2 if brace < 0 else brace
+        if -2 < bracket < i:
+            bracket = text.find("[", i)
+            bracket = -2 if bracket < 0 else bracket
+        if brace == -2 and bracket == -2:
             break
+        j = bracket if brace == -2 else brace if bracket == -2 else min(brace, bracket)
+        if _CAN_START.match(text, j) is None:  # cheap: '{x', '[,' never start a value
+            i = j + 1
+            continue
         try:
-            value, end = _DECODER.raw_decode(text, j)
-        except ValueError:
+            value, end = _decode_at(text, j)
+        except RecursionError:
+            value, end = None, 100_000
+        if value is None:  # (a value starting at '{' or '[' is never null)
+            # each failed attempt costs a Python exception: at least 64 "operations"
+            work += max(64, end)
+            if work > MAX_OPS:
+                want_ops(work, "extract_json")
             i = j + 1
             continue
         out.append(value)

@@ -19,7 +19,7 @@ _FOLDABLE = (int, float, str, bool, type(None))
 
 def wrap_error(exc: Exception, name: str, args, span):
     if isinstance(exc, FunctionError):
-        return rterr(exc.message, span, missing=exc.missing_field, hint=exc.hint)
+        return rterr(exc.message, span, missing=exc.missing_field, hint=exc.hint, kind=exc.kind)
     if isinstance(exc, RecursionError):
         return rterr(f"{name}(): nested too deeply", span, kind="limit")
     missing = any(a is None for a in args)
