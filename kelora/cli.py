@@ -334,6 +334,9 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         raise UsageError("error: no input files or stdin provided\n\n  tip: pass a file name, pipe data in, "
                          "or use --no-input with --begin/--end\n\nUsage: kelora [OPTIONS] [FILES]...\n\n"
                          "For more information, try '--help'.")
+    if p.get("fail_open") and p.get("fail_closed"):
+        raise UsageError("the argument '--fail-open' cannot be used with '--fail-closed'",
+                         hint="--fail-closed drops a failed event; --fail-open restores its raw values")
     for flag in ("keep_lines", "ignore_lines"):
         pattern = p.get(flag)
         if pattern is not None:
@@ -457,6 +460,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         unordered=bool(p.get("unordered")),
         strict=bool(p.get("strict")),
         fail_closed=bool(p.get("fail_closed")),
+        fail_open=bool(p.get("fail_open")),
         verbose=verbose,
         secret_file=data.secret_file,
         config_path=", ".join(data.paths) or None,

@@ -63,6 +63,7 @@ def kelora_command(
     end: Annotated[S, typer.Option("--end", help="Script run once after input; sees metrics.", rich_help_panel=PROCESSING)] = None,
     allow_fs_writes: Annotated[bool, typer.Option("--allow-fs-writes", help="Allow append_file, truncate_file, mkdir.", rich_help_panel=PROCESSING)] = False,
     fail_closed: Annotated[bool, typer.Option("--fail-closed", help="Drop an event whose -e stage fails instead of passing it on (privacy exports).", rich_help_panel=PROCESSING)] = False,
+    fail_open: Annotated[bool, typer.Option("--fail-open", help="When a privacy stage (pseudonym, hash, mask_ip...) fails, restore its fields' raw values as Kelora does, instead of withholding them.", rich_help_panel=PROCESSING)] = False,
     # --- selection
     levels: Annotated[L, typer.Option("-l", "--levels", help="Keep events whose level is in LIST (a stage).", rich_help_panel=SELECTION)] = None,
     exclude_levels: Annotated[L, typer.Option("-L", "--exclude-levels", help="Drop events whose level is in LIST (a stage).", rich_help_panel=SELECTION)] = None,

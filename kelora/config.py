@@ -69,6 +69,7 @@ class Config:
     # errors
     strict: bool = False
     fail_closed: bool = False
+    fail_open: bool = False  # --fail-open: failed privacy stages restore raw values (Kelora), D17
     verbose: int = 0
     # secrets (COMPAT D10): from the config file's root key
     secret_file: str | None = None

@@ -73,6 +73,10 @@ def markdown() -> str:
             out.append("")
             out.append(b.doc.rstrip())
             out.append("")
+            if b.hides_value:
+                out.append("*Privacy function:* a failing `-e` stage that calls it withholds the "
+                           "fields it sets instead of restoring them (COMPAT D17).")
+                out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -93,7 +97,9 @@ Functions   fn name(a, b) { a + b }   (cannot see e/meta/conf: pass them in)
             closures |x| x * 2 with map/filter/reduce/all/some
 Methods     x.f(a) is f(x, a) for every function; --help-functions lists them
 Errors      a failing -e stage is rolled back and the event passes on (--fail-closed drops it,
-            --strict stops the run); filters that fail count as false.
+            --strict stops the run); filters that fail count as false. A failing stage that
+            calls pseudonym/hash/mask_ip/normalized leaves out the fields it sets (--fail-open
+            restores them).
 """
 
 

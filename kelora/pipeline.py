@@ -97,7 +97,8 @@ class Pipeline(InputLoop, RunEnd):
         if self.begin is not None:
             calls |= self.begin.calls
         builder = StageBuilder(self.ctx, self._record_error, strict=c.strict,
-                               fail_closed=c.fail_closed, assert_failed=self._assert_failed)
+                               fail_closed=c.fail_closed, assert_failed=self._assert_failed,
+                               fail_open=c.fail_open, withheld=self._withheld)
         self.builder = builder
         fns = []
         needs_meta = c.output_format == "inspect"
@@ -158,6 +159,15 @@ class Pipeline(InputLoop, RunEnd):
             self.errors.filter_errors[filter_index] = self.errors.filter_errors.get(filter_index, 0) + 1
         if self.reporter.verbose_errors:
             self.reporter.write(f"{self.reporter.prefix['error']}{self._verbose_location()}: {kind} - {message}")
+
+    def _withheld(self, n: int) -> None:
+        """A failed privacy stage withheld *n* fields of the event (-1: dropped it), D17."""
+        stats = self.stats  # (workers replace self.stats per batch)
+        if n < 0:
+            stats.events_withheld_dropped += 1
+        else:
+            stats.fields_withheld += n
+            stats.events_withheld += 1
 
     def _assert_failed(self, text: str, scope: Scope) -> None:
         render = getattr(self, "_assert_render", None)

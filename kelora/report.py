@@ -229,6 +229,9 @@ def stats_json(stats: Stats) -> str:
         doc["decode_warnings"] = stats.decode_warnings
     if stats.assertion_failures:
         doc["assertion_failures"] = stats.assertion_failures
+    if stats.fields_withheld or stats.events_withheld_dropped:
+        doc["withheld"] = {"fields": stats.fields_withheld, "events": stats.events_withheld,
+                           "events_dropped": stats.events_withheld_dropped}
     doc["files"] = {"processed": stats.files_processed, "failed_to_open": len(stats.files_failed)}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
@@ -281,6 +284,7 @@ def error_summary(errors: ErrorLog, stats: Stats, *, strict: bool, hints: bool) 
             lines.append(f"  {loc}: {msg}")
         if total > 3:
             lines.append(f"  [+{total - 3} more. Use -v to see each error or --no-diagnostics to suppress this summary.]")
+        lines.extend(withheld_lines(stats))
         parts.append("\n".join(lines))
     recap = []
     if stats.parse_errors:
@@ -300,6 +304,21 @@ def error_summary(errors: ErrorLog, stats: Stats, *, strict: bool, hints: bool) 
         return None
     joiner = "\n" if "\n" in parts[0] else "; "
     return ("warning" if recovered_only else "error"), joiner.join(parts)
+
+
+def withheld_lines(stats: Stats) -> list[str]:
+    """What failed privacy stages took out of the output instead of restoring it (COMPAT D17)."""
+    out = []
+    n, events = stats.fields_withheld, stats.events_withheld
+    if n:
+        out.append(f"  Privacy stage failures: {n} field{'s' if n != 1 else ''} withheld from "
+                   f"{events} event{'s' if events != 1 else ''} (left out, not restored raw; "
+                   f"--fail-open restores them, --fail-closed drops the events)")
+    dropped = stats.events_withheld_dropped
+    if dropped:
+        out.append(f"  Privacy stage failures: {dropped} event{'s' if dropped != 1 else ''} dropped "
+                   f"(the stage changes fields that cannot be listed, e.g. e[name] = … or e.merge(…))")
+    return out
 
 
 def silent_fatal_line(errors: ErrorLog) -> str:

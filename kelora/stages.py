@@ -8,6 +8,12 @@ run through the remaining stages).
 Atomicity (reference §6.1, COMPAT D1/D11): an exec stage that fails leaves the event, the
 event's ``let`` variables and its ``track_*`` calls exactly as before the stage.  Only what the
 compiled program says it may change is snapshotted, so a stage that cannot mutate costs nothing.
+
+Privacy stages fail closed per field (COMPAT D17): when a stage that may call a value-hiding
+function fails, the event is restored as above and then every field the stage may assign or
+remove (``Program.targets``, computed from the AST) is taken out, so no raw value that the stage
+was meant to hide is passed on; a stage whose targets cannot be listed drops the event.
+``--fail-closed`` drops every failed event; ``--fail-open`` keeps Kelora's restore.
 """
 from __future__ import annotations
 
@@ -29,6 +35,23 @@ DROPPED_BY_ERROR = None
 
 # builtins whose effects wait for their stage to succeed (ctx.pending_io)
 FILE_WRITERS = frozenset({"append_file", "truncate_file", "mkdir"})
+
+
+def withhold(e: dict | None, paths) -> int:
+    """Take each key path out of *e* (D17); the number of fields that were there."""
+    n = 0
+    if not e:
+        return 0
+    for path in paths:
+        cont = e
+        for key in path[:-1]:
+            cont = cont.get(key) if type(cont) is dict else None
+            if cont is None:
+                break
+        if type(cont) is dict and path[-1] in cont:
+            del cont[path[-1]]
+            n += 1
+    return n
 
 
 class StageFailed(Exception):
@@ -56,11 +79,14 @@ class StageBuilder:
     """Builds stage closures bound to one run's context, error log and policies."""
 
     def __init__(self, ctx: RunContext, record_error: Callable[[str, Scope, str, int | None], None],
-                 *, strict: bool, fail_closed: bool, assert_failed: Callable[[str, Scope], None]):
+                 *, strict: bool, fail_closed: bool, assert_failed: Callable[[str, Scope], None],
+                 fail_open: bool = False, withheld: Callable[[int], None] | None = None):
         self.ctx = ctx
         self.record_error = record_error  # (kind, scope, message, filter_index)
         self.strict = strict
         self.fail_closed = fail_closed
+        self.fail_open = fail_open
+        self.withheld = withheld  # (number of fields withheld from one event; -1: event dropped)
         self.assert_failed = assert_failed
         self.filter_ok: dict[int, int] = {}
 
@@ -79,6 +105,11 @@ class StageBuilder:
         writes = not calls.isdisjoint(FILE_WRITERS)
         record, strict, fail_closed = self.record_error, self.strict, self.fail_closed
         deepcopy = copy.deepcopy
+        # a privacy stage (D17): on failure, withhold its targets instead of passing them on raw
+        targets = prog.targets if prog.privacy and not (fail_closed or self.fail_open) else None
+        paths = targets.paths if targets is not None else ()
+        drop_whole = targets is not None and targets.whole
+        on_withheld = self.withheld or (lambda n: None)
 
         def failed(scope: Scope, err: ScriptRuntimeError):
             """Report a run that raised (the event was restored); the result for the event."""
@@ -91,6 +122,14 @@ class StageBuilder:
             record("exec", scope, message, None)
             if strict:
                 raise StageFailed(f"exec error: {message}")
+            if targets is not None:
+                if drop_whole:
+                    on_withheld(-1)
+                    return DROPPED_BY_ERROR
+                n = withhold(scope.e, paths)
+                if n:
+                    on_withheld(n)
+                return True
             return DROPPED_BY_ERROR if fail_closed else True
 
         if not (mutates or declares or tracks or emits or writes):

@@ -35,6 +35,9 @@ class Stats:
     events_output: int = 0
     events_filtered: int = 0
     events_errored: int = 0  # dropped by --fail-closed or a conf violation
+    fields_withheld: int = 0  # taken out of events by failed privacy stages (COMPAT D17)
+    events_withheld: int = 0  # events with fields withheld (kept) by a failed privacy stage
+    events_withheld_dropped: int = 0  # events dropped by a failed privacy stage (untraceable targets)
     ragged_extra: int = 0
     ragged_missing: int = 0
     decode_warnings: int = 0
@@ -59,7 +62,8 @@ class Stats:
         for name in ("lines_read", "lines_filtered", "lines_blank", "lines_header", "parse_errors",
                      "events_created", "events_output", "events_filtered", "events_errored",
                      "ragged_extra", "ragged_missing", "decode_warnings", "truncated_lines",
-                     "assertion_failures", "ts_parsed", "ts_missing"):
+                     "assertion_failures", "ts_parsed", "ts_missing", "fields_withheld", "events_withheld",
+                     "events_withheld_dropped"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.decode_first = self.decode_first or other.decode_first
         for name in ("keys_seen", "keys_output", "levels_seen", "levels_output"):

@@ -44,6 +44,11 @@ CASES = {
     "exec that raises": ["-e", "e.c = e.a + e.b"],
     "exec that raises, fail-closed": ["-e", "e.c = e.a + e.b", "--fail-closed"],
     "exec dropping the event": ["-e", "if e.a == 1 { e = () }"],
+    # privacy stages (D17): a failure withholds the stage's targets, or drops the event
+    "privacy stage, one write": ["-e", 'e.a = hash(e.a)'],
+    "privacy stage, two writes": ["-e", 'e.b = hash(e.a); e.msg = ()'],
+    "privacy stage, nested and untraceable": ["-e", 'if e.a == 1 { e[e.msg] = 1 } e.b = hash(e.b)'],
+    "privacy stage, fail-open": ["-e", 'e.a = hash(e.a)', "--fail-open"],
     "exec skipping": ["-e", "skip_if(e.a == 2)", "--filter", "e.status != ()"],
     "three exec stages": ["-e", "e.x = e.a.to_string()", "-e", "e.y = e.x.len()", "-e", "e.a = ()"],
     "no stages, -k": ["-k", "a,status"],

@@ -38,7 +38,7 @@ def format_ipv6(addr: IPv6) -> str:
     return addr.compressed
 
 
-@builtin("network")
+@builtin("network", hides_value=True)
 def mask_ip(ip: str, n: int = 1) -> str:
     """Zero the last *n* octets of an IPv4 (or 16-bit groups of an IPv6) address.
 

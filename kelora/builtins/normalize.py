@@ -278,7 +278,7 @@ def _normalize_value(value: object, steps: tuple) -> object:
     return value
 
 
-@builtin("extract")
+@builtin("extract", hides_value=True)
 def normalized(text: str | dict, patterns: str | list | None = None) -> object:
     """Replace variable parts of text (IPs, e-mails, URLs, UUIDs, hashes...) with ``<name>`` placeholders.
 

@@ -37,7 +37,7 @@ def value_text(fn: str, value: object) -> str:
     )
 
 
-@builtin("privacy", pass_context=True)
+@builtin("privacy", pass_context=True, hides_value=True)
 def pseudonym(ctx, value: str | int | float, domain: str) -> str:
     """Keyed, domain-separated pseudonym: a stable 24-character base64url token.
 
@@ -119,7 +119,7 @@ _HASHERS = {
 _SUPPORTED = ", ".join(_HASHERS)
 
 
-@builtin("privacy", name="hash")
+@builtin("privacy", name="hash", hides_value=True)
 def hash_(value: str | int | float, algo: str = "sha256") -> str:
     """Hash a value (unkeyed) and return lowercase hex; sha256 unless *algo* names another.
 
@@ -145,7 +145,7 @@ _I64_WRAP = 1 << 64
 _I64_HALF = 1 << 63
 
 
-@builtin("privacy")
+@builtin("privacy", hides_value=True)
 def bucket(value: str | int | float) -> int:
     """XXH3-64 of the value as a signed 64-bit integer (may be negative): stable sharding.
 

@@ -14,6 +14,9 @@
   types are checked per call with exact ``type(x) in allowed`` (so ``true`` is not an int).
 * The docstring is the help text (``--help-functions``) and the reference page (docs/functions.md);
   its ``Examples:`` lines (``script => JSON result``) are executed by the test suite.
+* ``hides_value=True`` marks a function whose purpose is to hide a value (``pseudonym``,
+  ``hash``, ``mask_ip``, ...): an ``-e`` stage that calls one is a privacy stage, which withholds
+  the fields it changes when it fails instead of restoring their raw values (COMPAT D17).
 * ``pass_context=True`` hands the run's ``RunContext`` as the first argument (metrics, secret,
   warnings); it is not part of the script-visible signature.
 * Method-call sugar needs nothing here: ``x.f(a)`` is compiled as ``f(x, a)``.
@@ -82,6 +85,7 @@ class Builtin:
     pure: bool  # no side effects, result depends on the arguments only: foldable
     doc: str
     returns: str
+    hides_value: bool = False  # a privacy function (COMPAT D17)
 
     @property
     def summary(self) -> str:
@@ -241,6 +245,7 @@ class _Pending:
 
 
 REGISTRY: dict[str, Builtin] = _Registry()
+HIDING: set[str] = set()  # names of the value-hiding builtins (hides_value=True), aliases included
 _LOADED = False  # have the builtin modules been imported (and registered their functions)?
 
 
@@ -286,7 +291,8 @@ def _type_info(annotation: object) -> tuple[frozenset[type] | None, str]:
     raise TypeError(f"unsupported builtin annotation {annotation!r}")
 
 
-def _make_entry(func, script_name: str, category: str, pass_context: bool, pure: bool) -> Builtin:
+def _make_entry(func, script_name: str, category: str, pass_context: bool, pure: bool,
+                hides: bool = False) -> Builtin:
     doc = inspect.getdoc(func)
     hints = typing.get_type_hints(func)
     sig = inspect.signature(func)
@@ -319,6 +325,7 @@ def _make_entry(func, script_name: str, category: str, pass_context: bool, pure:
         pure=pure and not pass_context,
         doc=doc,
         returns=ret_text,
+        hides_value=hides,
     )
 
 
@@ -329,6 +336,7 @@ def builtin(
     pass_context: bool = False,
     pure: bool = True,
     aliases: tuple[str, ...] = (),
+    hides_value: bool = False,
 ):
     """Register the decorated function as a script builtin (see the module docstring).
 
@@ -343,9 +351,11 @@ def builtin(
             if dict.__contains__(REGISTRY, n):
                 raise TypeError(f"builtin {n} registered twice")
         dict.__setitem__(REGISTRY, script_name,
-                         _Pending(func, (script_name, category, pass_context, pure)))
+                         _Pending(func, (script_name, category, pass_context, pure, hides_value)))
         for n in aliases:
             dict.__setitem__(REGISTRY, n, _Pending(func, (n,), alias_of=script_name))
+        if hides_value:
+            HIDING.update((script_name, *aliases))
         return func
 
     return register
@@ -361,6 +371,13 @@ def load_all() -> dict[str, Builtin]:
     """Import every builtin module (their decorators fill REGISTRY) and return the registry."""
     _load_modules()
     return REGISTRY
+
+
+def hides_value(name: str) -> bool:
+    """Is *name* a value-hiding builtin (a privacy function, COMPAT D17)?"""
+    if not _LOADED:
+        _load_modules()
+    return name in HIDING
 
 
 def lookup(name: str) -> Builtin | None:

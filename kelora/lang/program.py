@@ -30,7 +30,8 @@ class Program:
     """A compiled script.  ``run(scope)`` returns the value of the last expression (or None)."""
 
     __slots__ = ("source", "mode", "stage", "mutates_event", "mutates_nested", "declares_vars",
-                 "calls", "ast", "_body", "_rt", "_nslots", "run", "writes_last", "tracks_last")
+                 "calls", "ast", "_body", "_rt", "_nslots", "run", "writes_last", "tracks_last",
+                 "privacy", "targets")
 
     def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots, simple=False, stmts=()):
         self.source = source
@@ -42,6 +43,8 @@ class Program:
         self.calls = analysis.calls
         self.writes_last = False  # see _writes_last (set by _compile)
         self.tracks_last = False  # see _tracks_last (set by _compile)
+        self.privacy = False  # an exec stage that may call a value-hiding function (D17; withhold.py)
+        self.targets = None  # withhold.Targets of an exec stage: what it may change in the event
         self.ast = script_ast
         self._body = body
         self._rt = rt
@@ -210,6 +213,15 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
         if fast is not None:
             simple = fast
     prog = Program(source, mode, stage, analysis, script, body, rt, top.nslots, simple, parts)
+    if stage == "exec":
+        from kelora.lang.withhold import event_targets, is_privacy_stage
+
+        targets = prog.targets = event_targets(top_stmts, tuple(fn_defs.values()))
+        prog.privacy = is_privacy_stage(top_stmts, fn_defs)
+        if targets.via_alias:
+            # a for variable or closure parameter changes the event in place: snapshot it whole,
+            # so a failing run is rolled back (analyze() sees only places rooted at `e`)
+            prog.mutates_event = prog.mutates_nested = True
     plain = not fn_defs and not (pre_ast is not None and pre_ast.stmts)
     prog.writes_last = plain and _writes_last(script.stmts)
     prog.tracks_last = plain and _tracks_last(script.stmts)
