@@ -1,7 +1,7 @@
 """``-f combined``: Apache/Nginx combined and common access-log lines.
 
 ``ip identity user [timestamp] "request" status bytes ["referer" "user_agent" ["request_time"]]``
-becomes ``ip identity user timestamp request method path protocol status bytes referer
+becomes ``ip identity user ts request method path protocol status bytes referer
 user_agent request_time`` (Kelora's names and order).  ``-`` values are left out; ``status``
 and ``bytes`` are ints, ``request_time`` (nginx's extra quoted field) a float; the timestamp
 stays the original string (``10/Oct/2000:13:55:36 -0700``).
@@ -32,7 +32,7 @@ def parse_combined(line: str) -> dict | None:
         ev["identity"] = identity
     if user != "-":
         ev["user"] = user
-    ev["timestamp"] = ts
+    ev["ts"] = ts
     ev["request"] = request
     parts = request.split(" ", 2)
     ev["method"] = parts[0]

@@ -1,7 +1,8 @@
 """CSV/TSV input (``csv``, ``tsv``, ``csvnh``, ``tsvnh``) with optional type annotations.
 
-* With a header (``csv``/``tsv``) the first line names the columns (names trimmed) and is
-  consumed (``parse`` returns None); ``csvnh``/``tsvnh`` name them ``c1, c2, ...``.
+* With a header (``csv``/``tsv``) the first line names the columns (names trimmed; a blank
+  name becomes ``cN``, N its 1-based position) and is consumed (``parse`` returns None);
+  ``csvnh``/``tsvnh`` name them ``c1, c2, ...``.
 * Each physical line is one record, as in Kelora: a quoted field cannot span lines (an
   unterminated quote runs to the end of its line).  Quoting is RFC 4180 (``""`` inside quotes).
 * Ragged rows are kept (resilient): extra cells become ``cN`` (1-based column number), short
@@ -115,8 +116,11 @@ class CsvParser(Parser):
         cells = self.split(line)
         if self.headers is None:
             if self.has_header:
-                first = cells[0].lstrip("\ufeff") if cells else ""
-                self._set_headers([first.strip()] + [c.strip() for c in cells[1:]])
+                if cells:
+                    cells[0] = cells[0].lstrip("\ufeff")
+                # A blank header cell takes its positional name cN (1-based), as in Kelora:
+                # several blank columns would otherwise collide into one "" key and lose data.
+                self._set_headers([c.strip() or f"c{i}" for i, c in enumerate(cells, 1)])
                 return None
             self._set_headers([f"c{i}" for i in range(1, len(cells) + 1)])
         headers = self.headers
@@ -135,13 +139,16 @@ class CsvParser(Parser):
                 return dict(zip(headers, cells))
             event = dict(zip(headers, cells))
             for i in range(nh, nc):
-                event[f"c{i + 1}"] = cells[i]
+                name = f"c{i + 1}"
+                if name not in event:  # a real header of that name keeps its value (Kelora)
+                    event[name] = cells[i]
             return event
         event = {}
         converters = self.converters
         for i, cell in enumerate(cells):
             if i >= nh:
-                event[f"c{i + 1}"] = cell
+                if f"c{i + 1}" not in headers:
+                    event[f"c{i + 1}"] = cell
                 continue
             conv = converters[i]
             if conv is None:

@@ -40,33 +40,31 @@ def parse_bool_word(text: str) -> bool | None:
     return _BOOL_WORDS.get(text.lower())
 
 
-# First characters that can start a Rust number, and the only characters a number has
-# (inf/infinity/nan aside): most values are ruled out by one C-level check, no regex.
-_DIGIT_START = frozenset("+-.0123456789")
-_NUMBER_CHARS = "0123456789.eE+-"
-_WORD_START = frozenset("iInNtTfF")  # inf, infinity, nan, true, false
+# Kelora types a logfmt value as a number only when it is a JSON number (RFC 8259 §6: optional
+# ``-``, no leading zero, no ``+``, no inf/nan), so zip codes (``02134``), ids (``007``), phone
+# numbers (``+1555``) and ``inf``/``nan`` stay the strings they were (its looks_like_json_number).
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?\Z")
+_DIGIT_START = frozenset("-0123456789")
 
 
 def infer_scalar(text: str):
-    """logfmt values: i64, else f64, else true/false (any case), else the string itself."""
+    """logfmt values: a JSON-number text becomes i64 (else f64), true/false (any case) a bool,
+    anything else stays the string itself."""
     first = text[:1]
     if first in _DIGIT_START:
-        if first and not text.strip(_NUMBER_CHARS):
-            if _INT_RE.match(text) is not None:
-                n = int(text)
-                if I64_MIN <= n <= I64_MAX:
-                    return n
-            if _FLOAT_RE.match(text) is not None:
+        if first:
+            m = _JSON_NUMBER.match(text)
+            if m is not None:
+                if m.lastindex is None:  # no fraction, no exponent
+                    n = int(text)
+                    if I64_MIN <= n <= I64_MAX:
+                        return n
                 return float(text)
-        elif text[1:2] in _WORD_START and _FLOAT_RE.match(text) is not None:  # +inf, -nan
-            return float(text)
         return text
-    if first in _WORD_START:
+    if first == "t" or first == "T" or first == "f" or first == "F":
         low = text.lower()
         if low == "true":
             return True
         if low == "false":
             return False
-        if low in ("inf", "infinity", "nan"):
-            return float(low)
     return text

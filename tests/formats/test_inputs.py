@@ -95,13 +95,17 @@ def test_logfmt_types_and_quotes():
     assert type(ev["count"]) is int and type(ev["big"]) is float
 
 
-def test_logfmt_numbers_rust_rules():
+def test_logfmt_numbers_json_rules():
+    """Kelora types a logfmt value as a number only when it is a JSON number (its
+    looks_like_json_number): zero-padded, ``+``-signed, inf and nan values stay strings."""
     ev = make_input_parser("logfmt").parse("a=+5 b=1_000 c=nan d=.5 e=1e3 f=0x10 g=-INF h=Infinity "
-                                           "i=1.5e-3 j=- k=. l=1e m=2024-01-01 n=infinite o=+")
-    assert ev["a"] == 5 and ev["b"] == "1_000" and math.isnan(ev["c"])
-    assert ev["d"] == 0.5 and ev["e"] == 1000.0 and ev["f"] == "0x10"
-    assert ev["g"] == float("-inf") and ev["h"] == float("inf") and ev["i"] == 0.0015
+                                           "i=1.5e-3 j=- k=. l=1e m=2024-01-01 n=infinite o=+ "
+                                           "zip=02134 id=007 z=0 nz=-0 p=1. q=-2 r=1E+2")
+    assert [ev[k] for k in "abcdfgh"] == ["+5", "1_000", "nan", ".5", "0x10", "-INF", "Infinity"]
+    assert ev["e"] == 1000.0 and ev["i"] == 0.0015 and type(ev["e"]) is float
     assert [ev[k] for k in "jklmno"] == ["-", ".", "1e", "2024-01-01", "infinite", "+"]
+    assert [ev["zip"], ev["id"], ev["z"], ev["nz"], ev["p"], ev["q"], ev["r"]] == \
+        ["02134", "007", 0, 0, "1.", -2, 100.0]
 
 
 def test_logfmt_tabs_and_spaces_between_pairs():
@@ -205,25 +209,25 @@ def test_csv_unterminated_quote_stays_on_its_line():
 def test_syslog_rfc5424():
     ev = make_input_parser("syslog").parse(
         "<165>1 2023-10-11T22:14:15.003Z server01 sshd 1234 ID47 - Failed password for user")
-    assert ev == {"pri": 165, "facility": 20, "severity": 5, "version": 1,
-                  "timestamp": "2023-10-11T22:14:15.003Z", "host": "server01", "prog": "sshd",
+    assert ev == {"pri": 165, "facility": 20, "severity": 5, "level": "NOTICE", "version": 1,
+                  "ts": "2023-10-11T22:14:15.003Z", "host": "server01", "prog": "sshd",
                   "pid": 1234, "msgid": "ID47", "msg": "Failed password for user"}
 
 
 def test_syslog_rfc5424_dashes_and_structured_data():
     ev = make_input_parser("syslog").parse(
         '<34>1 - - app - - [exampleSDID@32473 iut="3" eventSource="App lication"] started')
-    assert ev == {"pri": 34, "facility": 4, "severity": 2, "version": 1, "prog": "app",
+    assert ev == {"pri": 34, "facility": 4, "severity": 2, "level": "CRIT", "version": 1, "prog": "app",
                   "msg": "started"}
 
 
 def test_syslog_rfc3164_with_and_without_pri():
     p = make_input_parser("syslog")
     assert p.parse("Oct 11 22:14:15 server01 sshd[1234]: Failed password") == {
-        "timestamp": "Oct 11 22:14:15", "host": "server01", "prog": "sshd", "pid": 1234,
+        "ts": "Oct 11 22:14:15", "host": "server01", "prog": "sshd", "pid": 1234,
         "msg": "Failed password"}
     assert p.parse("<34>Oct  1 22:14:15 web nginx: GET / 200") == {
-        "pri": 34, "facility": 4, "severity": 2, "timestamp": "Oct  1 22:14:15", "host": "web",
+        "pri": 34, "facility": 4, "severity": 2, "level": "CRIT", "ts": "Oct  1 22:14:15", "host": "web",
         "prog": "nginx", "msg": "GET / 200"}
 
 
@@ -241,7 +245,7 @@ def test_combined_apache():
     ev = make_input_parser("combined").parse(
         '192.168.1.1 - user [25/Dec/1995:10:00:00 +0000] "GET /index.html HTTP/1.0" 200 1234 '
         '"http://www.example.com/" "Mozilla/4.08"')
-    assert ev == {"ip": "192.168.1.1", "user": "user", "timestamp": "25/Dec/1995:10:00:00 +0000",
+    assert ev == {"ip": "192.168.1.1", "user": "user", "ts": "25/Dec/1995:10:00:00 +0000",
                   "request": "GET /index.html HTTP/1.0", "method": "GET", "path": "/index.html",
                   "protocol": "HTTP/1.0", "status": 200, "bytes": 1234,
                   "referer": "http://www.example.com/", "user_agent": "Mozilla/4.08"}
@@ -250,7 +254,7 @@ def test_combined_apache():
 def test_combined_nginx_request_time_and_dashes():
     ev = make_input_parser("combined").parse(
         '10.0.0.1 - - [25/Dec/1995:10:00:00 +0000] "GET /api HTTP/1.1" 304 - "-" "curl/7.68.0" "0.123"')
-    assert ev == {"ip": "10.0.0.1", "timestamp": "25/Dec/1995:10:00:00 +0000",
+    assert ev == {"ip": "10.0.0.1", "ts": "25/Dec/1995:10:00:00 +0000",
                   "request": "GET /api HTTP/1.1", "method": "GET", "path": "/api",
                   "protocol": "HTTP/1.1", "status": 304, "user_agent": "curl/7.68.0",
                   "request_time": 0.123}
