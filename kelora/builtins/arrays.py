@@ -9,6 +9,7 @@ import math
 
 from kelora import values
 from kelora.builtins.conversion import _float_from
+from kelora.builtins.limits import want_str
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 
@@ -27,7 +28,7 @@ def _cmp(fn: str):
     return functools.cmp_to_key(cmp)
 
 
-@builtin("arrays", name="sorted")
+@builtin("arrays", name="sorted", shares=True)
 def sorted_(items: list, descending: bool = False) -> list:
     """A sorted copy of the array (numbers numerically, strings by code point).
 
@@ -41,7 +42,7 @@ def sorted_(items: list, descending: bool = False) -> list:
     return sorted(items, key=_cmp("sorted"), reverse=descending)
 
 
-@builtin("arrays", name="reversed")
+@builtin("arrays", name="reversed", shares=True)
 def reversed_(items: list) -> list:
     """A reversed copy of the array.
 
@@ -66,7 +67,7 @@ def _unique_key(v: object) -> object:
     return (t, v)
 
 
-@builtin("arrays")
+@builtin("arrays", shares=True)
 def unique(items: list) -> list:
     """Copy of the array without repeated values (keeps the first occurrence).
 
@@ -84,7 +85,7 @@ def unique(items: list) -> list:
     return out
 
 
-@builtin("arrays")
+@builtin("arrays", shares=True)
 def sorted_by(items: list, field: str, descending: bool = False) -> list:
     """Copy of an array of maps sorted by one field; items without it go last.
 
@@ -99,7 +100,7 @@ def sorted_by(items: list, field: str, descending: bool = False) -> list:
     return have + rest
 
 
-@builtin("arrays")
+@builtin("arrays", shares=True)
 def pluck(items: list, field: str) -> list:
     """The values of field from each map in the array (missing and () are skipped).
 
@@ -140,7 +141,10 @@ def join(items: list | str, sep: str | list) -> str:
         items, sep = sep, items
     if type(items) is not list or not isinstance(sep, str):
         raise FunctionError("join(): expected an array and a separator string")
-    return str(sep).join(str(v) for v in items if isinstance(v, str))
+    parts = [str(v) for v in items if isinstance(v, str)]
+    if sep and len(parts) > 1:
+        want_str(sum(map(len, parts)) + len(sep) * (len(parts) - 1), "join")
+    return str(sep).join(parts)
 
 
 # --------------------------------------------------------------------------- min / max
@@ -164,7 +168,7 @@ def _extreme(fn: str, items: object, other: object, pick_max: bool) -> object:
     return max(items, key=key) if pick_max else min(items, key=key)
 
 
-@builtin("arrays", name="min")
+@builtin("arrays", name="min", shares=True)
 def min_(items: object, other: object = _NOTHING) -> object:
     """Smallest element of an array (() if empty), or the smaller of two values.
 
@@ -178,7 +182,7 @@ def min_(items: object, other: object = _NOTHING) -> object:
     return _extreme("min", items, other, False)
 
 
-@builtin("arrays", name="max")
+@builtin("arrays", name="max", shares=True)
 def max_(items: object, other: object = _NOTHING) -> object:
     """Largest element of an array (() if empty), or the larger of two values.
 

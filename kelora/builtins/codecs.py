@@ -13,6 +13,7 @@ import urllib.parse
 
 import orjson
 
+from kelora.builtins.limits import check_str, want_str
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 
@@ -25,7 +26,9 @@ def encode_b64(text: str) -> str:
         encode_b64("hello")  =>  "aGVsbG8="
         encode_b64("")  =>  ""
     """
-    return base64.b64encode(text.encode()).decode("ascii")
+    raw = text.encode()
+    want_str(4 * ((len(raw) + 2) // 3), "encode_b64")
+    return base64.b64encode(raw).decode("ascii")
 
 
 @builtin("codecs")
@@ -51,7 +54,9 @@ def encode_hex(text: str) -> str:
     Examples:
         encode_hex("Hi")  =>  "4869"
     """
-    return text.encode().hex()
+    raw = text.encode()
+    want_str(2 * len(raw), "encode_hex")
+    return raw.hex()
 
 
 @builtin("codecs")
@@ -74,7 +79,7 @@ def encode_url(text: str) -> str:
     Examples:
         encode_url("a b&c=d/é")  =>  "a%20b%26c%3Dd%2F%C3%A9"
     """
-    return urllib.parse.quote(text, safe="-_.~")
+    return check_str(urllib.parse.quote(text, safe="-_.~"), "encode_url")
 
 
 @builtin("codecs")
@@ -94,7 +99,7 @@ def escape_html(text: str) -> str:
     Examples:
         escape_html("<a href='x'>&</a>")  =>  "&lt;a href=&#x27;x&#x27;&gt;&amp;&lt;/a&gt;"
     """
-    return html.escape(text, quote=True)
+    return check_str(html.escape(text, quote=True), "escape_html")
 
 
 @builtin("codecs")
@@ -116,7 +121,7 @@ def escape_json(text: str) -> str:
     """
     from kelora.builtins.serializers import _json_str
 
-    return _json_str(text)[1:-1]
+    return check_str(_json_str(text)[1:-1], "escape_json")
 
 
 _BAD_ESCAPE = re.compile(r'(?<!\\)"')

@@ -27,7 +27,7 @@ def _slice_indices(n: int, spec: str) -> list[int]:
     return list(range(n))[slice(num(0), num(1) if len(parts) > 1 else None, step or 1)]
 
 
-@builtin("strings", name="slice")
+@builtin("strings", name="slice", shares=True)
 def slice_(value: str | list, spec: str) -> str | list:
     """Python-style slice "start:stop:step" of a string (by characters) or an array.
 

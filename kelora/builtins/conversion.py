@@ -98,7 +98,7 @@ def to_int(value: object, thousands: str = _NOTHING) -> int | None:  # type: ign
     return _int_from(value, None if thousands is _NOTHING else thousands)
 
 
-@builtin("conversion")
+@builtin("conversion", shares=True)
 def to_int_or(value: object, thousands_or_default: object, default: object = _NOTHING) -> object:
     """Like to_int but returns default instead of (): to_int_or(v, default) or (v, thousands, default).
 
@@ -139,7 +139,7 @@ def to_float(value: object, thousands: str = _NOTHING, decimal: str = _NOTHING) 
     return _float_from(value, th, dec)  # type: ignore[arg-type]
 
 
-@builtin("conversion")
+@builtin("conversion", shares=True)
 def to_float_or(value: object, a: object, b: object = _NOTHING, c: object = _NOTHING) -> object:
     """Like to_float but returns default instead of (): (v, default) or (v, thousands, decimal, default).
 
@@ -191,7 +191,7 @@ def to_bool(value: object) -> bool | None:
     return _bool_from(value)
 
 
-@builtin("conversion")
+@builtin("conversion", shares=True)
 def to_bool_or(value: object, default: object) -> object:
     """Like to_bool but returns default instead of ().
 
@@ -216,7 +216,7 @@ def to_string(value: object) -> str:
     return values.to_string(value)
 
 
-@builtin("conversion")
+@builtin("conversion", shares=True)
 def or_empty(value: object) -> object:
     """Turn "", [] and #{} into () (so the field is dropped); other values pass through.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cmp_to_key
 
 from kelora import values
+from kelora.builtins._owned import owned, owned_items
 from kelora.builtins.registry import REGISTRY, builtin
 from kelora.errors import FunctionError
 from kelora.lang import ops as _ops
@@ -145,7 +146,7 @@ def keys(m: dict) -> list:
     return list(m)
 
 
-@builtin("core", name="values")
+@builtin("core", name="values", shares=True)
 def values_(m: dict) -> list:
     """The values of a map, in order.
 
@@ -164,7 +165,7 @@ def push(array: list, item: object) -> None:
     Examples:
         [1, 2].push(3)  =>  null
     """
-    array.append(item)
+    array.append(owned(item))
     _grown(array)
 
 
@@ -189,7 +190,7 @@ def insert(array: list, index: int, item: object) -> None:
     n = len(array)
     if index < 0:
         index = max(0, n + index)
-    array.insert(min(index, n), item)
+    array.insert(min(index, n), owned(item))
     _grown(array)
 
 
@@ -223,9 +224,9 @@ def append(array: list, other: object) -> None:
         [1].append([2, 3])  =>  null
     """
     if type(other) is list:
-        array.extend(other)
+        array.extend(owned_items(other))
     else:
-        array.append(other)
+        array.append(owned(other))
     _grown(array)
 
 
@@ -294,27 +295,27 @@ def _truth(v, name: str) -> bool:
                         missing_field=v is None)
 
 
-@builtin("core", name="map")
+@builtin("core", name="map", shares=True)
 def map_(array: list, f: FnPtr) -> list:
     """A new array with the function applied to every item (`|x|` or `|x, index|`).
 
     Examples:
         [1, 2, 3].map(|x| x * 2)  =>  [2, 4, 6]
     """
-    return [_call(f, x, i) for i, x in enumerate(array)]
+    return [_call(f, owned(x), i) for i, x in enumerate(array)]
 
 
-@builtin("core", name="filter")
+@builtin("core", name="filter", shares=True)
 def filter_(array: list, predicate: FnPtr) -> list:
     """A new array with the items for which the predicate is true.
 
     Examples:
         [1, 2, 3, 4].filter(|x| x % 2 == 0)  =>  [2, 4]
     """
-    return [x for i, x in enumerate(array) if _truth(_call(predicate, x, i), "filter")]
+    return [x for i, x in enumerate(array) if _truth(_call(predicate, owned(x), i), "filter")]
 
 
-@builtin("core")
+@builtin("core", shares=True)
 def reduce(array: list, f: FnPtr, initial: object = None) -> object:
     """Fold the array: `f(acc, item)` from the initial value (`()` when not given).
 
@@ -323,7 +324,7 @@ def reduce(array: list, f: FnPtr, initial: object = None) -> object:
     """
     acc = initial
     for i, x in enumerate(array):
-        acc = _call(f, acc, x, i)
+        acc = _call(f, acc, owned(x), i)
     return acc
 
 
@@ -334,7 +335,7 @@ def all_(array: list, predicate: FnPtr) -> bool:
     Examples:
         [2, 4].all(|x| x % 2 == 0)  =>  true
     """
-    return all(_truth(_call(predicate, x, i), "all") for i, x in enumerate(array))
+    return all(_truth(_call(predicate, owned(x), i), "all") for i, x in enumerate(array))
 
 
 @builtin("core")
@@ -344,7 +345,7 @@ def some(array: list, predicate: FnPtr) -> bool:
     Examples:
         [1, 2].some(|x| x > 1)  =>  true
     """
-    return any(_truth(_call(predicate, x, i), "some") for i, x in enumerate(array))
+    return any(_truth(_call(predicate, owned(x), i), "some") for i, x in enumerate(array))
 
 
 @builtin("core", name="Fn")
@@ -362,7 +363,7 @@ def fn_ptr(name: str) -> FnPtr:
     return BuiltinFnPtr(name, b.func, max(1, b.min_args))
 
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, shares=True)
 def call(f: FnPtr, *args: object) -> object:
     """Call a function pointer (closure or `Fn("name")`) with arguments.
 

@@ -1,6 +1,7 @@
 """Builtins that steer the pipeline: `skip()`, `exit()`, `emit_each()`."""
 from __future__ import annotations
 
+from kelora.builtins._owned import owned
 from kelora.builtins.registry import builtin
 from kelora.errors import ExitRequest, FunctionError, SkipEvent
 
@@ -55,8 +56,9 @@ def emit_each(ctx, items: object, base: dict | None = None) -> int:
         if type(item) is not dict:
             ctx.diag.warn_once("emit_each-nonmap", "emit_each(): skipping an item that is not a map")
             continue
-        event = dict(base) if base else {}
-        event.update(item)
+        # copies: the new events must not share arrays/maps with this event, `conf` or each other
+        event = owned(dict(base)) if base else {}
+        event.update(owned(item))  # type: ignore[arg-type]
         ctx.emitted.append(event)
         count += 1
     ctx.emitted_called = True

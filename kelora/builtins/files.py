@@ -19,7 +19,7 @@ _BOM = "\ufeff"
 SECRET_VARIABLES = frozenset({"KELORA_SECRET"})  # never handed to scripts
 
 
-@builtin("files", pass_context=True)
+@builtin("files", pass_context=True, shares=True)
 def get_env(ctx, name: str, default: object = _NOTHING) -> object:
     """The value of an environment variable, else default ("" when not given).
 

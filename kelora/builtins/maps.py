@@ -12,6 +12,7 @@ import orjson
 
 from kelora import values
 from kelora.builtins.registry import builtin
+from kelora.builtins._owned import owned
 from kelora.errors import FunctionError
 
 _NOTHING = object()
@@ -37,7 +38,7 @@ def keep(map: dict | None, fields: object) -> dict:
     wanted = set(_field_names(fields, "keep"))
     if map is None:
         return {}
-    return {k: v for k, v in map.items() if k in wanted}
+    return owned({k: v for k, v in map.items() if k in wanted})  # type: ignore[return-value]
 
 
 @builtin("maps")
@@ -50,7 +51,7 @@ def drop(map: dict | None, fields: object) -> dict:
     unwanted = set(_field_names(fields, "drop"))
     if map is None:
         return {}
-    return {k: v for k, v in map.items() if k not in unwanted}
+    return owned({k: v for k, v in map.items() if k not in unwanted})  # type: ignore[return-value]
 
 
 @builtin("maps")
@@ -65,7 +66,7 @@ def has(map: dict | None, key: str) -> bool:
     return map is not None and map.get(key) is not None
 
 
-@builtin("maps")
+@builtin("maps", shares=True)
 def get(map: dict | list | str | None, key: str | int, default: object = None) -> object:
     """Top-level value of key (or array index, or string character), else default (() if not given).
 
@@ -146,7 +147,7 @@ def _path_root(value: object) -> object:
     return value
 
 
-@builtin("maps")
+@builtin("maps", shares=True)
 def get_path(map: object, path: str, default: object = None) -> object:
     """Nested value by path "a.b[0].c" (negative [i] from the end), else default.
 
@@ -224,7 +225,7 @@ def merge(map: dict, other: dict) -> None:
     Examples:
         merge(#{a: 1}, #{a: 2, b: 3})  =>  null
     """
-    map.update(other)
+    map.update(owned(other))  # type: ignore[arg-type]
 
 
 @builtin("maps", pure=False)
@@ -236,7 +237,7 @@ def enrich(map: dict, other: dict) -> None:
     """
     for k, v in other.items():
         if k not in map:
-            map[k] = v
+            map[k] = owned(v)
 
 
 # --------------------------------------------------------------------------- flattening
@@ -270,7 +271,7 @@ def _check_style(style: str) -> str:
     return style
 
 
-@builtin("maps")
+@builtin("maps", shares=True)
 def flattened(map: dict, style: str = "dot", depth: int = _NOTHING) -> dict:  # type: ignore[assignment]
     """A flat copy of a nested map: keys "a.b" ("dot"), "a_b" ("underscore") or "a[0]" ("bracket").
 
@@ -289,7 +290,7 @@ def flattened(map: dict, style: str = "dot", depth: int = _NOTHING) -> dict:  # 
     return out
 
 
-@builtin("maps")
+@builtin("maps", shares=True)
 def flatten_field(map: dict, field: str, style: str = "dot") -> dict:
     """The flattened form of one field, keys prefixed with the field name (new map).
 
@@ -305,7 +306,7 @@ def flatten_field(map: dict, field: str, style: str = "dot") -> dict:
     return out
 
 
-@builtin("maps")
+@builtin("maps", shares=True)
 def unflatten(map: dict, sep: str = ".") -> dict:
     """Rebuild nested maps from flat keys split on sep ("a.b" => #{a: #{b: ..}}).
 

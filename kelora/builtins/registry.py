@@ -291,8 +291,20 @@ def _type_info(annotation: object) -> tuple[frozenset[type] | None, str]:
     raise TypeError(f"unsupported builtin annotation {annotation!r}")
 
 
+def _owning(func):
+    """*func* whose array/map result is deep-copied (see kelora/builtins/_owned.py)."""
+    import functools
+
+    from kelora.builtins._owned import owned
+
+    @functools.wraps(func)
+    def call(*args):
+        return owned(func(*args))
+    return call
+
+
 def _make_entry(func, script_name: str, category: str, pass_context: bool, pure: bool,
-                hides: bool = False) -> Builtin:
+                hides: bool = False, shares: bool = False) -> Builtin:
     doc = inspect.getdoc(func)
     hints = typing.get_type_hints(func)
     sig = inspect.signature(func)
@@ -313,6 +325,8 @@ def _make_entry(func, script_name: str, category: str, pass_context: bool, pure:
     min_args = sum(1 for p in params if not p.has_default)
     ret = hints.get("return", inspect.Parameter.empty)
     _, ret_text = _type_info(ret) if ret is not inspect.Parameter.empty else (None, "any")
+    if shares:
+        func = _owning(func)
     return Builtin(
         name=script_name,
         func=func,
@@ -337,8 +351,12 @@ def builtin(
     pure: bool = True,
     aliases: tuple[str, ...] = (),
     hides_value: bool = False,
+    shares: bool = False,
 ):
     """Register the decorated function as a script builtin (see the module docstring).
+
+    *shares*: the result may hold arrays/maps of the arguments (``sorted``, ``filter``...): the
+    script gets a deep copy, so it never aliases the event or ``conf`` (kelora/builtins/_owned.py).
 
     The ``Builtin`` record is built when the name is first looked up (see ``_Registry``).
     """
@@ -351,7 +369,8 @@ def builtin(
             if dict.__contains__(REGISTRY, n):
                 raise TypeError(f"builtin {n} registered twice")
         dict.__setitem__(REGISTRY, script_name,
-                         _Pending(func, (script_name, category, pass_context, pure, hides_value)))
+                         _Pending(func, (script_name, category, pass_context, pure, hides_value,
+                                         shares)))
         for n in aliases:
             dict.__setitem__(REGISTRY, n, _Pending(func, (n,), alias_of=script_name))
         if hides_value:

@@ -16,6 +16,7 @@ import re
 import orjson
 
 from kelora import values
+from kelora.builtins.limits import check_str, want_str
 from kelora.formats.outputs import logfmt_key, logfmt_value
 from kelora.formats.render import json_text
 from kelora.builtins.registry import builtin
@@ -101,7 +102,19 @@ def to_json(value: object, indent: int = 0) -> str:
         text = json_text(value)  # the -F json writer: same bytes as serde_json, and fast
         if text != '"<unserializable>"':
             return text
-    return json_dumps(value, max(0, indent))
+    indent = max(0, indent)
+    if indent:  # the indentation alone must fit the string limit before anything is built
+        want_str(indent * _pad_units(value, 0), "to_json")
+    return check_str(json_dumps(value, indent), "to_json")
+
+
+def _pad_units(v: object, level: int) -> int:
+    """How many indent widths of padding pretty JSON of *v* at *level* writes."""
+    t = type(v)
+    if (t is not list and t is not dict) or not v:
+        return 0
+    items = v if t is list else v.values()  # type: ignore[union-attr]
+    return len(v) * (level + 1) + level + sum(_pad_units(x, level + 1) for x in items)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- logfmt / kv

@@ -8,6 +8,7 @@ which is how Kelora reports field-name typos.  Lengths and indexes count charact
 from __future__ import annotations
 
 from kelora import values
+from kelora.builtins.limits import MAX_LIST, want_list, want_ops, want_str
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 
@@ -130,6 +131,9 @@ def replace(text: str, find: str, repl: str) -> str:
         replace("aaa", "a", "")  =>  ""
         replace("1.2", ".", ",")  =>  "1,2"
     """
+    if len(repl) > len(find):  # the limit is checked before the string is built
+        hits = len(text) + 1 if not find else text.count(find)
+        want_str(len(text) + hits * (len(repl) - len(find)), "replace")
     return text.replace(find, repl)
 
 # --------------------------------------------------------------------------- split / join
@@ -157,7 +161,10 @@ def split(text: str, sep: str | int = _NOTHING) -> list:  # type: ignore[assignm
         return [text[:idx], text[idx:]]
     if sep == "":
         # Rust: "abc".split("") => ["", "a", "b", "c", ""]
+        want_list(len(text) + 2, "split")
         return ["", *text, ""]
+    if len(text) >= MAX_LIST:  # (a shorter text cannot give too many parts)
+        want_list(text.count(sep) + 1, "split")
     return text.split(sep)
 
 
@@ -170,6 +177,8 @@ def splitn(text: str, n: int, sep: str) -> list:
     """
     if n <= 0:
         return []
+    if n > MAX_LIST and len(text) >= MAX_LIST and sep:
+        want_list(text.count(sep) + 1, "splitn")
     return text.split(sep, n - 1) if sep else [text]
 
 
@@ -391,6 +400,8 @@ def edit_distance(a: str, b: str) -> int:
         return 0
     if not a or not b:
         return len(a) + len(b)
+    # quadratic work: one call may not do more than a whole script (the operation limit)
+    want_ops(len(a) * len(b), "edit_distance")
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]
@@ -468,6 +479,7 @@ def to_chars(text: str) -> list:
     Examples:
         to_chars("abc")  =>  ["a", "b", "c"]
     """
+    want_list(len(text), "to_chars")
     return [values.Char(c) for c in text]
 
 
@@ -480,6 +492,8 @@ def pad(text: str, length: int, fill: str = " ") -> str:
         pad("abcdef", 3)  =>  "abcdef"
     """
     ch = fill[:1] or " "
+    if length > len(text):
+        want_str(length, "pad")
     return text + ch * max(0, length - len(text))
 
 

@@ -10,6 +10,7 @@ import math
 import unicodedata
 
 from kelora import values
+from kelora.builtins.limits import want_str
 from kelora.builtins.registry import builtin
 
 
@@ -99,7 +100,9 @@ def ljust(text: str, width: int, fill: str = " ") -> str:
         ljust("ab", 5, ".")  =>  "ab..."
         ljust("abcdef", 3)  =>  "abcdef"
     """
-    return text + _fill(fill) * max(0, width - _width(text))
+    n = max(0, width - _width(text))
+    want_str(len(text) + n, "ljust")
+    return text + _fill(fill) * n
 
 
 @builtin("strings")
@@ -109,7 +112,9 @@ def rjust(text: str, width: int, fill: str = " ") -> str:
     Examples:
         rjust("42", 5, "0")  =>  "00042"
     """
-    return _fill(fill) * max(0, width - _width(text)) + text
+    n = max(0, width - _width(text))
+    want_str(len(text) + n, "rjust")
+    return _fill(fill) * n + text
 
 
 @builtin("strings")
@@ -120,6 +125,7 @@ def center(text: str, width: int, fill: str = " ") -> str:
         center("ab", 5, "*")  =>  "*ab**"
     """
     total = max(0, width - _width(text))
+    want_str(len(text) + total, "center")
     left = total // 2
     return _fill(fill) * left + text + _fill(fill) * (total - left)
 
@@ -180,6 +186,7 @@ def bar(value: int | float, maximum: int | float, width: int = 20) -> str:
         bar(20, 10, 2)  =>  "██"
     """
     width = max(0, width)
+    want_str(width, "bar")
     if maximum <= 0 or value <= 0 or math.isnan(value):
         return " " * width
     frac = min(1.0, value / maximum)

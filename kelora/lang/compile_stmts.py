@@ -8,6 +8,7 @@ from __future__ import annotations
 from kelora.errors import ScriptCompileError, ScriptRuntimeError
 from kelora.lang import ast
 from kelora.lang.compile import UNCATCHABLE, compiles, value_of
+from kelora.lang.ops import deep_copy
 from kelora.lang.places import compile_assign
 from kelora.lang.runtime import BREAK, CONTINUE, BreakSignal, ContinueSignal, ReturnSignal, rterr
 from kelora.values import Char, to_string, type_name
@@ -114,7 +115,9 @@ def _for(c, node, cx):
             rt.ops += 1
             if rt.ops > rt.max_ops:
                 raise rt.too_many_ops(span)
-            frame[var_slot] = x
+            # the loop variable is a copy (Rhai clones): `for x in conf.l { x.push(1) }` must not
+            # change conf, nor `x.a = 1` the event behind the stage's snapshot
+            frame[var_slot] = x if type(x) is not list and type(x) is not dict else deep_copy(x, rt)
             if idx_slot >= 0:
                 frame[idx_slot] = i
             try:

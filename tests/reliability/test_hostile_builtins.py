@@ -64,3 +64,95 @@ def test_extract_json_on_crafted_brackets_is_a_limit_error_not_minutes():
     assert_no_traceback(res)
     assert res.code == 1 and "extract_json(): would take" in res.err, res.err
     assert took < SLOW
+
+
+# ------------------------------------------------------------------ item 3: limits inside builtins
+
+@pytest.mark.parametrize("script, message", [
+    ('e.x = len(pad("", 1000000000))', "pad(): string length exceeds the limit of 16777216 characters"),
+    ('e.x = len(to_chars(pad("", 16000000)))', "to_chars(): array length exceeds the limit of 10000000 items"),
+    ('e.x = edit_distance(pad("", 4000, "a"), pad("", 4000, "b"))',
+     "edit_distance(): would take 16,000,000 operations, over the limit of 10,000,000"),
+    ('e.x = len(ljust("", 100000000))', "ljust(): string length exceeds"),
+    ('e.x = len(rjust("a", 100000000))', "rjust(): string length exceeds"),
+    ('e.x = len(center("a", 100000000))', "center(): string length exceeds"),
+    ('e.x = len(bar(1, 2, 100000000))', "bar(): string length exceeds"),
+    ('e.x = len(to_json([[1, 2], [3]], 100000000))', "to_json(): string length exceeds"),
+    ('e.x = len(split(pad("", 16000000, ","), ","))', "split(): array length exceeds the limit of 10000000 items"),
+    ('e.x = len(split(pad("", 16000000, ","), ""))', "split(): array length exceeds"),
+    ('e.x = len(replace(pad("", 10000000, "a"), "a", "bb"))', "replace(): string length exceeds"),
+    ('e.x = len(encode_hex(pad("", 10000000, "a")))', "encode_hex(): string length exceeds"),
+    ('e.x = len(encode_b64(pad("", 16000000, "a")))', "encode_b64(): string length exceeds"),
+    ('e.x = len(join([pad("", 9000000), pad("", 9000000)], ","))', "join(): string length exceeds"),
+])
+def test_builtins_apply_the_documented_limits(script, message):
+    """A normal runtime error (resilient: the event passes unchanged, the usual summary and
+    hint; --strict: exit 1), before the value is built: well under 1 GiB of memory."""
+    import resource
+
+    def cap():  # the old pad("", 1e9) needed ~1 GB: under this cap it was a MemoryError
+        resource.setrlimit(resource.RLIMIT_AS, (900 << 20, 900 << 20))
+
+    res = run_bin(["-j", "-e", script, "-F", "json"], stdin=b'{"a":1}\n', timeout=60, preexec_fn=cap)
+    assert_no_traceback(res)
+    assert res.code == 0, res.err
+    assert res.out == b'{"a":1}\n'
+    assert message in res.err and "Exec errors: 1 total" in res.err, res.err
+    strict = run_bin(["-j", "--strict", "-e", script, "-F", "json"], stdin=b'{"a":1}\n', timeout=60)
+    assert strict.code == 1 and message in strict.err, strict.err
+
+
+# ------------------------------------------------------------------ item 5: no live references
+
+@pytest.mark.parametrize("script", [
+    'let m = e.keep(["n"]); m.n.a = 5; throw "fail"',
+    'let m = e.drop(["x"]); m.n.a = 5; throw "fail"',
+    'let m = e.get("n"); m.a = 5; throw "fail"',
+    'let m = get_path(e, "n"); m.a = 5; throw "fail"',
+    'let m = e.values(); m[0].a = 5; throw "fail"',
+    'let m = call(|x| x, e.n); m.a = 5; throw "fail"',
+    'for x in [e.n] { x.a = 5 }; let l = []; l.push(e.n); l[0].a = 5; throw "fail"',
+])
+def test_a_failed_stage_is_rolled_back_completely(script):
+    res = run_bin(["-j", "-e", script, "-F", "json"], stdin=b'{"n":{"a":1}}\n')
+    assert_no_traceback(res)
+    assert res.out == b'{"n":{"a":1}}\n', (res.out, res.err)
+
+
+@pytest.mark.parametrize("script", [
+    'let m = e.keep(["n"]); m.n.a = 5',
+    'let m = e.drop(["x"]); m.n.a = 5',
+    'let m = e.get("n"); m.a = 5',
+    'let m = get_path(e, "n"); m.a = 5',
+    'let m = e.values(); m[0].a = 5',
+    'let m = call(|x| x, e.n); m.a = 5',
+    'let m = [e.n].sorted(); m[0].a = 5',
+    'let m = [e.n].filter(|x| true); m[0].a = 5',
+    'let l = []; l.push(e.n); l[0].a = 5',
+    'emit_each([e], #{}); e.n.a = 5',
+])
+def test_values_from_builtins_are_copies_not_the_events_own(script):
+    """The old code returned live parts: the event changed through the local `m`."""
+    res = run_bin(["-j", "-e", script, "-F", "json"], stdin=b'{"n":{"a":1}}\n')
+    assert_no_traceback(res)
+    assert res.out == b'{"n":{"a":1}}\n', (res.out, res.err)
+
+
+@pytest.mark.parametrize("script", [
+    'let l = conf.get("seen"); l.push(e.i)',
+    'let l = conf.get_path("seen"); l.push(e.i)',
+    'let v = conf.values(); v[0].push(e.i)',
+    'let m = conf.keep(["seen"]); m.seen.push(e.i)',
+    'for x in conf.nested { x.push(e.i) }',
+    'conf.nested.map(|x| { x.push(e.i); x })',
+    'let l = []; l.push(conf.seen); l[0].push(e.i)',
+    'e.m = #{}; e.m.merge(conf); e.m.seen.push(e.i); e.m = ()',
+    'let s = conf.seen.sorted(); s.push(e.i); let f = conf.nested.filter(|x| true); f[0].push(e.i)',
+])
+def test_conf_is_read_only_outside_begin_by_every_route(script):
+    res = run_bin(["-j", "--begin", "conf.seen = [1]; conf.nested = [[0]]", "-e", script,
+                   "-e", "e.s = conf.seen; e.t = conf.nested", "-F", "json"],
+                  stdin=b'{"i":1}\n{"i":2}\n')
+    assert_no_traceback(res)
+    events = [json.loads(line) for line in res.out.decode().splitlines()]
+    assert events == [{"i": 1, "s": [1], "t": [[0]]}, {"i": 2, "s": [1], "t": [[0]]}], (res.out, res.err)
