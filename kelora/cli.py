@@ -187,6 +187,8 @@ def normalize_argv(args: list[str], takes_value: set[str]) -> list[str]:
             tok = "--stats=" + tok[3:]
         elif tok in ("-m", "--metrics"):
             tok = "--metrics=auto"
+        elif tok == "--scan-pii":
+            tok = "--scan-pii=table"
         elif tok.startswith("-m="):
             tok = "--metrics=" + tok[3:]
         out.append(tok)
@@ -202,7 +204,7 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
     expanded = config_file.expand(args, data)
     command = build_command()
     takes_value = {o for p in command.params if not getattr(p, "is_flag", False) and not getattr(p, "count", False)
-                   for o in getattr(p, "opts", [])} - {"-s", "--stats", "-m", "--metrics"}
+                   for o in getattr(p, "opts", [])} - {"-s", "--stats", "-m", "--metrics", "--scan-pii"}
     argv = normalize_argv(expanded, takes_value)
     ctx_holder: dict = {}
     try:
@@ -409,6 +411,17 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     if seed is not None and not seed.isdigit():
         raise UsageError(f"KELORA_SEED must be a non-negative integer, got {seed!r}")
 
+    scan_pii = p.get("scan_pii")
+    if scan_pii is not None and scan_pii not in ("table", "json"):
+        raise UsageError(f"invalid value '{scan_pii}' for '--scan-pii[=<FORMAT>]'",
+                         hint="possible values: table, json")
+    pii_allow = tuple(p.get("pii_allow") or ())
+    if pii_allow:
+        from kelora.privacy.pii_scan import check_allow
+
+        for item in pii_allow:
+            check_allow(item)
+
     take = p.get("take")
     if take is not None and take < 0:
         raise UsageError("--take must be 0 or more")
@@ -463,6 +476,10 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         fail_open=bool(p.get("fail_open")),
         verbose=verbose,
         secret_file=data.secret_file,
+        rotation_map=p.get("rotation_map"),
+        escrow=p.get("escrow"),
+        scan_pii=scan_pii,
+        pii_allow=pii_allow,
         config_path=", ".join(data.paths) or None,
         extra={"hints": startup_hints},
     )

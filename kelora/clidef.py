@@ -18,6 +18,7 @@ DIAG = "Diagnostics"
 METRICS = "Stats and metrics"
 PERF = "Performance"
 CONFIG = "Configuration"
+PRIVACY = "Privacy lifecycle"
 
 
 class OrderedCommand(TyperCommand):
@@ -64,6 +65,11 @@ def kelora_command(
     allow_fs_writes: Annotated[bool, typer.Option("--allow-fs-writes", help="Allow append_file, truncate_file, mkdir.", rich_help_panel=PROCESSING)] = False,
     fail_closed: Annotated[bool, typer.Option("--fail-closed", help="Drop an event whose -e stage fails instead of passing it on (privacy exports).", rich_help_panel=PROCESSING)] = False,
     fail_open: Annotated[bool, typer.Option("--fail-open", help="When a privacy stage (pseudonym, hash, mask_ip...) fails, restore its fields' raw values as Kelora does, instead of withholding them.", rich_help_panel=PROCESSING)] = False,
+    # --- privacy lifecycle (kelora.privacy)
+    rotation_map: Annotated[S, typer.Option("--rotation-map", help="Write the distinct domain,old,new token rows of a secret rotation (previous secret from KELORA_SECRET_PREVIOUS[_FILE]) to FILE (CSV; JSON lines for .jsonl).", rich_help_panel=PRIVACY)] = None,
+    escrow: Annotated[S, typer.Option("--escrow", help="Keep each token's original value AES-256-GCM encrypted in the SQLite FILE (key from KELORA_ESCROW_KEY[_FILE]); enables reveal().", rich_help_panel=PRIVACY)] = None,
+    scan_pii: Annotated[S, typer.Option("--scan-pii", help="Report PII left in what would be written (per field and kind) instead of events; exit 1 if any (--scan-pii=json for JSON).", rich_help_panel=PRIVACY, show_default=False)] = None,
+    pii_allow: Annotated[L, typer.Option("--pii-allow", help="Do not report FIELD (or FIELD:KIND) in --scan-pii. Repeatable.", rich_help_panel=PRIVACY)] = None,
     # --- selection
     levels: Annotated[L, typer.Option("-l", "--levels", help="Keep events whose level is in LIST (a stage).", rich_help_panel=SELECTION)] = None,
     exclude_levels: Annotated[L, typer.Option("-L", "--exclude-levels", help="Drop events whose level is in LIST (a stage).", rich_help_panel=SELECTION)] = None,

@@ -73,6 +73,11 @@ class Config:
     verbose: int = 0
     # secrets (COMPAT D10): from the config file's root key
     secret_file: str | None = None
+    # privacy lifecycle (COMPAT D21, kelora.privacy)
+    rotation_map: str | None = None
+    escrow: str | None = None
+    scan_pii: str | None = None  # None | "table" | "json"
+    pii_allow: tuple[str, ...] = ()
     # where config came from, for -v notices
     config_path: str | None = None
     extra: dict = field(default_factory=dict)
@@ -80,4 +85,4 @@ class Config:
     @property
     def data_only(self) -> bool:
         """-s / -m style runs: events and script output are suppressed."""
-        return self.stats is not None or self.metrics is not None
+        return self.stats is not None or self.metrics is not None or self.scan_pii is not None

@@ -69,6 +69,8 @@ class RunContext:
         self.emitted: list | None = None  # emit_each events of the running stage
         self.pending_io: list | None = None  # file writes of the running stage (--allow-fs-writes)
         self.keyring = None  # pseudonym keys, created at the first pseudonym() call
+        self.pseudonym_wrappers: tuple = ()  # privacy lifecycle hooks (kelora.privacy.lifecycle)
+        self.escrow = None  # --escrow: kelora.privacy.escrow.Escrow (reveal())
 
 
 class Scope:

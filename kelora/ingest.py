@@ -258,6 +258,7 @@ class InputLoop:
                             stats.events_errored += 1
                         continue
                 if fmt is None:
+                    self.line_num = n  # (--scan-pii reports line numbers)
                     emit(event, None)
                     continue
                 data = fmt(event)

@@ -150,7 +150,8 @@ class Keyring:
     for a literal domain); ``token(value, domain)`` is the general entry point.
     """
 
-    __slots__ = ("_master", "source", "config_path", "stable", "by_domain", "_cache_limit", "__weakref__")
+    __slots__ = ("_master", "source", "config_path", "stable", "by_domain", "_cache_limit", "wrappers",
+                 "__weakref__")
 
     def __init__(
         self, master: bytes, source: str, *, config_path: str | None = None,
@@ -162,13 +163,20 @@ class Keyring:
         self.stable = source != SOURCE_EPHEMERAL
         self.by_domain: dict[str, Callable[[str], str]] = {}
         self._cache_limit = cache_limit
+        # ``(domain, fn) -> fn`` hooks of the privacy lifecycle (rotation map, escrow, the PII
+        # gate's own-token list; kelora.privacy.lifecycle): each wraps a domain's pseudonymizer
+        # once, so runs without them keep the bare function (and its token cache fast path).
+        self.wrappers: tuple = ()
 
     def pseudonymizer(self, domain: str) -> Callable[[str], str]:
         fn = self.by_domain.get(domain)
         if fn is None:
             if domain == "":
                 raise FunctionError("pseudonym: domain must be non-empty")
-            fn = self.by_domain[domain] = _make_pseudonymizer(self._master, domain, self._cache_limit)
+            fn = _make_pseudonymizer(self._master, domain, self._cache_limit)
+            for wrap in self.wrappers:
+                fn = wrap(domain, fn)
+            self.by_domain[domain] = fn
         return fn
 
     def token(self, value: str, domain: str) -> str:
@@ -344,6 +352,7 @@ def load_keyring(ctx) -> Keyring:
             config_path=getattr(ctx, "secret_file", None) if source == SOURCE_CONFIG_FILE else None,
         )
         del secret
+    keyring.wrappers = tuple(getattr(ctx, "pseudonym_wrappers", ()))
     ctx.pseudonym_notice("status", keyring.status_text())
     return keyring
 

@@ -71,6 +71,7 @@ class OutputSink:
         self.out = env.stdout
         self._write = None
         self.flush_each = env.stdout_isatty and not config.output_file
+        self.scan = None  # --scan-pii: called with each event that would be written
 
     def open(self) -> None:
         path = self.config.output_file
@@ -104,9 +105,15 @@ class OutputSink:
             stats.events_filtered += 1
             return
         if self.suppressed:
-            if self.selects and not self.select(event):
-                stats.events_filtered += 1
-                return
+            if self.selects:
+                selected = self.select(event)
+                if not selected:
+                    stats.events_filtered += 1
+                    return
+                if self.scan is not None:
+                    self.scan(selected)
+            elif self.scan is not None:
+                self.scan(event)
             stats.events_output += 1
             if self.collect:
                 stats.observe_output(event)

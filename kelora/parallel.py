@@ -290,7 +290,7 @@ class ParallelReader:
         """Write a batch's output (unless its worker did) and merge its counters, stats and
         metrics into the run."""
         p = self.p
-        out, stats, errors, filter_ok, metrics, failure, exit_request, write_failure = result
+        out, stats, errors, filter_ok, metrics, failure, exit_request, privacy, write_failure = result
         if out:
             if self._header is not None:
                 p.sink.write_raw(self._header)
@@ -301,6 +301,8 @@ class ParallelReader:
         for k, v in filter_ok.items():
             p.builder.filter_ok[k] = p.builder.filter_ok.get(k, 0) + v
         p.ctx.metrics.merge(metrics)
+        if privacy is not None:  # rotation pairs, escrow rows, PII findings (kelora.privacy)
+            p.privacy.merge(privacy)
         if write_failure is not None:
             p.sink.write_error(OSError(*write_failure))  # EPIPE comes back as BrokenPipeError
         if exit_request is not None:

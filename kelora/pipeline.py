@@ -45,6 +45,7 @@ class Pipeline(InputLoop, RunEnd):
         self.parser = None
         self.parser_consumed_first = False
         self.called_functions: frozenset[str] = frozenset()
+        self.privacy = None  # kelora.privacy.lifecycle.Lifecycle: --rotation-map, --escrow, --scan-pii
         self.ctx = RunContext(
             env=env.environ,
             diagnostics=Diagnostics(self._script_print, self._script_eprint, self.reporter.warning),
@@ -196,11 +197,17 @@ class Pipeline(InputLoop, RunEnd):
 
         if needs_keys(c.output_format) and not c.keys:
             raise FatalError(f"Pipeline error: {keys_required_error(c.output_format).message}")
+        if c.rotation_map or c.escrow or c.scan_pii or "reveal" in self.called_functions:
+            from kelora.privacy.lifecycle import Lifecycle
+
+            self.privacy = Lifecycle.start(self)  # refusals (exit 2) before anything is read
         for hint in c.extra.get("hints", ()):
             self.reporter.hint(hint)
         if c.config_path:
             self.reporter.status(f"Config loaded: {c.config_path}")
         self.sink = OutputSink(c, self.env, self.stats)
+        if self.privacy is not None and self.privacy.scanner is not None:
+            self.sink.scan = self.privacy.scanner.scan
         status = ExitStatus.OK
         try:
             try:
@@ -240,6 +247,8 @@ class Pipeline(InputLoop, RunEnd):
             self.interrupted = status
         except FatalError:
             self.sink.abort()
+            if self.privacy is not None:
+                self.privacy.finish(self, commit=False)
             raise
         except BrokenPipeError:
             self.sink.abort()

@@ -166,6 +166,8 @@ def stats_lines(stats: Stats, reporter: Reporter | None = None) -> list[str]:
     tp = _throughput(stats)
     if tp:
         out.append(f"Throughput: {tp}")
+    if stats.reveals is not None:  # --escrow runs: audits see every reveal()
+        out.append(f"reveals: {stats.reveals}")
     out.append(_ts_descriptor(stats))
     if stats.files_failed:
         n = len(stats.files_failed)
@@ -213,6 +215,8 @@ def stats_json(stats: Stats) -> str:
         "timestamp": {"fields": sorted(stats.ts_fields), "detected": sum(stats.ts_fields.values()),
                       "parsed": stats.ts_parsed, "absent": stats.ts_missing},
     }
+    if stats.reveals is not None:
+        doc["reveals"] = stats.reveals
     if stats.span_in[0] is not None:
         doc["time_span"] = {"input": span(stats.span_in), "output": span(stats.span_out)}
     if stats.levels_seen:

@@ -17,11 +17,17 @@ class RunEnd:
         progress = getattr(self, "progress", None)
         if progress is not None:
             progress.stop()  # the bar goes away before metrics and stats are printed
-        self.sink.close(commit=commit)
+        try:
+            self.sink.close(commit=commit)
+        finally:
+            if self.privacy is not None:  # escrow rows, the rotation map (kelora.privacy)
+                self.privacy.finish(self, commit=commit)
         if not report:
             return
         self._write_metrics()
         self._write_stats()
+        if self.privacy is not None:
+            self.privacy.report_scan(self)  # --scan-pii: the findings, and exit 1 when any
         if summary:
             self._write_summary()
 

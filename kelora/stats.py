@@ -57,6 +57,7 @@ class Stats:
     span_in: list = field(default_factory=lambda: [None, None])
     span_out: list = field(default_factory=lambda: [None, None])
     elapsed: float = 0.0
+    reveals: int | None = None  # reveal() calls of an --escrow run (None: no escrow)
 
     def merge(self, other: "Stats") -> None:
         for name in ("lines_read", "lines_filtered", "lines_blank", "lines_header", "parse_errors",

@@ -160,7 +160,8 @@ def _work(task):
             exit_request = (exc.code, exc.message)
         else:
             failure = f"worker failed: {type(exc).__name__}: {exc}"
-    result = (pipe.stats, pipe.errors, dict(filter_ok), pipe.ctx.metrics, failure, exit_request)
+    privacy = pipe.privacy.take() if pipe.privacy is not None else None
+    result = (pipe.stats, pipe.errors, dict(filter_ok), pipe.ctx.metrics, failure, exit_request, privacy)
     if turns is None:
         return (buf.getvalue(), *result, None)
     extra = printed.getvalue() if printed is not buf else b""

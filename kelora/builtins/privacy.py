@@ -68,6 +68,27 @@ def pseudonym(ctx, value: str | int | float, domain: str) -> str:
     return fn(value)
 
 
+@builtin("privacy", pass_context=True)
+def reveal(ctx, token: str, domain: str) -> str | None:
+    """The original value behind a pseudonym token, from the ``--escrow`` database; () if unknown.
+
+    Available only in a run with ``--escrow FILE`` and the escrow key (KELORA_ESCROW_KEY or
+    KELORA_ESCROW_KEY_FILE); a script calling it without them does not compile.  Every call is
+    counted (``reveals: N`` in the stats, and on stderr at the end of the run) so audits see it.
+    Example: ``kelora -j --escrow audit.db -e 'e.original = reveal(e.t, "users")'``.
+
+    Examples:
+        reveal("lJLFJ4vhI8t22lS9ZsPWhF-s", "users")  =>  !error --escrow
+    """
+    escrow = ctx.escrow
+    if escrow is None:
+        raise FunctionError("reveal() needs --escrow FILE and the escrow key (KELORA_ESCROW_KEY)")
+    if not isinstance(token, str) or not isinstance(domain, str):
+        raise FunctionError("reveal(): token and domain must be strings",
+                            missing_field=token is None or domain is None)
+    return escrow.reveal(str(token), str(domain))
+
+
 def _pseudonym_literal_domain(args: tuple):
     """``compile_literal`` hook: ``pseudonym(x, "users")`` binds its domain's pseudonymizer
     (and that one's token cache) once, instead of looking the domain up on every call."""

@@ -1,0 +1,138 @@
+"""Wiring of the privacy lifecycle into a run: ``--rotation-map``, ``--escrow``/``reveal()`` and
+``--scan-pii`` (COMPAT D21).
+
+``Lifecycle.start(pipeline)`` runs after the scripts compiled and before any input is read, so
+every refusal (a missing or equal previous secret, a short or wrong escrow key, ``reveal()``
+without ``--escrow``) is an exit before anything is written.  Per call, the features wrap the
+keyring's per-domain pseudonymizer (``ctx.pseudonym_wrappers``); per event, the PII scanner sits
+where the output sink would write.  Under ``--parallel`` each worker hands its share back with
+every batch (``take``) and the parent merges it (``merge``), like metrics.
+"""
+from __future__ import annotations
+
+from kelora.errors import FatalError
+from kelora.status import ExitStatus
+
+
+class Lifecycle:
+    def __init__(self):
+        self.rotation = None
+        self.escrow = None
+        self.scanner = None
+
+    # ------------------------------------------------------------------ start
+    @classmethod
+    def start(cls, pipeline) -> "Lifecycle | None":
+        c = pipeline.config
+        calls = pipeline.called_functions
+        if "reveal" in calls and not c.escrow:
+            raise FatalError("Pipeline error: reveal() is available only with --escrow FILE and "
+                             "KELORA_ESCROW_KEY (or KELORA_ESCROW_KEY_FILE)", exit_code=1)
+        if not (c.rotation_map or c.escrow or c.scan_pii):
+            return None
+        from kelora.privacy import keys
+
+        self = cls()
+        ctx = pipeline.ctx
+        uses_pseudonym = "pseudonym" in calls
+        current = previous = None
+        if c.rotation_map or c.escrow:
+            current = keys.current_secret(ctx)
+        if c.rotation_map:
+            from kelora.keyring import Keyring, _master_for
+            from kelora.privacy.rotation import RotationMap
+
+            previous, source = keys.previous_secret(ctx, current)
+            self.rotation = RotationMap(Keyring(_master_for(previous), source), c.rotation_map)
+        if c.escrow:
+            from kelora.privacy.escrow import Escrow
+
+            if current is None and uses_pseudonym:
+                raise FatalError("--escrow needs a stable pseudonym secret (KELORA_SECRET or "
+                                 "KELORA_SECRET_FILE); tokens of an ephemeral key cannot be "
+                                 "revealed later", exit_code=2)
+            key = keys.escrow_key(ctx, current, previous)
+            self.escrow = Escrow(c.escrow, key, create=uses_pseudonym)
+            del key
+            ctx.escrow = self.escrow
+        del current, previous
+        if c.scan_pii:
+            from kelora.privacy.pii_scan import Scanner
+
+            self.scanner = Scanner(pipeline, c.pii_allow)
+        wrappers = [f.wrap for f in (self.rotation, self.escrow, self.scanner) if f is not None]
+        ctx.pseudonym_wrappers = tuple(wrappers)
+        if ctx.keyring is not None:  # (created earlier in this process: wrap it now)
+            ctx.keyring.wrappers = ctx.pseudonym_wrappers
+            ctx.keyring.by_domain.clear()
+        return self
+
+    # ------------------------------------------------------------------ --parallel
+    def take(self):
+        """A worker's share since the last batch."""
+        return (
+            self.rotation.take() if self.rotation is not None else None,
+            self.escrow.take() if self.escrow is not None else None,
+            self.scanner.take() if self.scanner is not None else None,
+        )
+
+    def merge(self, part) -> None:
+        if part is None:
+            return
+        rotation, escrow, scan = part
+        if rotation is not None:
+            self.rotation.merge(rotation)
+        if escrow is not None:
+            self.escrow.merge(escrow)
+        if scan is not None:
+            self.scanner.merge(scan)
+
+    # ------------------------------------------------------------------ end of the run
+    def finish(self, pipeline, commit: bool) -> None:
+        """Store the escrow, write the rotation map (only for a completed run) and report."""
+        reporter = pipeline.reporter
+        quiet = pipeline.config.silent
+        try:
+            if self.escrow is not None:
+                self.escrow.close(commit)
+                pipeline.stats.reveals = self.escrow.reveals
+                if not quiet:
+                    reporter.write(
+                        f"kelora: escrow {self.escrow.path}: {self.escrow.added} new "
+                        f"row{'s' if self.escrow.added != 1 else ''}, "
+                        f"{self.escrow.reveals} reveal{'s' if self.escrow.reveals != 1 else ''}")
+            if self.rotation is not None and commit:
+                self._finish_rotation(pipeline)
+        finally:
+            if self.rotation is not None:
+                self.rotation.close()
+
+    def _finish_rotation(self, pipeline) -> None:
+        rot, reporter = self.rotation, pipeline.reporter
+        counts, collisions = rot.check()
+        if collisions:
+            for text in collisions[:20]:
+                reporter.write(f"kelora: rotation collision {text}")
+            if len(collisions) > 20:
+                reporter.write(f"kelora: ... and {len(collisions) - 20} more rotation collisions")
+            reporter.write(f"kelora: rotation map '{rot.path}' not written: a map with collisions "
+                           "cannot re-key history")
+            pipeline.exit_override = ExitStatus.ERROR
+            return
+        try:
+            rot.write()
+        except OSError as exc:
+            reporter.fatal(f"Failed to write rotation map '{rot.path}': {exc.strerror or exc}")
+            pipeline.exit_override = ExitStatus.ERROR
+            return
+        if not pipeline.config.silent:
+            total = sum(counts.values())
+            per = ", ".join(f"{d}: {n}" for d, n in sorted(counts.items())) or "no pseudonym() calls"
+            reporter.write(f"kelora: rotation map {rot.path}: {total} mapping{'s' if total != 1 else ''} "
+                           f"({per})")
+
+    def report_scan(self, pipeline) -> None:
+        if self.scanner is not None:
+            found = self.scanner.report(pipeline)
+            if found and pipeline.exit_override is None:
+                pipeline.exit_override = ExitStatus.ERROR

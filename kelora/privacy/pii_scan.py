@@ -1,0 +1,229 @@
+"""``--scan-pii``: the PII leak gate over what a run would write.
+
+A data-only mode (like ``-s``): each event that would be written (after every stage and
+``-k``/``-K``/``-c``) is walked; every string (and every integer long enough to be a card
+number) is searched with the patterns of ``pii_patterns``; findings are counted per field path
+and kind with the first three line numbers.  Values are never shown (COMPAT D24): a map key that
+itself looks like PII appears as ``<key>`` in paths.
+
+Not reported: tokens that ``pseudonym()`` produced in this run (the scanner wraps the keyring
+and remembers the rare token that happens to look like PII, e.g. 13 digits in a row), and fields
+allowed with ``--pii-allow FIELD[:KIND]`` (FIELD covers its sub-fields).
+
+State is mergeable (``take``/``merge``) for ``--parallel``; batches merge in input order, and the
+first three line numbers are kept as the three smallest, so the report equals a sequential run's.
+"""
+from __future__ import annotations
+
+import orjson
+
+from kelora.errors import UsageError
+from kelora.privacy.pii_patterns import COMBINED, GROUP_KIND, KINDS, VALIDATE
+
+MIN_TEXT = 7  # the shortest finding: "1.2.3.4"
+TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+KEY_CACHE_LIMIT = 10_000
+
+
+def check_allow(item: str) -> tuple[str, str | None]:
+    """``FIELD`` or ``FIELD:KIND`` -> (field, kind or None); a bad kind is a usage error."""
+    field, sep, kind = item.rpartition(":")
+    if sep and kind in KINDS:
+        if not field:
+            raise UsageError(f"--pii-allow '{item}': name a field before ':{kind}'")
+        return field, kind
+    if sep and kind and " " not in kind and kind.replace("-", "").isalpha() and kind.islower():
+        raise UsageError(f"--pii-allow '{item}': unknown kind '{kind}'",
+                         hint="kinds: " + ", ".join(KINDS))
+    if not item:
+        raise UsageError("--pii-allow needs a field name")
+    return item, None
+
+
+class Scanner:
+    def __init__(self, pipeline, allow: tuple[str, ...] = ()):
+        self.p = pipeline
+        self.format = pipeline.config.scan_pii
+        self.allow: list[tuple[str, str | None]] = [check_allow(a) for a in allow]
+        self._allowed: dict[tuple[str, str], bool] = {}
+        self.findings: dict[tuple[str, str], list] = {}  # (path, kind) -> [count, [lines]]
+        self.exempt: set[str] = set()  # this run's tokens that look like PII
+        self._checked: set[str] = set()
+        self._clean_keys: set[str] = set()
+
+    # ------------------------------------------------------------------ own tokens
+    def wrap(self, domain: str, fn):
+        checked, exempt, search = self._checked, self.exempt, COMBINED.search
+
+        def scanned(value: str) -> str:
+            token = fn(value)
+            if token not in checked:
+                if len(checked) >= 100_000:
+                    checked.clear()
+                checked.add(token)
+                if search(token) is not None:
+                    exempt.add(token)
+            return token
+
+        return scanned
+
+    # ------------------------------------------------------------------ per event
+    def scan(self, event: dict) -> None:
+        line = self.p.line_num
+        text = self._text
+        clean_keys = self._clean_keys
+        for key, value in event.items():
+            if key not in clean_keys:
+                key = self._key(key, "", line)
+            t = type(value)
+            if t is str:
+                if len(value) >= MIN_TEXT:
+                    text(value, key, line)
+            elif t is dict or t is list:
+                self._walk(value, key, line)
+            elif t is int and (value > 999_999_999_999 or value < -999_999_999_999):
+                text(str(value), key, line)
+
+    def _walk(self, value, path: str, line: int) -> None:
+        if type(value) is dict:
+            for key, v in value.items():
+                if key not in self._clean_keys:
+                    key = self._key(key, path, line)
+                sub = f"{path}.{key}"
+                t = type(v)
+                if t is str:
+                    if len(v) >= MIN_TEXT:
+                        self._text(v, sub, line)
+                elif t is dict or t is list:
+                    self._walk(v, sub, line)
+                elif t is int and (v > 999_999_999_999 or v < -999_999_999_999):
+                    self._text(str(v), sub, line)
+        else:
+            sub = path + "[]"
+            for v in value:
+                t = type(v)
+                if t is str:
+                    if len(v) >= MIN_TEXT:
+                        self._text(v, sub, line)
+                elif t is dict or t is list:
+                    self._walk(v, sub, line)
+                elif t is int and (v > 999_999_999_999 or v < -999_999_999_999):
+                    self._text(str(v), sub, line)
+
+    def _key(self, key: str, parent: str, line: int) -> str:
+        """A map key as shown in paths: itself, or ``<key>`` when it looks like PII (which is
+        then reported under the parent's path)."""
+        kinds = self._kinds(key)
+        if not kinds:
+            if len(self._clean_keys) >= KEY_CACHE_LIMIT:
+                self._clean_keys.clear()
+            self._clean_keys.add(key)
+            return key
+        shown = f"{parent}.<key>" if parent else "<key>"
+        for kind in kinds:
+            self._record(shown, kind, line)
+        return "<key>"
+
+    def _kinds(self, text: str) -> list[str]:
+        out = []
+        for m in COMBINED.finditer(text):
+            kind = GROUP_KIND[m.lastgroup]
+            check = VALIDATE.get(kind)
+            start = m.start()
+            if check is not None and not check(m.group(), text[max(0, start - 12):start]):
+                continue
+            if self.exempt and self._own_token(text, start, m.end()):
+                continue
+            out.append(kind)
+        return out
+
+    def _text(self, text: str, path: str, line: int) -> None:
+        for m in COMBINED.finditer(text):
+            kind = GROUP_KIND[m.lastgroup]
+            check = VALIDATE.get(kind)
+            start = m.start()
+            if check is not None and not check(m.group(), text[max(0, start - 12):start]):
+                continue
+            if self.exempt and self._own_token(text, start, m.end()):
+                continue
+            self._record(path, kind, line)
+
+    def _own_token(self, text: str, start: int, end: int) -> bool:
+        """Whether the match lies inside a token pseudonym() produced in this run."""
+        while start > 0 and text[start - 1] in TOKEN_CHARS:
+            start -= 1
+        n = len(text)
+        while end < n and text[end] in TOKEN_CHARS:
+            end += 1
+        return text[start:end] in self.exempt
+
+    def _record(self, path: str, kind: str, line: int) -> None:
+        key = (path, kind)
+        entry = self.findings.get(key)
+        if entry is None:
+            if self._is_allowed(path, kind):
+                return
+            self.findings[key] = [1, [line]]
+            return
+        entry[0] += 1
+        lines = entry[1]
+        if len(lines) < 3 and lines[-1] != line:
+            lines.append(line)
+
+    def _is_allowed(self, path: str, kind: str) -> bool:
+        hit = self._allowed.get((path, kind))
+        if hit is None:
+            hit = False
+            for field, k in self.allow:
+                if (k is None or k == kind) and (
+                        path == field or path.startswith(field + ".") or path.startswith(field + "[")):
+                    hit = True
+                    break
+            self._allowed[(path, kind)] = hit
+        if hit:
+            return True
+        return False
+
+    # ------------------------------------------------------------------ --parallel
+    def take(self):
+        found = self.findings
+        self.findings = {}
+        return found or None
+
+    def merge(self, part) -> None:
+        if not part:
+            return
+        for key, (count, lines) in part.items():
+            entry = self.findings.get(key)
+            if entry is None:
+                self.findings[key] = [count, list(lines)]
+            else:
+                entry[0] += count
+                entry[1] = sorted(set(entry[1]) | set(lines))[:3]
+
+    # ------------------------------------------------------------------ report
+    def report(self, pipeline) -> bool:
+        """Print the findings on stdout; True when anything was found."""
+        rows = sorted((path, kind, entry[0], entry[1][:3])
+                      for (path, kind), entry in self.findings.items() if entry[0])
+        out = pipeline.env.stdout
+        scanned = pipeline.stats.events_output
+        if self.format == "json":
+            doc = {"clean": not rows, "events_scanned": scanned,
+                   "findings": [{"field": p, "kind": k, "count": n, "lines": ls}
+                                for p, k, n, ls in rows]}
+            out.write(orjson.dumps(doc) + b"\n")
+        elif not rows:
+            out.write(f"PII scan: clean ({scanned} events scanned)\n".encode())
+        else:
+            width_f = max(5, *(len(r[0]) for r in rows))
+            width_k = max(4, *(len(r[1]) for r in rows))
+            lines = [f"{'field':<{width_f}}  {'kind':<{width_k}}  {'count':>7}  first lines"]
+            for p, k, n, ls in rows:
+                lines.append(f"{p:<{width_f}}  {k:<{width_k}}  {n:>7}  {', '.join(map(str, ls))}")
+            total = sum(r[2] for r in rows)
+            lines.append(f"PII scan: {total} finding{'s' if total != 1 else ''} in {len(rows)} "
+                         f"field/kind pair{'s' if len(rows) != 1 else ''} ({scanned} events scanned)")
+            out.write(("\n".join(lines) + "\n").encode("utf-8", "replace"))
+        out.flush()
+        return bool(rows)

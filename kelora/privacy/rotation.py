@@ -1,0 +1,186 @@
+"""``--rotation-map``: the (domain, old token, new token) rows of a secret rotation.
+
+Every ``pseudonym()`` call of the run also computes the token under the previous secret
+(``KELORA_SECRET_PREVIOUS``); the distinct pairs are collected per domain and written at the end,
+sorted by domain then old token, so downstream re-keys history with a join on (domain, old)
+and never sees an original value (the map holds tokens only).
+
+State is mergeable: a worker process (``--parallel``) hands back the pairs of each batch
+(``take``) and the parent adds them (``merge``); a set union is exact whatever the batch
+boundaries, so the map equals a sequential run's.  Memory stays bounded: past ``spill_rows``
+pairs in memory they move to a temporary SQLite file next to the map (tokens only), and the
+end of the run reads them back sorted from there.
+
+A collision (one old token -> two new ones, or two old -> one new) means the map cannot be used
+for a join; it is reported by name and the run exits 1 without writing the map.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sqlite3
+import tempfile
+from typing import Callable, Iterable, Iterator
+
+SPILL_ROWS = 200_000  # pairs held in memory before they move to the temporary SQLite file
+
+
+class RotationMap:
+    def __init__(self, previous_keyring, path: str, *, spill_rows: int | None = None):
+        self.prev = previous_keyring
+        self.path = path
+        self.spill_rows = SPILL_ROWS if spill_rows is None else spill_rows
+        self.rows: dict[str, set[tuple[str, str]]] = {}  # domain -> {(old, new)}
+        self._db: sqlite3.Connection | None = None
+        self._db_path: str | None = None
+        self._pid = os.getpid()
+
+    # ------------------------------------------------------------------ per call
+    def wrap(self, domain: str, fn: Callable[[str], str]) -> Callable[[str], str]:
+        """The domain's pseudonymizer, also recording (previous token, current token)."""
+        prev = self.prev.pseudonymizer(domain)
+        rows = self.rows.setdefault(domain, set())
+        add = rows.add
+        limit = self.spill_rows
+        spill = self._spill
+
+        def rotating(value: str) -> str:
+            new = fn(value)
+            add((prev(value), new))
+            if len(rows) >= limit:
+                spill()
+            return new
+
+        return rotating
+
+    # ------------------------------------------------------------------ merging (--parallel)
+    def take(self) -> dict[str, list[tuple[str, str]]] | None:
+        """A worker's pairs since the last take (the sets are emptied in place: the wrappers
+        keep adding to them)."""
+        out = {d: list(s) for d, s in self.rows.items() if s}
+        for s in self.rows.values():
+            s.clear()
+        return out or None
+
+    def merge(self, part: dict[str, list[tuple[str, str]]] | None) -> None:
+        if not part:
+            return
+        for domain, pairs in part.items():
+            rows = self.rows.setdefault(domain, set())
+            rows.update(pairs)
+            if len(rows) >= self.spill_rows:
+                self._spill()
+
+    # ------------------------------------------------------------------ spilling
+    def _spill(self) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked worker: its pairs go back to the parent with each batch
+        db = self._db
+        if db is None:
+            folder = os.path.dirname(os.path.abspath(self.path))
+            try:
+                fd, self._db_path = tempfile.mkstemp(prefix=".kelora-rotation-", suffix=".db", dir=folder)
+            except OSError:
+                fd, self._db_path = tempfile.mkstemp(prefix=".kelora-rotation-", suffix=".db")
+            os.close(fd)
+            db = self._db = sqlite3.connect(self._db_path, isolation_level=None)
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute("CREATE TABLE IF NOT EXISTS rows (domain TEXT, old TEXT, new TEXT, "
+                       "PRIMARY KEY (domain, old, new)) WITHOUT ROWID")
+        db.execute("BEGIN")
+        for domain, rows in self.rows.items():
+            if rows:
+                db.executemany("INSERT OR IGNORE INTO rows VALUES (?, ?, ?)",
+                               ((domain, o, n) for o, n in rows))
+                rows.clear()
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._db_path is not None:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                try:
+                    os.unlink(self._db_path + suffix)
+                except OSError:
+                    pass
+            self._db_path = None
+
+    # ------------------------------------------------------------------ the end of the run
+    def sorted_rows(self) -> Iterator[tuple[str, str, str]]:
+        """All distinct rows, sorted by domain, old token, new token."""
+        if self._db is not None:
+            self._spill()
+            yield from self._db.execute("SELECT domain, old, new FROM rows ORDER BY domain, old, new")
+            return
+        for domain in sorted(self.rows):
+            for old, new in sorted(self.rows[domain]):
+                yield domain, old, new
+
+    def check(self) -> tuple[dict[str, int], list[str]]:
+        """``(mappings per domain, collision messages)`` over every row."""
+        counts: dict[str, int] = {}
+        collisions: list[str] = []
+        last: tuple[str, str, str] | None = None
+        news: dict[str, str] = {}  # new -> old, of the current domain (in-memory case)
+        for domain, old, new in self.sorted_rows():
+            counts[domain] = counts.get(domain, 0) + 1
+            if last is not None and last[0] == domain and last[1] == old:
+                collisions.append(f"in domain {domain!r}, old token {old} maps to two new tokens "
+                                  f"({last[2]}, {new})")
+            if self._db is None:
+                if last is None or last[0] != domain:
+                    news = {}
+                other = news.setdefault(new, old)
+                if other != old:
+                    collisions.append(f"in domain {domain!r}, old tokens {other} and {old} map to "
+                                      f"the same new token {new}")
+            last = (domain, old, new)
+        if self._db is not None:
+            for domain, new, olds in self._db.execute(
+                    "SELECT domain, new, group_concat(old, ', ') FROM rows GROUP BY domain, new "
+                    "HAVING COUNT(*) > 1 ORDER BY domain, new"):
+                collisions.append(f"in domain {domain!r}, old tokens {olds} map to the same new "
+                                  f"token {new}")
+        return counts, collisions
+
+    def write(self) -> None:
+        """Write the map atomically (a temporary file next to it, renamed into place)."""
+        from kelora.output import is_regular_target, keep_mode
+
+        jsonl = self.path.endswith(".jsonl")
+        rows = self.sorted_rows()
+        if not is_regular_target(self.path):
+            with open(self.path, "w", encoding="utf-8", newline="") as fh:
+                _write_rows(fh, rows, jsonl)
+            return
+        folder = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=folder)
+        try:
+            keep_mode(fd, self.path)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                _write_rows(fh, rows, jsonl)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+
+def _write_rows(fh: io.TextIOBase, rows: Iterable[tuple[str, str, str]], jsonl: bool) -> None:
+    if jsonl:
+        import orjson
+
+        for domain, old, new in rows:
+            fh.write(orjson.dumps({"domain": domain, "old": old, "new": new}).decode() + "\n")
+        return
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow(("domain", "old", "new"))
+    writer.writerows(rows)

@@ -1,0 +1,204 @@
+"""--escrow and reveal() (COMPAT D21) through the installed kelora."""
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import subprocess
+
+import pytest
+
+from .helpers import BENCH, HORSE, KELORA_BIN, key_file, run
+
+KEY = "k" * 8 + "-escrow-key-for-tests-0123456789-abcdef"  # 47 bytes
+VALUES = ["alice@example.com", "bob@example.org", "José.Müller@exämple.de", "carol@example.net"]
+PSEUDO = ["-e", 'e.t = pseudonym(e.u, "users"); e.u = ()', "-F", "json"]
+REVEAL = ["-e", 'e.orig = reveal(e.t, "users")', "-F", "json"]
+
+
+def lines(values=VALUES, repeat=2) -> bytes:
+    return b"".join(json.dumps({"u": v}, ensure_ascii=False).encode() + b"\n" for v in values * repeat)
+
+
+def env(**extra):
+    out = {"KELORA_SECRET": BENCH, "KELORA_ESCROW_KEY": KEY}
+    out.update(extra)
+    return out
+
+
+def test_round_trip(tmp_path):
+    db = tmp_path / "audit.db"
+    a = run(["-j", "--escrow", str(db), *PSEUDO], env=env(), stdin=lines())
+    assert a.returncode == 0, a.stderr
+    assert b"4 new rows" in a.stderr
+    exported = a.stdout
+    assert all(v.encode() not in exported for v in VALUES)
+    # the compliance side: only the escrow key, no pseudonym secret
+    b = run(["-j", "--escrow", str(db), *REVEAL, "-s=json"], env={"KELORA_ESCROW_KEY": KEY}, stdin=exported)
+    assert b.returncode == 0, b.stderr
+    assert json.loads(b.stdout)["reveals"] == 8
+    c = run(["-j", "--escrow", str(db), *REVEAL], env={"KELORA_ESCROW_KEY": KEY}, stdin=exported)
+    got = [json.loads(x)["orig"] for x in c.stdout.splitlines()]
+    assert got == VALUES * 2
+    assert b"8 reveals" in c.stderr
+    # unknown token -> ()
+    d = run(["-j", "--escrow", str(db), *REVEAL], env={"KELORA_ESCROW_KEY": KEY},
+            stdin=b'{"t":"AAAAAAAAAAAAAAAAAAAAAAAA"}\n')
+    assert json.loads(d.stdout) == {"t": "AAAAAAAAAAAAAAAAAAAAAAAA"}
+    # rows are written once: a second run adds nothing
+    e = run(["-j", "--escrow", str(db), *PSEUDO], env=env(), stdin=lines())
+    assert b"0 new rows" in e.stderr
+
+
+def test_key_from_file_and_trailing_newline(tmp_path):
+    db = tmp_path / "a.db"
+    kf = key_file(tmp_path, "k", (KEY + "\n").encode())
+    a = run(["-j", "--escrow", str(db), *PSEUDO], env={"KELORA_SECRET": BENCH, "KELORA_ESCROW_KEY_FILE": kf},
+            stdin=lines())
+    assert a.returncode == 0, a.stderr
+    b = run(["-j", "--escrow", str(db), *REVEAL], env={"KELORA_ESCROW_KEY": KEY}, stdin=a.stdout)
+    assert b.returncode == 0, b.stderr
+    assert json.loads(b.stdout.splitlines()[0])["orig"] == VALUES[0]
+
+
+def test_wrong_key_refused_at_start(tmp_path):
+    db = tmp_path / "a.db"
+    assert run(["-j", "--escrow", str(db), *PSEUDO], env=env(), stdin=lines()).returncode == 0
+    before = db.read_bytes()
+    other = "x" * 40
+    for args, e in ((PSEUDO, env(KELORA_ESCROW_KEY=other)), (REVEAL, {"KELORA_ESCROW_KEY": other})):
+        r = run(["-j", "--escrow", str(db), *args], env=e, stdin=b'{"u":"zed@example.com","t":"x"}\n')
+        assert r.returncode == 2, r.stderr
+        assert b"does not open" in r.stderr and r.stdout == b""
+        assert other.encode() not in r.stderr
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from escrow").fetchone()[0] == len(VALUES)
+    con.close()
+    assert before  # (the file was not replaced)
+
+
+@pytest.mark.parametrize("extra,needle", [
+    ({"KELORA_ESCROW_KEY": BENCH + "-" * 20}, None),  # ok: differs
+    ({"KELORA_SECRET": "s" * 40, "KELORA_ESCROW_KEY": "s" * 40}, b"equals a pseudonym secret"),
+    ({"KELORA_ESCROW_KEY": "short-key"}, b"at least 32"),
+    ({"KELORA_ESCROW_KEY": None}, b"needs a key"),
+    ({"KELORA_SECRET": None}, b"stable pseudonym secret"),  # ephemeral key
+])
+def test_key_rules(tmp_path, extra, needle):
+    e = env()
+    for k, v in extra.items():
+        if v is None:
+            e.pop(k)
+        else:
+            e[k] = v
+    db = tmp_path / "a.db"
+    r = run(["-j", "--escrow", str(db), *PSEUDO], env=e, stdin=lines())
+    if needle is None:
+        assert r.returncode == 0, r.stderr
+        return
+    assert r.returncode == 2, r.stderr
+    assert needle in r.stderr
+    assert not db.exists()
+    for secret in e.values():
+        assert secret.encode() not in r.stderr + r.stdout
+
+
+def test_key_file_readable_by_others_refused(tmp_path):
+    kf = key_file(tmp_path, "k", KEY.encode(), mode=0o640)
+    r = run(["-j", "--escrow", str(tmp_path / "a.db"), *PSEUDO],
+            env={"KELORA_SECRET": BENCH, "KELORA_ESCROW_KEY_FILE": kf}, stdin=lines())
+    assert r.returncode == 2 and b"group or others" in r.stderr
+
+
+def test_reveal_only_run_never_creates_the_file(tmp_path):
+    db = tmp_path / "missing.db"
+    r = run(["-j", "--escrow", str(db), *REVEAL], env={"KELORA_ESCROW_KEY": KEY}, stdin=b'{"t":"x"}\n')
+    assert r.returncode == 2 and b"does not exist" in r.stderr
+    assert not db.exists()
+
+
+def test_reveal_without_escrow_is_a_compile_error(tmp_path):
+    r = run(["-j", *REVEAL], env={"KELORA_ESCROW_KEY": KEY}, stdin=b'{"t":"x"}\n')
+    assert r.returncode == 1 and b"reveal() is available only with --escrow" in r.stderr
+    assert r.stdout == b""
+
+
+def _files(db):
+    return [p for p in db.parent.iterdir() if p.name.startswith(db.name)]
+
+
+def test_no_original_value_or_key_in_the_file(tmp_path):
+    from kelora.privacy.escrow import derive_key
+
+    db = tmp_path / "a.db"
+    r = run(["-j", "--escrow", str(db), *PSEUDO], env=env(), stdin=lines())
+    assert r.returncode == 0
+    key = KEY.encode()
+    aes = derive_key(key)
+    needles = [key, key.hex().encode(), base64.b64encode(key), aes, aes.hex().encode(),
+               base64.b64encode(aes), BENCH.encode()]
+    for v in VALUES:
+        raw = v.encode()
+        needles += [raw, raw.hex().encode(), base64.b64encode(raw), v.encode("utf-16-le"),
+                    v.split("@")[0].encode()]
+    files = _files(db)
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for needle in needles:
+            assert needle not in data, (path.name, needle[:8])
+    assert (db.stat().st_mode & 0o077) == 0  # owner-only
+
+
+def test_two_concurrent_writers_and_parallel(tmp_path):
+    db = tmp_path / "a.db"
+    a_vals = [f"a{i}@example.com" for i in range(3000)]
+    b_vals = [f"b{i}@example.com" for i in range(3000)] + a_vals[:500]  # overlap: insert-or-ignore
+    fa, fb = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    fa.write_bytes(lines(a_vals, 1))
+    fb.write_bytes(lines(b_vals, 1))
+    import os
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KELORA")}
+    base.update(env())
+    procs = [subprocess.Popen([KELORA_BIN, "-j", str(f), "--escrow", str(db), *PSEUDO, *extra],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base)
+             for f, extra in ((fa, []), (fb, ["--parallel", "--batch-size", "200"]))]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    con = sqlite3.connect(db)
+    assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert con.execute("select count(*) from escrow").fetchone()[0] == 6000
+    con.close()
+    # every token of both exports reveals its original
+    for (out, _), vals in zip(outs, (a_vals, b_vals)):
+        r = run(["-j", "--escrow", str(db), *REVEAL], env={"KELORA_ESCROW_KEY": KEY}, stdin=out)
+        assert r.returncode == 0, r.stderr
+        assert [json.loads(x)["orig"] for x in r.stdout.splitlines()] == vals
+
+
+def test_interrupted_run_leaves_a_consistent_database(tmp_path):
+    import os
+    import signal
+    import time
+
+    db = tmp_path / "a.db"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KELORA")}
+    base.update(env())
+    proc = subprocess.Popen([KELORA_BIN, "-j", "--escrow", str(db), *PSEUDO], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=base)
+    proc.stdin.write(lines([f"u{i}@example.com" for i in range(2500)], 1))
+    proc.stdin.flush()
+    time.sleep(3)
+    proc.send_signal(signal.SIGKILL)  # the worst case: no clean-up at all
+    proc.wait(timeout=30)
+    con = sqlite3.connect(db)
+    assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+    n = con.execute("select count(*) from escrow").fetchone()[0]
+    con.close()
+    assert n % 1000 == 0  # whole batches only
+    r = run(["-j", "--escrow", str(db), "-e", 'e.t = pseudonym(e.u, "users")', "-q"], env=env(),
+            stdin=lines([f"u{i}@example.com" for i in range(2500)], 1))
+    assert r.returncode == 0, r.stderr
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from escrow").fetchone()[0] == 2500
