@@ -31,6 +31,16 @@ demo: $(STAMP)
 	  -e 'track_unique("hashes", e.user_hash)' \
 	  -e 'track_unique("pseudonyms", e.user_anon)' \
 	  --metrics
+	@echo
+	@echo '== Final check: the PII leak gate (--scan-pii) over the export, which must be clean'
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	  KELORA_SECRET='$(DEMO_SECRET)' $(BIN)/kelora -j examples/security_audit.jsonl \
+	    -e 'e.user_id = pseudonym(e.user_email, "users")' \
+	    -e 'e.session_id = pseudonym(e.session_token, "sessions")' \
+	    -e 'e.user_email = (); e.session_token = ()' \
+	    -e 'e.message = normalized(e.message)' -e 'e.ip = mask_ip(e.ip, 2)' \
+	    -F json -o "$$out/export.json" --no-diagnostics && \
+	  $(BIN)/kelora -j "$$out/export.json" --scan-pii
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -62,13 +62,19 @@ TASKS = {
     "T4": ("CSV export", ["-k", "timestamp,user_id,status,duration_ms", "-F", "csv"], 0.75,
            (["-r"], '[.timestamp, .user_id, .status, .duration_ms] | @csv'),
            ["--ijson", "--ocsv", "cut", "-o", "-f", "timestamp,user_id,status,duration_ms"]),
+    # the PII leak gate (no jq/Miller equivalent); its ceiling lives in bench/ (CEILINGS)
+    "T6": ("PII leak gate (--scan-pii)", ["--scan-pii"], 0.70, None, None),
 }
+# ceiling scripts that are not in the shared kit
+CEILINGS = {"T6": os.path.join(ROOT, "bench", "pii_ceiling.py")}
+# exit codes that are a normal end of a task: the gate exits 1 when it finds PII (it does here)
+OK_CODES = {"T6": (0, 1)}
 STREAMING = ("T0", "T1", "T2", "T4")  # peak RSS must not grow with the input
 
 
 # --------------------------------------------------------------------------- running
 
-def run_once(argv: list[str], env: dict | None = None, stdin=None) -> dict:
+def run_once(argv: list[str], env: dict | None = None, stdin=None, ok=(0,)) -> dict:
     """One whole process: wall s, cpu s, peak RSS MiB, exit code (stdout to /dev/null)."""
     # ru_maxrss of a child forked from this Python process would include the pre-exec copy of
     # this process: /usr/bin/time (a small C program) reports the command's own peak instead.
@@ -81,7 +87,7 @@ def run_once(argv: list[str], env: dict | None = None, stdin=None) -> dict:
         _, status, ru = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err.decode(errors='replace')[-2000:]}")
     rss = ru.ru_maxrss / 1024
     if TIME:
@@ -90,15 +96,15 @@ def run_once(argv: list[str], env: dict | None = None, stdin=None) -> dict:
     return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": rss}
 
 
-def paired(a: list[str], b: list[str], reps: int, warmup: bool, env: dict) -> tuple[list, list]:
+def paired(a: list[str], b: list[str], reps: int, warmup: bool, env: dict, ok=(0,)) -> tuple[list, list]:
     """A B A B ...: returns (runs of a, runs of b)."""
     if warmup:
-        run_once(a, env)
-        run_once(b, env)
+        run_once(a, env, ok=ok)
+        run_once(b, env, ok=ok)
     ra, rb = [], []
     for _ in range(reps):
-        ra.append(run_once(a, env))
-        rb.append(run_once(b, env))
+        ra.append(run_once(a, env, ok=ok))
+        rb.append(run_once(b, env, ok=ok))
     return ra, rb
 
 
@@ -188,13 +194,14 @@ def bench_tasks(size: str, path: str, events: int, reps: int, jq_reps: int, task
     results = {}
     for name in tasks:
         title, args, target, jq_prog, mlr_args = TASKS[name]
-        ref = [PY, os.path.join(REF, "ref", f"py_orjson_{name.lower()}.py"), path]
+        ref = [PY, CEILINGS.get(name) or os.path.join(REF, "ref", f"py_orjson_{name.lower()}.py"), path]
         kel = KELORA + ["-j", path] + args
+        ok = OK_CODES.get(name, (0,))
         print(f"{name} {title}: kelora vs ceiling, {reps} pairs ...", file=sys.stderr, flush=True)
-        rk, rc = paired(kel, ref, reps, True, env)
+        rk, rc = paired(kel, ref, reps, True, env, ok)
         row = {"title": title, "target": target, "kelora": summary(rk, events), "ceiling": summary(rc, events),
                "ratio": ratio(rk, rc)}
-        if jq_reps and shutil.which("jq"):
+        if jq_reps and jq_prog is not None and shutil.which("jq"):
             flags, prog = jq_prog
             print(f"{name}: jq vs ceiling, {jq_reps} pairs ...", file=sys.stderr, flush=True)
             rj, rc2 = paired(["jq"] + flags + [prog, path], ref, jq_reps, False, env)
@@ -204,6 +211,7 @@ def bench_tasks(size: str, path: str, events: int, reps: int, jq_reps: int, task
             rm, rc3 = paired(["mlr"] + mlr_args + [path], ref, jq_reps, False, env)
             row["mlr"] = summary(rm, events)
             row["mlr_ratio"] = ratio(rm, rc3)
+        row["has_mlr"] = mlr_args is not None
         results[name] = row
         k = row["kelora"]
         print(f"  kelora {k['wall']:.2f}s {k['eps']:,.0f} ev/s rss {k['rss']:.0f} MiB; "
@@ -220,6 +228,16 @@ def bench_rss_small(tasks: list[str]) -> dict:
         runs = [run_once(KELORA + ["-j", path] + TASKS[name][1], env) for _ in range(2)]
         out[name] = statistics.median(r["rss"] for r in runs)
     return out
+
+
+def bench_parallel_t6(path: str, events: int, reps: int) -> dict:
+    """--scan-pii with --parallel --threads 2 vs one process (it should scale as T2 does)."""
+    env = dict(os.environ, KELORA_SECRET=SECRET)
+    single = KELORA + ["-j", path] + TASKS["T6"][1]
+    par = KELORA + ["-j", path, "--parallel", "--threads", "2"] + TASKS["T6"][1]
+    print(f"T6 --parallel --threads 2 vs single process, {reps} pairs ...", file=sys.stderr, flush=True)
+    rp, rs = paired(par, single, reps, True, env, OK_CODES["T6"])
+    return {"single": summary(rs, events), "parallel": summary(rp, events), "speedup": ratio(rp, rs)}
 
 
 def bench_parallel(path: str, events: int, reps: int) -> dict:
@@ -264,7 +282,7 @@ def fmt_ratio(r) -> str:
     return f"{r[0]:.2f} ({r[1]:.2f}–{r[2]:.2f})"
 
 
-def render(meta: dict, res: dict, rss_small: dict, par: dict | None, start: dict) -> str:
+def render(meta: dict, res: dict, rss_small: dict, par: dict | None, start: dict, par6: dict | None = None) -> str:
     size = meta["size"]
     lines = [
         f"Measured {meta['date']} with `make bench` (BENCH_SIZE={size}, {meta['reps']} pairs per task after "
@@ -297,7 +315,7 @@ def render(meta: dict, res: dict, rss_small: dict, par: dict | None, start: dict
                 faster = "kelora faster" if k["wall"] < j["wall"] else "**jq faster**"
                 lines.append(f"| {name} | {tool} | {j['wall']:.2f} | {j['eps']:,.0f} | {j['rss']:.0f} | {j['cpu']:.2f} | "
                              f"{fmt_ratio(row[key + '_ratio'])} | | {faster} |")
-        if "mlr" not in row:
+        if "mlr" not in row and row.get("has_mlr", True):
             lines.append(f"| {name} | Miller | — | — | — | — | not installed | | |")
     lines += ["", "### Memory: peak RSS of kelora, 100k vs 1M events (streaming tasks must not grow)", ""]
     if rss_small:
@@ -321,6 +339,13 @@ def render(meta: dict, res: dict, rss_small: dict, par: dict | None, start: dict
         lines += ["", f"Speed-up over the single process (median of pairwise wall ratios): default batch size "
                       f"**{fmt_ratio(par['speedup'])}**, target ≥ 1.7: {met}"
                       + (f"; --batch-size 5000: **{fmt_ratio(par['speedup_5000'])}**." if "speedup_5000" in par else ".")]
+    if par6:
+        s, p = par6["single"], par6["parallel"]
+        lines += ["", "### T6 (`--scan-pii`) with `--parallel --threads 2` (2 cores)", "",
+                  "| mode | wall s | events/s | peak RSS MiB | cpu s |", "|---|---:|---:|---:|---:|",
+                  f"| single process | {s['wall']:.2f} | {s['eps']:,.0f} | {s['rss']:.0f} | {s['cpu']:.2f} |",
+                  f"| --parallel --threads 2 | {p['wall']:.2f} | {p['eps']:,.0f} | {p['rss']:.0f} | {p['cpu']:.2f} |",
+                  "", f"Speed-up over the single process: **{fmt_ratio(par6['speedup'])}**."]
     lines += ["", "### Start-up (whole process, medians)", "",
               "| command | wall ms | peak RSS MiB | target |", "|---|---:|---:|---|"]
     targets = {"kelora --version": 0.150, "kelora -j 10 lines --filter 'e.status >= 500'": 0.250}
@@ -365,10 +390,13 @@ def main() -> None:
     res = bench_tasks(size, path, events, reps, jq_reps, tasks)
     rss_small = bench_rss_small([t for t in STREAMING if t in res]) if not quick else {}
     par = bench_parallel(path, events, max(2, reps - 2)) if "T2" in tasks and os.environ.get("BENCH_PARALLEL", "1") != "0" else None
+    par6 = (bench_parallel_t6(path, events, max(2, reps - 2))
+            if "T6" in tasks and os.environ.get("BENCH_PARALLEL", "1") != "0" else None)
     start = bench_startup(10)
-    text = render(meta, res, rss_small, par, start)
+    text = render(meta, res, rss_small, par, start, par6)
     with open(os.path.join(DATA, f"results_{size}.json"), "w") as f:
-        json.dump({"meta": meta, "tasks": res, "rss_100k": rss_small, "parallel": par, "startup": start}, f, indent=1)
+        json.dump({"meta": meta, "tasks": res, "rss_100k": rss_small, "parallel": par, "parallel_t6": par6,
+                   "startup": start}, f, indent=1)
     print(text)
     if os.environ.get("BENCH_NO_DOC") != "1":
         write_doc(text)

@@ -18,11 +18,14 @@ from __future__ import annotations
 import orjson
 
 from kelora.errors import UsageError
-from kelora.privacy.pii_patterns import COMBINED, GROUP_KIND, KINDS, VALIDATE
+from kelora.privacy.pii_patterns import KINDS, find
 
 MIN_TEXT = 7  # the shortest finding: "1.2.3.4"
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 KEY_CACHE_LIMIT = 10_000
+# Findings per string value: log fields repeat (users, IPs, event names, messages), so most
+# strings are looked up, not scanned.  Cleared wholesale when full (as the keyring's token cache).
+TEXT_CACHE_LIMIT = 200_000
 
 
 def check_allow(item: str) -> tuple[str, str | None]:
@@ -50,10 +53,11 @@ class Scanner:
         self.exempt: set[str] = set()  # this run's tokens that look like PII
         self._checked: set[str] = set()
         self._clean_keys: set[str] = set()
+        self._cache: dict[str, list] = {}
 
     # ------------------------------------------------------------------ own tokens
     def wrap(self, domain: str, fn):
-        checked, exempt, search = self._checked, self.exempt, COMBINED.search
+        checked, exempt = self._checked, self.exempt
 
         def scanned(value: str) -> str:
             token = fn(value)
@@ -61,7 +65,7 @@ class Scanner:
                 if len(checked) >= 100_000:
                     checked.clear()
                 checked.add(token)
-                if search(token) is not None:
+                if find(token):
                     exempt.add(token)
             return token
 
@@ -125,26 +129,21 @@ class Scanner:
         return "<key>"
 
     def _kinds(self, text: str) -> list[str]:
-        out = []
-        for m in COMBINED.finditer(text):
-            kind = GROUP_KIND[m.lastgroup]
-            check = VALIDATE.get(kind)
-            start = m.start()
-            if check is not None and not check(m.group(), text[max(0, start - 12):start]):
-                continue
-            if self.exempt and self._own_token(text, start, m.end()):
-                continue
-            out.append(kind)
-        return out
+        return [kind for kind, start, end in find(text)
+                if not (self.exempt and self._own_token(text, start, end))]
 
     def _text(self, text: str, path: str, line: int) -> None:
-        for m in COMBINED.finditer(text):
-            kind = GROUP_KIND[m.lastgroup]
-            check = VALIDATE.get(kind)
-            start = m.start()
-            if check is not None and not check(m.group(), text[max(0, start - 12):start]):
-                continue
-            if self.exempt and self._own_token(text, start, m.end()):
+        found = self._cache.get(text)
+        if found is None:
+            cache = self._cache
+            if len(cache) >= TEXT_CACHE_LIMIT:
+                cache.clear()
+            found = cache[text] = find(text)
+        if not found:
+            return
+        exempt = self.exempt
+        for kind, start, end in found:
+            if exempt and self._own_token(text, start, end):
                 continue
             self._record(path, kind, line)
 
