@@ -14,7 +14,7 @@ import sys
 
 import orjson
 
-from kelora.privacy.pii_patterns import find
+from kelora.privacy.pii_patterns import TIMESTAMP, find
 
 CACHE_LIMIT = 200_000
 
@@ -26,9 +26,11 @@ def main(path: str) -> int:
     def text(s: str, where: str, n: int) -> None:
         found = cache.get(s)
         if found is None:
-            if len(cache) >= CACHE_LIMIT:
-                cache.clear()
-            found = cache[s] = find(s)
+            found = find(s)
+            if found is not TIMESTAMP:
+                if len(cache) >= CACHE_LIMIT:
+                    cache.clear()
+                cache[s] = found
         for kind, _, _ in found:
             entry = findings.get((where, kind))
             if entry is None:

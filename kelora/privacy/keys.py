@@ -28,6 +28,16 @@ def _strip_newline(data: bytes) -> bytes:
     return data
 
 
+def _secret_env(ctx):
+    """Where the secret variables are: the keyring's private copy once the command took them out
+    of the environment (COMPAT D16, ``keyring.secret_env_of``), else the context's environment."""
+    try:
+        from kelora.keyring import secret_env_of  # type: ignore[attr-defined]
+    except ImportError:
+        return ctx.env
+    return secret_env_of(ctx)
+
+
 def _from_env(env, name: str) -> tuple[bytes | None, str | None]:
     """``(bytes, source label)`` from ``NAME`` or the file named by ``NAME_FILE``; ``(None, None)``
     when neither is set."""
@@ -53,7 +63,7 @@ def current_secret(ctx) -> bytes | None:
 
 def previous_secret(ctx, current: bytes | None) -> tuple[bytes, str]:
     """The previous secret for ``--rotation-map``: required, and different from the current."""
-    data, source = _from_env(ctx.env, PREVIOUS)
+    data, source = _from_env(_secret_env(ctx), PREVIOUS)
     if data is None:
         raise FatalError(
             "--rotation-map needs the previous secret: set KELORA_SECRET_PREVIOUS or "
@@ -72,7 +82,7 @@ def previous_secret(ctx, current: bytes | None) -> tuple[bytes, str]:
 def escrow_key(ctx, *secrets: bytes | None) -> bytes:
     """The escrow key as given (one trailing newline stripped): at least 32 bytes and different
     from every pseudonym secret of the run, so holding one never reverses tokens."""
-    data, source = _from_env(ctx.env, ESCROW)
+    data, source = _from_env(_secret_env(ctx), ESCROW)
     if data is None:
         raise FatalError("--escrow needs a key: set KELORA_ESCROW_KEY or KELORA_ESCROW_KEY_FILE",
                          exit_code=2)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import orjson
 
 from kelora.errors import UsageError
-from kelora.privacy.pii_patterns import KINDS, find
+from kelora.privacy.pii_patterns import KINDS, TIMESTAMP, find
 
 MIN_TEXT = 7  # the shortest finding: "1.2.3.4"
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -135,10 +135,12 @@ class Scanner:
     def _text(self, text: str, path: str, line: int) -> None:
         found = self._cache.get(text)
         if found is None:
-            cache = self._cache
-            if len(cache) >= TEXT_CACHE_LIMIT:
-                cache.clear()
-            found = cache[text] = find(text)
+            found = find(text)
+            if found is not TIMESTAMP:
+                cache = self._cache
+                if len(cache) >= TEXT_CACHE_LIMIT:
+                    cache.clear()
+                cache[text] = found
         if not found:
             return
         exempt = self.exempt
