@@ -85,4 +85,7 @@ class Config:
     @property
     def data_only(self) -> bool:
         """-s / -m style runs: events and script output are suppressed."""
-        return self.stats is not None or self.metrics is not None or self.scan_pii is not None
+        # (--scan-pii with -o is a gate, not data-only: the export is written, and kept only
+        # when the scan is clean; kelora.privacy.lifecycle)
+        return (self.stats is not None or self.metrics is not None
+                or (self.scan_pii is not None and self.output_file is None))

@@ -118,6 +118,8 @@ class OutputSink:
             if self.collect:
                 stats.observe_output(event)
             return
+        if self.scan is not None:  # --scan-pii -o: the gate sees what is written
+            self.scan(self.select(event) if self.selects else event)
         data = self.formatter(event, meta)
         if not data:
             stats.events_filtered += 1
@@ -137,7 +139,7 @@ class OutputSink:
         :meth:`emit` (suppressed output, --take, stats collection, flush per event on a TTY).
         The caller counts: empty ``format(event)`` -> filtered, else written -> output; an
         ``OSError`` from ``write`` goes through :meth:`write_error`."""
-        if self.suppressed or self.take is not None or self.collect or self.flush_each:
+        if self.suppressed or self.take is not None or self.collect or self.flush_each or self.scan is not None:
             return None
         return self.formatter, self._write
 

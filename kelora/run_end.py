@@ -17,6 +17,8 @@ class RunEnd:
         progress = getattr(self, "progress", None)
         if progress is not None:
             progress.stop()  # the bar goes away before metrics and stats are printed
+        if commit and self.privacy is not None and self.privacy.blocks_export(self):
+            commit = False  # --scan-pii -o found PII: the export is not written
         try:
             self.sink.close(commit=commit)
         finally:

@@ -131,6 +131,14 @@ class Lifecycle:
             reporter.write(f"kelora: rotation map {rot.path}: {total} mapping{'s' if total != 1 else ''} "
                            f"({per})")
 
+    def blocks_export(self, pipeline) -> bool:
+        """``--scan-pii -o FILE`` is a gate: with findings, FILE is not written (or replaced)."""
+        c = pipeline.config
+        if self.scanner is None or not c.output_file or not self.scanner.findings:
+            return False
+        pipeline.reporter.write(f"kelora: --scan-pii found personal data: '{c.output_file}' not written")
+        return True
+
     def report_scan(self, pipeline) -> None:
         if self.scanner is not None:
             found = self.scanner.report(pipeline)

@@ -199,3 +199,22 @@ def test_hostile_input_stays_linear(unit):
     find(big)
     t2 = time.perf_counter()
     assert t2 - t1 < 10 * max(t1 - t0, 0.001) * 3 + 0.5  # ~linear (x10 input, generous bound)
+
+
+@pytest.mark.parametrize("parallel", [[], ["--parallel", "--batch-size", "7"]])
+def test_scan_with_output_file_is_a_gate(tmp_path, parallel):
+    """--scan-pii -o FILE writes the export and keeps it only when the scan is clean; with
+    findings the previous FILE stays as it was (exit 1)."""
+    out = tmp_path / "export.json"
+    out.write_text("previous export\n")
+    data = b"".join(json.dumps({"n": i, "mail": f"u{i}@example.com"}).encode() + b"\n" for i in range(50))
+    f = tmp_path / "in.jsonl"
+    f.write_bytes(data)
+    r = run(["-j", str(f), "--scan-pii", "-o", str(out), "-F", "json", *parallel])
+    assert r.returncode == 1 and b"not written" in r.stderr
+    assert out.read_text() == "previous export\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    r = run(["-j", str(f), "--scan-pii", "-o", str(out), "-F", "json", "-K", "mail", *parallel])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"PII scan: clean (50 events scanned)\n"
+    assert [json.loads(x) for x in out.read_text().splitlines()] == [{"n": i} for i in range(50)]
