@@ -71,6 +71,9 @@ METRICS_FORMATS = ("auto", "short", "full", "tsv", "json")
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: never returns, never shows a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    from kelora.keyring import take_process_secrets
+
+    take_process_secrets()  # COMPAT D16: no script or worker sees the secret variables
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code = run_command(args)
@@ -111,9 +114,9 @@ def _broken_pipe() -> int:
 
 def run_command(args: list[str], env=None) -> int:
     """Parse flags, run the pipeline, return the exit code.  Usable in-process by tests."""
-    from kelora.env import Env
+    from kelora.env import Env, isolate_secrets
 
-    env = env or Env.from_process()
+    env = isolate_secrets(env or Env.from_process())
     if args[:1] in (["-V"], ["--version"]):
         env.stdout.write(f"kelora {__version__}\n".encode())
         return ExitStatus.OK
@@ -196,15 +199,54 @@ def normalize_argv(args: list[str], takes_value: set[str]) -> list[str]:
     return out
 
 
+def option_table(command) -> dict[str, bool]:
+    """Every option string of the command -> whether it takes a value."""
+    table: dict[str, bool] = {}
+    for p in command.params:
+        takes = not getattr(p, "is_flag", False) and not getattr(p, "count", False)
+        for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ())):
+            if o.startswith("-"):
+                table[o] = takes
+    for o in ("-s", "--stats", "-m", "--metrics", "--scan-pii"):  # their value must be attached with '='
+        table[o] = False
+    return table
+
+
 def parse_args(args: list[str], env) -> tuple["Config", dict]:
-    from kelora import config_file
+    from kelora import config_file, fileguard
     from kelora.clidef import build_command, click_errors
 
-    data = config_file.load(args, env.environ, env.cwd)
-    expanded = config_file.expand(args, data)
     command = build_command()
-    takes_value = {o for p in command.params if not getattr(p, "is_flag", False) and not getattr(p, "count", False)
-                   for o in getattr(p, "opts", [])} - {"-s", "--stats", "-m", "--metrics", "--scan-pii"}
+    options = option_table(command)
+    protected = fileguard.file_ids(fileguard.secret_file_paths(env.secrets, None), str(env.cwd))
+    head = args[: args.index("--")] if "--" in args else args
+    if "--trust-config" in head:
+        env.stdout.write(config_file.trust(env.environ, env.cwd, options, protected).encode())
+        return None, {"exit": 0}  # type: ignore[return-value]
+    data = config_file.load(args, env.environ, env.cwd, protected)
+    if data.secret_file:
+        protected = protected | fileguard.file_ids([data.secret_file])
+    data.protected = protected
+    if data.project is not None:
+        try:
+            config_file.check_project(data, options)
+        except UsageError as err:
+            if "--show-config" not in head:
+                raise
+            for src in data.sources:
+                if src.role == "project config":
+                    src.note = f"refused: {err.message}"
+    user_flags = {opt for opt, _ in config_file.scan_words(head, options) if opt}
+    if data.warnings and not (user_flags & {"--silent", "--no-warnings", "--no-diagnostics", "--show-config"}
+                              or env.environ.get("KELORA_NO_WARNINGS") is not None):
+        for line in data.warnings:
+            env.stderr.write(f"kelora warning: {_printable(line)}\n")
+    if not user_flags & {"-q", "--quiet", "--silent", "--show-config", "--save-alias"}:
+        note = config_file.announcement(data, options)
+        if note:
+            env.stderr.write(f"kelora: {_printable(note)}\n")
+    expanded = config_file.expand(args, data)
+    takes_value = {o for o, takes in options.items() if takes}
     argv = normalize_argv(expanded, takes_value)
     ctx_holder: dict = {}
     try:
@@ -216,34 +258,85 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
     params = ctx_holder["params"]
     order = ctx_holder["order"]
     if params.get("show_config"):
-        env.stdout.write(config_file.show(data, env.environ, env.cwd).encode())
+        env.stdout.write(_printable(config_file.show(data, env.environ, env.cwd), keep="\n").encode())
         return None, {"exit": 0}  # type: ignore[return-value]
-    config = build_config(params, order, data, env)
     if params.get("save_alias"):
-        # the user's own words: not the config defaults (they apply anyway), aliases kept by name
-        words = _alias_words(args, params["save_alias"], set(config.files))
-        path = config_file.save_alias(params["save_alias"], words, data, env.environ, env.cwd,
-                                      params.get("config_file"))
-        env.stderr.write(f"kelora: saved alias '{params['save_alias']}' in {path}\n")
-        return None, {"exit": 0}  # type: ignore[return-value]
+        return None, {"exit": _save_alias(args, params, data, options, env)}  # type: ignore[return-value]
+    config = build_config(params, order, data, env)
     return config, {}
 
 
-def _alias_words(args: list[str], name: str, files: set[str]) -> list[str]:
+def _printable(text: str, keep: str = "") -> str:
+    """Control characters of a file name or config text shown as escapes (never raw)."""
+    import re
+
+    return re.sub("[\x00-\x1f\x7f-\x9f]", lambda m: m.group() if m.group() in keep
+                  else f"\\u{{{ord(m.group()):x}}}", text)
+
+
+def _save_alias(args: list[str], params: dict, data, options: dict, env) -> int:
+    """--save-alias NAME (Kelora's handle_save_alias): store the user's own words, without input
+    files; an alias that uses itself is stored flattened.  Written atomically (config_trust)."""
+    from kelora import config_file, config_trust, shellwords
+
+    name = params["save_alias"]
+    if not config_file.ALIAS_NAME.match(name):
+        raise UsageError(
+            f"Invalid alias name '{name}': use letters, digits, '_' or '-' (at most 64, not starting with a digit)"
+        )
+    emoji = params.get("emoji")
+    if emoji is None:
+        emoji = env.stderr_isatty and not any(env.environ.get(v) is not None for v in ("NO_EMOJI", "NO_COLOR"))
+    lead = "🔹" if emoji else "kelora:"
+    words, dropped = _alias_words(args, options)
+    if dropped:
+        env.stderr.write(f"{lead} Not saving input file(s) in alias '{name}' (aliases store reusable "
+                         f"options, not specific inputs): {_printable(', '.join(dropped))}\n")
+    if not words:
+        raise UsageError(f"No command to save as alias '{name}'")
+    refs = {v for o, v in config_file.scan_words(words, options) if o in ("-a", "--alias")}
+    if name in refs:  # updating an alias with itself: flatten every reference (Kelora does)
+        words = config_file.expand(words, config_file.ConfigData(aliases=data.aliases))
+    target = config_file.save_target(data, env.environ, env.cwd, params.get("config_file"))
+    was_trusted = any(s.used and s.role == "project config" and s.path == str(target) for s in data.sources)
+    previous = config_file.save_alias(name, shellwords.join(words), target, data.protected)
+    if was_trusted:  # the user changed their trusted file through kelora: keep it trusted
+        try:
+            config_trust.record_trusted(config_file.user_config_path(env.environ), target,
+                                        config_trust.digest(target.read_bytes()))
+        except OSError:
+            pass
+    out = f"{lead} Alias '{name}' saved to {_printable(str(target))}\n"
+    if previous is not None:
+        out += f"{lead} Replaced previous alias:\n    {name} = {_printable(previous)}\n"
+    env.stdout.write(out.encode("utf-8"))
+    return ExitStatus.OK
+
+
+def _alias_words(args: list[str], options: dict) -> tuple[list[str], list[str]]:
+    """The user's words minus --save-alias/--config-file/--ignore-config and input files."""
+    from kelora import config_file
+
     out, skip = [], False
-    for i, a in enumerate(args):
+    for a in args:
         if skip:
             skip = False
             continue
         if a in ("--save-alias", "--config-file"):  # (the config file is where it is saved)
             skip = True
             continue
-        if a == f"--save-alias={name}" or a.startswith("--config-file=") or a == "--ignore-config":
-            continue
-        if a in files and (i == 0 or args[i - 1] not in ("-e", "--exec", "--filter", "-k", "--keys")):
+        if a.startswith(("--save-alias=", "--config-file=")) or a == "--ignore-config":
             continue
         out.append(a)
-    return out
+    dropped = []
+    for opt, value in config_file.scan_words(out, options):
+        if opt is None and value != "-":
+            idx = len(out) - 1 - out[::-1].index(value)  # the last one: trailing positionals
+            del out[idx]
+            dropped.append(value)
+    if "--" in out and out.index("--") == len(out) - 1:
+        out.pop()
+    return out, dropped
 
 
 def _usage_from_click(exc) -> UsageError:
@@ -253,10 +346,11 @@ def _usage_from_click(exc) -> UsageError:
     return UsageError(message, hint=hint)
 
 
-def _read_text(path: str, what: str) -> str:
+def _read_text(path: str, what: str, protected: frozenset = frozenset()) -> str:
+    from kelora import fileguard
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        return _universal(fileguard.read_flag_file(path, "-E/--exec-file", protected).decode("utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{what} not found: {path}")
     except (OSError, UnicodeDecodeError) as exc:
@@ -264,7 +358,14 @@ def _read_text(path: str, what: str) -> str:
 
 
 def build_config(p: dict, order: list[str], data, env) -> "Config":
+    from kelora import fileguard
     from kelora.config import Config, Stage
+
+    protected = getattr(data, "protected", frozenset())
+    for flag, path in (("-o/--output-file", p.get("output_file")), ("--metrics-file", p.get("metrics_file")),
+                       ("--rotation-map", p.get("rotation_map")), ("--escrow", p.get("escrow"))):
+        if path:
+            fileguard.check_flag_write(path, flag, protected)
 
     # --- stages in command-line order ------------------------------------------------------
     pools = {name: list(p.get(name) or ()) for name in STAGE_PARAMS}
@@ -279,10 +380,10 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     for name, value in raw:
         kind = STAGE_PARAMS[name]
         if kind == "include":
-            pending_includes.append((value, _read_include(value)))
+            pending_includes.append((value, _read_include(value, protected)))
             continue
         if name == "exec_file":
-            value = _read_text(value, "Exec file")
+            value = _read_text(value, "Exec file", protected)
         counts[kind] += 1
         label = {"exec": "exec script", "filter": "filter", "assert": "assert",
                  "levels": "levels", "exclude_levels": "exclude-levels"}[kind]
@@ -328,6 +429,9 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
             raise UsageError("the argument '-j' cannot be used with '--input-format <FORMAT>'")
         fmt = "json"
     files = tuple(p.get("files") or ())
+    for path in files:
+        if path != "-":
+            fileguard.check_flag_read(path, "input file", protected)
     if files.count("-") > 1:
         raise UsageError('stdin ("-") can only be specified once')
     if p.get("no_input") and files:
@@ -485,10 +589,16 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     )
 
 
-def _read_include(path: str) -> str:
+def _universal(text: str) -> str:
+    """Line ends as text-mode open() gives them (scripts written on Windows)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _read_include(path: str, protected: frozenset = frozenset()) -> str:
+    from kelora import fileguard
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        return _universal(fileguard.read_flag_file(path, "-I/--include", protected).decode("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"Error: Failed to read include file '{path}': {reason}")

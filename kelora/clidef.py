@@ -116,7 +116,8 @@ def kelora_command(
     ignore_config: Annotated[bool, typer.Option("--ignore-config", help="Skip config files.", rich_help_panel=CONFIG)] = False,
     alias: Annotated[L, typer.Option("-a", "--alias", help="Expand a saved alias (from the config's \\[aliases] section).", rich_help_panel=CONFIG)] = None,
     save_alias: Annotated[S, typer.Option("--save-alias", help="Save this command line as alias NAME and exit.", rich_help_panel=CONFIG)] = None,
-    show_config: Annotated[bool, typer.Option("--show-config", help="Print the active config and exit.", rich_help_panel=CONFIG)] = False,
+    show_config: Annotated[bool, typer.Option("--show-config", help="Print the config files used or ignored (and why) and exit.", rich_help_panel=CONFIG)] = False,
+    trust_config: Annotated[bool, typer.Option("--trust-config", help="Trust the project .kelora.ini found from here (records its path and SHA-256) and exit.", rich_help_panel=CONFIG)] = False,
     # --- help (handled before parsing; declared so they appear in --help)
     version: Annotated[bool, typer.Option("-V", "--version", help="Print the version.")] = False,
     help_functions: Annotated[bool, typer.Option("--help-functions", help="List script functions (--help-functions WORD for one).")] = False,

@@ -1,31 +1,49 @@
 """`.kelora.ini`: discovery, parsing, `defaults`, `[aliases]` and `secret_file` (reference §1.8).
 
 Search order: the user file (``$XDG_CONFIG_HOME/kelora/kelora.ini``, else
-``~/.config/kelora/kelora.ini``) is loaded first, then the nearest ``.kelora.ini`` walking up from
-the working directory overlays it (project wins; aliases are merged).  ``--config-file FILE`` uses
-only FILE; ``--ignore-config`` (or ``KELORA_IGNORE_CONFIG``) skips the discovered files.
+``~/.config/kelora/kelora.ini``) is loaded first, then the nearest ``.kelora.ini`` found from the
+working directory up to the nearest ``.git`` or the home folder overlays it (project wins;
+aliases are merged) -- a project file only once trusted (COMPAT D15, ``kelora.config_trust``).
+``--config-file FILE`` uses only FILE; ``--ignore-config`` (or ``KELORA_IGNORE_CONFIG``) skips
+the discovered files.
 
 Expansion happens on argv before flag parsing: ``defaults`` (shell words) go right after the
 program name, so later user flags override them; each ``-a/--alias NAME`` is replaced by the
-alias' words, recursively (depth 10, cycles reported).
+alias' words, recursively (depth 10, cycles reported).  Words are split by ``kelora.shellwords``
+(``shlex`` rules plus ``$'...'``, so saved multi-line scripts round-trip).
 
 Root keys: ``defaults`` and (COMPAT D10) ``secret_file``, a path relative to the config file's
 folder.  Anything else is an error naming ``path:line``.
+
+A trusted project file still may not choose where data goes or what is read, nor loosen the
+privacy rules: ``secret_file``, ``--allow-fs-writes``, ``--fail-open``, ``--pii-allow``, output
+paths and input files are refused there (``check_project``, exit 2), and script stages its
+``defaults`` add are announced on stderr (``announcement``).
 """
 from __future__ import annotations
 
 import os
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from kelora import config_trust, fileguard, shellwords
 from kelora.errors import UsageError
 
 ROOT_KEYS = ("defaults", "secret_file")
 ALIAS_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 MAX_ALIAS_DEPTH = 10
+
+# Flags a project config may not set, even trusted (COMPAT D15): where output goes, what is
+# read, and what loosens the privacy rules.  Named even when this version lacks the flag.
+PROJECT_FORBIDDEN = {
+    "--allow-fs-writes": "--allow-fs-writes", "--fail-open": "--fail-open", "--pii-allow": "--pii-allow",
+    "-o": "-o/--output-file", "--output-file": "-o/--output-file", "--metrics-file": "--metrics-file",
+    "--rotation-map": "--rotation-map", "--escrow": "--escrow", "--save-alias": "--save-alias",
+    "--config-file": "--config-file", "--trust-config": "--trust-config",
+}
+SCRIPT_FLAGS = ("-e", "--exec", "--filter", "--begin", "--end", "-E", "--exec-file", "-I", "--include")
 
 EXAMPLE = """\
 # Example .kelora.ini
@@ -39,11 +57,29 @@ users = -e 'e.user_id = pseudonym(e.user_email, "users"); e.user_email = ()'
 
 
 @dataclass
+class Source:
+    """A config file that was considered: used, or ignored and why (for --show-config)."""
+    path: str
+    role: str  # "--config-file", "user config", "home config", "project config"
+    used: bool
+    note: str = ""
+
+
+@dataclass
 class ConfigData:
     paths: list[str] = field(default_factory=list)
     defaults: str | None = None
     secret_file: str | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    sources: list[Source] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    skipped: str | None = None  # "--ignore-config" / "KELORA_IGNORE_CONFIG"
+    searched: list[str] = field(default_factory=list)
+    # the used project file: its display path and its (where, name, words) entries to check
+    project: str | None = None
+    project_entries: list[tuple[str, str, str]] = field(default_factory=list)
+    project_defaults: str | None = None
+    protected: frozenset = frozenset()  # (dev, ino) of secret files (kelora.fileguard)
 
 
 def user_config_path(env: Mapping[str, str]) -> Path:
@@ -51,26 +87,49 @@ def user_config_path(env: Mapping[str, str]) -> Path:
     return Path(base) / "kelora" / "kelora.ini"
 
 
-def project_config_path(cwd: Path) -> Path | None:
-    for folder in (cwd, *cwd.parents):
-        candidate = folder / ".kelora.ini"
-        if candidate.is_file():
-            return candidate
-    return None
+def project_config_path(cwd: Path, env: Mapping[str, str] | None = None) -> Path | None:
+    found = config_trust.discover(env or {}, cwd)
+    return found.path if found else None
 
 
 def search_paths(env: Mapping[str, str], cwd: Path) -> list[str]:
-    return [str(user_config_path(env)), str(cwd / ".kelora.ini") + " (and parent folders)"]
+    folders = config_trust.search_folders(cwd, config_trust.home_dir(env))
+    where = str(folders[0] / ".kelora.ini")
+    if len(folders) > 1:
+        where += f" up to {folders[-1] / '.kelora.ini'}"
+    return [str(user_config_path(env)), where]
 
 
-def parse_file(path: Path, into: ConfigData) -> None:
+def display_path(path: Path, cwd: Path) -> str:
+    """``./.kelora.ini``, ``../../.kelora.ini``: how a discovered file is named in messages."""
     try:
-        text = path.read_text(encoding="utf-8")
+        rel = os.path.relpath(path, cwd.resolve())
+    except ValueError:
+        return str(path)
+    return rel if rel.startswith("..") else "./" + rel
+
+
+def read_config_bytes(path: Path, protected: frozenset = frozenset()) -> tuple[bytes, os.stat_result]:
+    """The bytes of a config file and the status of what was read (one descriptor)."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            fileguard.check_flag_read(str(path), "config file", protected, st)
+            return fh.read(), st
     except OSError:
         raise UsageError(f"Config file error: Failed to read config file: {path}")
+
+
+def parse_file(path: Path, into: ConfigData, *, role: str = "config", data: bytes | None = None,
+               protected: frozenset = frozenset(), project: bool = False) -> None:
+    if data is None:
+        data, _ = read_config_bytes(path, protected)
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"Config file error: {path} is not valid UTF-8")
     into.paths.append(str(path))
+    into.sources.append(Source(str(path), role, True, "trusted" if project else ""))
     section = None
     for num, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -92,9 +151,19 @@ def parse_file(path: Path, into: ConfigData) -> None:
             if not ALIAS_NAME.match(key):
                 raise UsageError(f"Config error in {where}: invalid alias name {key!r}")
             into.aliases[key] = value
+            if project:
+                into.project_entries.append((where, f"alias {key}", value))
         elif key == "defaults":
             into.defaults = value
+            if project:
+                into.project_defaults = value
+                into.project_entries.append((where, "defaults", value))
         elif key == "secret_file":
+            if project:
+                raise UsageError(
+                    f"Config error in {where}: a project config may not set secret_file (it would "
+                    "choose the pseudonym secret for you); set it in your user config "
+                    f"or use KELORA_SECRET_FILE")
             value = _strip_comment(value)
             into.secret_file = str((path.parent / os.path.expanduser(value)).resolve())
         else:
@@ -111,22 +180,87 @@ def _strip_comment(value: str) -> str:
     return value.strip()
 
 
-def load(argv: list[str], env: Mapping[str, str], cwd: Path) -> ConfigData:
+TRUST_HINT = "run 'kelora --trust-config' here to trust it"
+
+
+def load(argv: list[str], env: Mapping[str, str], cwd: Path,
+         protected: frozenset = frozenset()) -> ConfigData:
     """Read the config files that apply to this command line."""
     data = ConfigData()
     explicit = _flag_value(argv, "--config-file")
     if explicit is not None:
-        parse_file(Path(explicit), data)
+        if _flag_value(argv, "--save-alias") is not None and not os.path.lexists(explicit):
+            data.sources.append(Source(explicit, "--config-file", False, "does not exist yet"))
+            return data  # --save-alias creates it
+        parse_file(Path(explicit), data, role="--config-file", protected=protected)
         return data
-    if "--ignore-config" in argv or env.get("KELORA_IGNORE_CONFIG") is not None:
+    if "--ignore-config" in _before_dashdash(argv):
+        data.skipped = "--ignore-config"
+        return data
+    if env.get("KELORA_IGNORE_CONFIG") is not None:
+        data.skipped = "KELORA_IGNORE_CONFIG"
         return data
     user = user_config_path(env)
     if user.is_file():
-        parse_file(user, data)
-    project = project_config_path(cwd)
-    if project is not None and project.resolve() != user.resolve():
-        parse_file(project, data)
+        parse_file(user, data, role="user config", protected=protected)
+    found = config_trust.discover(env, cwd)
+    data.searched = [str(f) for f in (found.searched if found else
+                                      config_trust.search_folders(cwd, config_trust.home_dir(env)))]
+    if found is None or _same_file(found.path, user):
+        return data
+    if found.in_home:
+        parse_file(found.path, data, role="home config", protected=protected)
+        return data
+    shown = display_path(found.path, cwd)
+    verdict = judge_project(found.path, user, protected)
+    if verdict.problem is not None:
+        data.sources.append(Source(str(found.path), "project config", False, verdict.problem))
+        data.warnings.append(f"ignoring {shown}: {verdict.problem}")
+        return data
+    parse_file(found.path, data, role="project config", data=verdict.data, protected=protected, project=True)
+    data.project = shown
     return data
+
+
+@dataclass
+class Verdict:
+    problem: str | None
+    data: bytes = b""
+    sha: str = ""
+
+
+def judge_project(path: Path, user_config: Path, protected: frozenset, *, need_trust: bool = True) -> Verdict:
+    """May this discovered project file be used?  Reads it once (what is judged is what is parsed)."""
+    try:
+        entry = os.lstat(path)
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            fileguard.check_flag_read(str(path), "config file", protected, st)
+            data = fh.read()
+    except OSError as exc:
+        return Verdict(f"cannot be read ({exc.strerror or exc})")
+    problem = config_trust.ownership_problem(entry, st)
+    if problem is not None:
+        return Verdict(problem + " -- not used even if trusted")
+    sha = config_trust.digest(data)
+    if need_trust:
+        recorded = config_trust.read_trusted(user_config).get(str(path))
+        if recorded is None:
+            return Verdict(f"not trusted; {TRUST_HINT}", data, sha)
+        if recorded != sha:
+            return Verdict(f"changed since it was trusted; check it, then {TRUST_HINT} again", data, sha)
+    return Verdict(None, data, sha)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _before_dashdash(argv: list[str]) -> list[str]:
+    return argv[: argv.index("--")] if "--" in argv else argv
 
 
 def _flag_value(argv: list[str], flag: str) -> str | None:
@@ -143,7 +277,7 @@ def _flag_value(argv: list[str], flag: str) -> str | None:
 
 def _split(words: str, what: str) -> list[str]:
     try:
-        return shlex.split(words, comments=False)
+        return shellwords.split(words)
     except ValueError as exc:
         raise UsageError(f"Config error: cannot split {what}: {exc}")
 
@@ -188,33 +322,141 @@ def _expand_aliases(args: list[str], aliases: dict[str, str], depth: int, chain:
 
 
 def show(data: ConfigData, env: Mapping[str, str], cwd: Path) -> str:
-    """Text for --show-config."""
+    """Text for --show-config: each file considered, used or ignored and why; used ones in full."""
+    out = []
+    if data.skipped:
+        out.append(f"# discovered config files skipped ({data.skipped})")
+    for src in data.sources:
+        state = "used" if src.used else "ignored"
+        out.append(f"# {src.path} ({src.role}: {state}{', ' + src.note if src.note else ''})")
+        if src.used:
+            try:
+                out.append(Path(src.path).read_text(encoding="utf-8").rstrip("\n"))
+            except (OSError, UnicodeDecodeError):
+                pass
     if not data.paths:
         searched = ", ".join(search_paths(env, cwd))
-        return f"No config found (searched: {searched})\n\n{EXAMPLE}"
-    out = []
-    for p in data.paths:
-        out.append(f"# {p}")
-        try:
-            out.append(Path(p).read_text(encoding="utf-8").rstrip("\n"))
-        except OSError:
-            pass
+        out.append(f"No config found (searched: {searched})\n\n{EXAMPLE}".rstrip("\n"))
     return "\n".join(out) + "\n"
 
 
-def save_alias(name: str, words: list[str], data: ConfigData, env: Mapping[str, str], cwd: Path,
-               explicit: str | None) -> Path:
-    """Write `name = words` under [aliases] of the active file; returns the file written."""
-    if not ALIAS_NAME.match(name):
-        raise UsageError(
-            f"Invalid alias name '{name}': use letters, digits, '_' or '-' (at most 64, not starting with a digit)"
-        )
+# --------------------------------------------------------------------------- project rules
+
+def scan_words(words: list[str], options: Mapping[str, bool]) -> list[tuple[str | None, str | None]]:
+    """``(option, value)`` pairs as click would read ``words`` (``value`` None for a flag), and
+    ``(None, word)`` for each positional argument.  ``options`` maps every option string to
+    whether it takes a value; unknown options are taken as flags."""
+    out: list[tuple[str | None, str | None]] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        i += 1
+        if w == "--":
+            out.extend((None, x) for x in words[i:])
+            break
+        if w.startswith("--"):
+            name, eq, value = w.partition("=")
+            if eq:
+                out.append((name, value))
+            elif options.get(name) and i < len(words):
+                out.append((name, words[i]))
+                i += 1
+            else:
+                out.append((name, None))
+        elif w.startswith("-") and len(w) > 1:
+            for j in range(1, len(w)):
+                opt = "-" + w[j]
+                if options.get(opt):
+                    if j + 1 < len(w):
+                        out.append((opt, w[j + 1:]))
+                    elif i < len(words):
+                        out.append((opt, words[i]))
+                        i += 1
+                    else:
+                        out.append((opt, None))
+                    break
+                out.append((opt, None))
+        else:
+            out.append((None, w))
+    return out
+
+
+def check_project(data: ConfigData, options: Mapping[str, bool]) -> None:
+    """Refuse what even a trusted project config may not set (COMPAT D15); UsageError, exit 2."""
+    for where, what, value in data.project_entries:
+        words = _split(value, what)
+        for opt, val in scan_words(words, options):
+            if opt is None:
+                if val == "-":
+                    continue
+                raise UsageError(
+                    f"Config error in {where}: a project config may not name input files ({what} "
+                    f"has {shellwords.quote(val)}); pass input files on the command line")
+            shown = PROJECT_FORBIDDEN.get(opt)
+            if shown is not None:
+                raise UsageError(
+                    f"Config error in {where}: a project config may not set {shown} ({what}); "
+                    "pass it on the command line, or put it in your user config")
+
+
+def announcement(data: ConfigData, options: Mapping[str, bool]) -> str | None:
+    """``./.kelora.ini adds: -e '...'`` when the project's defaults add script stages."""
+    if data.project is None or not data.project_defaults:
+        return None
+    parts = []
+    for opt, val in scan_words(_split(data.project_defaults, "defaults"), options):
+        if opt in SCRIPT_FLAGS:
+            parts.append(opt if val is None else f"{opt} {shellwords.quote(val)}")
+    if not parts:
+        return None
+    return f"{data.project} adds: " + " ".join(parts)
+
+
+def trust(env: Mapping[str, str], cwd: Path, options: Mapping[str, bool],
+          protected: frozenset = frozenset()) -> str:
+    """``kelora --trust-config``: record the discovered project file; the line to print."""
+    found = config_trust.discover(env, cwd)
+    user = user_config_path(env)
+    if found is None:
+        folders = config_trust.search_folders(cwd, config_trust.home_dir(env))
+        raise UsageError(f"--trust-config: no .kelora.ini found (searched {folders[0]}"
+                         + (f" up to {folders[-1]})" if len(folders) > 1 else ")"))
+    if found.in_home or _same_file(found.path, user):
+        return f"kelora: {found.path} is your own config (home folder); it is always used\n"
+    verdict = judge_project(found.path, user, protected, need_trust=False)
+    if verdict.problem is not None:
+        raise UsageError(f"--trust-config: refusing to trust {found.path}: {verdict.problem}")
+    probe = ConfigData()
+    parse_file(found.path, probe, role="project config", data=verdict.data, project=True)
+    check_project(probe, options)
+    try:
+        where = config_trust.record_trusted(user, found.path, verdict.sha)
+    except OSError as exc:
+        raise UsageError(f"--trust-config: cannot write the trust list: {exc.strerror or exc}")
+    return f"kelora: trusted {found.path} (sha256 {verdict.sha[:16]}…; recorded in {where})\n"
+
+
+# --------------------------------------------------------------------------- --save-alias
+
+def save_target(data: ConfigData, env: Mapping[str, str], cwd: Path, explicit: str | None) -> Path:
+    """Where --save-alias writes: --config-file, else the used project/home file, else the user
+    config.  A project file that is not used (untrusted) is never written to."""
     if explicit:
-        target = Path(explicit)
-    else:
-        target = project_config_path(cwd) or user_config_path(env)
-    text = target.read_text(encoding="utf-8") if target.exists() else ""
-    value = shlex.join(words)
+        return Path(explicit)
+    used = [s for s in data.sources if s.used and s.role in ("project config", "home config")]
+    return Path(used[-1].path) if used else user_config_path(env)
+
+
+def save_alias(name: str, value: str, target: Path, protected: frozenset = frozenset()) -> str | None:
+    """Write ``name = value`` under [aliases] of ``target`` atomically; returns the previous value."""
+    fileguard.check_flag_write(str(target), "--save-alias", protected)
+    if os.path.islink(target):
+        target = Path(os.path.realpath(target))
+    try:
+        text = target.read_text(encoding="utf-8") if target.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Failed to save alias '{name}': cannot read {target}: {exc}")
+    previous = None
     lines = text.splitlines()
     section_start = next((i for i, l in enumerate(lines) if l.strip() == "[aliases]"), None)
     if section_start is None:
@@ -228,13 +470,22 @@ def save_alias(name: str, words: list[str], data: ConfigData, env: Mapping[str, 
                 end = j
                 break
         for j in range(section_start + 1, end):
-            if lines[j].split("=", 1)[0].strip() == name:
+            key, sep, old = lines[j].partition("=")
+            if sep and key.strip() == name:
+                previous = old.strip()
                 lines[j] = f"{name} = {value}"
                 break
         else:
             lines.insert(end, f"{name} = {value}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = os.stat(target).st_mode & 0o777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        config_trust.write_atomic(target, "\n".join(lines) + "\n", mode)
+    except OSError as exc:
+        raise UsageError(f"Failed to save alias '{name}': {exc.strerror or exc}: {target}")
+    return previous

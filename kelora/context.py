@@ -48,6 +48,7 @@ class RunContext:
         allow_fs_writes: bool = False,
         strict: bool = False,
         secret_file: str | None = None,
+        secret_env: Mapping[str, str] | None = None,
         pseudonym_notice: Callable[[str, str], None] | None = None,
     ):
         from kelora.metrics import MetricStore
@@ -57,6 +58,9 @@ class RunContext:
         self.allow_fs_writes = allow_fs_writes
         self.strict = strict
         self.secret_file = secret_file  # config-file `secret_file` (COMPAT D10)
+        # the secret variables, kept apart from `env` (COMPAT D16; None: keyring.secret_env_of)
+        self.secret_env = secret_env
+        self._protected_ids = None  # (dev, ino) of secret files (kelora.fileguard), lazily
         # Called as notice(kind, text) by the keyring: kind "warning" (ephemeral key) or
         # "status" (the -vv line); the pipeline decides what is shown.
         self.pseudonym_notice = pseudonym_notice or (lambda kind, text: None)

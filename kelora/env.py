@@ -23,9 +23,14 @@ class Env:
     stdin_isatty: bool = False
     stdout_isatty: bool = False
     stderr_isatty: bool = False
+    # secret variables (KELORA_SECRET, KELORA_SECRET_FILE, ...) taken out of ``environ`` at
+    # start-up (COMPAT D16): only the keyring reads them, no script can
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_process(cls) -> "Env":
+        from kelora.keyring import held_secrets
+
         return cls(
             stdin=sys.stdin.buffer,
             # a private, larger buffer on fd 1: fewer write syscalls on big exports
@@ -36,6 +41,7 @@ class Env:
             stdin_isatty=_isatty(sys.stdin),
             stdout_isatty=_isatty(sys.stdout),
             stderr_isatty=_isatty(sys.stderr),
+            secrets=held_secrets(),
         )
 
     @classmethod
@@ -55,3 +61,18 @@ def _isatty(stream) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def isolate_secrets(env: Env) -> Env:
+    """``env`` with the secret variables moved from ``environ`` to ``secrets`` (a new Env and a
+    new mapping: the caller's environment object is never changed)."""
+    from kelora.keyring import is_secret_variable
+
+    names = [k for k in env.environ if is_secret_variable(k)]
+    if not names:
+        return env
+    import dataclasses
+
+    secrets = {**env.secrets, **{k: env.environ[k] for k in names}}
+    public = {k: v for k, v in env.environ.items() if k not in secrets}
+    return dataclasses.replace(env, environ=public, secrets=secrets)

@@ -36,11 +36,12 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 import threading
 from binascii import b2a_base64
-from typing import Callable
+from typing import Callable, Mapping
 
 from kelora.errors import FatalError, FunctionError
 
@@ -265,9 +266,46 @@ def _read_secret_file(path: str, origin: str) -> bytes:
     return data
 
 
+# --------------------------------------------------------------------------- isolation (D16)
+
+_SECRET_NAME = re.compile(r"KELORA_(?:\w*SECRET\w*|ESCROW_KEY\w*)\Z")
+_HELD: dict[str, str] = {}  # secret variables this process took out of os.environ
+
+
+def is_secret_variable(name: str) -> bool:
+    """KELORA_SECRET, KELORA_SECRET_FILE, any KELORA_*SECRET*, KELORA_ESCROW_KEY*."""
+    return _SECRET_NAME.match(name) is not None
+
+
+def take_process_secrets() -> dict[str, str]:
+    """Move the secret variables out of ``os.environ`` into this module (the ``kelora`` command
+    does this first thing, before any script or worker runs).  Nothing is read or validated
+    here: the secret source stays lazy, exactly as before."""
+    for name in [k for k in os.environ if is_secret_variable(k)]:
+        _HELD[name] = os.environ.pop(name)
+    return dict(_HELD)
+
+
+def held_secrets() -> dict[str, str]:
+    return dict(_HELD)
+
+
+def secret_env_of(ctx) -> Mapping[str, str]:
+    """Where ``ctx`` finds the secret variables: its private ``secret_env``, else the variables
+    this process held back plus any secret names still in ``ctx.env`` (library use)."""
+    secret_env = getattr(ctx, "secret_env", None)
+    if secret_env is not None:
+        return secret_env
+    env = getattr(ctx, "env", None) or {}
+    return {**_HELD, **{k: v for k, v in env.items() if is_secret_variable(k)}}
+
+
+SHORT_SECRET = 16  # bytes; Kelora accepts shorter secrets, kelora warns (COMPAT D16)
+
+
 def resolve_secret(ctx) -> tuple[bytes | None, str]:
     """``(secret bytes or None for ephemeral, source label)``; raises FatalError on bad sources."""
-    env = ctx.env
+    env = secret_env_of(ctx)
     secret = env.get("KELORA_SECRET")
     if secret is not None:
         if secret == "":
@@ -347,11 +385,16 @@ def load_keyring(ctx) -> Keyring:
             "warning", "KELORA_SECRET not set; using ephemeral key, pseudonyms won't be stable across runs"
         )
     else:
+        short = len(secret) < SHORT_SECRET
         keyring = Keyring(
             _master_for(secret), source,
             config_path=getattr(ctx, "secret_file", None) if source == SOURCE_CONFIG_FILE else None,
         )
         del secret
+        if short:
+            ctx.pseudonym_notice(
+                "warning", f"the pseudonym secret ({source}) is shorter than {SHORT_SECRET} bytes and "
+                "could be guessed; use at least 16 random bytes (e.g. openssl rand -base64 32)")
     keyring.wrappers = tuple(getattr(ctx, "pseudonym_wrappers", ()))
     ctx.pseudonym_notice("status", keyring.status_text())
     return keyring

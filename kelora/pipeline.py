@@ -52,6 +52,7 @@ class Pipeline(InputLoop, RunEnd):
             allow_fs_writes=config.allow_fs_writes,
             strict=config.strict,
             secret_file=config.secret_file,
+            secret_env=getattr(env, "secrets", None),
             pseudonym_notice=self._pseudonym_notice,
         )
 

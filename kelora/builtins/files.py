@@ -3,35 +3,39 @@
 Reading is limited to the ``--begin`` stage (lookup tables are loaded once, not per event).
 Writing (append_file, truncate_file, mkdir) needs ``--allow-fs-writes``: scripts are often
 copied from documentation, and a log filter should not create files by surprise.
+
+No script reaches the pseudonym secret (COMPAT D16): ``get_env`` refuses the secret variables,
+and every file function refuses ``/proc``, ``/sys`` and ``/dev`` and the secret file itself
+(by device and inode, through symlinks), checked on the opened descriptor (``kelora.fileguard``).
 """
 from __future__ import annotations
 
 import os
 
-from kelora import values
+from kelora import fileguard, values
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
+from kelora.keyring import is_secret_variable
 
 _NOTHING = object()
 _BOM = "\ufeff"
-
-
-SECRET_VARIABLES = frozenset({"KELORA_SECRET"})  # never handed to scripts
 
 
 @builtin("files", pass_context=True, shares=True)
 def get_env(ctx, name: str, default: object = _NOTHING) -> object:
     """The value of an environment variable, else default ("" when not given).
 
-    The pseudonym secret (KELORA_SECRET) is not readable: scripts get an error, so no script
-    can copy the secret into the output.
+    The pseudonym secret variables (KELORA_SECRET, KELORA_SECRET_FILE, any KELORA_*SECRET*,
+    KELORA_ESCROW_KEY*) are not readable: scripts get an error, so no script can copy the secret
+    (or learn where it is kept) into the output.
 
     Examples:
         get_env("KELORA_SURELY_UNSET_VARIABLE_X", "fallback")  =>  "fallback"
         get_env("KELORA_SECRET")  =>  !error not readable
+        get_env("KELORA_SECRET_FILE")  =>  !error not readable
     """
-    if name in SECRET_VARIABLES:
-        raise FunctionError(f"get_env(): {name} is not readable from scripts (it holds the pseudonym secret)")
+    if is_secret_variable(name):
+        raise FunctionError(f"get_env(): {name} is not readable from scripts (it names the pseudonym secret)")
     v = ctx.env.get(name)
     if v is None:
         return "" if default is _NOTHING else default
@@ -43,9 +47,11 @@ def _require_begin(ctx, fn: str) -> None:
         raise FunctionError(f"{fn}() can only be called during --begin phase")
 
 
-def _read_text(fn: str, path: str) -> str:
+def _read_text(ctx, fn: str, path: str) -> str:
+    fileguard.check_script_path(ctx, fn, path)
     try:
         with open(path, "rb") as fh:
+            fileguard.check_script_fd(ctx, fn, path, fh.fileno())
             data = fh.read()
     except OSError as err:
         raise FunctionError(f"{fn}(): cannot read '{path}': {err.strerror or err}") from None
@@ -61,7 +67,7 @@ def read_file(ctx, path: str) -> str:
         try { read_file("lookup.txt") } catch (err) { "only in --begin" }  =>  "only in --begin"
     """
     _require_begin(ctx, "read_file")
-    return _read_text("read_file", path)
+    return _read_text(ctx, "read_file", path)
 
 
 @builtin("files", pass_context=True)
@@ -72,7 +78,7 @@ def read_lines(ctx, path: str) -> list:
         try { read_lines("lookup.txt") } catch (err) { "only in --begin" }  =>  "only in --begin"
     """
     _require_begin(ctx, "read_lines")
-    text = _read_text("read_lines", path)
+    text = _read_text(ctx, "read_lines", path)
     return text.splitlines() if "\r" in text or "\n" in text else ([text] if text else [])
 
 
@@ -113,14 +119,21 @@ def append_file(ctx, path: str, content: str | list) -> None:
         try { append_file("out.txt", "x") } catch (err) { "needs --allow-fs-writes" }  =>  "needs --allow-fs-writes"
     """
     _require_writes(ctx, "append_file")
+    fileguard.check_script_path(ctx, "append_file", path)
     if type(content) is list:
         text = "".join(values.to_string(x) + "\n" for x in content)
     else:
         text = content if content.endswith("\n") else content + "\n"
     def op():
         try:
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write(text)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                fileguard.check_script_fd(ctx, "append_file", path, fd)
+                data = text.encode("utf-8", "surrogatepass")
+                while data:
+                    data = data[os.write(fd, data):]
+            finally:
+                os.close(fd)
         except OSError as err:
             raise FunctionError(f"append_file(): cannot write '{path}': {err.strerror or err}") from None
 
@@ -135,11 +148,16 @@ def truncate_file(ctx, path: str) -> None:
         try { truncate_file("out.txt") } catch (err) { "needs --allow-fs-writes" }  =>  "needs --allow-fs-writes"
     """
     _require_writes(ctx, "truncate_file")
+    fileguard.check_script_path(ctx, "truncate_file", path)
 
     def op():
         try:
-            with open(path, "w", encoding="utf-8"):
-                pass
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)  # truncated only after the check
+            try:
+                fileguard.check_script_fd(ctx, "truncate_file", path, fd)
+                os.ftruncate(fd, 0)
+            finally:
+                os.close(fd)
         except OSError as err:
             raise FunctionError(f"truncate_file(): cannot write '{path}': {err.strerror or err}") from None
 
@@ -154,6 +172,7 @@ def mkdir(ctx, path: str, recursive: bool = False) -> None:
         try { mkdir("out") } catch (err) { "needs --allow-fs-writes" }  =>  "needs --allow-fs-writes"
     """
     _require_writes(ctx, "mkdir")
+    fileguard.check_script_path(ctx, "mkdir", path)
 
     def op():
         try:

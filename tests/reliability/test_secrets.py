@@ -126,9 +126,10 @@ def test_no_secret_in_show_config_or_from_a_secret_file(needles, home):
     secret_file = home / "secret"
     secret_file.write_text(SECRET + "\n")
     secret_file.chmod(0o600)
+    # the home folder's own .kelora.ini (COMPAT D15: a project file may not set secret_file)
     cfg = home / ".kelora.ini"
     cfg.write_text(f"secret_file = {secret_file}\ndefaults = -F json\n[aliases]\np = -e 'e.u = pseudonym(e.user, \"users\")'\n")
-    env = {"HOME": str(home / "home")}
+    env = {"HOME": str(home)}
     show = run(["--show-config"], b"", environ=env, cwd=home)
     assert show.code == 0 and str(secret_file) in show.text
     used = run(["-j", "-e", PSEUDO, "-vv"], EVENTS, environ=env, cwd=home)

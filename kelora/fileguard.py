@@ -1,0 +1,157 @@
+"""Files that kelora never reads for, or writes over, anyone (COMPAT D16).
+
+* **The secret file** (``KELORA_SECRET_FILE``, any other ``KELORA_*SECRET*_FILE`` /
+  ``KELORA_ESCROW_KEY*_FILE``, the config's ``secret_file``): recognised by device and inode, so
+  a symlink or hard link to it is the same file.  Given to a flag that reads a file (``-E``,
+  ``-I``, ``--config-file``, an input file) it is refused *before* anything is read, so no
+  compile error or parse error can echo a line of it; given to a flag that writes (``-o``,
+  ``--metrics-file``, ``--save-alias``) it is refused before it is touched.
+* **/proc, /sys and /dev** for the script file functions: ``/proc/self/environ`` still holds the
+  secret after kelora removed it from ``os.environ`` (the kernel shows the environment the
+  process started with), ``/proc/<ppid>/environ`` holds the shell's.  Command-line flags only
+  refuse *regular files* on procfs/sysfs (``-E /proc/self/environ``): ``/dev/stdin`` and the
+  ``/dev/fd/N`` pipes of ``<(...)`` stay usable there.
+
+Messages name the path and the reason, never content.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from typing import Iterable, Mapping
+
+from kelora.errors import FunctionError, UsageError
+
+SPECIAL_TREES = ("/proc", "/sys", "/dev")
+_special_devs: frozenset[int] | None = None
+
+
+def secret_file_paths(secret_env: Mapping[str, str], secret_file: str | None) -> list[str]:
+    paths = [v for k, v in secret_env.items() if k.endswith("_FILE") and v]
+    if secret_file:
+        paths.append(secret_file)
+    return paths
+
+
+def file_ids(paths: Iterable[str], cwd: str | None = None) -> frozenset[tuple[int, int]]:
+    ids = set()
+    for p in paths:
+        p = os.path.expanduser(p)
+        if cwd and not os.path.isabs(p):
+            p = os.path.join(cwd, p)
+        try:
+            st = os.stat(p)
+        except (OSError, ValueError):
+            continue
+        ids.add((st.st_dev, st.st_ino))
+    return frozenset(ids)
+
+
+def _special_devices() -> frozenset[int]:
+    """Devices of procfs and sysfs (their regular files expose environments and kernel state)."""
+    global _special_devs
+    if _special_devs is None:
+        devs = set()
+        for root in ("/proc", "/sys"):
+            try:
+                devs.add(os.stat(root).st_dev)
+            except OSError:
+                pass
+        _special_devs = frozenset(devs)
+    return _special_devs
+
+
+def special_tree(path: str) -> str | None:
+    """The special tree (/proc, /sys, /dev) ``path`` lies in, by name or after symlinks."""
+    candidates = [os.path.abspath(path)]
+    try:
+        candidates.append(os.path.realpath(path))
+    except (OSError, ValueError):
+        pass
+    for c in candidates:
+        for root in SPECIAL_TREES:
+            if c == root or c.startswith(root + "/"):
+                return root
+    return None
+
+
+def is_kernel_file(st: os.stat_result) -> bool:
+    """A regular file of procfs/sysfs (``/proc/self/environ``), not a pipe behind ``/dev/fd``."""
+    return stat.S_ISREG(st.st_mode) and st.st_dev in _special_devices()
+
+
+def check_flag_read(path: str, flag: str, protected: frozenset, st: os.stat_result | None = None) -> None:
+    """Refuse a file given to a reading flag when it is the secret file or a kernel file."""
+    if st is None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return  # the reader reports a missing file in its own words
+    if (st.st_dev, st.st_ino) in protected:
+        raise UsageError(f"refusing to read '{path}' ({flag}): it is the pseudonym secret file",
+                         hint="the secret file is only read as the secret; check the arguments")
+    if is_kernel_file(st):
+        raise UsageError(f"refusing to read '{path}' ({flag}): kernel files under /proc and /sys are "
+                         "refused (they can hold the environment, secrets included)")
+
+
+def check_flag_write(path: str, flag: str, protected: frozenset) -> None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return
+    if (st.st_dev, st.st_ino) in protected:
+        raise UsageError(f"refusing to write to '{path}' ({flag}): it is the pseudonym secret file")
+
+
+def read_flag_file(path: str, flag: str, protected: frozenset) -> bytes:
+    """The bytes of a file named on the command line, after the checks above (on the opened
+    descriptor, so a swapped file cannot slip through).  OSError for the caller to word."""
+    with open(path, "rb") as fh:
+        check_flag_read(path, flag, protected, os.fstat(fh.fileno()))
+        return fh.read()
+
+
+# --------------------------------------------------------------------------- script functions
+
+def script_refusal(fn: str, path: str) -> FunctionError | None:
+    root = special_tree(path)
+    if root is not None:
+        return FunctionError(f"{fn}(): '{path}' is under {root}; files under /proc, /sys and /dev are "
+                             "not accessible from scripts (they can expose the environment, secrets included)")
+    return None
+
+
+def check_script_fd(ctx, fn: str, path: str, fd: int) -> None:
+    st = os.fstat(fd)
+    if (st.st_dev, st.st_ino) in protected_ids(ctx):
+        raise FunctionError(f"{fn}(): '{path}' is the pseudonym secret file; scripts cannot access it")
+    if is_kernel_file(st):
+        raise FunctionError(f"{fn}(): '{path}' is a kernel file (/proc, /sys); scripts cannot access it")
+
+
+def check_script_path(ctx, fn: str, path: str) -> None:
+    """Refuse by name (/proc, /sys, /dev, also through symlinks) and, when the file exists, by
+    identity with the secret file.  Raised at the call, so the stage fails at once."""
+    err = script_refusal(fn, path)
+    if err is not None:
+        raise err
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return
+    if (st.st_dev, st.st_ino) in protected_ids(ctx):
+        raise FunctionError(f"{fn}(): '{path}' is the pseudonym secret file; scripts cannot access it")
+
+
+def protected_ids(ctx) -> frozenset:
+    ids = getattr(ctx, "_protected_ids", None)
+    if ids is None:
+        from kelora.keyring import secret_env_of
+
+        ids = file_ids(secret_file_paths(secret_env_of(ctx), getattr(ctx, "secret_file", None)))
+        try:
+            ctx._protected_ids = ids
+        except AttributeError:
+            pass
+    return ids

@@ -1,0 +1,257 @@
+"""A project folder cannot take over a run (COMPAT D15, issue 11 item 1).
+
+Every case runs the installed ``kelora`` in a subprocess with HOME pointing at a temporary
+folder, so discovery, the trust list and ownership checks are the real ones.  The reproduction
+of the issue (a planted ``.kelora.ini`` that copies the e-mail into the export) must leak on the
+old main and is refused or announced now.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.conftest import assert_no_traceback, run_bin
+
+EVENT = b'{"email":"alice@example.com"}\n'
+SCRIPT = ["-j", "-e", 'e.uid = pseudonym(e.email, "u"); e.email = ()', "-F", "json"]
+PLANT = "defaults = -e 'e.leak = e.email'\n"
+SECRET = "a-long-enough-test-secret-0123456789"
+
+
+@pytest.fixture
+def home(tmp_path):
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
+
+
+def kelora(args, cwd, home, stdin=EVENT, **extra):
+    env = {"HOME": str(home), "KELORA_SECRET": SECRET}
+    env.update(extra)
+    res = run_bin(args, stdin, environ=env, cwd=str(cwd))
+    assert_no_traceback(res)
+    return res
+
+
+def leaked(res) -> bool:
+    return b"alice@example.com" in res.out
+
+
+def repo_with(home: Path, text: str = PLANT, *, git: bool = True, depth: int = 1) -> tuple[Path, Path]:
+    """A repository below home with a .kelora.ini at its top; returns (repo, a folder inside)."""
+    repo = home / "src" / "repo"
+    inner = repo.joinpath(*["sub"] * depth)
+    inner.mkdir(parents=True)
+    if git:
+        (repo / ".git").mkdir()
+    (repo / ".kelora.ini").write_text(text)
+    return repo, inner
+
+
+# ------------------------------------------------------------------------------ the reproduction
+
+@pytest.mark.parametrize("where", ["cwd", "parent"])
+def test_planted_config_is_ignored_with_one_warning(home, where):
+    repo, inner = repo_with(home)
+    cwd = repo if where == "cwd" else inner
+    res = kelora(SCRIPT, cwd, home)
+    assert res.code == 0, res.err
+    assert not leaked(res)
+    warnings = [line for line in res.err.splitlines() if ".kelora.ini" in line]
+    shown = "./.kelora.ini" if where == "cwd" else "../.kelora.ini"
+    assert warnings == [f"kelora warning: ignoring {shown}: not trusted; run 'kelora --trust-config' here to trust it"]
+
+
+def test_trusted_config_is_used_and_its_script_announced(home):
+    repo, inner = repo_with(home)
+    t = kelora(["--trust-config"], inner, home, stdin=b"")
+    assert t.code == 0 and "trusted " + str(repo / ".kelora.ini") in t.text, t.err
+    store = home / ".config" / "kelora" / "trusted-configs"
+    assert (store.stat().st_mode & 0o777) == 0o600
+    line = store.read_text().strip()
+    assert line.endswith("  " + str(repo / ".kelora.ini")) and len(line.split()[0]) == 64
+    res = kelora(SCRIPT, inner, home)
+    assert res.code == 0 and leaked(res)  # the user allowed it, and was told:
+    assert res.err.splitlines().count("kelora: ../.kelora.ini adds: -e 'e.leak = e.email'") == 1, res.err
+    quiet = kelora(SCRIPT + ["-q"], inner, home)
+    assert quiet.code == 0 and quiet.err == "", quiet.err
+
+
+def test_changed_config_is_untrusted_again(home):
+    repo, inner = repo_with(home)
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    with open(repo / ".kelora.ini", "a") as fh:
+        fh.write("# harmless-looking edit\n")
+    res = kelora(SCRIPT, inner, home)
+    assert res.code == 0 and not leaked(res)
+    assert "ignoring ../.kelora.ini: changed since it was trusted" in res.err
+
+
+def test_foreign_owned_config_is_ignored_even_if_trusted(home):
+    repo, inner = repo_with(home)
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    os.chown(repo / ".kelora.ini", 65534, 65534)
+    res = kelora(SCRIPT, inner, home)
+    assert res.code == 0 and not leaked(res)
+    assert "owned by another user (uid 65534)" in res.err
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 2
+
+
+@pytest.mark.parametrize("mode", [0o664, 0o646, 0o666])
+def test_group_or_other_writable_config_is_ignored_even_if_trusted(home, mode):
+    repo, inner = repo_with(home)
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    os.chmod(repo / ".kelora.ini", mode)
+    res = kelora(SCRIPT, inner, home)
+    assert res.code == 0 and not leaked(res)
+    assert "writable by group or others" in res.err
+
+
+def test_untrusted_trust_list_is_not_believed(home):
+    repo, inner = repo_with(home)
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    os.chmod(home / ".config" / "kelora" / "trusted-configs", 0o666)  # anyone could have added it
+    res = kelora(SCRIPT, inner, home)
+    assert not leaked(res) and "not trusted" in res.err
+
+
+# ------------------------------------------------------------------------------ even trusted
+
+@pytest.mark.parametrize("text, named", [
+    ("secret_file = /proc/self/personality\n", "secret_file"),
+    ("defaults = --allow-fs-writes -e 'append_file(\"x\", \"y\")'\n", "--allow-fs-writes"),
+    ("defaults = -F json\n[aliases]\nx = -jo out.json\n", "-o/--output-file"),
+    ("defaults = --output-file=out.json\n", "-o/--output-file"),
+    ("defaults = --metrics-file m.json\n", "--metrics-file"),
+    ("defaults = --fail-open\n", "--fail-open"),
+    ("defaults = --pii-allow email\n", "--pii-allow"),
+    ("defaults = --rotation-map map.json\n", "--rotation-map"),
+    ("defaults = --escrow e.bin\n", "--escrow"),
+    ("defaults = -j /etc/passwd\n", "input files"),
+    ("[aliases]\nx = -e 'e.a = 1' -- other.log\n", "input files"),
+])
+def test_trusted_project_config_may_not_set(home, text, named):
+    repo, inner = repo_with(home, text)
+    refused = kelora(["--trust-config"], inner, home, stdin=b"")
+    assert refused.code == 2 and named in refused.err, refused.err
+    # trusted anyway (an older kelora, a hand-edited list): still refused at run time, exit 2
+    from kelora import config_trust
+
+    data = (repo / ".kelora.ini").read_bytes()
+    config_trust.record_trusted(home / ".config" / "kelora" / "kelora.ini", repo / ".kelora.ini",
+                                config_trust.digest(data))
+    res = kelora(SCRIPT, inner, home)
+    assert res.code == 2 and named in res.err and res.out == b"", res.err
+    assert not (inner / "x").exists() and not (repo / "x").exists()
+
+
+def test_planted_secret_file_cannot_replace_the_users_secret(home):
+    """The issue's attack: `secret_file = /proc/self/personality` (publicly known content)."""
+    repo, inner = repo_with(home, "secret_file = /proc/self/personality\n")
+    res = run_bin(SCRIPT + ["-vv"], EVENT, environ={"HOME": str(home)}, cwd=str(inner))
+    assert res.code == 0, res.err
+    assert "pseudonym: ON (ephemeral; not stable)" in res.err
+    assert "stable; secret_file" not in res.err
+
+
+def test_user_config_may_set_secret_file_and_fs_writes(home, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    secret.chmod(0o600)
+    cfg = home / ".config" / "kelora" / "kelora.ini"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(f"secret_file = {secret}\ndefaults = --allow-fs-writes\n")
+    res = run_bin(SCRIPT + ["-vv"], EVENT, environ={"HOME": str(home)}, cwd=str(home))
+    assert res.code == 0 and "pseudonym: ON (stable; secret_file)" in res.err, res.err
+
+
+# ------------------------------------------------------------------------------ the boundary
+
+def test_git_folder_bounds_discovery(home):
+    """A .kelora.ini above the repository (here: in a folder above home's subfolder) is never
+    found from inside the repository."""
+    outer = home / "src"
+    outer.mkdir()
+    (outer / ".kelora.ini").write_text(PLANT)
+    repo = outer / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / ".git").write_text("gitdir: /elsewhere\n")  # a .git *file* counts (worktrees)
+    res = kelora(SCRIPT, repo / "sub", home)
+    assert res.code == 0 and not leaked(res) and ".kelora.ini" not in res.err, res.err
+    show = kelora(["--show-config"], repo / "sub", home, stdin=b"")
+    assert str(repo / ".kelora.ini") in show.text and str(outer) + "/.kelora.ini" not in show.text
+
+
+def test_home_bounds_discovery(tmp_path, home):
+    """Nothing above home is searched: a file planted in home's parent is never read."""
+    (tmp_path / ".kelora.ini").write_text(PLANT)
+    work = home / "work"
+    work.mkdir()
+    res = kelora(SCRIPT, work, home)
+    assert res.code == 0 and not leaked(res) and ".kelora.ini" not in res.err, res.err
+
+
+def test_without_git_or_home_above_only_the_current_folder(tmp_path):
+    """cwd is not below HOME and no .git above: only the current folder is searched."""
+    (tmp_path / ".kelora.ini").write_text(PLANT)
+    cwd = tmp_path / "a" / "b"
+    cwd.mkdir(parents=True)
+    res = kelora(SCRIPT, cwd, tmp_path / "elsewhere-home")
+    assert res.code == 0 and not leaked(res) and res.err == "", res.err
+    here = kelora(SCRIPT, tmp_path, tmp_path / "elsewhere-home")
+    assert not leaked(here) and "ignoring ./.kelora.ini: not trusted" in here.err
+
+
+def test_home_folder_config_is_trusted(home):
+    (home / ".kelora.ini").write_text("defaults = -e 'e.mark = 1'\n")
+    (home / "work").mkdir()
+    res = kelora(SCRIPT, home / "work", home)
+    assert res.code == 0 and json.loads(res.out)["mark"] == 1
+    assert "adds:" not in res.err  # the user's own file is not announced
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_ignore_config_still_skips(home, how):
+    repo, inner = repo_with(home)
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    args, extra = (SCRIPT + ["--ignore-config"], {}) if how == "flag" else (SCRIPT, {"KELORA_IGNORE_CONFIG": "1"})
+    res = kelora(args, inner, home, **extra)
+    assert res.code == 0 and not leaked(res) and res.err == ""
+
+
+def test_show_config_says_what_was_used_and_why(home):
+    repo, inner = repo_with(home)
+    show = kelora(["--show-config"], inner, home, stdin=b"")
+    assert show.code == 0
+    assert f"# {repo / '.kelora.ini'} (project config: ignored, not trusted;" in show.text
+    assert "e.leak" not in show.text  # an ignored file is named, not shown
+    kelora(["--trust-config"], inner, home, stdin=b"")
+    show = kelora(["--show-config"], inner, home, stdin=b"")
+    assert f"# {repo / '.kelora.ini'} (project config: used, trusted)\n{PLANT}" in show.text
+
+
+def test_trust_config_without_a_project_file(home):
+    (home / "w").mkdir()
+    res = kelora(["--trust-config"], home / "w", home, stdin=b"")
+    assert res.code == 2 and "no .kelora.ini found" in res.err
+
+
+def test_save_alias_never_writes_into_an_untrusted_project_file(home):
+    repo, inner = repo_with(home)
+    before = (repo / ".kelora.ini").read_text()
+    res = kelora(["-J", "--save-alias", "js"], inner, home, stdin=b"")
+    assert res.code == 0, res.err
+    assert (repo / ".kelora.ini").read_text() == before
+    assert "js = -J" in (home / ".config" / "kelora" / "kelora.ini").read_text()
+
+
+def test_save_alias_into_a_trusted_project_file_keeps_it_trusted(home):
+    repo, inner = repo_with(home, "defaults = -F json\n")
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    res = kelora(["-k", "email", "--save-alias", "em"], inner, home, stdin=b"")
+    assert res.code == 0 and "em = -k email" in (repo / ".kelora.ini").read_text()
+    used = kelora(["-j", "-a", "em"], inner, home)
+    assert used.code == 0 and json.loads(used.out) == {"email": "alice@example.com"}, used.err
