@@ -137,7 +137,8 @@ def test_secret_variables_are_taken_out_of_the_process_environment(box):
             "print(sorted(held_secrets()))")
     env = {"PATH": os.environ.get("PATH", ""), "KELORA_SECRET": SECRET, "KELORA_SECRET_FILE": "f",
            "KELORA_ESCROW_KEY_FILE": "k", "KELORA_SEED": "1"}
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    # cwd: the installed kelora (not a checkout on sys.path) is what runs
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=str(box))
     assert p.stdout.splitlines() == ["['KELORA_SEED']",
                                      "['KELORA_ESCROW_KEY_FILE', 'KELORA_SECRET', 'KELORA_SECRET_FILE']"], p.stderr
     from kelora import cli
