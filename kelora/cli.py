@@ -84,8 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: one line instead of a traceback, exit 134 like Kelora's panic
         if os.environ.get("KELORA_DEBUG"):
             raise
-        sys.stderr.write(f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in kelora; "
-                         "please report it with the command line; KELORA_DEBUG=1 shows the traceback)\n")
+        from kelora.escape import escape_diag
+
+        sys.stderr.write(escape_diag(f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in kelora; "
+                                     "please report it with the command line; KELORA_DEBUG=1 shows the traceback)") + "\n")
         code = ExitStatus.INTERNAL
     try:
         sys.stdout.flush()
@@ -116,7 +118,12 @@ def run_command(args: list[str], env=None) -> int:
     """Parse flags, run the pipeline, return the exit code.  Usable in-process by tests."""
     from kelora.env import Env, isolate_secrets
 
+    from kelora.escape import EscapingStream
+
     env = isolate_secrets(env or Env.from_process())
+    if type(env.stderr) is not EscapingStream:
+        # every diagnostic, warning, summary and error line: no raw control character (D18)
+        env.stderr = EscapingStream(env.stderr)
     if args[:1] in (["-V"], ["--version"]):
         env.stdout.write(f"kelora {__version__}\n".encode())
         return ExitStatus.OK

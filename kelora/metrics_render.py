@@ -11,6 +11,7 @@ import math
 
 import orjson
 
+from kelora.escape import escape_diag, escape_json_text, escape_line
 from kelora.metrics import MetricStore
 from kelora.values import debug_string, format_float_rust, to_string
 
@@ -132,7 +133,8 @@ def render_tsv(store: MetricStore) -> str:
 
 def render_json(store: MetricStore) -> str:
     """Pretty JSON (2-space indent), keys sorted at every level (COMPAT D12); NaN/inf as null."""
-    return orjson.dumps(store.finalize(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    text = orjson.dumps(store.finalize(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    return escape_json_text(text)  # DEL/C1 as \u009b (D18)
 
 
 def render(store: MetricStore, fmt: str) -> str:
@@ -140,9 +142,9 @@ def render(store: MetricStore, fmt: str) -> str:
     if fmt == "json":
         return render_json(store)
     if fmt == "tsv":
-        return render_tsv(store)
+        return escape_diag(render_tsv(store))  # keys and values come from the data (D18)
     if fmt in ("short", "full"):
-        return render_text(store, fmt)
+        return escape_diag(render_text(store, fmt))
     raise ValueError(f"unknown metrics format {fmt!r}")
 
 
@@ -155,6 +157,12 @@ def rich_table(store: MetricStore, level: str = "full"):
     table.add_column("metric", style="cyan", no_wrap=True)
     table.add_column("key")
     table.add_column("value", justify="right")
+    add_row = table.add_row
+
+    def add(*cells, **kw):  # keys and values come from the data: escaped (D18)
+        add_row(*(escape_line(c) for c in cells), **kw)
+
+    table.add_row = add  # type: ignore[method-assign]
     views = store.views()
     if not views:
         table.add_row("No metrics tracked", "", "")

@@ -61,6 +61,7 @@ class OutputSink:
             verbose=config.verbose,
             # colour is for the terminal: never inside an -o export
             color=use_color(config, env) and not config.output_file,
+            terminal=env.stdout_isatty and not config.output_file,
         )
         self.select = self.formatter.select_fields
         # -k/-K/-c can leave an event empty (then it is dropped) even when nothing is printed
@@ -160,7 +161,12 @@ class OutputSink:
             self.out.flush()
 
     def script_print(self, text: str) -> None:
-        """print() goes to stdout in order with the events (not into an -o file)."""
+        """print() goes to stdout in order with the events (not into an -o file); on a terminal
+        its control characters are escaped (D18)."""
+        if self.env.stdout_isatty:
+            from kelora.escape import escape_diag
+
+            text = escape_diag(text)
         data = (text + "\n").encode("utf-8", "replace")
         if self._file is None:
             self.env.stdout.write(data)

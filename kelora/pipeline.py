@@ -68,8 +68,12 @@ class Pipeline(InputLoop, RunEnd):
         if self.config.script_output and not self.config.data_only:
             if self.sink is not None:
                 self.sink.flush()
-            self.env.stderr.write(text + "\n")
-            self.env.stderr.flush()
+            from kelora.escape import raw_stream
+
+            # script output: escaped on a terminal (D18), as it is into a file or pipe
+            stream = self.env.stderr if self.env.stderr_isatty else raw_stream(self.env.stderr)
+            stream.write(text + "\n")
+            stream.flush()
 
     def _pseudonym_notice(self, kind: str, text: str) -> None:
         if kind == "warning":

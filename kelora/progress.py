@@ -38,7 +38,9 @@ class FileProgress:
                 fd = getattr(src, "fd", None)
                 size = _size(fd) if fd is not None else 0
                 if fd is not None:
-                    self.fd, self.label = fd, src.label
+                    from kelora.escape import escape_line
+
+                    self.fd, self.label = fd, escape_line(src.label)  # a file name (D18)
                 yield src
                 self.fd = None  # the reader closes the file after this
                 self.done += size
@@ -65,7 +67,9 @@ class FileProgress:
         from rich.console import Console
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-        console = Console(file=self.stderr, stderr=True)
+        from kelora.escape import raw_stream
+
+        console = Console(file=raw_stream(self.stderr), stderr=True)  # rich writes its own codes
         with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                       TimeRemainingColumn(), console=console, transient=True) as bar:
             task = bar.add_task(self.label, total=self.total)

@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 
 from kelora.config import Config
+from kelora.escape import escape_json_text, escape_line
 from kelora.stats import ErrorLog, Stats
 from kelora.values import DateTime, Duration
 
@@ -190,7 +191,8 @@ def stats_lines(stats: Stats, reporter: Reporter | None = None) -> list[str]:
         out.append("Keys seen: " + ",".join(sorted(stats.keys_seen)))
         if stats.keys_output and stats.keys_output != stats.keys_seen:  # empty lists print nothing
             out.append("Keys output: " + ",".join(sorted(stats.keys_output)))
-    return out
+    # key and level names, file names and samples come from the data: no raw controls (D18)
+    return [escape_line(line) for line in out]
 
 
 def stats_json(stats: Stats) -> str:
@@ -237,7 +239,7 @@ def stats_json(stats: Stats) -> str:
         doc["withheld"] = {"fields": stats.fields_withheld, "events": stats.events_withheld,
                            "events_dropped": stats.events_withheld_dropped}
     doc["files"] = {"processed": stats.files_processed, "failed_to_open": len(stats.files_failed)}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return escape_json_text(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 def stats_rich(stats: Stats, file, terminal: bool = False) -> None:

@@ -98,8 +98,10 @@ class RunEnd:
             lead = "\n" if self._events_on_terminal() else ""
             head = "📈 Stats:" if self.reporter.emoji else "kelora: Stats:"
             if self.env.stderr_isatty:
+                from kelora.escape import raw_stream
+
                 self.env.stderr.write(f"{lead}{head}\n")
-                stats_rich(self.stats, self.env.stderr)
+                stats_rich(self.stats, raw_stream(self.env.stderr))  # its lines are escaped
             else:
                 self.env.stderr.write(f"{lead}{head}\n" + "\n".join(stats_lines(self.stats)) + "\n")
             self.env.stderr.flush()

@@ -141,8 +141,8 @@ def parse_logfmt_pairs(text: str) -> list[tuple[str, str]]:
     """Split ``k=v k2="v 2"`` into raw (key, value) strings, Kelora's rules.
 
     Keys run up to ``=``; a space or tab inside a key, an empty key or a key without ``=`` is
-    an error.  Quoted values take ``\\n \\t \\r \\\\ \\"`` escapes (other escapes stay as
-    written) and ``""`` as a literal quote; an unterminated quote runs to the end of the line.
+    an error.  Quoted values take ``\\n \\t \\r \\\\ \\"`` escapes and ``\\u{1b}`` (the
+    form kelora writes control characters in, COMPAT D18; other escapes stay as written) and ``""`` as a literal quote; an unterminated quote runs to the end of the line.
     """
     pairs = []
     i, n = 0, len(text)
@@ -193,6 +193,13 @@ def _quoted_value(text: str, i: int) -> tuple[str, int]:
             if i < n:
                 esc = text[i]
                 i += 1
+                if esc == "u":
+                    m = _BRACED_HEX.match(text, i)
+                    char = _code_point(m.group(1)) if m is not None else None
+                    if char is not None:
+                        out.append(char)
+                        i = m.end()
+                        continue
                 out.append(_ESCAPES.get(esc, "\\" + esc))
             continue
         out.append(ch)
@@ -204,12 +211,24 @@ def _quoted_value(text: str, i: int) -> tuple[str, int]:
 _PAIR = r'[ \t]*([^= \t]+)=(?:(")((?:[^"\\]|\\.)*)"(?=[ \t]|\Z)|([^ \t"]*)(?=[ \t]|\Z))'
 _PAIR_RE = re.compile(_PAIR, re.DOTALL)
 _PAIRS_LINE = re.compile(f"(?:{_PAIR})*[ \t]*", re.DOTALL)
-_BACKSLASH_ESC = re.compile(r"\\(.)", re.DOTALL)
+_BACKSLASH_ESC = re.compile(r"\\(u\{[0-9a-fA-F]{1,6}\}|.)", re.DOTALL)
 
 
 def _unescape_match(m: re.Match) -> str:
     ch = m.group(1)
+    if len(ch) > 1:  # \u{1b}: the escape kelora's logfmt output writes controls with (D18)
+        return _code_point(ch[2:-1]) or "\\" + ch
     return _ESCAPES.get(ch, "\\" + ch)
+
+
+def _code_point(hex_digits: str) -> str | None:
+    n = int(hex_digits, 16)
+    if n > 0x10FFFF or 0xD800 <= n <= 0xDFFF:
+        return None  # not a character: the text stays as written
+    return chr(n)
+
+
+_BRACED_HEX = re.compile(r"\{([0-9a-fA-F]{1,6})\}")
 
 
 def _split_simple_quoted(text: str) -> dict | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from kelora.escape import escape_line
 from kelora.values import Char, DateTime, Duration, FnPtr, format_float_rust
 
 from .render import MAX_DEPTH, TOO_DEEP
@@ -92,6 +93,7 @@ def make_inspect(select, verbose: int = 0):
     def group(lines: list, entries: list, indent: int) -> None:
         if not entries:
             return
+        entries = [(escape_line(k), v) for k, v in entries]  # names from data (D18)
         name_w = min(max(len(k) for k, _ in entries), _NAME_CAP)
         type_w = max(len(type_label(v)) for _, v in entries)
         pad = "  " * indent

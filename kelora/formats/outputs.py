@@ -12,6 +12,7 @@ import re
 import orjson
 
 from kelora.errors import FatalError, UsageError
+from kelora.escape import ALL_CONTROLS, CONTROLS, escape_controls, escape_line
 from kelora.values import Char, DateTime, Duration
 
 from .inspect import make_inspect
@@ -54,8 +55,10 @@ def keys_required_error(fmt: str) -> FatalError:
 
 
 def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool = False,
-                   brief: bool = False, verbose: int = 0, color: bool = False):
-    """``color=True`` (TTY or ``FORCE_COLOR``) colours the default format's keys and levels."""
+                   brief: bool = False, verbose: int = 0, color: bool = False,
+                   terminal: bool = False):
+    """``color=True`` (TTY or ``FORCE_COLOR``) colours the default format's keys and levels.
+    ``terminal=True`` (events go to a terminal) escapes control characters in csv/tsv (D18)."""
     fmt = (fmt or "default").lower()
     if fmt in CSV_OUTPUTS:
         keys = parse_key_list(keys, dedupe=False)  # a column named twice is printed twice
@@ -63,7 +66,7 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
             raise keys_required_error(fmt)
         if core:
             raise UsageError(f"--core cannot be used with {fmt} output")
-        out = _make_csv(keys, parse_key_list(exclude_keys), fmt)
+        out = _make_csv(keys, parse_key_list(exclude_keys), fmt, terminal)
         out.select_fields = _csv_selector(keys, parse_key_list(exclude_keys))
     else:
         keys = parse_key_list(keys)
@@ -186,6 +189,7 @@ def default_value(v) -> str:
 def _make_default(select):
     search = _DEFAULT_ESC.search
     table = _DEFAULT_TABLE
+    controls = ALL_CONTROLS.search  # D18: one scan per line; keys and values alike
 
     def fmt_default(event, meta=None):
         fields = select(event)
@@ -203,7 +207,10 @@ def _make_default(select):
                 append(f"{k}={v}")
             else:
                 append(f"{k}={default_value(v)}")
-        return (" ".join(parts) + "\n").encode()
+        line = " ".join(parts)
+        if controls(line) is not None:
+            line = escape_line(line)
+        return (line + "\n").encode()
 
     return fmt_default
 
@@ -231,11 +238,11 @@ def _make_default_color(select):
         parts = []
         for k, v in fields.items():
             if k in level_keys and type(v) is str and v.lower() in _LEVEL_COLORS:
-                text = _quote_default(v)
+                text = escape_line(_quote_default(v))
                 text = f"'{_LEVEL_COLORS[v.lower()]}{text[1:-1]}{_RESET}'"
             else:
-                text = default_value(v)
-            parts.append(f"{_KEY_COLOR}{k}{_RESET}={text}")
+                text = escape_line(default_value(v))
+            parts.append(f"{_KEY_COLOR}{escape_line(k)}{_RESET}={text}")
         return (" ".join(parts) + "\n").encode()
 
     return fmt_default_color
@@ -246,7 +253,8 @@ def _make_brief(select):
         fields = select(event)
         if not fields:
             return b""
-        return (" ".join([display(v) for v in fields.values()]) + "\n").encode()
+        # values as they are (Kelora): TAB/LF/CR kept, other controls escaped (D18)
+        return (escape_controls(" ".join([display(v) for v in fields.values()])) + "\n").encode()
 
     return fmt_brief
 
@@ -254,19 +262,21 @@ def _make_brief(select):
 # --------------------------------------------------------------------------- logfmt
 
 _LOGFMT_KEY_BAD = re.compile(r"[ \t\r\n=]")
-_LOGFMT_NEEDS_QUOTE = re.compile(r'[ \t\r\n"=]')
+# a control character also needs quotes: only quoted values carry escapes (D18), so the reader
+# decodes `\u{1b}` in quoted values and an unquoted `\u{1b}` stays the text it is
+_LOGFMT_NEEDS_QUOTE = re.compile('[ \t\r\n"=\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]')
 _LOGFMT_TABLE = str.maketrans({'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"})
 
 
 def logfmt_key(k: str) -> str:
     if not k:
         return "_"
-    return _LOGFMT_KEY_BAD.sub("_", k)
+    return escape_line(_LOGFMT_KEY_BAD.sub("_", k))
 
 
 def _logfmt_quote(s: str) -> str:
     if not s or _LOGFMT_NEEDS_QUOTE.search(s) is not None:
-        return '"' + s.translate(_LOGFMT_TABLE) + '"'
+        return '"' + escape_controls(s.translate(_LOGFMT_TABLE)) + '"'
     return s
 
 
@@ -310,7 +320,7 @@ def _make_logfmt(select):
             t = type(v)
             if t is str:
                 if not v or needs_quote(v) is not None:
-                    v = '"' + v.translate(table) + '"'
+                    v = '"' + escape_controls(v.translate(table)) + '"'
                 append(f"{key}={v}")
             elif t is int:
                 append(f"{key}={v}")
@@ -359,11 +369,17 @@ def csv_cell(v, needs) -> str:
     return text
 
 
-def _make_csv(keys: tuple, exclude: tuple, fmt: str):
+def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False):
     delim = "\t" if fmt.startswith("tsv") else ","
     needs = _csv_needs_quote(delim)
     columns = tuple((k, k not in exclude) for k in keys)
-    header = (delim.join(csv_cell(k, needs) for k in keys) + "\n").encode()
+    header_text = delim.join(csv_cell(k, needs) for k in keys)
+    # on a terminal, control characters (but TAB/LF/CR, which CSV quotes) are escaped (D18);
+    # a file or pipe gets the data as it is
+    controls = CONTROLS.search if terminal else None
+    if terminal:
+        header_text = escape_controls(header_text)
+    header = (header_text + "\n").encode()
 
     def fmt_csv(event, meta=None):
         cells = []
@@ -381,7 +397,10 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str):
                 append("")
         if not found:
             return b""
-        row = (delim.join(cells) + "\n").encode()
+        text = delim.join(cells)
+        if controls is not None and controls(text) is not None:
+            text = escape_controls(text)
+        row = (text + "\n").encode()
         pending = fmt_csv.header
         if pending is not None:
             fmt_csv.header = None
