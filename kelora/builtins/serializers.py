@@ -127,7 +127,8 @@ def to_logfmt(map: dict) -> str:
         to_logfmt(#{level: "info", msg: "disk full", code: 7})  =>  "level=info msg=\\"disk full\\" code=7"
         to_logfmt(#{a: (), b: ""})  =>  "a= b=\\"\\""
     """
-    return " ".join(f"{logfmt_key(k)}={logfmt_value(v)}" for k, v in map.items())
+    # a string for the script, not terminal output: control characters stay as they are
+    return " ".join(f"{logfmt_key(k, False)}={logfmt_value(v, False)}" for k, v in map.items())
 
 
 @builtin("serializers")

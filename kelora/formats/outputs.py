@@ -268,22 +268,25 @@ _LOGFMT_NEEDS_QUOTE = re.compile('[ \t\r\n"=\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]
 _LOGFMT_TABLE = str.maketrans({'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"})
 
 
-def logfmt_key(k: str) -> str:
+def logfmt_key(k: str, controls: bool = True) -> str:
+    """*controls*: escape control characters (output, D18); ``to_logfmt()`` builds a string, raw."""
     if not k:
         return "_"
-    return escape_line(_LOGFMT_KEY_BAD.sub("_", k))
+    k = _LOGFMT_KEY_BAD.sub("_", k)
+    return escape_line(k) if controls else k
 
 
-def _logfmt_quote(s: str) -> str:
+def _logfmt_quote(s: str, controls: bool = True) -> str:
     if not s or _LOGFMT_NEEDS_QUOTE.search(s) is not None:
-        return '"' + escape_controls(s.translate(_LOGFMT_TABLE)) + '"'
+        s = s.translate(_LOGFMT_TABLE)
+        return '"' + (escape_controls(s) if controls else s) + '"'
     return s
 
 
-def logfmt_value(v) -> str:
+def logfmt_value(v, controls: bool = True) -> str:
     t = type(v)
     if t is str or t is Char:
-        return _logfmt_quote(v)
+        return _logfmt_quote(v, controls)
     if t is int:
         return str(v)
     if t is float:
@@ -296,8 +299,8 @@ def logfmt_value(v) -> str:
         flat = flatten(v)
         if len(flat) == 1 and flat[0][1] is None:
             return ""
-        return _logfmt_quote(",".join(f"{k}={leaf_text(x)}" for k, x in flat))
-    return _logfmt_quote(display(v))
+        return _logfmt_quote(",".join(f"{k}={leaf_text(x)}" for k, x in flat), controls)
+    return _logfmt_quote(display(v), controls)
 
 
 def _make_logfmt(select):
