@@ -37,12 +37,6 @@ FLAG_HINTS = {
     "--resilient": "resilient processing is the default; --strict turns it off",
     "--select": "choose output fields with -k/--keys a,b,c",
     # Kelora flags this version does not implement yet (COMPAT.md scope): say so, not "did you mean"
-    "--since": "--since/--until are not supported by this version of kelora; compare e.g. "
-               "--filter 'e.ts >= \"2024-01-15T10:00:00Z\"'",
-    "--until": "--since/--until are not supported by this version of kelora; compare e.g. "
-               "--filter 'e.ts <= \"2024-01-15T10:00:00Z\"'",
-    "-M": "multiline input (-M/--multiline) is not supported by this version of kelora",
-    "--multiline": "multiline input (-M/--multiline) is not supported by this version of kelora",
     "--window": "--window is not supported by this version of kelora; use state in -e scripts",
     "--span": "--span aggregation is not supported by this version of kelora",
     "--drain": "--drain is not supported by this version of kelora",
@@ -128,7 +122,7 @@ def run_command(args: list[str], env=None) -> int:
         env.stdout.write(f"kelora {__version__}\n".encode())
         return ExitStatus.OK
     try:
-        if "--help-functions" in args or "--help-rhai" in args:
+        if any(a in args for a in ("--help-functions", "--help-rhai", "--help-time", "--help-multiline")):
             return _help_topics(args, env)
         config, extra = parse_args(args, env)
         if extra.get("exit") is not None:
@@ -164,7 +158,11 @@ def _print_error(env, err: KeloraError) -> None:
 def _help_topics(args: list[str], env) -> int:
     from kelora import docs
 
-    if "--help-rhai" in args:
+    if "--help-time" in args or "--help-multiline" in args:
+        from kelora import helptext
+
+        text = helptext.TIME_HELP if "--help-time" in args else helptext.MULTILINE_HELP
+    elif "--help-rhai" in args:
         text = docs.language_summary()
     else:
         i = args.index("--help-functions")
@@ -537,6 +535,8 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     if take is not None and take < 0:
         raise UsageError("--take must be 0 or more")
 
+    time_options = _time_options(p, env)
+
     startup_hints = []
     if total["levels"] > 1:  # reference §1.3: repeated -l is AND, which surprises people
         startup_hints.append("-l/--levels given more than once: an event must match every list (AND); "
@@ -552,6 +552,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         ignore_lines=p.get("ignore_lines"),
         max_line_bytes=_parse_size(p.get("max_line_bytes")),
         strict_utf8=bool(p.get("strict_utf8")),
+        **time_options,
         begin=begin,
         begin_prelude=begin_prelude,
         end=end,
@@ -594,6 +595,71 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         config_path=", ".join(data.paths) or None,
         extra={"hints": startup_hints},
     )
+
+
+def _time_options(p: dict, env) -> dict:
+    """--ts-field, --ts-format, --input-tz (else TZ, else UTC), --normalize-ts, --since/--until
+    (resolved here, so a bad value is a usage error before anything is read)."""
+    from kelora.builtins.datetime_fns import zone
+    from kelora.errors import FunctionError
+
+    input_tz = p.get("input_tz")
+    assumed = False
+    if input_tz is not None:
+        try:
+            zone(input_tz)
+        except FunctionError:
+            raise UsageError(f"Invalid --input-tz '{input_tz}': expected 'local', 'UTC', or an IANA "
+                             "timezone name (e.g. Europe/Berlin, America/New_York)") from None
+    else:
+        tz_env = env.environ.get("TZ", "")
+        if tz_env:  # a chosen zone; one Python cannot read stands for the local time, as in Kelora
+            try:
+                zone(tz_env.lstrip(":"))
+                input_tz = tz_env.lstrip(":")
+            except FunctionError:
+                input_tz = "local"
+        else:
+            input_tz, assumed = "UTC", True
+    ts_field = p.get("ts_field")
+    ts_field = ts_field.strip() or None if ts_field is not None else None
+    ts_format = p.get("ts_format") or None
+    since = until = None
+    if p.get("since") is not None or p.get("until") is not None:
+        from kelora.timestamps import TimeArgError, TsParser, resolve_time_range
+
+        try:
+            since, until = resolve_time_range(p.get("since"), p.get("until"), TsParser(tz=zone(input_tz)))
+        except TimeArgError as exc:
+            raise UsageError(str(exc)) from None
+    return {"ts_field": ts_field, "ts_format": ts_format, "input_tz": input_tz, "tz_assumed": assumed,
+            "normalize_ts": bool(p.get("normalize_ts")), "since": since, "until": until,
+            "multiline": _multiline(p)}
+
+
+def _multiline(p: dict):
+    """-M/--multiline and --multiline-join -> a MultilineSpec (or None)."""
+    value, join = p.get("multiline"), p.get("multiline_join")
+    if join is not None and join not in ("space", "newline", "empty"):
+        raise UsageError(f"error: invalid value '{join}' for '--multiline-join <JOIN>'\n  [possible values: "
+                         "space, newline, empty]\n\nFor more information, try '--help'.")
+    if value is None:
+        if join not in (None, "space"):
+            raise UsageError("--multiline-join requires --multiline. Start with --multiline indent, or see "
+                             "--help-multiline for regex/timestamp strategies.")
+        return None
+    from kelora.errors import FatalError
+    from kelora.multiline import compile_patterns, parse_spec
+
+    try:
+        spec = parse_spec(value, join or "space")
+    except ValueError as exc:
+        raise UsageError(f"Invalid multiline configuration '{value}': {exc}") from None
+    try:
+        compile_patterns(spec)
+    except ValueError as exc:  # Kelora finds these when it builds the pipeline: exit 1
+        raise FatalError(str(exc)) from None
+    return spec
 
 
 def _universal(text: str) -> str:

@@ -54,6 +54,11 @@ def kelora_command(
     ignore_lines: Annotated[S, typer.Option("--ignore-lines", help="Drop raw lines matching REGEX (before parsing).", rich_help_panel=INPUT)] = None,
     max_line_bytes: Annotated[S, typer.Option("--max-line-bytes", help="Per-line cap (bytes, 64MiB, 1GiB, off). Longer lines are truncated with a warning.", rich_help_panel=INPUT)] = None,
     strict_utf8: Annotated[bool, typer.Option("--strict-utf8", help="Abort on invalid UTF-8 instead of replacing it with U+FFFD.", rich_help_panel=INPUT)] = False,
+    ts_field: Annotated[S, typer.Option("--ts-field", help="Use only this field as the event timestamp (no auto-detection).", rich_help_panel=INPUT)] = None,
+    ts_format: Annotated[S, typer.Option("--ts-format", help="Timestamp format (chrono/strftime, e.g. '%d.%m.%Y %H:%M:%S'), tried first. See --help-time.", rich_help_panel=INPUT)] = None,
+    multiline: Annotated[S, typer.Option("-M", "--multiline", help="Join lines into events before parsing: timestamp[:format=FMT], indent, regex:match=RE[:end=RE], all. See --help-multiline.", rich_help_panel=INPUT, metavar="STRATEGY")] = None,
+    multiline_join: Annotated[S, typer.Option("--multiline-join", help="Join multiline lines with: space (default), newline, or empty.", rich_help_panel=INPUT, metavar="JOIN")] = None,
+    input_tz: Annotated[S, typer.Option("--input-tz", help="Zone for timestamps without an offset: UTC (default), local, or an IANA name (Europe/Berlin). Else the TZ variable.", rich_help_panel=INPUT)] = None,
     # --- processing
     begin: Annotated[S, typer.Option("--begin", help="Script run once before input (conf is writable here).", rich_help_panel=PROCESSING)] = None,
     filter: Annotated[L, typer.Option("--filter", help="Keep events for which the expression is true. Repeatable.", rich_help_panel=PROCESSING)] = None,
@@ -63,6 +68,7 @@ def kelora_command(
     assert_: Annotated[L, typer.Option("--assert", help="Report events for which the expression is false (exit 1 at end).", rich_help_panel=PROCESSING)] = None,
     end: Annotated[S, typer.Option("--end", help="Script run once after input; sees metrics.", rich_help_panel=PROCESSING)] = None,
     allow_fs_writes: Annotated[bool, typer.Option("--allow-fs-writes", help="Allow append_file, truncate_file, mkdir.", rich_help_panel=PROCESSING)] = False,
+    normalize_ts: Annotated[bool, typer.Option("--normalize-ts", help="Rewrite the event timestamp field as RFC 3339 UTC (after the scripts).", rich_help_panel=PROCESSING)] = False,
     fail_closed: Annotated[bool, typer.Option("--fail-closed", help="Drop an event whose -e stage fails instead of passing it on (privacy exports).", rich_help_panel=PROCESSING)] = False,
     fail_open: Annotated[bool, typer.Option("--fail-open", help="When a privacy stage (pseudonym, hash, mask_ip...) fails, restore its fields' raw values as Kelora does, instead of withholding them.", rich_help_panel=PROCESSING)] = False,
     # --- privacy lifecycle (kelora.privacy)
@@ -76,6 +82,8 @@ def kelora_command(
     keys: Annotated[S, typer.Option("-k", "--keys", help="Output only these top-level keys, in this order.", rich_help_panel=SELECTION)] = None,
     exclude_keys: Annotated[S, typer.Option("-K", "--exclude-keys", help="Remove these top-level keys.", rich_help_panel=SELECTION)] = None,
     core: Annotated[bool, typer.Option("-c", "--core", help="Keep only timestamp, level and message keys (+ -k keys).", rich_help_panel=SELECTION)] = False,
+    since: Annotated[S, typer.Option("--since", help="Keep events at or after TIME: 2024-01-15T12:00:00Z, '2024-01-15 12:00', 10:30, 1h, -30m, yesterday, now-15m, until-1h. See --help-time.", rich_help_panel=SELECTION, metavar="TIME")] = None,
+    until: Annotated[S, typer.Option("--until", help="Keep events at or before TIME (same forms; since+30m is relative to --since).", rich_help_panel=SELECTION, metavar="TIME")] = None,
     take: Annotated[Optional[int], typer.Option("-n", "--take", help="Emit at most N events, then stop reading.", rich_help_panel=SELECTION)] = None,
     # --- output
     output_format: Annotated[S, typer.Option("-F", "--output-format", help="default, json, logfmt, csv, tsv, csvnh, tsvnh, inspect, none.", rich_help_panel=OUTPUT)] = None,
@@ -122,6 +130,8 @@ def kelora_command(
     version: Annotated[bool, typer.Option("-V", "--version", help="Print the version.")] = False,
     help_functions: Annotated[bool, typer.Option("--help-functions", help="List script functions (--help-functions WORD for one).")] = False,
     help_rhai: Annotated[bool, typer.Option("--help-rhai", help="Summary of the script language.")] = False,
+    help_multiline: Annotated[bool, typer.Option("--help-multiline", help="Multiline strategies (-M).")] = False,
+    help_time: Annotated[bool, typer.Option("--help-time", help="Timestamp formats, zones and --since/--until forms.")] = False,
 ) -> None:
     """Process logs with scripts: parse, filter, transform, pseudonymize, and export.
 

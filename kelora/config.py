@@ -6,6 +6,7 @@ reads ``sys.argv`` or the environment itself (the environment arrives in ``Env``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,18 @@ class Config:
     ignore_lines: str | None = None
     max_line_bytes: int | None = 64 * 1024 * 1024
     strict_utf8: bool = False
+    # timestamps (kelora.timestamps): --ts-field, --ts-format, the zone of naive values
+    # (--input-tz, else TZ, else UTC; tz_assumed when neither was given), --normalize-ts, and
+    # the --since/--until bounds (resolved to aware datetimes by cli.py; inclusive)
+    ts_field: str | None = None
+    ts_format: str | None = None
+    input_tz: str = "UTC"
+    tz_assumed: bool = True
+    normalize_ts: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    # -M/--multiline with --multiline-join (kelora.multiline.MultilineSpec), or None
+    multiline: object | None = None
     # processing
     begin: str | None = None
     begin_prelude: str | None = None
@@ -81,6 +94,10 @@ class Config:
     # where config came from, for -v notices
     config_path: str | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def time_window(self) -> bool:
+        return self.since is not None or self.until is not None
 
     @property
     def data_only(self) -> bool:

@@ -91,6 +91,8 @@ class InputLoop:
     def _read_stream(self, src) -> None:
         """The per-line loop.  Kept in one function: it runs millions of times."""
         c = self.config
+        if c.multiline is not None:
+            return self._read_multiline(src)  # kelora.multiline
         stats = self.stats
         head = c.head
         max_bytes = c.max_line_bytes
@@ -106,7 +108,8 @@ class InputLoop:
         parse_bytes = getattr(parser, "parse_bytes", None) if parser else None
         ragged = (getattr(parser, "ragged_extra", 0), getattr(parser, "ragged_missing", 0)) if parser else (0, 0)
         take = c.take
-        if (head is None and keep_re is None and ignore_re is None and not needs_meta and not collect and take is None and not c.skip_lines
+        gate = self._input_gate(collect)  # timestamps for stats and --since/--until
+        if (head is None and keep_re is None and ignore_re is None and not needs_meta and gate is None and take is None and not c.skip_lines
                 and c.input_format == "json"):
             if parser is None:
                 parser = self.parser = self._make_parser("")
@@ -166,8 +169,9 @@ class InputLoop:
                 stats.lines_header += 1
                 continue
             stats.events_created += 1
-            if collect:
-                stats.observe_input(event)
+            if gate is not None and not gate(event):
+                stats.events_filtered += 1
+                continue
             if needs_meta:
                 meta = {"line": text, "line_num": n}
                 if meta_name is not None:
@@ -180,6 +184,41 @@ class InputLoop:
         if parser is not None:
             stats.ragged_extra += getattr(parser, "ragged_extra", 0) - ragged[0]
             stats.ragged_missing += getattr(parser, "ragged_missing", 0) - ragged[1]
+
+    def _input_gate(self, collect: bool):
+        """``gate(event) -> keep`` run on each parsed event before the stages, or None: counts
+        its timestamp (and keys, levels) for the stats, and applies --since/--until (bounds
+        inclusive; an event without a usable timestamp is dropped, or stops a --strict run).
+        Kelora drops out-of-range events after the scripts; here they never reach them
+        (docs/compat.md)."""
+        c = self.config
+        window = c.time_window
+        if not (collect or window or c.ts_field or c.ts_format or c.normalize_ts):
+            return None
+        of = self.event_time.of
+        stats = self.stats
+        observe_time = stats.observe_time
+        observe_input = stats.observe_input
+        if not window:
+            def gate(event):
+                observe_input(event)
+                observe_time(*of(event))
+                return True
+            return gate
+        lo, hi, strict = c.since, c.until, c.strict
+
+        def gate(event):
+            if collect:
+                observe_input(event)
+            found = of(event)
+            observe_time(*found)
+            ts = found[1]
+            if ts is None:
+                if strict:
+                    raise StageFailed("Event has no valid timestamp for --since/--until filtering")
+                return False
+            return (lo is None or ts >= lo) and (hi is None or ts <= hi)
+        return gate
 
     def _read_json_fast(self, src) -> None:
         """`_read_stream` for the common case, chosen once per file: JSON lines with no line

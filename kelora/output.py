@@ -73,6 +73,7 @@ class OutputSink:
         self._write = None
         self.flush_each = env.stdout_isatty and not config.output_file
         self.scan = None  # --scan-pii: called with each event that would be written
+        self.ts_of = None  # EventTime.of, for the output time span of the stats
 
     def open(self) -> None:
         path = self.config.output_file
@@ -117,7 +118,7 @@ class OutputSink:
                 self.scan(event)
             stats.events_output += 1
             if self.collect:
-                stats.observe_output(event)
+                stats.observe_output(event, self.ts_of)
             return
         if self.scan is not None:  # --scan-pii -o: the gate sees what is written
             self.scan(self.select(event) if self.selects else event)
@@ -131,7 +132,7 @@ class OutputSink:
             self.write_error(exc)
         stats.events_output += 1
         if self.collect:
-            stats.observe_output(event)
+            stats.observe_output(event, self.ts_of)
         if self.flush_each:
             self.out.flush()
 

@@ -18,6 +18,7 @@ from kelora.context import Diagnostics, RunContext, Scope
 from kelora.errors import ExitRequest, FatalError, ScriptError, ScriptRuntimeError
 from kelora.formats.select_input import split_spec
 from kelora.ingest import InputLoop, StopInput
+from kelora.multiline import MultilineInput
 from kelora.output import OutputSink
 from kelora.run_end import RunEnd
 from kelora.report import Reporter
@@ -28,7 +29,7 @@ from kelora.status import ExitStatus
 _META_WORDS = re.compile(r"\b(meta|line)\b")
 
 
-class Pipeline(InputLoop, RunEnd):
+class Pipeline(InputLoop, MultilineInput, RunEnd):
     """One run.  Reading lives in ``ingest.InputLoop``, the end of the run in ``run_end.RunEnd``."""
 
     def __init__(self, config: Config, env):
@@ -46,6 +47,14 @@ class Pipeline(InputLoop, RunEnd):
         self.parser_consumed_first = False
         self.called_functions: frozenset[str] = frozenset()
         self.privacy = None  # kelora.privacy.lifecycle.Lifecycle: --rotation-map, --escrow, --scan-pii
+        self.event_time = None  # kelora.timestamps.EventTime, when timestamps are looked at
+        if (config.stats is not None or config.with_stats or config.time_window or config.normalize_ts
+                or config.ts_field or config.ts_format):
+            from kelora.timestamps import event_time
+
+            self.event_time = event_time(config)
+            self.stats.ts_override_field = config.ts_field
+            self.stats.ts_override_format = config.ts_format
         self.ctx = RunContext(
             env=env.environ,
             diagnostics=Diagnostics(self._script_print, self._script_eprint, self.reporter.warning),
@@ -131,6 +140,8 @@ class Pipeline(InputLoop, RunEnd):
             else:
                 needs_meta = True
                 fns.append(builder.assert_stage(prog))
+        if c.normalize_ts:  # after the scripts, as Kelora
+            fns.append(_normalize_stage(self.event_time.of))
         if c.end is not None:
             self.end = compile_script(c.end, label="end", mode="script", stage="end",
                                       prelude=c.end_prelude)
@@ -213,6 +224,8 @@ class Pipeline(InputLoop, RunEnd):
         self.sink = OutputSink(c, self.env, self.stats)
         if self.privacy is not None and self.privacy.scanner is not None:
             self.sink.scan = self.privacy.scanner.scan
+        if self.event_time is not None:
+            self.sink.ts_of = self.event_time.of
         status = ExitStatus.OK
         try:
             try:
@@ -221,7 +234,11 @@ class Pipeline(InputLoop, RunEnd):
                 if not c.no_input:
                     # --take stops after N events, and CSV headers are per file: sequential
                     per_file_header = len(c.files) > 1 and split_spec(c.input_format)[0] in ("csv", "tsv")
-                    if c.parallel and c.take is None and not per_file_header:
+                    sequential = c.multiline is not None
+                    if c.parallel and sequential:
+                        self.reporter.warning("multiline events (-M) are read sequentially; ignoring --parallel "
+                                              "settings. Rerun without --parallel to silence this.")
+                    if c.parallel and c.take is None and not per_file_header and not sequential:
                         from kelora.parallel import ParallelReader
 
                         ParallelReader(self).read_inputs()
@@ -312,6 +329,21 @@ class Pipeline(InputLoop, RunEnd):
                 self._process(Scope(event, scope.meta, self.ctx, scope.vars.copy()), i + 1)
             return
         self.sink.emit(scope.e, scope.meta)
+
+def _normalize_stage(ts_of):
+    """--normalize-ts: the event's timestamp field rewritten as RFC 3339 in UTC (a value that
+    does not parse is left as it is)."""
+    from kelora.values import DateTime
+
+    def normalize(scope: Scope):
+        event = scope.e
+        if event:
+            field_name, ts, _ = ts_of(event)
+            if ts is not None:
+                event[field_name] = DateTime(ts).iso()
+        return True
+    return normalize
+
 
 def _captures_scope(prog) -> bool:
     """Whether a compiled stage may keep its Scope beyond the event (closures, Fn pointers)."""

@@ -129,17 +129,33 @@ def _throughput(stats: Stats) -> str | None:
 
 
 def _ts_descriptor(stats: Stats) -> str:
-    if not stats.events_created:
-        return "Timestamp: no events processed."
-    fields = sorted(stats.ts_fields, key=lambda k: -stats.ts_fields[k])
+    """Kelora's timestamp line (stats.rs ``format_timestamp_summary``)."""
+    field_name = stats.ts_override_field
     detected = sum(stats.ts_fields.values())
-    if not fields:
-        return f"Timestamp: (none found, {stats.events_created} events). Hint: Try --ts-field or --ts-format."
-    text = f"Timestamp: {', '.join(fields)} (auto-detected) - {stats.ts_parsed}/{detected} parsed{_pct(stats.ts_parsed, detected)}."
+    parsed = stats.ts_parsed
+    if not stats.events_created and not detected and not stats.ts_missing:
+        if field_name is not None:
+            return f"Timestamp: {field_name} (--ts-field) - no events processed."
+        return "Timestamp: no events processed."
+    if field_name is not None:
+        if detected == 0:
+            descriptor, hint = f"{field_name} (--ts-field) - not found", "Verify the field name or remove --ts-field to auto-detect."
+        else:
+            descriptor, hint = f"{field_name} (--ts-field)", "Adjust --ts-format." if parsed < detected else None
+    elif not stats.ts_fields:
+        events = stats.ts_missing or stats.events_created
+        descriptor = f"(none found, {events} events)" if events else "(none found)"
+        hint = "Try --ts-field or --ts-format."
+    else:
+        descriptor = f"{', '.join(stats.ts_fields)} (auto-detected)"
+        hint = "Try --ts-field or --ts-format." if parsed < detected else None
+    pct = parsed / detected * 100 if detected else 0.0
+    text = f"Timestamp: {descriptor} - {parsed}/{detected} parsed ({pct:.1f}%)"
     if stats.ts_missing:
-        text = text[:-1] + f"; {stats.ts_missing} missing."
-    if stats.ts_parsed < detected:
-        text += " Hint: Try --ts-field or --ts-format."
+        text += f"; {stats.ts_missing} missing"
+    text += "."
+    if hint:
+        text += f" Hint: {hint}"
     return text
 
 
@@ -170,6 +186,9 @@ def stats_lines(stats: Stats, reporter: Reporter | None = None) -> list[str]:
     if stats.reveals is not None:  # --escrow runs: audits see every reveal()
         out.append(f"reveals: {stats.reveals}")
     out.append(_ts_descriptor(stats))
+    override = stats.ts_override_warning()
+    if override:
+        out.append(f"Warning: {override}")
     if stats.files_failed:
         n = len(stats.files_failed)
         out.append(f"kelora: Failed to open {n} file{'s' if n != 1 else ''}")
@@ -177,6 +196,10 @@ def stats_lines(stats: Stats, reporter: Reporter | None = None) -> list[str]:
         n = stats.decode_warnings
         out.append(f"kelora warning: {n} line{'s' if n != 1 else ''} contained invalid UTF-8, "
                    f"decoded with U+FFFD substitution (first: {stats.decode_first})")
+    if stats.ts_yearless:
+        n = stats.ts_yearless
+        out.append(f"kelora warning: Year-less timestamps detected ({n} parse{'s' if n != 1 else ''}): "
+                   "year guessed via ±1yr heuristic, >18mo old may be wrong")
     span_in, span_out = _span_text(stats.span_in), _span_text(stats.span_out)
     if span_in and span_out and span_in != span_out:
         out.append(f"Input time span (before filtering): {span_in}")
@@ -214,8 +237,10 @@ def stats_json(stats: Stats) -> str:
             "lines_per_second": round(stats.lines_read / stats.elapsed, 1) if stats.lines_read and stats.elapsed else None,
             "duration_ms": int(stats.elapsed * 1000),
         },
-        "timestamp": {"fields": sorted(stats.ts_fields), "detected": sum(stats.ts_fields.values()),
-                      "parsed": stats.ts_parsed, "absent": stats.ts_missing},
+        "timestamp": {"fields": [stats.ts_override_field] if stats.ts_override_field else list(stats.ts_fields),
+                      "overridden": stats.ts_override_field is not None,
+                      "detected": sum(stats.ts_fields.values()), "parsed": stats.ts_parsed,
+                      "absent": stats.ts_missing, "yearless_inferred": stats.ts_yearless},
     }
     if stats.reveals is not None:
         doc["reveals"] = stats.reveals

@@ -117,6 +117,7 @@ class RunEnd:
             if code != 0:
                 self.reporter.fatal(silent_fatal_line(self.errors))
             return
+        self._time_hints()
         if c.stats is not None:
             return
         if self.stats.decode_warnings and not c.with_stats:  # (the stats block carries it otherwise)
@@ -133,6 +134,28 @@ class RunEnd:
         else:
             self.reporter.error(text)
 
+    def _time_hints(self) -> None:
+        """Kelora's timestamp diagnostics at the end of a run: --ts-field/--ts-format that
+        parsed nothing (an error under --strict, shown when the stats do not show it), the
+        silent UTC assumption behind a time filter or --normalize-ts, and a --since/--until
+        that matched nothing because no timestamp parsed."""
+        c, stats = self.config, self.stats
+        override = stats.ts_override_warning()
+        if override and c.strict and c.stats is None:
+            self.reporter.error(override)
+        if stats.ts_naive and c.tz_assumed and (c.time_window or c.normalize_ts):
+            if c.normalize_ts:
+                self.reporter.hint("Timestamps carry no zone offset; assuming UTC, and --normalize-ts writes "
+                                   "that offset into the output. Pass --input-tz <zone> if your source is not UTC.")
+            else:
+                self.reporter.hint("Timestamps carry no zone offset; assuming UTC. Pass --input-tz <zone> "
+                                   "if your source is not UTC.")
+        if (c.time_window and stats.events_created and not stats.events_output and not stats.ts_parsed
+                and not self.errors.total):
+            self.reporter.hint(f"0 events matched. --since/--until is set, but no timestamps were parsed "
+                               f"({stats.ts_parsed}/{stats.events_created} events). Set --ts-field/--ts-format; "
+                               "see --help-time.")
+
     def _exit_code(self) -> int:
         if self.exit_override is not None:
             return self.exit_override
@@ -143,6 +166,8 @@ class RunEnd:
             if count and not self.builder.filter_ok.get(index):
                 return ExitStatus.ERROR
         if s.assertion_failures or s.files_failed or e.script_errors:
+            return ExitStatus.ERROR
+        if self.config.strict and s.ts_override_warning():
             return ExitStatus.ERROR
         return ExitStatus.OK
 

@@ -13,10 +13,10 @@ replaces an event by the ones it emits, so with it only the first equation holds
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
-TS_KEYS = ("ts", "_ts", "timestamp", "at", "time", "@timestamp", "log_timestamp", "event_time",
-           "datetime", "date_time", "created_at", "logged_at", "_t", "@t", "t")
+from kelora.timestamps import NAIVE, YEARLESS
+
 LEVEL_KEYS = ("level", "lvl", "severity", "log_level", "loglevel", "priority", "sev", "@level",
               "log_severity", "error_level", "event_level", "_level", "@l")
 
@@ -51,9 +51,15 @@ class Stats:
     keys_output: set[str] = field(default_factory=set)
     levels_seen: set[str] = field(default_factory=set)
     levels_output: set[str] = field(default_factory=set)
+    # timestamps (counted whenever they are looked at: stats, --since/--until); ts_fields in
+    # first-seen order, as Kelora lists them
     ts_fields: dict[str, int] = field(default_factory=dict)
     ts_parsed: int = 0
     ts_missing: int = 0
+    ts_yearless: int = 0  # year inferred (BSD syslog)
+    ts_naive: int = 0  # no zone offset: the default zone was assumed
+    ts_override_field: str | None = None  # --ts-field / --ts-format (for the stats line)
+    ts_override_format: str | None = None
     span_in: list = field(default_factory=lambda: [None, None])
     span_out: list = field(default_factory=lambda: [None, None])
     elapsed: float = 0.0
@@ -64,7 +70,7 @@ class Stats:
                      "events_created", "events_output", "events_filtered", "events_errored",
                      "ragged_extra", "ragged_missing", "decode_warnings", "truncated_lines",
                      "assertion_failures", "ts_parsed", "ts_missing", "fields_withheld", "events_withheld",
-                     "events_withheld_dropped"):
+                     "events_withheld_dropped", "ts_yearless", "ts_naive"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.decode_first = self.decode_first or other.decode_first
         for name in ("keys_seen", "keys_output", "levels_seen", "levels_output"):
@@ -77,28 +83,55 @@ class Stats:
                 mine[1] = theirs[1] if mine[1] is None else max(mine[1], theirs[1])
 
     # ---------------------------------------------------------------- per-event observation
-    def observe_input(self, event: dict) -> None:
-        self.keys_seen.update(event)
-        level = level_of(event)
-        if level is not None:
-            self.levels_seen.add(level)
-        field_name, ts = timestamp_of(event)
+    def observe_time(self, field_name: str | None, ts: datetime | None, flags: int) -> None:
+        """The input timestamp of one event (``EventTime.of``)."""
         if field_name is None:
             self.ts_missing += 1
             return
         self.ts_fields[field_name] = self.ts_fields.get(field_name, 0) + 1
         if ts is not None:
             self.ts_parsed += 1
-            _widen(self.span_in, ts)
+            if flags:
+                if flags & YEARLESS:
+                    self.ts_yearless += 1
+                if flags & NAIVE:
+                    self.ts_naive += 1
+            span = self.span_in
+            if span[0] is None or ts < span[0]:
+                span[0] = ts
+            if span[1] is None or ts > span[1]:
+                span[1] = ts
 
-    def observe_output(self, event: dict) -> None:
+    def observe_input(self, event: dict) -> None:
+        self.keys_seen.update(event)
+        level = level_of(event)
+        if level is not None:
+            self.levels_seen.add(level)
+
+    def observe_output(self, event: dict, ts_of) -> None:
         self.keys_output.update(event)
         level = level_of(event)
         if level is not None:
             self.levels_output.add(level)
-        _, ts = timestamp_of(event)
+        ts = ts_of(event)[1]
         if ts is not None:
             _widen(self.span_out, ts)
+
+    def ts_override_warning(self) -> str | None:
+        """Kelora's warning when --ts-field/--ts-format parsed nothing at all."""
+        field_name, fmt = self.ts_override_field, self.ts_override_format
+        detected = sum(self.ts_fields.values())
+        if (field_name is None and fmt is None) or not self.events_created or self.ts_parsed \
+                or (detected == 0 and self.ts_missing == 0):
+            return None
+        reasons = []
+        if field_name is not None:
+            reasons.append(f"--ts-field {field_name} was not found in the input" if detected == 0
+                           else f"--ts-field {field_name} values could not be parsed")
+        if fmt is not None:
+            reasons.append(f"--ts-format '{fmt}' had no timestamp fields to apply to" if detected == 0
+                           else f"--ts-format '{fmt}' did not match any timestamp values")
+        return "; ".join(reasons)
 
 
 def _widen(span: list, ts: datetime) -> None:
@@ -113,33 +146,6 @@ def level_of(event: dict) -> str | None:
         value = event.get(key)
         if type(value) is str:
             return value
-    return None
-
-
-def timestamp_of(event: dict) -> tuple[str | None, datetime | None]:
-    for key in TS_KEYS:
-        if key in event and event[key] is not None:
-            return key, parse_timestamp(event[key])
-    return None, None
-
-
-def parse_timestamp(value: object) -> datetime | None:
-    """Best-effort: RFC 3339 / ISO 8601 strings and epoch seconds or milliseconds."""
-    t = type(value)
-    try:
-        if t is str:
-            s = value.strip()  # type: ignore[union-attr]
-            if s.endswith(("Z", "z")):
-                s = s[:-1] + "+00:00"
-            dt = datetime.fromisoformat(s)
-            return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-        if t is int or t is float:
-            v = float(value)  # type: ignore[arg-type]
-            if v > 1e11:  # milliseconds
-                v /= 1000.0
-            return datetime.fromtimestamp(v, tz=timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        return None
     return None
 
 
