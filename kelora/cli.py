@@ -43,9 +43,6 @@ FLAG_HINTS = {
     "--discover": "--discover is not supported by this version of kelora; try -s for the keys seen",
     "--merge-sorted": "--merge-sorted is not supported by this version of kelora",
     "--mark-gaps": "--mark-gaps is not supported by this version of kelora",
-    "-A": "context lines (-A/-B/-C) are not supported by this version of kelora",
-    "-B": "context lines (-A/-B/-C) are not supported by this version of kelora",
-    "-C": "context lines (-A/-B/-C) are not supported by this version of kelora",
 }
 
 STAGE_PARAMS = {
@@ -536,6 +533,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         raise UsageError("--take must be 0 or more")
 
     time_options = _time_options(p, env)
+    before, after = _context_sizes(p, stages, time_options)
 
     startup_hints = []
     if total["levels"] > 1:  # reference §1.3: repeated -l is AND, which surprises people
@@ -563,6 +561,8 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         exclude_keys=_csv_list(p.get("exclude_keys")) or (),
         core=bool(p.get("core")),
         take=take,
+        context_before=before,
+        context_after=after,
         output_format=out_fmt,
         output_file=output_file,
         quiet=bool(p.get("quiet")),
@@ -635,6 +635,25 @@ def _time_options(p: dict, env) -> dict:
     return {"ts_field": ts_field, "ts_format": ts_format, "input_tz": input_tz, "tz_assumed": assumed,
             "normalize_ts": bool(p.get("normalize_ts")), "since": since, "until": until,
             "multiline": _multiline(p)}
+
+
+def _context_sizes(p: dict, stages, time_options: dict) -> tuple[int, int]:
+    """-B/-A/-C (as Kelora: -C sets both, overriding -A/-B); they need active filtering."""
+    sizes = {k: p.get(k) for k in ("before_context", "after_context", "context")}
+    for name, value in sizes.items():
+        if value is not None and value < 0:
+            flag = {"before_context": "-B", "after_context": "-A", "context": "-C"}[name]
+            raise UsageError(f"error: invalid value '{value}' for '{flag} <N>': must be 0 or more")
+    if sizes["context"] is not None:
+        before = after = sizes["context"]
+    else:
+        before, after = sizes["before_context"] or 0, sizes["after_context"] or 0
+    filtering = (any(st.kind in ("filter", "levels", "exclude_levels") for st in stages)
+                 or time_options["since"] is not None or time_options["until"] is not None)
+    if (before or after) and not filtering:
+        raise UsageError("Context options (-A, -B, -C) require active filtering because context is shown "
+                         "around matches. Add --filter, --levels, --since, or --until.")
+    return before, after
 
 
 def _multiline(p: dict):

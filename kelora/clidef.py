@@ -84,6 +84,9 @@ def kelora_command(
     core: Annotated[bool, typer.Option("-c", "--core", help="Keep only timestamp, level and message keys (+ -k keys).", rich_help_panel=SELECTION)] = False,
     since: Annotated[S, typer.Option("--since", help="Keep events at or after TIME: 2024-01-15T12:00:00Z, '2024-01-15 12:00', 10:30, 1h, -30m, yesterday, now-15m, until-1h. See --help-time.", rich_help_panel=SELECTION, metavar="TIME")] = None,
     until: Annotated[S, typer.Option("--until", help="Keep events at or before TIME (same forms; since+30m is relative to --since).", rich_help_panel=SELECTION, metavar="TIME")] = None,
+    after_context: Annotated[Optional[int], typer.Option("-A", "--after-context", help="Show N events after each match (needs --filter, -l/-L, --since or --until).", rich_help_panel=SELECTION, metavar="N")] = None,
+    before_context: Annotated[Optional[int], typer.Option("-B", "--before-context", help="Show N events before each match.", rich_help_panel=SELECTION, metavar="N")] = None,
+    context: Annotated[Optional[int], typer.Option("-C", "--context", help="Show N events before and after each match.", rich_help_panel=SELECTION, metavar="N")] = None,
     take: Annotated[Optional[int], typer.Option("-n", "--take", help="Emit at most N events, then stop reading.", rich_help_panel=SELECTION)] = None,
     # --- output
     output_format: Annotated[S, typer.Option("-F", "--output-format", help="default, json, logfmt, csv, tsv, csvnh, tsvnh, inspect, none.", rich_help_panel=OUTPUT)] = None,

@@ -56,6 +56,8 @@ class Config:
     exclude_keys: tuple[str, ...] = ()
     core: bool = False
     take: int | None = None
+    context_before: int = 0  # -B/-C (kelora.context_lines)
+    context_after: int = 0  # -A/-C
     # output
     output_format: str = "default"
     output_file: str | None = None

@@ -110,7 +110,7 @@ class InputLoop:
         take = c.take
         gate = self._input_gate(collect)  # timestamps for stats and --since/--until
         if (head is None and keep_re is None and ignore_re is None and not needs_meta and gate is None and take is None and not c.skip_lines
-                and c.input_format == "json"):
+                and c.input_format == "json" and self.context is None):
             if parser is None:
                 parser = self.parser = self._make_parser("")
             from kelora.formats.inputs import JsonParser

@@ -98,7 +98,8 @@ class OutputSink:
         self._write = self.out.write
 
     # ------------------------------------------------------------------ events
-    def emit(self, event: dict | None, meta: dict | None) -> None:
+    def emit(self, event: dict | None, meta: dict | None, prefix: bytes = b"") -> None:
+        """Write one event; *prefix* is a context marker (``* ``) for -A/-B/-C runs."""
         stats = self.stats
         if not event:
             stats.events_filtered += 1
@@ -126,6 +127,8 @@ class OutputSink:
         if not data:
             stats.events_filtered += 1
             return
+        if prefix:
+            data = prefix + data
         try:
             self._write(data)
         except OSError as exc:  # disk full, I/O error: stop, and leave no partial export

@@ -48,6 +48,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.called_functions: frozenset[str] = frozenset()
         self.privacy = None  # kelora.privacy.lifecycle.Lifecycle: --rotation-map, --escrow, --scan-pii
         self.event_time = None  # kelora.timestamps.EventTime, when timestamps are looked at
+        self.context = None  # kelora.context_lines, with -A/-B/-C
+        self.context_stages: frozenset[int] = frozenset()
         if (config.stats is not None or config.with_stats or config.time_window or config.normalize_ts
                 or config.ts_field or config.ts_format):
             from kelora.timestamps import event_time
@@ -226,6 +228,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             self.sink.scan = self.privacy.scanner.scan
         if self.event_time is not None:
             self.sink.ts_of = self.event_time.of
+        if c.context_before or c.context_after:
+            self._setup_context()
         status = ExitStatus.OK
         try:
             try:
@@ -234,8 +238,12 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                 if not c.no_input:
                     # --take stops after N events, and CSV headers are per file: sequential
                     per_file_header = len(c.files) > 1 and split_spec(c.input_format)[0] in ("csv", "tsv")
-                    sequential = c.multiline is not None
-                    if c.parallel and sequential:
+                    sequential = c.multiline is not None or self.context is not None
+                    if c.parallel and self.context is not None:
+                        self.reporter.warning("cross-event context (--window or -B/-C) requires sequential mode; "
+                                              "ignoring --parallel settings. Rerun without --parallel if you need "
+                                              "cross-event context.")
+                    elif c.parallel and sequential:
                         self.reporter.warning("multiline events (-M) are read sequentially; ignoring --parallel "
                                               "settings. Rerun without --parallel to silence this.")
                     if c.parallel and c.take is None and not per_file_header and not sequential:
@@ -244,8 +252,12 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                         ParallelReader(self).read_inputs()
                     else:
                         self._read_inputs()
+                if self.context is not None:
+                    self.context.finish()
                 self._run_end()
             except StopInput:
+                if self.context is not None:
+                    self.context.finish()
                 self._run_end()
         except StageFailed as fail:
             self.sink.flush()
@@ -309,6 +321,52 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             raise FatalError(f"Pipeline error: End stage error: {err.short()}")
 
     # ------------------------------------------------------------------ stages
+    def _setup_context(self) -> None:
+        """-A/-B/-C: the stages that decide (the --filter ones, else -l/-L) and the printer;
+        ``_process`` becomes ``_process_context`` (runs without context keep the plain one)."""
+        from kelora.context_lines import ContextLines, MarkMatches
+
+        c = self.config
+        markers = c.output_format == "default"
+        emoji = self.reporter.emoji
+        filters = frozenset(i for i, st in enumerate(c.stages) if st.kind == "filter")
+        if filters:
+            self.context = ContextLines(c.context_before, c.context_after, self.sink.emit, self.stats,
+                                        emoji=emoji, markers=markers)
+            self.context_stages = filters
+        elif any(st.kind in ("levels", "exclude_levels") for st in c.stages):
+            self.context = MarkMatches(self.sink.emit, emoji=emoji, markers=markers)
+        else:  # --since/--until only: nothing is marked (as Kelora)
+            return
+        self._process = self._process_context
+
+    def _process_context(self, scope: Scope, start: int) -> None:
+        """``_process`` with context lines: a deciding stage's drop is held, a kept event is a match."""
+        fns = self.stage_fns
+        for i in range(start, len(fns)):
+            result = fns[i](scope)
+            if result is True:
+                continue
+            if result is False:
+                if i in self.context_stages:
+                    self.context.miss(scope.e, scope.meta)
+                else:
+                    self.stats.events_filtered += 1
+                return
+            if result is None:
+                self.stats.events_errored += 1
+                return
+            if not result:
+                self.stats.events_filtered += 1
+                return
+            for event in result:
+                self._process_context(Scope(event, scope.meta, self.ctx, scope.vars.copy()), i + 1)
+            return
+        if scope.e:
+            self.context.hit(scope.e, scope.meta)
+        else:
+            self.sink.emit(scope.e, scope.meta)
+
     def _process(self, scope: Scope, start: int) -> None:
         fns = self.stage_fns
         for i in range(start, len(fns)):
