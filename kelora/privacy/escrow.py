@@ -43,7 +43,18 @@ SCHEMA = (
 )
 
 
+def _require_cryptography() -> None:
+    """A clear refusal (exit 2) instead of an internal error when ``cryptography`` is missing
+    (an environment installed before it became a dependency: rerun ``make install``)."""
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        raise FatalError("--escrow needs the 'cryptography' package, which is not installed "
+                         "(reinstall kelora, e.g. make install)", exit_code=2) from None
+
+
 def derive_key(escrow_key: bytes) -> bytes:
+    _require_cryptography()
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -63,6 +74,7 @@ class Escrow:
     """One run's escrow: the write buffer, the reveal side, and (in the parent) the database."""
 
     def __init__(self, path: str, key: bytes, *, create: bool):
+        _require_cryptography()
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         self.path = path

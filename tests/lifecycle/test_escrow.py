@@ -202,3 +202,17 @@ def test_interrupted_run_leaves_a_consistent_database(tmp_path):
     assert r.returncode == 0, r.stderr
     con = sqlite3.connect(db)
     assert con.execute("select count(*) from escrow").fetchone()[0] == 2500
+
+
+def test_missing_cryptography_is_a_clear_refusal(tmp_path, monkeypatch):
+    import sys
+
+    from kelora.cli import run_command
+    from kelora.env import Env
+
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # import fails
+    test_env = Env.for_test(stdin=lines(), environ=env())
+    code = run_command(["-j", "--escrow", str(tmp_path / "a.db"), *PSEUDO], test_env)
+    assert code == 2
+    assert "needs the 'cryptography' package" in test_env.stderr.getvalue()
+    assert not (tmp_path / "a.db").exists()
