@@ -36,6 +36,8 @@ def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally):
             if len(raw) <= max_bytes:
                 try:
                     _e = loads(raw)
+                    if big in raw.translate(digits):  # an integer orjson read as a float
+                        _e = exact(raw, _e)
                 except JSONDecodeError:
                     pass
             if type(_e) is not dict:  # too long, not JSON, or not an object
@@ -166,7 +168,10 @@ def build_loop(steps: list):
         pad = " " * (20 if i == inline_at else 16)
         code = code.replace("<unclean>", "unclean += 1\n" + pad if first else "")
         body.append((code + test).replace("@", str(i)))
+    from kelora.formats.exactjson import DIGITS, RUN, exact
+
     ns.update(loads=loads, JSONDecodeError=JSONDecodeError, SkipEvent=SkipEvent,
+              big=RUN, digits=DIGITS, exact=exact,
               ScriptRuntimeError=ScriptRuntimeError)
     # clean evaluations per filter; the first stage's are derived (see _FIRST_FILTER_TEST)
     oks = [("(n - first - slow_lines - unclean)" if i == 0 else f"ok{i}") for i, _ in filters]

@@ -230,6 +230,8 @@ class InputLoop:
         kept in locals and added to the stats when the file ends (or the run stops)."""
         from orjson import JSONDecodeError, loads
 
+        from kelora.formats.exactjson import DIGITS as digits, RUN as big, exact
+
         stats = self.stats
         ctx = self.ctx
         fns = self.stage_fns
@@ -262,6 +264,8 @@ class InputLoop:
                 if len(raw) <= max_bytes:  # (with its newline: the slow path checks exactly)
                     try:
                         event = loads(raw)
+                        if big in raw.translate(digits):  # an integer orjson read as a float
+                            event = exact(raw, event)
                     except JSONDecodeError:
                         pass
                 if type(event) is not dict:  # too long, not JSON, or not an object

@@ -133,7 +133,14 @@ def render_tsv(store: MetricStore) -> str:
 
 def render_json(store: MetricStore) -> str:
     """Pretty JSON (2-space indent), keys sorted at every level (COMPAT D12); NaN/inf as null."""
-    text = orjson.dumps(store.finalize(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    doc = store.finalize()
+    option = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+    try:
+        text = orjson.dumps(doc, option=option).decode()
+    except orjson.JSONEncodeError:  # integers beyond 64 bits: their exact digits (COMPAT D20)
+        from kelora.formats.render import _json_safe
+
+        text = orjson.dumps(_json_safe(doc), option=option).decode()
     return escape_json_text(text)  # DEL/C1 as \u009b (D18)
 
 

@@ -13,6 +13,7 @@ import orjson
 from kelora import values
 from kelora.builtins.registry import builtin
 from kelora.builtins._owned import owned
+from kelora.formats.exactjson import exact_text_if_needed
 from kelora.errors import FunctionError
 
 _NOTHING = object()
@@ -141,7 +142,7 @@ def resolve_path(root: object, path: str) -> object:
 def _path_root(value: object) -> object:
     if isinstance(value, str):
         try:
-            return orjson.loads(value)
+            return exact_text_if_needed(value, orjson.loads(value))
         except orjson.JSONDecodeError:
             return _MISSING
     return value

@@ -13,6 +13,7 @@ import re
 import orjson
 
 from kelora.builtins.limits import MAX_OPS, want_ops
+from kelora.formats.exactjson import exact_text_if_needed
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 from kelora.formats.combined import parse_combined as _combined
@@ -29,7 +30,7 @@ def parse_json(text: str) -> object:
         parse_json("42")  =>  42
     """
     try:
-        return orjson.loads(text)
+        return exact_text_if_needed(text, orjson.loads(text))
     except orjson.JSONDecodeError as err:
         raise FunctionError(f"parse_json(): invalid JSON: {err}") from None
 

@@ -12,6 +12,7 @@ import orjson
 
 from kelora.errors import InputError
 
+from .exactjson import exact_if_needed, exact_text_if_needed
 from .scalars import infer_scalar
 
 _loads = orjson.loads
@@ -92,7 +93,7 @@ class JsonParser(Parser):
             raise InputError(json_error_message(exc)) from None
         if type(obj) is not dict:
             raise _not_object(obj)
-        return obj
+        return exact_text_if_needed(line, obj)
 
     def parse_bytes(self, raw: bytes):
         """The hot path: orjson reads bytes directly (a trailing newline is JSON whitespace)."""
@@ -106,7 +107,7 @@ class JsonParser(Parser):
             raise InputError(json_error_message(exc)) from None
         if type(obj) is not dict:
             raise _not_object(obj)
-        return obj
+        return exact_if_needed(raw, obj)
 
 
 # --------------------------------------------------------------------------- line / raw

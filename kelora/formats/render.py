@@ -34,15 +34,23 @@ def json_default(v):
 
 
 def _json_safe(v):
-    """Copy of ``v`` where ints beyond 64 bits are strings (orjson refuses them)."""
+    """Copy of ``v`` where ints beyond 64 bits (orjson refuses them) are written as their exact
+    digits (``orjson.Fragment``: raw JSON), a number as in the input (COMPAT D20)."""
     t = type(v)
     if t is int:
-        return v if -(2**63) <= v <= U64_MAX else str(v)
+        return v if -(2**63) <= v <= U64_MAX else _big_int(v)
     if t is dict:
         return {k: _json_safe(x) for k, x in v.items()}
     if t is list:
         return [_json_safe(x) for x in v]
     return v
+
+
+def _big_int(v: int):
+    try:
+        return orjson.Fragment(str(v).encode())
+    except ValueError:  # past Python's 4300-digit conversion limit: the nearest float
+        return float(v) if abs(v) < 2**1023 else str(v)
 
 
 # ryu (serde_json) writes 1e16 where orjson writes 1e+16; fix numbers only, never strings.

@@ -56,9 +56,10 @@ def infer_scalar(text: str):
             m = _JSON_NUMBER.match(text)
             if m is not None:
                 if m.lastindex is None:  # no fraction, no exponent
-                    n = int(text)
-                    if I64_MIN <= n <= I64_MAX:
-                        return n
+                    try:
+                        return int(text)  # exact, also beyond 64 bits (COMPAT D20)
+                    except ValueError:  # past Python's 4300-digit conversion limit
+                        return text
                 return float(text)
         return text
     if first == "t" or first == "T" or first == "f" or first == "F":

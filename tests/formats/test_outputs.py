@@ -141,8 +141,9 @@ def test_json_exponent_fix_leaves_strings_alone():
 def test_json_special_values():
     ev = {"dt": DT, "d": Duration(5_000_000_000), "big": 2**70, "neg": -(2**70),
           "nested": {"z": 1, "a": [DT]}}
-    assert out("json", ev) == (b'{"dt":"2026-01-02T15:04:05+00:00","d":"5s","big":"1180591620717411303424",'
-                               b'"neg":"-1180591620717411303424",'
+    # integers beyond 64 bits are written as their exact digits (COMPAT D20), not as strings
+    assert out("json", ev) == (b'{"dt":"2026-01-02T15:04:05+00:00","d":"5s","big":1180591620717411303424,'
+                               b'"neg":-1180591620717411303424,'
                                b'"nested":{"z":1,"a":["2026-01-02T15:04:05+00:00"]}}\n')
 
 

@@ -155,3 +155,54 @@ def test_conf_is_read_only_outside_begin_by_every_route(script):
     assert_no_traceback(res)
     events = [json.loads(line) for line in res.out.decode().splitlines()]
     assert events == [{"i": 1, "s": [1], "t": [[0]]}, {"i": 2, "s": [1], "t": [[0]]}], (res.out, res.err)
+
+
+# ------------------------------------------------------------------ item 8: numbers and identifiers
+
+BIG = "123456789012345678901234567890"
+
+
+@pytest.mark.parametrize("fmt, out", [
+    ("json", f'{{"id":{BIG},"n":-98765432109876543210987,"small":42,"f":1.5}}'),
+    ("logfmt", f"id={BIG} n=-98765432109876543210987 small=42 f=1.5"),
+])
+def test_integers_keep_their_exact_digits_through_json(fmt, out):
+    res = run_bin(["-j", "-F", fmt], stdin=f'{{"id":{BIG},"n":-98765432109876543210987,"small":42,"f":1.5}}\n'.encode())
+    assert res.code == 0, res.err
+    assert res.out.decode().strip() == out
+
+
+def test_integers_keep_their_exact_digits_from_logfmt_and_in_scripts():
+    res = run_bin(["-f", "logfmt", "-e", "e.s = e.id.to_string()", "-F", "json"],
+                  stdin=f"id={BIG}\n".encode())
+    assert res.code == 0, res.err
+    event = json.loads(res.out)
+    assert event["id"] == int(BIG) and event["s"] == BIG, res.out
+
+
+def test_two_big_ids_get_two_pseudonyms_and_metrics_keep_the_digits(tmp_path):
+    lines = f'{{"id":{BIG}}}\n{{"id":{BIG[:-1]}1}}\n'.encode()
+    res = run_bin(["-j", "-e", 'e.p = pseudonym(e.id, "ids"); track_unique("u", e.id); track_max("m", e.id)',
+                   "-F", "json", "--metrics-file", str(tmp_path / "m.json")],
+                  stdin=lines, environ={"KELORA_SECRET": "s3cret-for-tests-only"})
+    assert res.code == 0, res.err
+    events = [json.loads(line) for line in res.out.decode().splitlines()]
+    assert events[0]["id"] == int(BIG) and events[1]["id"] == int(BIG[:-1] + "1")
+    assert events[0]["p"] != events[1]["p"]
+    metrics = (tmp_path / "m.json").read_text()
+    assert BIG in metrics and BIG[:-1] + "1" in metrics, metrics
+
+
+@pytest.mark.parametrize("text", [
+    "2001:db8:85a3::8a2e:370:7334",
+    "fe80::1ff:fe23:4567:890a%eth2",
+    "https://alice:pa55@example.com/reset?token=SECRET123",
+    "192.168.001.1",
+    '"carol smith"@example.com',
+])
+def test_normalized_leaves_only_placeholders(text):
+    res = run_bin(["-j", "-e", "e.m = normalized(e.m)", "-F", "json"],
+                  stdin=json.dumps({"m": f"x {text} y"}).encode() + b"\n")
+    assert res.code == 0, res.err
+    m = json.loads(res.out)["m"]
+    assert m in ("x <ipv6> y", "x <url> y", "x <ipv4> y", "x <email> y"), m

@@ -1,0 +1,41 @@
+"""Integers keep their exact digits (COMPAT D20; issue 12, item 8).
+
+orjson reads integers up to 64 bits exactly and anything longer as a float
+(``123456789012345678901234567890`` -> ``1.2345678901234568e29``): two different ids would
+share a pseudonym.  Such a number has at least 20 digits in a row, so a line is re-read with
+the standard ``json`` module (exact Python ints, the same strings, floats and key order) only
+when its bytes hold a run of 20 digits: one ``translate`` and one substring search per line,
+no Python-level work for the other lines.  Integers past Python's 4300-digit conversion limit
+stay orjson's float (converting them would be quadratic work).
+"""
+from __future__ import annotations
+
+import json
+import re
+
+DIGITS = bytes.maketrans(b"0123456789", b"0000000000")
+RUN = b"0" * 20  # 2**64 has 20 digits: shorter integers are exact in orjson
+_RUN_TEXT = re.compile(r"[0-9]{20}")
+
+
+def exact(raw, parsed):
+    """*raw* (bytes or str) re-read with exact integers; *parsed* when that fails."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return parsed
+
+
+def exact_if_needed(raw: bytes, parsed):
+    """*parsed* (orjson's reading of *raw* bytes), or the exact reading when *raw* has a long
+    digit run."""
+    if RUN in raw.translate(DIGITS):
+        return exact(raw, parsed)
+    return parsed
+
+
+def exact_text_if_needed(text: str, parsed):
+    """Same for a str (builtins, slow paths)."""
+    if _RUN_TEXT.search(text) is not None:
+        return exact(text, parsed)
+    return parsed
