@@ -62,11 +62,14 @@ TASKS = {
     "T4": ("CSV export", ["-k", "timestamp,user_id,status,duration_ms", "-F", "csv"], 0.75,
            (["-r"], '[.timestamp, .user_id, .status, .duration_ms] | @csv'),
            ["--ijson", "--ocsv", "cut", "-o", "-f", "timestamp,user_id,status,duration_ms"]),
+    "T5": ("scrub free text", ["-e", "e.message = normalized(e.message)", "-F", "json"], 0.50,
+           None, None),
     # the PII leak gate (no jq/Miller equivalent); its ceiling lives in bench/ (CEILINGS)
     "T6": ("PII leak gate (--scan-pii)", ["--scan-pii"], 0.70, None, None),
 }
 # ceiling scripts that are not in the shared kit
-CEILINGS = {"T6": os.path.join(ROOT, "bench", "pii_ceiling.py")}
+CEILINGS = {"T5": os.path.join(ROOT, "bench", "ceiling_t5.py"),
+            "T6": os.path.join(ROOT, "bench", "pii_ceiling.py")}
 # exit codes that are a normal end of a task: the gate exits 1 when it finds PII (it does here)
 OK_CODES = {"T6": (0, 1)}
 STREAMING = ("T0", "T1", "T2", "T4")  # peak RSS must not grow with the input
