@@ -35,9 +35,7 @@ def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally):
             _e = None
             if len(raw) <= max_bytes:
                 try:
-                    _e = loads(raw)
-                    if big in raw.translate(digits):  # an integer orjson read as a float
-                        _e = exact(raw, _e)
+                    _e = loads(raw)<input_check>
                 except JSONDecodeError:
                     pass
             if type(_e) is not dict:  # too long, not JSON, or not an object
@@ -48,7 +46,7 @@ def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally):
 '''
 
 _TAIL = '''
-            data = fmt(<event>)
+            data = fmt(<event>)<output_check>
             if data:
                 try:
                     write(data)
@@ -168,18 +166,27 @@ def build_loop(steps: list):
         pad = " " * (20 if i == inline_at else 16)
         code = code.replace("<unclean>", "unclean += 1\n" + pad if first else "")
         body.append((code + test).replace("@", str(i)))
-    from kelora.formats.exactjson import DIGITS, RUN, exact
+    from kelora.formats.exactjson import DIGITS, RUN, exact, refmt
+    from kelora.values import BIG_FLOAT_WRITTEN
 
+    # integers beyond 64 bits (kelora/formats/exactjson.py): exec stages see exact values from
+    # the start; without one, only lines whose output shows a huge float are looked at
+    if exec_seen:
+        checks = ("\n                    if big in raw.translate(digits):  # an integer orjson read as a float"
+                  "\n                        _e = exact(raw, _e)", "")
+    else:
+        checks = ("", "\n            if written[0]:"
+                      "\n                data = refmt(raw, data, fmt)")
     ns.update(loads=loads, JSONDecodeError=JSONDecodeError, SkipEvent=SkipEvent,
-              big=RUN, digits=DIGITS, exact=exact,
+              big=RUN, digits=DIGITS, exact=exact, written=BIG_FLOAT_WRITTEN, refmt=refmt,
               ScriptRuntimeError=ScriptRuntimeError)
     # clean evaluations per filter; the first stage's are derived (see _FIRST_FILTER_TEST)
     oks = [("(n - first - slow_lines - unclean)" if i == 0 else f"ok{i}") for i, _ in filters]
-    source = (_HEAD.replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
+    source = (_HEAD.replace("<input_check>", checks[0]).replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
                             + "    unclean = 0\n")
               + ("            s.e = _e\n" if bound else "")
               + "".join(body)
-              + _TAIL.replace("<event>", "s.e" if exec_seen else "_e").replace(
+              + _TAIL.replace("<output_check>", checks[1]).replace("<event>", "s.e" if exec_seen else "_e").replace(
                   "<oks>", "(" + "".join(f"{x}, " for x in oks) + ")"))
     if inline is not None:
         source = source.replace("<expr>", inline[0])  # last: the expression may hold any text

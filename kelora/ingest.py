@@ -230,7 +230,8 @@ class InputLoop:
         kept in locals and added to the stats when the file ends (or the run stops)."""
         from orjson import JSONDecodeError, loads
 
-        from kelora.formats.exactjson import DIGITS as digits, RUN as big, exact
+        from kelora.formats.exactjson import DIGITS as digits, RUN as big, exact, refmt
+        from kelora.values import BIG_FLOAT_WRITTEN as written
 
         stats = self.stats
         ctx = self.ctx
@@ -252,6 +253,10 @@ class InputLoop:
             lean = lean_steps(fns)
             if lean is not None:
                 return self._read_json_lean(src, lean, fmt, write)
+        # integers beyond 64 bits: checked as each line is read when stages may change the event
+        # or it goes on without a writer; else only for lines whose output shows a huge float
+        check_in = bool(fns) or fmt is None
+        written[0] = False
         max_bytes = self.config.max_line_bytes
         if max_bytes is None:
             max_bytes = NO_LIMIT
@@ -264,7 +269,7 @@ class InputLoop:
                 if len(raw) <= max_bytes:  # (with its newline: the slow path checks exactly)
                     try:
                         event = loads(raw)
-                        if big in raw.translate(digits):  # an integer orjson read as a float
+                        if check_in and big in raw.translate(digits):  # an int orjson read as a float
                             event = exact(raw, event)
                     except JSONDecodeError:
                         pass
@@ -305,6 +310,8 @@ class InputLoop:
                     emit(event, None)
                     continue
                 data = fmt(event)
+                if written[0]:  # a huge float was written: was it an integer of the line?
+                    data = refmt(raw, data, fmt)
                 if data:
                     try:
                         write(data)

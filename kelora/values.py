@@ -204,6 +204,11 @@ def format_float_rust(x: float) -> str:
     return _plain_decimal(x)
 
 
+# Set when a float of 64-bit-integer size or more is written (exponent form): the JSON read
+# loops that skip the per-line big-integer check then look at that line (kelora/formats/exactjson.py).
+BIG_FLOAT_WRITTEN = [False]
+
+
 def format_float(x: float) -> str:
     """Rhai's float display: ``1.0``, ``0.045``, ``1e14`` (exponent beyond 1e13 / below 1e-13)."""
     if math.isnan(x):
@@ -212,6 +217,8 @@ def format_float(x: float) -> str:
         return "inf" if x > 0 else "-inf"
     ax = abs(x)
     if ax != 0 and (ax > 1e13 or ax < 1e-13):
+        if ax >= 1.8e19:
+            BIG_FLOAT_WRITTEN[0] = True
         return _exp_form(x)
     s = _plain_decimal(x)
     if "." not in s:

@@ -7,6 +7,12 @@ the standard ``json`` module (exact Python ints, the same strings, floats and ke
 when its bytes hold a run of 20 digits: one ``translate`` and one substring search per line,
 no Python-level work for the other lines.  Integers past Python's 4300-digit conversion limit
 stay orjson's float (converting them would be quadratic work).
+
+Where the check runs: a read loop whose stages may change the event (exec stages, or events
+handed on without a writer) checks every line when it is read.  A loop with no exec stage
+(passthrough, filters, `-k`) checks only the lines whose output contains a float of 64-bit size
+or more (the float writers raise ``values.BIG_FLOAT_WRITTEN``) and then writes the exact
+reading instead: the common line pays one list lookup, not a scan.
 """
 from __future__ import annotations
 
@@ -39,3 +45,16 @@ def exact_text_if_needed(text: str, parsed):
     if _RUN_TEXT.search(text) is not None:
         return exact(text, parsed)
     return parsed
+
+
+def refmt(raw: bytes, data, fmt):
+    """*data* (the formatted event) again from the exact reading of *raw* when the line has a
+    long digit run (a stage-free loop: the event is the line as read)."""
+    from kelora.values import BIG_FLOAT_WRITTEN
+
+    BIG_FLOAT_WRITTEN[0] = False
+    if RUN in raw.translate(DIGITS):
+        event = exact(raw, None)
+        if type(event) is dict:
+            return fmt(event)
+    return data

@@ -6,7 +6,7 @@ import sys
 
 import orjson
 
-from kelora.values import I64_MAX, DateTime, Duration, FnPtr, format_float, to_string
+from kelora.values import BIG_FLOAT_WRITTEN, I64_MAX, DateTime, Duration, FnPtr, format_float, to_string
 
 _dumps = orjson.dumps
 _JSONEncodeError = orjson.JSONEncodeError
@@ -85,6 +85,7 @@ def json_bytes(obj, option: int = 0) -> bytes:
                 data = _dumps("<unserializable>", option=option)
     if 0x2B in data and b"e+" in data:  # memchr for "+" first: ``e+`` is a slower search
         data = fix_exponents(data)
+        BIG_FLOAT_WRITTEN[0] = True  # (1e16 and up: the read loop checks the line's integers)
     return data
 
 

@@ -206,3 +206,17 @@ def test_normalized_leaves_only_placeholders(text):
     assert res.code == 0, res.err
     m = json.loads(res.out)["m"]
     assert m in ("x <ipv6> y", "x <url> y", "x <ipv4> y", "x <email> y"), m
+
+
+@pytest.mark.parametrize("args", [
+    ["--filter", "e.s >= 200", "-F", "json"],
+    ["-k", "id,s,f", "-F", "csv"],
+    ["-e", "e.t = 1", "-F", "json"],
+    ["-F", "logfmt"],
+])
+def test_integers_keep_their_exact_digits_with_filters_selections_and_stages(args):
+    """Loops without an exec stage check only lines whose output shows a huge float."""
+    res = run_bin(["-j", *args], stdin=f'{{"id":{BIG},"s":200,"f":1e20}}\n{{"id":1,"s":100,"f":0.5}}\n'.encode())
+    assert res.code == 0, res.err
+    first = res.out.decode().splitlines()[0]
+    assert BIG in first and "1.2345678901234568e" not in first, first
