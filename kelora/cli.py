@@ -586,6 +586,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         strict=bool(p.get("strict")),
         fail_closed=bool(p.get("fail_closed")),
         fail_open=bool(p.get("fail_open")),
+        csv_safe=bool(p.get("csv_safe")),
         verbose=verbose,
         secret_file=data.secret_file,
         rotation_map=p.get("rotation_map"),

@@ -90,6 +90,7 @@ def kelora_command(
     take: Annotated[Optional[int], typer.Option("-n", "--take", help="Emit at most N events, then stop reading.", rich_help_panel=SELECTION)] = None,
     # --- output
     output_format: Annotated[S, typer.Option("-F", "--output-format", help="default, json, logfmt, csv, tsv, csvnh, tsvnh, inspect, none.", rich_help_panel=OUTPUT)] = None,
+    csv_safe: Annotated[Optional[bool], typer.Option("--csv-safe/--no-csv-safe", help="CSV/TSV: prefix cells that start with = + - @ TAB or CR with ' so spreadsheets do not run them as formulas (numbers untouched). Settable in the config's defaults.", rich_help_panel=OUTPUT, show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("-J", help="Same as -F json.", rich_help_panel=OUTPUT)] = False,
     output_file: Annotated[S, typer.Option("-o", "--output-file", help="Write events to FILE (atomically, when the run ends).", rich_help_panel=OUTPUT)] = None,
     brief: Annotated[bool, typer.Option("-b", "--brief", help="Default format: values only.", rich_help_panel=OUTPUT)] = False,

@@ -84,6 +84,7 @@ class Config:
     # errors
     strict: bool = False
     fail_closed: bool = False
+    csv_safe: bool = False  # --csv-safe: defuse spreadsheet formulas in csv/tsv cells (D19)
     fail_open: bool = False  # --fail-open: failed privacy stages restore raw values (Kelora), D17
     verbose: int = 0
     # secrets (COMPAT D10): from the config file's root key

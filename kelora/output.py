@@ -62,6 +62,7 @@ class OutputSink:
             # colour is for the terminal: never inside an -o export
             color=use_color(config, env) and not config.output_file,
             terminal=env.stdout_isatty and not config.output_file,
+            csv_safe=config.csv_safe,
         )
         self.select = self.formatter.select_fields
         # -k/-K/-c can leave an event empty (then it is dropped) even when nothing is printed

@@ -56,9 +56,10 @@ def keys_required_error(fmt: str) -> FatalError:
 
 def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool = False,
                    brief: bool = False, verbose: int = 0, color: bool = False,
-                   terminal: bool = False):
+                   terminal: bool = False, csv_safe: bool = False):
     """``color=True`` (TTY or ``FORCE_COLOR``) colours the default format's keys and levels.
-    ``terminal=True`` (events go to a terminal) escapes control characters in csv/tsv (D18)."""
+    ``terminal=True`` (events go to a terminal) escapes control characters in csv/tsv (D18);
+    ``csv_safe=True`` (``--csv-safe``) defuses spreadsheet formulas in csv/tsv cells (D19)."""
     fmt = (fmt or "default").lower()
     if fmt in CSV_OUTPUTS:
         keys = parse_key_list(keys, dedupe=False)  # a column named twice is printed twice
@@ -66,7 +67,7 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
             raise keys_required_error(fmt)
         if core:
             raise UsageError(f"--core cannot be used with {fmt} output")
-        out = _make_csv(keys, parse_key_list(exclude_keys), fmt, terminal)
+        out = _make_csv(keys, parse_key_list(exclude_keys), fmt, terminal, csv_safe)
         out.select_fields = _csv_selector(keys, parse_key_list(exclude_keys))
     else:
         keys = parse_key_list(keys)
@@ -372,11 +373,25 @@ def csv_cell(v, needs) -> str:
     return text
 
 
-def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False):
+# --csv-safe (COMPAT D19, the OWASP rule): a cell a spreadsheet would read as a formula gets a
+# leading `'`; a number literal (`-5`, `+1.5`, also as a string) and a lone `-` are left alone
+_FORMULA_START = frozenset("=+-@\t\r")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def csv_safe_text(text: str) -> str:
+    """*text* with a leading `'` when a spreadsheet would run it as a formula."""
+    if text and text[0] in _FORMULA_START and text != "-" and _NUMBER.fullmatch(text) is None:
+        return "'" + text
+    return text
+
+
+def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False, csv_safe: bool = False):
     delim = "\t" if fmt.startswith("tsv") else ","
     needs = _csv_needs_quote(delim)
+    cell_of = _safe_cell(needs) if csv_safe else None
     columns = tuple((k, k not in exclude) for k in keys)
-    header_text = delim.join(csv_cell(k, needs) for k in keys)
+    header_text = delim.join((cell_of or (lambda k: csv_cell(k, needs)))(k) for k in keys)
     # on a terminal, control characters (but TAB/LF/CR, which CSV quotes) are escaped (D18);
     # a file or pipe gets the data as it is
     controls = CONTROLS.search if terminal else None
@@ -392,7 +407,9 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False):
             if shown and k in event:
                 found = True
                 v = event[k]
-                if type(v) is str:
+                if cell_of is not None:
+                    append(cell_of(v))
+                elif type(v) is str:
                     append('"' + v.replace('"', '""') + '"' if needs(v) else v)
                 else:
                     append(csv_cell(v, needs))
@@ -415,6 +432,18 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False):
     fmt_csv.header = None if fmt.endswith("nh") else header
     fmt_csv.header_line = header
     return fmt_csv
+
+
+def _safe_cell(needs):
+    """``csv_cell`` with formulas defused (D19): the cell's text gets its `'`, then its quotes."""
+    def cell(v) -> str:
+        t = type(v)
+        if t is int or t is float or t is bool or v is None:
+            return csv_cell(v, needs)  # numbers are numbers: never touched
+        text = csv_cell(v, lambda s: False)  # the unquoted text
+        text = csv_safe_text(text)
+        return '"' + text.replace('"', '""') + '"' if needs(text) else text
+    return cell
 
 
 def _csv_selector(keys: tuple, exclude: tuple):
