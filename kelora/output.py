@@ -120,7 +120,7 @@ class OutputSink:
                 self.scan(event)
             stats.events_output += 1
             if self.collect:
-                stats.observe_output(event, self.ts_of)
+                stats.observe_output(event, self.ts_of, selected if self.selects else None)
             return
         if self.scan is not None:  # --scan-pii -o: the gate sees what is written
             self.scan(self.select(event) if self.selects else event)
@@ -135,8 +135,8 @@ class OutputSink:
         except OSError as exc:  # disk full, I/O error: stop, and leave no partial export
             self.write_error(exc)
         stats.events_output += 1
-        if self.collect:
-            stats.observe_output(event, self.ts_of)
+        if self.collect:  # "Keys output": the keys written, after -k/-K/-c
+            stats.observe_output(event, self.ts_of, self.select(event) if self.selects else None)
         if self.flush_each:
             self.out.flush()
 

@@ -108,8 +108,9 @@ class Stats:
         if level is not None:
             self.levels_seen.add(level)
 
-    def observe_output(self, event: dict, ts_of) -> None:
-        self.keys_output.update(event)
+    def observe_output(self, event: dict, ts_of, written: dict | None = None) -> None:
+        """*written*: the event as -k/-K/-c left it, whose keys are what really left (issue 11)."""
+        self.keys_output.update(event if written is None else written)
         level = level_of(event)
         if level is not None:
             self.levels_output.add(level)
