@@ -126,7 +126,16 @@ def test_catastrophic_regex_is_interruptible(tmp_path):
                          preexec_fn=_limit_memory)
     p.stdin.write(REDOS_LINE)
     p.stdin.flush()
-    time.sleep(0.8)
+    # Signal once the run is inside the regex: after 1 s of CPU time (start-up takes a fraction
+    # of that; the line takes minutes), not after a fixed sleep that a loaded machine outruns.
+    ticks = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and p.poll() is None:
+        with open(f"/proc/{p.pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / ticks >= 1.0:  # utime + stime
+            break
+        time.sleep(0.05)
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=20)
     assert p.returncode == 143, err
