@@ -5,6 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_SECRET ?= kelora-demo-secret-do-not-use-in-production
+# step 2 of `make demo`, also the export its final --scan-pii gate checks: no identifier anywhere,
+# free text (message) and IP addresses included (issue 11 item 8)
+DEMO_EXPORT = -j examples/security_audit.jsonl \
+  -e 'e.user_id = pseudonym(e.user_email, "users")' \
+  -e 'e.session_id = pseudonym(e.session_token, "sessions")' \
+  -e 'e.user_email = (); e.session_token = ()' \
+  -e 'e.message = normalized(e.message)' -e 'e.ip = pseudonym(e.ip, "ips")' \
+  -F json
 
 .PHONY: install demo test test-fast fuzz bench docs docs-check clean
 
@@ -17,12 +25,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	@echo '== Step 2: pseudonymize user e-mails and session tokens (KELORA_SECRET=$(DEMO_SECRET))'
-	@KELORA_SECRET='$(DEMO_SECRET)' $(BIN)/kelora -j examples/security_audit.jsonl \
-	  -e 'e.user_id = pseudonym(e.user_email, "users")' \
-	  -e 'e.session_id = pseudonym(e.session_token, "sessions")' \
-	  -e 'e.user_email = (); e.session_token = ()' \
-	  -F json --take 5
+	@echo '== Step 2: pseudonymize user e-mails, session tokens and IPs, scrub free text (KELORA_SECRET=$(DEMO_SECRET))'
+	@KELORA_SECRET='$(DEMO_SECRET)' $(BIN)/kelora $(DEMO_EXPORT) --take 5
 	@echo
 	@echo '== Step 4: unique users, counted by hash and by pseudonym'
 	@KELORA_SECRET='$(DEMO_SECRET)' $(BIN)/kelora -j examples/app.log \
@@ -32,14 +36,10 @@ demo: $(STAMP)
 	  -e 'track_unique("pseudonyms", e.user_anon)' \
 	  --metrics
 	@echo
-	@echo '== Final check: the PII leak gate (--scan-pii) over the export, which must be clean'
+	@echo '== Final check: the PII leak gate (--scan-pii) over the whole step-2 export, which must be clean'
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
-	  KELORA_SECRET='$(DEMO_SECRET)' $(BIN)/kelora -j examples/security_audit.jsonl \
-	    -e 'e.user_id = pseudonym(e.user_email, "users")' \
-	    -e 'e.session_id = pseudonym(e.session_token, "sessions")' \
-	    -e 'e.user_email = (); e.session_token = ()' \
-	    -e 'e.message = normalized(e.message)' -e 'e.ip = mask_ip(e.ip, 2)' \
-	    -F json -o "$$out/export.json" --no-diagnostics && \
+	  KELORA_SECRET='$(DEMO_SECRET)' $(BIN)/kelora $(DEMO_EXPORT) \
+	    -o "$$out/export.json" --no-diagnostics && \
 	  $(BIN)/kelora -j "$$out/export.json" --scan-pii
 
 test: $(STAMP)
