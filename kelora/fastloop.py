@@ -41,6 +41,8 @@ def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally):
             if type(_e) is not dict:  # too long, not JSON, or not an object
                 owner.line_num = n
                 slow_lines += 1
+                if len(raw) > max_bytes:
+                    raw = owner._cut_line(raw, n)
                 slow(raw, n)
                 continue
 '''

@@ -37,6 +37,7 @@ class InputLoop:
                 continue
             self.stats.files_processed += 1
             self.current_label = src.label
+            self.current_source = src
             if self.parser is not None:
                 self.parser.start_file()  # CSV: each file brings its own header
             try:
@@ -60,7 +61,7 @@ class InputLoop:
         from kelora import reader
 
         c = self.config
-        sources = reader.sources(c.files, self.env.stdin)
+        sources = reader.sources(c.files, self.env.stdin, reader.line_cap(c.max_line_bytes))
         if self.env.stderr_isatty and c.files and not c.silent:
             from kelora.progress import FileProgress
 
@@ -99,6 +100,7 @@ class InputLoop:
         keep_re = re.compile(c.keep_lines).search if c.keep_lines else None
         ignore_re = re.compile(c.ignore_lines).search if c.ignore_lines else None
         line_format = c.input_format == "line"
+        auto = c.input_format == "auto"
         needs_meta = self.needs_meta
         collect = c.stats is not None or c.with_stats
         ws = WHITESPACE
@@ -117,7 +119,7 @@ class InputLoop:
 
             if type(parser) is JsonParser:
                 return self._read_json_fast(src)
-        for raw in src.stream:
+        for raw in src.lines:
             self.line_num += 1
             n = self.line_num
             stats.lines_read += 1
@@ -132,15 +134,13 @@ class InputLoop:
                 stats.lines_filtered += 1
                 continue
             if max_bytes is not None and len(raw) > max_bytes:
-                stats.truncated_lines += 1
-                message = f"line {n} is {len(raw)} bytes, over --max-line-bytes {max_bytes}; truncated"
-                if c.strict:
-                    raise StageFailed(message)
-                self.reporter.warning(message)
-                raw = raw[:max_bytes]
+                raw = self._too_long(raw, n, src)
             if not line_format and (not raw or raw[0] in ws) and not raw.strip():
                 stats.lines_blank += 1
                 continue
+            if parser is None and not auto:  # (the first line: no text needed to choose the parser)
+                parser = self.parser = self._make_parser("")
+                parse_bytes = getattr(parser, "parse_bytes", None)
             text = None
             if needs_meta or keep_re or ignore_re or parse_bytes is None:
                 text = self._decode(raw, n)
@@ -263,7 +263,7 @@ class InputLoop:
         first = n = self.line_num
         created = 0
         try:
-            for raw in src.stream:
+            for raw in src.lines:
                 n += 1
                 event = None
                 if len(raw) <= max_bytes:  # (with its newline: the slow path checks exactly)
@@ -275,6 +275,8 @@ class InputLoop:
                         pass
                 if type(event) is not dict:  # too long, not JSON, or not an object
                     self.line_num = n  # stored only before calls that may report this line
+                    if len(raw) > max_bytes:
+                        raw = self._cut_line(raw, n)
                     slow(raw, n)
                     continue
                 created += 1
@@ -336,7 +338,7 @@ class InputLoop:
         max_bytes = self.config.max_line_bytes
         tally: list = []
         try:
-            loop(src.stream, self.line_num, self, Scope(None, None, self.ctx, {}), fmt, write,
+            loop(src.lines, self.line_num, self, Scope(None, None, self.ctx, {}), fmt, write,
                  self.sink.write_error, self._json_slow_line, NO_LIMIT if max_bytes is None else max_bytes, tally)
         finally:
             read, created, output, errored, oks = tally
@@ -359,12 +361,7 @@ class InputLoop:
                 raw = raw[:-1]
         max_bytes = self.config.max_line_bytes
         if max_bytes is not None and len(raw) > max_bytes:
-            stats.truncated_lines += 1
-            message = f"line {n} is {len(raw)} bytes, over --max-line-bytes {max_bytes}; truncated"
-            if self.config.strict:
-                raise StageFailed(message)
-            self.reporter.warning(message)
-            raw = raw[:max_bytes]
+            raw = self._too_long(raw, n, self.current_source)
         if (not raw or raw[0] in WHITESPACE) and not raw.strip():
             stats.lines_blank += 1
             return
@@ -384,6 +381,38 @@ class InputLoop:
             return
         stats.events_created += 1
         self._process(Scope(event, None, self.ctx, {}), 0)
+
+    def _too_long(self, raw: bytes, n: int, src, length: int | None = None) -> bytes:
+        """A line over --max-line-bytes (*raw* without its line ending, or *length* given):
+        warn (or stop with --strict) and keep its first bytes.  A piece cut by a capped reader
+        (``reader.capped``) is a line longer still: the rest of it is read and dropped here,
+        never held."""
+        from kelora.reader import rest_of_line
+
+        max_bytes = self.config.max_line_bytes
+        if src is not None and src.cap and len(raw) == src.cap and raw[-1:] != b"\n":
+            length = rest_of_line(raw, src.stream)
+        elif length is None:
+            length = getattr(raw, "length", None) or len(raw)  # reader.LongLine from --parallel
+        self.stats.truncated_lines += 1
+        message = f"line {n} is {length} bytes, over --max-line-bytes {max_bytes}; truncated"
+        if self.config.strict:
+            raise StageFailed(message)
+        self.reporter.warning(message)
+        return raw[:max_bytes]
+
+    def _cut_line(self, raw: bytes, n: int) -> bytes:
+        """The JSON fast loops' way to `_json_slow_line` for a line longer than --max-line-bytes
+        with its line ending: truncated here, so that the caller's reference to the long line is
+        gone before it is parsed (a 64 MiB line costs two copies of it, not three)."""
+        end = len(raw)
+        if raw[-1:] == b"\n":
+            end -= 1
+            if raw[end - 1:end] == b"\r":
+                end -= 1
+        if end <= self.config.max_line_bytes:
+            return raw  # long only with its line ending
+        return self._too_long(raw, n, self.current_source, None if end == len(raw) else end)
 
     def _decode(self, raw: bytes, n: int) -> str:
         try:

@@ -120,9 +120,12 @@ class ParallelReader:
             first = p.line_num + 1
             ident = _plain_file(src) if c.head is None else None
             try:
-                for raw in src.stream:
+                cap = src.cap
+                for raw in src.lines:
                     if c.head is not None and p.line_num >= c.head:
                         break
+                    if cap and len(raw) == cap and raw[-1:] != b"\n":
+                        raw = reader.LongLine(raw, reader.rest_of_line(raw, src.stream))  # workers warn and cut
                     p.line_num += 1
                     if p.line_num <= c.skip_lines:
                         stats.lines_read += 1

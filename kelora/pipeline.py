@@ -41,6 +41,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.sink: OutputSink | None = None
         self.line_num = 0
         self.current_label = "stdin"
+        self.current_source = None  # the InputSource being read (ingest: a line over the cap)
         self.exit_override: int | None = None
         self.interrupted: int | None = None
         self.parser = None

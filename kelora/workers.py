@@ -22,11 +22,14 @@ _FILES: dict = {}  # a worker's open input files, by (path, (dev, ino))
 
 
 class _Batch:
-    __slots__ = ("stream", "meta_name")
+    """A batch as an input source for ``Pipeline._read_stream`` (see ``reader.InputSource``):
+    its lines were cut to the line cap by the parent (``reader.LongLine``), so ``cap`` is 0."""
+    __slots__ = ("stream", "meta_name", "lines", "cap")
 
     def __init__(self, stream, meta_name):
-        self.stream = stream
+        self.stream = self.lines = stream
         self.meta_name = meta_name
+        self.cap = 0
 
 
 class Range:
@@ -148,7 +151,8 @@ def _work(task):
     exit_request = None
     try:
         stream = io.BytesIO(source.read()) if type(source) is Range else source
-        pipe._read_stream(_Batch(stream, meta_name))
+        pipe.current_source = batch = _Batch(stream, meta_name)
+        pipe._read_stream(batch)
     except StageFailed as fail:
         failure = fail.message
     except OSError as exc:  # reading a byte range

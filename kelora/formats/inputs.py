@@ -88,26 +88,31 @@ class JsonParser(Parser):
         try:
             obj = _loads(line)
         except _JSONDecodeError as exc:
-            if line.startswith("\ufeff"):  # a UTF-8 BOM before the first line of a file
-                return self.parse(line[1:])
-            raise InputError(json_error_message(exc)) from None
-        if type(obj) is not dict:
-            raise _not_object(obj)
-        return exact_text_if_needed(line, obj)
+            message = json_error_message(exc)  # (the error holds a copy of the line: let it go)
+        else:
+            if type(obj) is not dict:
+                raise _not_object(obj)
+            return exact_text_if_needed(line, obj)
+        if line.startswith("\ufeff"):  # a UTF-8 BOM before the first line of a file
+            return self.parse(line[1:])
+        raise InputError(message)
 
     def parse_bytes(self, raw: bytes):
         """The hot path: orjson reads bytes directly (a trailing newline is JSON whitespace)."""
         try:
             obj = _loads(raw)
         except _JSONDecodeError as exc:
-            if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM before the first line of a file
-                return self.parse_bytes(raw[3:])
-            # Invalid UTF-8 is the pipeline's business (lossy decode + warning): hand it back.
+            message = json_error_message(exc)  # (the error holds a copy of the line: let it go)
+        else:
+            if type(obj) is not dict:
+                raise _not_object(obj)
+            return exact_if_needed(raw, obj)
+        if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM before the first line of a file
+            return self.parse_bytes(raw[3:])
+        # Invalid UTF-8 is the pipeline's business (lossy decode + warning): hand it back.
+        if not raw.isascii():
             raw.decode("utf-8")
-            raise InputError(json_error_message(exc)) from None
-        if type(obj) is not dict:
-            raise _not_object(obj)
-        return exact_if_needed(raw, obj)
+        raise InputError(message)
 
 
 # --------------------------------------------------------------------------- line / raw
