@@ -66,6 +66,12 @@ def main(argv: list[str] | None = None) -> None:
 
     take_process_secrets()  # COMPAT D16: no script or worker sees the secret variables
     signal.signal(signal.SIGTERM, _on_sigterm)
+    from kelora.safetext import ERRORS
+
+    try:  # messages carry file names, values, arguments: never an encoding failure (safetext)
+        sys.stderr.reconfigure(errors=ERRORS)
+    except (AttributeError, ValueError):
+        pass
     try:
         code = run_command(args)
     except BrokenPipeError:

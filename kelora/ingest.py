@@ -43,8 +43,8 @@ class InputLoop:
             try:
                 self._read_stream(src)
             except (OSError, EOFError, ValueError) as exc:
-                if isinstance(exc, BrokenPipeError):
-                    raise
+                if isinstance(exc, (BrokenPipeError, UnicodeError)):
+                    raise  # a closed pipe, or text that is no input's fault: not a failed read
                 message = f"Failed to read '{src.label}': {exc}"
                 self.stats.files_failed.append(src.label)
                 self.reporter.error(message)

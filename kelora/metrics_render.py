@@ -137,10 +137,10 @@ def render_json(store: MetricStore) -> str:
     option = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
     try:
         text = orjson.dumps(doc, option=option).decode()
-    except orjson.JSONEncodeError:  # integers beyond 64 bits: their exact digits (COMPAT D20)
-        from kelora.formats.render import _json_safe
+    except orjson.JSONEncodeError:  # integers beyond 64 bits: exact digits (COMPAT D20); text UTF-8
+        from kelora.formats.render import _json_safe  # cannot hold: U+FFFD (kelora.safetext)
 
-        text = orjson.dumps(_json_safe(doc), option=option).decode()
+        text = orjson.dumps(_json_safe(doc), option=option | orjson.OPT_NON_STR_KEYS).decode()
     return escape_json_text(text)  # DEL/C1 as \u009b (D18)
 
 

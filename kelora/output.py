@@ -12,6 +12,7 @@ import tempfile
 
 from kelora.config import Config
 from kelora.errors import FatalError
+from kelora.safetext import ERRORS
 from kelora.stats import Stats
 
 
@@ -172,7 +173,7 @@ class OutputSink:
             from kelora.escape import escape_diag
 
             text = escape_diag(text)
-        data = (text + "\n").encode("utf-8", "replace")
+        data = (text + "\n").encode("utf-8", ERRORS)
         if self._file is None:
             self.env.stdout.write(data)
             if self.flush_each:

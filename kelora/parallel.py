@@ -154,8 +154,8 @@ class ParallelReader:
                         batch = []
                     yield from self._ranges(src, ident)
             except (OSError, EOFError, ValueError) as exc:
-                if isinstance(exc, BrokenPipeError):
-                    raise
+                if isinstance(exc, (BrokenPipeError, UnicodeError)):
+                    raise  # a closed pipe, or text that is no input's fault: not a failed read
                 message = f"Failed to read '{src.label}': {exc}"
                 stats.files_failed.append(src.label)
                 p.reporter.error(message)

@@ -9,6 +9,8 @@ metrics → stats → error summary → exit code.  Ctrl-C / SIGTERM still flush
 """
 from __future__ import annotations
 
+from kelora.safetext import ERRORS
+
 import os
 import re
 import time
@@ -74,7 +76,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             if self.sink is not None:
                 self.sink.script_print(text)
             else:
-                self.env.stdout.write((text + "\n").encode("utf-8", "replace"))
+                self.env.stdout.write((text + "\n").encode("utf-8", ERRORS))
 
     def _script_eprint(self, text: str) -> None:
         if self.config.script_output and not self.config.data_only:
@@ -288,6 +290,9 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         except BrokenPipeError:
             self.sink.abort()
             return ExitStatus.BROKEN_PIPE
+        except BaseException:  # an internal error: still no temporary -o file left behind
+            self.sink.abort()
+            raise
         self.stats.elapsed = time.perf_counter() - started
         try:
             self._finish_outputs(commit=self.interrupted is None)

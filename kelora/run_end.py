@@ -5,6 +5,8 @@ stats, then the error summary; ``--metrics-file`` is written atomically whatever
 """
 from __future__ import annotations
 
+from kelora.safetext import ERRORS
+
 from kelora.formats.select_input import split_spec
 from kelora.report import error_summary, silent_fatal_line, stats_json, stats_lines, stats_rich
 from kelora.status import ExitStatus
@@ -52,14 +54,14 @@ class RunEnd:
             if fmt == "auto":
                 fmt = "full" if self.env.stdout_isatty else "tsv"
             if fmt == "full" and self.env.stdout_isatty:
-                self.env.stdout.write(_rich_text(metrics_render.rich_table(store, "full")).encode("utf-8"))
+                self.env.stdout.write(_rich_text(metrics_render.rich_table(store, "full")).encode("utf-8", ERRORS))
                 self.env.stdout.flush()
             else:
                 text = metrics_render.render(store, fmt)
                 if text and not text.endswith("\n"):
                     text += "\n"
                 if text:
-                    self.env.stdout.write(text.encode("utf-8"))
+                    self.env.stdout.write(text.encode("utf-8", ERRORS))
                     self.env.stdout.flush()
             shown = True
         if c.with_metrics and not c.silent:
@@ -84,15 +86,15 @@ class RunEnd:
             self.stats.format_name = split_spec(c.input_format)[0]
         if c.stats is not None:
             if c.stats == "json":
-                self.env.stdout.write(stats_json(self.stats).encode("utf-8"))
+                self.env.stdout.write(stats_json(self.stats).encode("utf-8", ERRORS))
             elif self.env.stdout_isatty:  # COMPAT D13: a rich table on a terminal
                 import io
 
                 buf = io.StringIO()
                 stats_rich(self.stats, buf, terminal=True)
-                self.env.stdout.write(buf.getvalue().encode("utf-8"))
+                self.env.stdout.write(buf.getvalue().encode("utf-8", ERRORS))
             else:
-                self.env.stdout.write(("\n".join(stats_lines(self.stats)) + "\n").encode("utf-8"))
+                self.env.stdout.write(("\n".join(stats_lines(self.stats)) + "\n").encode("utf-8", ERRORS))
             self.env.stdout.flush()
         if c.with_stats:
             lead = "\n" if self._events_on_terminal() else ""
@@ -192,15 +194,17 @@ def _atomic_write(path: str, text: str) -> None:
     from kelora.output import is_regular_target, keep_mode
 
     if not is_regular_target(path):  # /dev/stdout, a FIFO: a rename would replace the node
-        with open(path, "w", encoding="utf-8") as fh:
+        with open(path, "w", encoding="utf-8", errors=ERRORS) as fh:
             fh.write(text)
         return
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".kelora-metrics-", dir=folder)
     try:
         keep_mode(fd, path)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", errors=ERRORS) as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())  # on disk before the rename makes it the file (as -o)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -16,6 +16,7 @@ from kelora import fileguard, values
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 from kelora.keyring import is_secret_variable
+from kelora.safetext import ERRORS
 
 _NOTHING = object()
 _BOM = "\ufeff"
@@ -129,7 +130,7 @@ def append_file(ctx, path: str, content: str | list) -> None:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
             try:
                 fileguard.check_script_fd(ctx, "append_file", path, fd)
-                data = text.encode("utf-8", "surrogatepass")
+                data = text.encode("utf-8", ERRORS)
                 while data:
                     data = data[os.write(fd, data):]
             finally:

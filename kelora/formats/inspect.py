@@ -8,6 +8,8 @@ children indented two spaces), then a separately aligned ``meta.*`` group (``par
 """
 from __future__ import annotations
 
+from kelora.safetext import ERRORS
+
 import re
 from datetime import datetime, timezone
 
@@ -146,6 +148,6 @@ def make_inspect(select, verbose: int = 0):
             for name, label, value in extra:
                 lines.append(f"{name:<{name_w}} | {label:<{type_w}} | {value}")
         lines.append("")
-        return "\n".join(lines).encode()
+        return "\n".join(lines).encode("utf-8", ERRORS)
 
     return fmt_inspect

@@ -11,6 +11,8 @@ import re
 
 import orjson
 
+from kelora.safetext import ERRORS
+
 from kelora.errors import FatalError, UsageError
 from kelora.escape import ALL_CONTROLS, CONTROLS, escape_controls, escape_line
 from kelora.values import Char, DateTime, Duration
@@ -211,7 +213,7 @@ def _make_default(select):
         line = " ".join(parts)
         if controls(line) is not None:
             line = escape_line(line)
-        return (line + "\n").encode()
+        return (line + "\n").encode("utf-8", ERRORS)
 
     return fmt_default
 
@@ -244,7 +246,7 @@ def _make_default_color(select):
             else:
                 text = escape_line(default_value(v))
             parts.append(f"{_KEY_COLOR}{escape_line(k)}{_RESET}={text}")
-        return (" ".join(parts) + "\n").encode()
+        return (" ".join(parts) + "\n").encode("utf-8", ERRORS)
 
     return fmt_default_color
 
@@ -255,7 +257,7 @@ def _make_brief(select):
         if not fields:
             return b""
         # values as they are (Kelora): TAB/LF/CR kept, other controls escaped (D18)
-        return (escape_controls(" ".join([display(v) for v in fields.values()])) + "\n").encode()
+        return (escape_controls(" ".join([display(v) for v in fields.values()])) + "\n").encode("utf-8", ERRORS)
 
     return fmt_brief
 
@@ -330,7 +332,7 @@ def _make_logfmt(select):
                 append(f"{key}={v}")
             else:
                 append(f"{key}={logfmt_value(v)}")
-        return (" ".join(parts) + "\n").encode()
+        return (" ".join(parts) + "\n").encode("utf-8", ERRORS)
 
     return fmt_logfmt
 
@@ -397,7 +399,7 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False, csv
     controls = CONTROLS.search if terminal else None
     if terminal:
         header_text = escape_controls(header_text)
-    header = (header_text + "\n").encode()
+    header = (header_text + "\n").encode("utf-8", ERRORS)
 
     def fmt_csv(event, meta=None):
         cells = []
@@ -420,7 +422,7 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False, csv
         text = delim.join(cells)
         if controls is not None and controls(text) is not None:
             text = escape_controls(text)
-        row = (text + "\n").encode()
+        row = (text + "\n").encode("utf-8", ERRORS)
         pending = fmt_csv.header
         if pending is not None:
             fmt_csv.header = None

@@ -6,6 +6,7 @@ import sys
 
 import orjson
 
+from kelora.safetext import clean
 from kelora.values import BIG_FLOAT_WRITTEN, I64_MAX, DateTime, Duration, FnPtr, format_float, to_string
 
 _dumps = orjson.dumps
@@ -30,7 +31,7 @@ def json_default(v):
         return v.display()
     if isinstance(v, FnPtr):
         return f"Fn({v.name})"
-    return to_string(v)
+    return clean(to_string(v))
 
 
 def _json_safe(v):
@@ -39,8 +40,10 @@ def _json_safe(v):
     t = type(v)
     if t is int:
         return v if -(2**63) <= v <= U64_MAX else _big_int(v)
+    if isinstance(v, str):
+        return clean(v)  # unpaired surrogates -> U+FFFD (kelora.safetext)
     if t is dict:
-        return {k: _json_safe(x) for k, x in v.items()}
+        return {clean(k) if type(k) is str else k: _json_safe(x) for k, x in v.items()}
     if t is list:
         return [_json_safe(x) for x in v]
     return v
@@ -99,7 +102,7 @@ def _deep_json(v, depth: int) -> bytes:
     t = type(v)
     if t is dict:
         # list comprehensions, not generators: Python-to-Python calls use no C stack
-        return b"{" + b",".join([_dumps(k if type(k) is str else str(k)) + b":" + _deep_json(x, depth + 1)
+        return b"{" + b",".join([_dumps(clean(k if type(k) is str else str(k))) + b":" + _deep_json(x, depth + 1)
                                  for k, x in v.items()]) + b"}"
     if t is list:
         return b"[" + b",".join([_deep_json(x, depth + 1) for x in v]) + b"]"

@@ -1,0 +1,59 @@
+"""Text on its way out: every output, metric, message and file name is valid UTF-8.
+
+Python strings can hold what UTF-8 cannot encode: unpaired surrogates (``to_char(55296)``, a
+``\\u{D800}`` escape) and the bytes of a non-UTF-8 file name, environment value or argument
+(decoded by Python as ``surrogateescape``, U+DC80..U+DCFF).  Scripts keep such strings as they
+are (a file name still opens the file); where text leaves kelora, each unencodable code point
+becomes U+FFFD, and a high surrogate followed by a low one becomes the character they spell
+(docs/compat.md).  The writers pass the ``ERRORS`` handler to ``str.encode``: it runs only on
+such text, so ordinary output pays nothing.
+"""
+from __future__ import annotations
+
+import codecs
+
+ERRORS = "kelora.fffd"
+
+
+def _replace(exc: UnicodeError):
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    s, i, end = exc.object, exc.start, exc.end
+    out = []
+    while i < end:
+        c = ord(s[i])
+        if 0xD800 <= c <= 0xDBFF and i + 1 < end and 0xDC00 <= ord(s[i + 1]) <= 0xDFFF:
+            out.append(chr(0x10000 + ((c - 0xD800) << 10) + (ord(s[i + 1]) - 0xDC00)))
+            i += 2
+        else:
+            out.append("\ufffd")
+            i += 1
+    return "".join(out).encode("utf-8"), end  # (bytes: the UTF-8 encoder takes only ASCII str back)
+
+
+codecs.register_error(ERRORS, _replace)
+
+
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8 bytes, never failing (see the module docstring)."""
+    return text.encode("utf-8", ERRORS)
+
+
+def clean(text: str) -> str:
+    """``text`` with every unencodable code point replaced (see the module docstring)."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", ERRORS).decode("utf-8")
+
+
+def clean_value(value):
+    """A copy of a value (maps, arrays, strings, keys) with every string ``clean``ed; other
+    values as they are.  For the slow paths of JSON writers that refused a string."""
+    t = type(value)
+    if isinstance(value, str):
+        return clean(value)
+    if t is dict:
+        return {clean(k) if type(k) is str else k: clean_value(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [clean_value(v) for v in value]
+    return value
