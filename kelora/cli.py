@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
 
     take_process_secrets()  # COMPAT D16: no script or worker sees the secret variables
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _reserve_standard_streams()
     from kelora.safetext import ERRORS
 
     try:  # messages carry file names, values, arguments: never an encoding failure (safetext)
@@ -91,6 +92,37 @@ def main(argv: list[str] | None = None) -> None:
     except (BrokenPipeError, ValueError, OSError):
         code = _broken_pipe()
     sys.exit(int(code))
+
+
+def _reserve_standard_streams() -> None:
+    """A standard stream closed by the caller (`>&-`, `<&-`, `2>&-`): Python leaves ``sys.stdout``
+    (…) as None, and the next file kelora opens would get that descriptor (an input file read
+    as stdin, an -o file receiving what is meant for stdout).  /dev/null takes the descriptor,
+    opened the wrong way round for stdin and stdout, so that using them fails (EBADF) as the
+    closed stream would: "Failed to write output to stdout: Bad file descriptor", exit 1.  A
+    closed stderr just loses the messages (there is nowhere to report)."""
+    for fd, flags in ((0, os.O_WRONLY), (1, os.O_RDONLY), (2, os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            got = os.open(os.devnull, flags)
+            if got != fd:
+                os.dup2(got, fd)
+                os.close(got)
+        except OSError:
+            pass
+    try:
+        if sys.stdin is None:
+            sys.stdin = open(0, "r", closefd=False)
+        if sys.stdout is None:
+            sys.stdout = open(1, "w", closefd=False)
+        if sys.stderr is None:
+            sys.stderr = open(2, "w", closefd=False)
+    except OSError:
+        pass
 
 
 class Terminated(KeyboardInterrupt):
@@ -706,7 +738,7 @@ def _read_include(path: str, protected: frozenset = frozenset()) -> str:
 def _field_tracker(fn: str, field: str) -> str:
     import json
 
-    q = json.dumps(field)
+    q = json.dumps(field, ensure_ascii=False)  # (ASCII escapes would split 😀 into two surrogates)
     if "." in field:
         value = f"if e.contains({q}) {{ e[{q}] }} else {{ e.get_path({q}) }}"
     else:
@@ -735,6 +767,9 @@ def _parse_size(value: str | None) -> int | None:
     else:
         suffix, num = "b", v
     try:
-        return int(float(num) * units[suffix])
-    except ValueError:
-        raise UsageError(f"invalid size '{value}' for '--max-line-bytes' (examples: 1048576, 64MiB, 1GiB, off)")
+        size = float(num) * units[suffix]
+        if not size >= 0:  # negative, or NaN
+            raise ValueError
+        return int(size)  # OverflowError for inf
+    except (ValueError, OverflowError):
+        raise UsageError(f"invalid size '{value}' for '--max-line-bytes' (examples: 1048576, 64MiB, 1GiB, off)") from None

@@ -226,7 +226,11 @@ def _read_secret_file(path: str, origin: str) -> bytes:
     shown = path
     path = os.path.expanduser(path)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        # a FIFO would block the open (and the read) until a writer comes: check the type
+        # first, and open without blocking (the fstat below checks the file actually opened)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise FatalError(f"secret file '{shown}' ({origin}) is not a regular file", exit_code=2)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as err:
         raise FatalError(
             f"cannot read secret file '{shown}' ({origin}): {err.strerror or type(err).__name__}",

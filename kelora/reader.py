@@ -223,15 +223,22 @@ def open_path(path: str) -> tuple[BinaryIO, int]:
         raise OpenFailure(path, f"Failed to open file '{path}': {_io_reason(exc)}")
 
 
+def _stdin(stdin: BinaryIO, meta_name: str | None, cap: int) -> InputSource | OpenFailure:
+    try:
+        return capped(InputSource("stdin", meta_name, decompressing(stdin)), cap)
+    except OSError as exc:  # a closed stdin (`<&-`): EBADF
+        return OpenFailure("stdin", f"Failed to read 'stdin': {_io_reason(exc)}")
+
+
 def sources(files: tuple[str, ...], stdin: BinaryIO, cap: int = 0) -> Iterator[InputSource | OpenFailure]:
     """Yield each input in order; unopenable ones come as ``OpenFailure`` for the caller to
     report.  *cap*: see ``line_cap`` and ``capped``."""
     if not files:
-        yield capped(InputSource("stdin", None, decompressing(stdin)), cap)
+        yield _stdin(stdin, None, cap)
         return
     for path in files:
         if path == "-":
-            yield capped(InputSource("stdin", "-", decompressing(stdin)), cap)
+            yield _stdin(stdin, "-", cap)
             continue
         try:
             stream, fd = open_path(path)
