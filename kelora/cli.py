@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     from kelora.keyring import take_process_secrets
 
     take_process_secrets()  # COMPAT D16: no script or worker sees the secret variables
+    # from here on a signal is an exception the pipeline handles (flushes stats, removes a
+    # temporary -o file); before, kelora/__init__.py's handler exits quietly
+    if argv is None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _on_sigterm)
     _reserve_standard_streams()
     from kelora.safetext import ERRORS
@@ -87,6 +91,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(escape_diag(f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in kelora; "
                                      "please report it with the command line; KELORA_DEBUG=1 shows the traceback)") + "\n")
         code = ExitStatus.INTERNAL
+    if argv is None:
+        # The run is over and its exit code known: a signal now is ignored while the process
+        # exits.  (A Python handler would be reset to the default action while the interpreter
+        # shuts down, and a late Ctrl-C would kill the process instead of letting it exit.)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):

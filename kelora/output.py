@@ -199,6 +199,9 @@ class OutputSink:
         if self._file is None:
             self.flush()
             return
+        if not commit and self._tmp_path is not None:
+            self.abort()  # nothing to keep: no flush or fsync of a file about to be removed
+            return
         path = self.config.output_file
         try:
             self._file.flush()
@@ -208,6 +211,9 @@ class OutputSink:
         except OSError as exc:
             self.abort()
             raise FatalError(f"Failed to write output file '{path}': {exc.strerror or exc}")
+        except BaseException:  # a signal during the final flush: still no temporary file
+            self.abort()
+            raise
         self._file = None
         if self._tmp_path is None:  # written in place (a device or FIFO): nothing to rename
             return
@@ -217,20 +223,25 @@ class OutputSink:
             except OSError as exc:
                 self.abort()
                 raise FatalError(f"Failed to write output file '{path}': {exc.strerror or exc}")
+            except BaseException:
+                self.abort()
+                raise
             self._tmp_path = None
         else:
             self.abort()
 
     def abort(self) -> None:
+        """Drop an unfinished -o export: the temporary file goes first (one quick call, so
+        that a second signal cannot leave it behind), then the handle."""
+        tmp, self._tmp_path = self._tmp_path, None
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         if self._file is not None:
+            file, self._file = self._file, None
             try:
-                self._file.close()
-            except OSError:
+                file.close()
+            except (OSError, ValueError):
                 pass
-            self._file = None
-        if self._tmp_path is not None:
-            try:
-                os.unlink(self._tmp_path)
-            except OSError:
-                pass
-            self._tmp_path = None

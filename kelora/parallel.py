@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import signal
 import stat
 
 from kelora import workers
@@ -63,6 +64,18 @@ def _nth_line_end(block, limit: int, i: int, n: int, guess: int) -> int:
             return -1
         j = k + 1
     return j
+
+
+class _signals_held:
+    """Hold SIGINT and SIGTERM for the block (they are delivered at its end)."""
+
+    SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+    def __enter__(self):
+        self.old = signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+
+    def __exit__(self, *exc):
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
 
 
 def _fileno(stream) -> int | None:
@@ -96,6 +109,8 @@ class ParallelReader:
         self.workers = c.threads or os.cpu_count() or 2
         self.ordered = not c.unordered
         self.seq = 0
+        self.absorbed_written = 0  # batches written by workers whose results were merged
+        self.draining = False  # after an interrupt: merge what was written, raise nothing
 
     def _task(self, source, first: int, src) -> tuple:
         self.seq += 1
@@ -269,6 +284,10 @@ class ParallelReader:
             while pool.pending():
                 self._collect(pool)
             pool.close()
+        except KeyboardInterrupt:
+            self._stop_at_a_batch_boundary(pool)
+            pool.kill()
+            raise
         except BaseException:
             pool.kill()
             raise
@@ -277,9 +296,42 @@ class ParallelReader:
             if self.turns is not None and self.turns.header_done.value:
                 p.sink.formatter.header = None
 
+    def _stop_at_a_batch_boundary(self, pool: Workers) -> None:
+        """Ctrl-C / SIGTERM: stop the workers between two batches, so the output ends with a
+        whole event, and merge the counts of every batch that was written (and only those), so
+        --stats counts exactly what was written.  (Killing workers mid-write cut an event.)"""
+        turns = self.turns
+        if turns is None:  # the parent writes whole batches itself
+            return
+        import time
+
+        # Workers write only while holding the turn lock: once the parent holds it, none is
+        # writing, and with the stop flag set none starts.  (A write stuck on a full pipe
+        # holds the lock: then stop anyway after a while.)
+        if not turns.cond.acquire(timeout=5):
+            return
+        try:
+            turns.stop.value = 1
+            written = turns.written.value
+        finally:
+            turns.cond.release()
+        self.draining = True
+        deadline = time.monotonic() + 30
+        try:
+            while self.absorbed_written < written and pool.pending() and time.monotonic() < deadline:
+                self._collect(pool)
+        except (KeyboardInterrupt, StageFailed):  # a second signal, a dead worker: stop now
+            pass
+
     def _collect(self, pool: Workers) -> None:
         """Wait for finished batches and absorb them: in input order, or as they come with
-        --unordered.  (Short waits keep Ctrl-C responsive.)"""
+        --unordered.  (Short waits keep Ctrl-C responsive.)  Signals are held meanwhile: a
+        result taken off its pipe is always absorbed (or kept in ``done``), so the counts of an
+        interrupted run are exact; the signal arrives when this returns."""
+        with _signals_held():
+            self._collect_held(pool)
+
+    def _collect_held(self, pool: Workers) -> None:
         for seq, result in pool.receive(0.2):
             if not self.ordered:
                 self._absorb(result)
@@ -294,6 +346,10 @@ class ParallelReader:
         metrics into the run."""
         p = self.p
         out, stats, errors, filter_ok, metrics, failure, exit_request, privacy, write_failure = result
+        if write_failure == workers.SKIPPED:
+            return  # not written (the run was stopping): not counted either
+        if out is None:
+            self.absorbed_written += 1
         if out:
             if self._header is not None:
                 p.sink.write_raw(self._header)
@@ -306,6 +362,8 @@ class ParallelReader:
         p.ctx.metrics.merge(metrics)
         if privacy is not None:  # rotation pairs, escrow rows, PII findings (kelora.privacy)
             p.privacy.merge(privacy)
+        if self.draining:
+            return
         if write_failure is not None:
             p.sink.write_error(OSError(*write_failure))  # EPIPE comes back as BrokenPipeError
         if exit_request is not None:

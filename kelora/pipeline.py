@@ -298,6 +298,9 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             self._finish_outputs(commit=self.interrupted is None)
         except BrokenPipeError:
             return ExitStatus.BROKEN_PIPE
+        except BaseException:  # a (second) signal while finishing: no temporary -o file left
+            self.sink.abort()
+            raise
         if self.interrupted is not None:
             return self.interrupted
         return self._exit_code()

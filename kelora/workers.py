@@ -66,6 +66,9 @@ class Range:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+SKIPPED = (0, "not written: the run was stopping")  # a batch's write_failure when it was not written
+
+
 class Turns:
     """Workers write their batches to the output themselves, one at a time, in input order.
 
@@ -79,6 +82,7 @@ class Turns:
         self.next = mp.RawValue("q", 0)
         self.stop = mp.RawValue("b", 0)
         self.header_done = mp.RawValue("b", 0)
+        self.written = mp.RawValue("q", 0)  # batches written so far (the parent's count on an interrupt)
         self.out_fd = out_fd
         self.print_fd = print_fd  # script print() output, when events go to an -o file
         self.header = header
@@ -86,7 +90,9 @@ class Turns:
         self.parent = os.getpid()
 
     def write(self, seq: int, out: bytes, printed: bytes, stops: bool):
-        """Write one batch in its turn; return ``(errno, strerror)`` of a failed write or None."""
+        """Write one batch in its turn; return ``(errno, strerror)`` of a failed write, ``SKIPPED``
+        when the run was stopping (nothing written), or None.  Writes happen only while the
+        condition's lock is held: a parent holding it knows that no batch is half written."""
         failure = None
         with self.cond:
             if self.ordered:
@@ -102,6 +108,9 @@ class Turns:
                     _write_all(self.out_fd, out)
                     if printed:
                         _write_all(self.print_fd, printed)
+                    self.written.value += 1
+                else:
+                    failure = SKIPPED
             except OSError as exc:
                 failure = (exc.errno, exc.strerror or str(exc))
                 stops = True
