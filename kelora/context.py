@@ -75,6 +75,7 @@ class RunContext:
         self.keyring = None  # pseudonym keys, created at the first pseudonym() call
         self.pseudonym_wrappers: tuple = ()  # privacy lifecycle hooks (kelora.privacy.lifecycle)
         self.escrow = None  # --escrow: kelora.privacy.escrow.Escrow (reveal())
+        self.position: Callable[[], int] | None = None  # the line being processed (the pipeline's)
 
 
 class Scope:

@@ -69,6 +69,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             secret_env=getattr(env, "secrets", None),
             pseudonym_notice=self._pseudonym_notice,
         )
+        self.ctx.position = lambda: self.line_num  # seeded random draws per line (mathfns.run_rng)
 
     # ------------------------------------------------------------------ script output
     def _script_print(self, text: str) -> None:
@@ -121,17 +122,20 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                                fail_open=c.fail_open, withheld=self._withheld)
         self.builder = builder
         fns = []
+        audited = []  # (kind, program) of the per-event stages, for --parallel (parallel_audit)
         needs_meta = c.output_format == "inspect"
         reusable = True  # may one Scope object serve every event? (see _read_json_fast)
         filter_index = 0
         for stage in c.stages:
             if stage.kind in ("levels", "exclude_levels"):
                 fns.append(builder.levels_stage(stage.text, keep=stage.kind == "levels"))
+                audited.append(("levels", None))
                 continue
             mode = "script" if stage.kind == "exec" else "expression"
             kind = "exec" if stage.kind == "exec" else ("filter" if stage.kind == "filter" else "assert")
             prog = compile_script(stage.text, label=stage.label, mode=mode, stage=kind,
                                   prelude=stage.prelude)
+            audited.append((kind, prog))
             calls |= prog.calls
             if stage.prelude or _captures_scope(prog):
                 reusable = False
@@ -155,6 +159,11 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.called_functions = frozenset(calls)
         self.stage_fns = tuple(fns)
         self.needs_meta = needs_meta
+        self.audited_stages = [("begin", self.begin), *audited, ("end", self.end)]
+        if calls & {"rand", "rand_int", "sample_prob"} and self.ctx.env.get("KELORA_SEED"):
+            # seeded draws depend on the line number (builtins/mathfns.run_rng): the loops
+            # that keep it only per slow line (fastloop) are not for this run
+            reusable = False
         self.scope_reusable = reusable
 
     # ------------------------------------------------------------------ errors
@@ -226,6 +235,15 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             self.reporter.hint(hint)
         if c.config_path:
             self.reporter.status(f"Config loaded: {c.config_path}")
+        self.parallel_sequential = False
+        if c.parallel:
+            from kelora.parallel_audit import ParallelRefused, audit
+
+            try:
+                # sample_every at the top level: read sequentially (the same result by definition)
+                self.parallel_sequential = audit(self.audited_stages)
+            except ParallelRefused as refused:
+                raise FatalError(f"Pipeline error: {refused.message}") from None
         self.sink = OutputSink(c, self.env, self.stats)
         if self.privacy is not None and self.privacy.scanner is not None:
             self.sink.scan = self.privacy.scanner.scan
@@ -249,7 +267,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                     elif c.parallel and sequential:
                         self.reporter.warning("multiline events (-M) are read sequentially; ignoring --parallel "
                                               "settings. Rerun without --parallel to silence this.")
-                    if c.parallel and c.take is None and not per_file_header and not sequential:
+                    if (c.parallel and c.take is None and not per_file_header and not sequential
+                            and not self.parallel_sequential):
                         from kelora.parallel import ParallelReader
 
                         ParallelReader(self).read_inputs()

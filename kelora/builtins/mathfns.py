@@ -219,8 +219,12 @@ _SAMPLE_COUNTERS: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDic
 
 
 def run_rng(ctx) -> random.Random:
-    """The run's random generator: seeded from KELORA_SEED (an integer) when set."""
+    """The run's random generator; with KELORA_SEED (an integer) one generator per input line,
+    seeded from the seed and the line number (and one for --begin, one for --end), so a
+    --parallel run draws exactly what a sequential one draws for each line."""
     rng = _RNGS.get(ctx)
+    if rng is not None and rng.__class__ is _SeededLines:
+        return rng.for_line(ctx)
     if rng is None:
         seed_text = ctx.env.get("KELORA_SEED")
         if seed_text is not None and seed_text != "":
@@ -230,11 +234,34 @@ def run_rng(ctx) -> random.Random:
                 raise UsageError(
                     f"invalid KELORA_SEED '{seed_text}': expected an integer"
                 ) from None
-            rng = random.Random(seed)
-        else:
-            rng = random.Random()
+            rng = _RNGS[ctx] = _SeededLines(seed)
+            return rng.for_line(ctx)
+        rng = random.Random()
         _RNGS[ctx] = rng
     return rng
+
+
+class _SeededLines:
+    """KELORA_SEED's generators: one per line (per --begin, per --end), made when first used."""
+
+    __slots__ = ("seed", "key", "rng")
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.key = None
+        self.rng = None
+
+    def for_line(self, ctx) -> random.Random:
+        stage = ctx.stage
+        if stage == "begin" or stage == "end":
+            key = stage
+        else:
+            position = getattr(ctx, "position", None)
+            key = position() if position is not None else 0
+        if key != self.key:
+            self.key = key
+            self.rng = random.Random(f"kelora-seed:{self.seed}:{key}")
+        return self.rng
 
 
 @builtin("math", pass_context=True)
