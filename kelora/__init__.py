@@ -11,7 +11,16 @@ def _quit_quietly(signum, frame):  # pragma: no cover - exercised through subpro
 # The command line: Ctrl-C or SIGTERM while it starts (imports take ~0.1 s) ends it with 130 /
 # 143 and no traceback; ``kelora.cli.main`` then installs the run's own handlers.  Only for the
 # ``kelora`` command (and ``python -m kelora``): a program importing kelora keeps its handlers.
-if _sys.argv and _os.path.basename(_sys.argv[0]) in ("kelora", "__main__.py", "-m"):
+def _is_the_command() -> bool:
+    if not _sys.argv:
+        return False
+    if _os.path.basename(_sys.argv[0]) == "kelora":
+        return True
+    orig = getattr(_sys, "orig_argv", [])
+    return _sys.argv[0] == "-m" and "-m" in orig and orig[orig.index("-m") + 1:][:1] == ["kelora"]
+
+
+if _is_the_command():
     try:
         _signal.signal(_signal.SIGINT, _quit_quietly)
         _signal.signal(_signal.SIGTERM, _quit_quietly)

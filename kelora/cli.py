@@ -62,15 +62,10 @@ METRICS_FORMATS = ("auto", "short", "full", "tsv", "json")
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: never returns, never shows a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _reserve_standard_streams()
     from kelora.keyring import take_process_secrets
 
     take_process_secrets()  # COMPAT D16: no script or worker sees the secret variables
-    # from here on a signal is an exception the pipeline handles (flushes stats, removes a
-    # temporary -o file); before, kelora/__init__.py's handler exits quietly
-    if argv is None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    _reserve_standard_streams()
     from kelora.safetext import ERRORS
 
     try:  # messages carry file names, values, arguments: never an encoding failure (safetext)
@@ -78,7 +73,20 @@ def main(argv: list[str] | None = None) -> None:
     except (AttributeError, ValueError):
         pass
     try:
-        code = run_command(args)
+        try:
+            # From here on a signal is an exception the pipeline handles (flushes stats,
+            # removes a temporary -o file); before, kelora/__init__.py's handler exits quietly.
+            if argv is None:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, _on_sigterm)
+            code = run_command(args)
+        finally:
+            if argv is None:
+                # The exit code is (about to be) known: a signal now is ignored while the process
+                # reports and exits.  (A Python handler would be reset to the default action
+                # while the interpreter shuts down: a late Ctrl-C would kill the process.)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except BrokenPipeError:
         code = _broken_pipe()
     except KeyboardInterrupt as intr:  # outside the pipeline's own handler (e.g. while compiling)
@@ -91,12 +99,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(escape_diag(f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in kelora; "
                                      "please report it with the command line; KELORA_DEBUG=1 shows the traceback)") + "\n")
         code = ExitStatus.INTERNAL
-    if argv is None:
-        # The run is over and its exit code known: a signal now is ignored while the process
-        # exits.  (A Python handler would be reset to the default action while the interpreter
-        # shuts down, and a late Ctrl-C would kill the process instead of letting it exit.)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):
