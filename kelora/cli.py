@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             # From here on a signal is an exception the pipeline handles (flushes stats,
             # removes a temporary -o file); before, kelora/__init__.py's handler exits quietly.
             if argv is None:
+                sys.unraisablehook = _redeliver_lost_signals
                 signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.signal(signal.SIGTERM, _on_sigterm)
             code = run_command(args)
@@ -135,6 +136,17 @@ def _reserve_standard_streams() -> None:
             sys.stderr = open(2, "w", closefd=False)
     except OSError:
         pass
+
+
+def _redeliver_lost_signals(unraisable) -> None:
+    """A signal that arrives while Python runs a finalizer or weakref callback raises there, and
+    Python drops such exceptions ("Exception ignored in …", a traceback on stderr) and goes on
+    as if no signal came.  Send it again instead: it is then raised at the next ordinary line."""
+    exc = unraisable.exc_value
+    if isinstance(exc, KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 class Terminated(KeyboardInterrupt):
