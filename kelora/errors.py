@@ -99,9 +99,13 @@ class ScriptError(KeloraError):
         self.source = source
         self.missing_field = missing_field
 
-    def with_source(self, source: Source) -> "ScriptError":
+    def with_source(self, source: Source, scope=None) -> "ScriptError":
         if self.source is None:
             self.source = source
+        if scope is not None and self.missing_field:
+            from kelora.lang.explain import enrich  # which field was missing (cold path)
+
+            enrich(self, scope)
         return self
 
     def location(self) -> str:
@@ -124,11 +128,43 @@ class ScriptError(KeloraError):
             width = (self.span.end - self.span.start) if end_line == line else len(text) - col + 1
             width = max(1, min(width, max(1, len(text) - col + 1)))
             out.append(f"  {gutter} | {text}")
-            out.append(f"  {pad} | {' ' * (col - 1)}{'^' * width}")
+            out.append(f"  {pad} | {_caret(text, col - 1, width)}")
         out.append(f"  Error: {self.message}")
         if self.hint:
             out.append(f"  Hint: {self.hint}")
         return "\n".join(out)
+
+
+class ScriptWarning(ScriptError):
+    """A likely mistake that runs anyway (issue 14's silent traps): shown, never raised."""
+
+    phase = "warning"
+
+    def render(self) -> str:
+        lines = ScriptError.render(self).split("\n")[1:]  # At / line / caret / Error / Hint
+        body = [ln for ln in lines if not ln.startswith("  Error: ")]
+        return "\n".join([self.message, *body])
+
+
+def _cell_width(ch: str) -> int:
+    """Terminal cells of one character: 2 for wide (CJK, most emoji), 0 for combining marks."""
+    if ch in "\u200d\ufe0f\ufe0e" or ("\u0300" <= ch <= "\u036f"):
+        return 0
+    if ord(ch) < 0x1100:
+        return 1
+    import unicodedata
+
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _caret(text: str, start: int, width: int) -> str:
+    """The caret line under text[start:start+width]: tabs kept (so they expand alike), wide
+    characters counted as two cells."""
+    pad = "".join("\t" if ch == "\t" else " " * _cell_width(ch) for ch in text[:start])
+    cells = sum(_cell_width(ch) if ch != "\t" else 1 for ch in text[start:start + width])
+    return pad + "^" * max(1, cells)
 
 
 class ScriptSyntaxError(ScriptError):

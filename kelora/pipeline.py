@@ -114,6 +114,9 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         if c.begin is not None:
             self.begin = compile_script(c.begin, label="begin", mode="script", stage="begin",
                                         prelude=c.begin_prelude)
+        from kelora.lang.names import StageInfo, check_stages
+
+        checked = [StageInfo("begin", self.begin)] if self.begin is not None else []
         calls: set[str] = set()
         if self.begin is not None:
             calls |= self.begin.calls
@@ -137,6 +140,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                                   prelude=stage.prelude)
             audited.append((kind, prog))
             calls |= prog.calls
+            checked.append(StageInfo(kind, prog))
             if stage.prelude or _captures_scope(prog):
                 reusable = False
             if _META_WORDS.search(stage.text) or (stage.prelude and _META_WORDS.search(stage.prelude)):
@@ -156,6 +160,9 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                                       prelude=c.end_prelude)
         if self.end is not None:
             calls |= self.end.calls
+            checked.append(StageInfo("end", self.end))
+        # names no stage declares (COMPAT D23), before any input is read; silent-trap warnings
+        check_stages(checked, warn=self.reporter.warning if self.reporter.warnings_on else None)
         self.called_functions = frozenset(calls)
         self.stage_fns = tuple(fns)
         self.needs_meta = needs_meta
@@ -184,6 +191,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
     def _record_error(self, kind: str, scope: Scope | None, message: str, filter_index: int | None) -> None:
         loc = self._location()
         self.errors.record(kind, loc, message)
+        if self.errors.first_render is None and self.builder.first_error[0] is not None:
+            self.errors.first_render = self.builder.first_error[0].render()
         if kind == "script":  # reported by the end-of-run summary (and by -v as it happens)
             self.errors.script_errors += 1
         if filter_index is not None:

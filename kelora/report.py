@@ -311,8 +311,13 @@ def error_summary(errors: ErrorLog, stats: Stats, *, strict: bool, hints: bool) 
         if every and hints:
             lines.append("  This usually means a script bug or field-name typo. Use --strict to fail "
                          "immediately, or --verbose to inspect each error.")
-        for _, loc, msg in errors.samples[:3]:
+        for i, (kind_i, loc, msg) in enumerate(errors.samples[:3]):
             lines.append(f"  {loc}: {msg}")
+            if i == 0 and errors.first_render and kind_i in ("exec", "filter"):
+                # where the first one happened: the source line and a caret (as compile errors)
+                shown = [ln for ln in errors.first_render.split("\n")[1:]
+                         if not ln.startswith(("  Error:", "  Hint:"))]
+                lines.extend("  " + ln for ln in shown)
         if total > 3:
             lines.append(f"  [+{total - 3} more. Use -v to see each error or --no-diagnostics to suppress this summary.]")
         lines.extend(withheld_lines(stats))

@@ -89,6 +89,7 @@ class StageBuilder:
         self.withheld = withheld  # (number of fields withheld from one event; -1: event dropped)
         self.assert_failed = assert_failed
         self.filter_ok: dict[int, int] = {}
+        self.first_error: list = [None]  # the first runtime error, rendered by the summary
 
     # ------------------------------------------------------------------ exec
     def exec_stage(self, prog) -> Callable[[Scope], object]:
@@ -110,6 +111,7 @@ class StageBuilder:
         paths = targets.paths if targets is not None else ()
         drop_whole = targets is not None and targets.whole
         on_withheld = self.withheld or (lambda n: None)
+        first = self.first_error
 
         def failed(scope: Scope, err: ScriptRuntimeError):
             """Report a run that raised (the event was restored); the result for the event."""
@@ -119,6 +121,8 @@ class StageBuilder:
                     raise StageFailed(err.message)
                 return DROPPED_BY_ERROR
             message = describe(err)
+            if first[0] is None:
+                first[0] = err
             record("exec", scope, message, None)
             if strict:
                 raise StageFailed(f"exec error: {message}")
@@ -206,6 +210,7 @@ class StageBuilder:
         ok = self.filter_ok
         ok[index] = 0
         label = prog.source.label
+        first = self.first_error
 
         def settle(scope: Scope, outcome) -> bool:
             """A run that gave no bool: SkipEvent, a runtime error, or a value of another type."""
@@ -213,6 +218,8 @@ class StageBuilder:
                 return False
             if isinstance(outcome, ScriptRuntimeError):
                 message = "Filter error: " + describe(outcome)
+                if first[0] is None:
+                    first[0] = outcome
             else:
                 from kelora.values import type_name
 

@@ -159,6 +159,7 @@ class ErrorLog:
     filter_errors: dict[int, int] = field(default_factory=dict)  # stage index -> errors
     filter_ok: dict[int, int] = field(default_factory=dict)  # stage index -> clean evaluations
     script_errors: int = 0  # conf violations: always fatal for the exit code
+    first_render: str | None = None  # the first script error with its line and caret
 
     def record(self, kind: str, location: str, message: str) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -177,3 +178,4 @@ class ErrorLog:
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
         self.script_errors += other.script_errors
+        self.first_render = self.first_render or other.first_render

@@ -143,6 +143,11 @@ def resolve_calls(roots, fns: dict[tuple[str, int], ast.FnDef]) -> None:
                 f"function {n.name}() takes {_plural(arities)}, got {argc}", kind="invalid-arity", span=span)
         if n.name in var_names and not n.method:
             continue  # calling a variable that holds a function pointer
+        from kelora.lang.foreign import FUNCTIONS
+
+        if n.name in FUNCTIONS:
+            raise ScriptCompileError(f"unknown function {n.name}()", kind="unknown-function", span=span,
+                                     hint=FUNCTIONS[n.name])
         sug = registry.suggest(n.name, list(reg) + sorted(user_names))
         raise ScriptCompileError(
             f"unknown function {n.name}()", kind="unknown-function", span=span,

@@ -25,6 +25,8 @@ from kelora.values import type_name
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # pass_context builtins whose only side effect is idempotent (creating the keyring)
 REPLAY_SAFE = frozenset({"pseudonym"})
+# a quoted number (`"500"`): compared through ops.eq, whose text-vs-number branch warns
+_NUMERIC_TEXT = re.compile(r"-?\d[\d_]*(\.\d+)?")
 _CMP = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod", "**": "_pow",
           "<<": "_shl", ">>": "_shr", "&": "_band", "|": "_bor", "^": "_bxor"}
@@ -171,8 +173,9 @@ class Gen:
             if isinstance(node.right, ast.Literal):
                 c = node.right.value
                 tc = type(c)
-                if tc is str and op in ("==", "!="):
+                if tc is str and op in ("==", "!=") and not _NUMERIC_TEXT.fullmatch(c):
                     return f"({left} {op} {c!r})", True
+                # (`e.status == "500"`: the generic _eq, which warns when a number meets the text)
                 if (tc is int or (tc is float and math.isfinite(c))) and op != "!=":
                     # the literal's own type tested first: `is` is cheaper than a set lookup
                     t = self.tmp()
@@ -365,7 +368,7 @@ def generate(comp, stmts: list, closures: list, source, slow):
         lines.append(f"  except _FE:\n   return _from(s, {k})\n  except _PASS:\n   raise\n"
                      f"  except Exception:\n   return _from(s, {k})")
     lines.append("  return _r")
-    lines.append(" except _SE as x:\n  x.with_source(_src)\n  raise\n except _RET as r:\n  return r.value\n"
+    lines.append(" except _SE as x:\n  x.with_source(_src, s)\n  raise\n except _RET as r:\n  return r.value\n"
                  " except _PASS:\n  raise\n except Exception as x:\n  raise _internal(x, _src) from x")
     if not generated:
         return None

@@ -45,6 +45,10 @@ class Compiler:
         self.rt = rt
         self.fns = fns
         self.reg = registry.REGISTRY  # loads the builtin modules at its first lookup
+        # Names this program reads or assigns that no `let` of its own declares, with where
+        # (names.py checks them against every stage before any input is read: COMPAT D23).
+        self.free_refs: list[tuple[str, Span, str, object]] = []
+        self.cur_source = None  # the Source being compiled (script or include)
 
     # ------------------------------------------------------------ names
     def resolve(self, name: str, cx: FnCtx) -> tuple[str, object]:
@@ -90,6 +94,8 @@ class Compiler:
             return SPECIAL_READERS[name]
         known = self.visible_names(cx)
         in_fn = kind == "unknown"
+        if kind != "top":
+            self.free_refs.append((name, span, "fn" if in_fn else "read", self.cur_source))
 
         def missing(s):
             pool = known + ([] if in_fn else list(s.vars))
@@ -319,8 +325,24 @@ def _unary(c, node, cx):
     return unary
 
 
-def _bool_err(op, v, span):
-    return rterr(f"`{op}` needs bool operands, got {type_name(v)}", span, missing=v is None)
+def _bool_err(op, v, span, hint=None):
+    return rterr(f"`{op}` needs bool operands, got {type_name(v)}", span, missing=v is None, hint=hint)
+
+
+def _repeat_hint(c, node) -> str | None:
+    """`e.level == "INFO" || "WARN"`: each side of `||` is its own test (Python's `or` habit)."""
+    left, right = node.left, node.right
+    src = getattr(c.cur_source, "text", None)
+    if src is None or not (isinstance(right, ast.Literal) and not isinstance(right.value, bool)):
+        return None
+    if not (isinstance(left, ast.Binary) and left.op in ("==", "!=")):
+        return None
+    lhs = src[left.left.span.start:left.left.span.end]
+    first = src[left.right.span.start:left.right.span.end]
+    other = src[right.span.start:right.span.end]
+    return (f"each side of `{node.op}` is a test of its own: write `{lhs} {left.op} {first} {node.op} "
+            f"{lhs} {left.op} {other}`" + (f", or `{lhs} in [{first}, {other}]`" if node.op == "||"
+                                            and left.op == "==" else ""))
 
 
 @compiles(ast.Binary)
@@ -330,6 +352,7 @@ def _binary(c, node, cx):
     if op_name in ("&&", "||"):
         right = c.expr(node.right, cx)
         lspan, rspan = node.left.span, node.right.span
+        rhint = _repeat_hint(c, node)
         if op_name == "||":
             def or_(s):
                 a = left(s)
@@ -340,7 +363,7 @@ def _binary(c, node, cx):
                 b = right(s)
                 if b is True or b is False:
                     return b
-                raise _bool_err("||", b, rspan)
+                raise _bool_err("||", b, rspan, rhint)
             return or_
 
         def and_(s):
@@ -352,7 +375,7 @@ def _binary(c, node, cx):
             b = right(s)
             if b is True or b is False:
                 return b
-            raise _bool_err("&&", b, rspan)
+            raise _bool_err("&&", b, rspan, rhint)
         return and_
     if op_name == "??":
         right = c.expr(node.right, cx)
@@ -410,6 +433,8 @@ _PY_CMP = {
 def _event_compare(name, op_name, op, const, slow):
     """`e.name OP literal`: the most common filter shape, without generic dispatch."""
     tc = type(const)
+    if tc is str and op_name in ("==", "!=") and const[:1].isdigit() and const.replace(".", "", 1).isdigit():
+        return lambda s: op(slow(s), const)  # `e.status == "500"`: ops.eq warns on a number
     if op_name == "==" and tc is str:
         def eq_str(s):
             try:

@@ -461,8 +461,14 @@ def raw_body(tok: str) -> str:
 
 def to_ast(text: str, mode: str) -> ast.Script:
     """Parse and lower *text*; mode "script" or "expression"."""
-    tree = parse(text, "script" if mode == "script" else "expression")
+    from kelora.errors import ScriptSyntaxError
+
     try:
+        tree = parse(text, "script" if mode == "script" else "expression")
         return Lowerer(text, mode).lower(tree)
+    except ScriptSyntaxError as err:
+        from kelora.lang.foreign import refine
+
+        raise refine(text, err) from None
     except RecursionError:
         raise _err("script is nested too deeply", 0, min(1, len(text)), kind="limit") from None

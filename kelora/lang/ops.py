@@ -16,6 +16,12 @@ MAX_STRING_LEN = 16 * 1024 * 1024
 MAX_ARRAY_LEN = 10_000_000
 
 
+# Called as hook(op, a, b, result) where an operator silently did something a learner rarely
+# means (text joined to a number, integer division giving 0, text compared with a number); set
+# by kelora.lang.traps for a run with warnings on.  Only the branches that do these call it.
+TRAP_HOOK = None
+
+
 class OpError(Exception):
     """Operator failure; ``missing`` marks a ``()`` operand (likely a missing field)."""
 
@@ -68,7 +74,10 @@ def add(a, b):
     if ta is str or ta is Char or tb is str or tb is Char:
         if (ta is str or ta is Char) and (tb is str or tb is Char):
             return check_str(str(a) + str(b))
-        return check_str(to_string(a) + to_string(b))
+        r = check_str(to_string(a) + to_string(b))
+        if TRAP_HOOK is not None and (ta is int or ta is float or tb is int or tb is float):
+            TRAP_HOOK("+", a, b, r)
+        return r
     if ta is list and tb is list:
         return check_list(a + b)
     if ta is dict and tb is dict:
@@ -117,6 +126,8 @@ def div(a, b):
         if b == 0:
             raise OpError("Division by zero")
         q = abs(a) // abs(b)
+        if q == 0 and a and TRAP_HOOK is not None:
+            TRAP_HOOK("/", a, b, 0)
         return _int(q if (a >= 0) == (b >= 0) else -q, "/")
     if (ta is float or ta is int) and (tb is float or tb is int):
         if b == 0:
@@ -208,11 +219,23 @@ def eq(a, b):
     ta = type(a)
     if ta is type(b) and (ta is str or ta is int):
         return a == b
-    return equals(a, b)
+    r = equals(a, b)
+    if not r and TRAP_HOOK is not None and _text_vs_number(ta, type(b)):
+        TRAP_HOOK("==", a, b, r)
+    return r
 
 
 def ne(a, b):
     return not eq(a, b)
+
+
+def _text_vs_number(ta, tb) -> bool:
+    return (ta is str and (tb is int or tb is float)) or (tb is str and (ta is int or ta is float))
+
+
+def _cmp_trap(op, a, b):
+    if TRAP_HOOK is not None and (a is None or b is None or _text_vs_number(type(a), type(b))):
+        TRAP_HOOK(op, a, b, False)  # (a () operand: warned only for `e.Status` next to `status`)
 
 
 def lt(a, b):
@@ -220,7 +243,10 @@ def lt(a, b):
     if ta is type(b) and (ta is int or ta is str):
         return a < b
     c = compare(a, b)
-    return c is not None and c < 0
+    if c is None:
+        _cmp_trap("<", a, b)
+        return False
+    return c < 0
 
 
 def le(a, b):
@@ -228,7 +254,10 @@ def le(a, b):
     if ta is type(b) and (ta is int or ta is str):
         return a <= b
     c = compare(a, b)
-    return c is not None and c <= 0
+    if c is None:
+        _cmp_trap("<=", a, b)
+        return False
+    return c <= 0
 
 
 def gt(a, b):
@@ -236,7 +265,10 @@ def gt(a, b):
     if ta is type(b) and (ta is int or ta is str):
         return a > b
     c = compare(a, b)
-    return c is not None and c > 0
+    if c is None:
+        _cmp_trap(">", a, b)
+        return False
+    return c > 0
 
 
 def ge(a, b):
@@ -244,7 +276,10 @@ def ge(a, b):
     if ta is type(b) and (ta is int or ta is str):
         return a >= b
     c = compare(a, b)
-    return c is not None and c >= 0
+    if c is None:
+        _cmp_trap(">=", a, b)
+        return False
+    return c >= 0
 
 
 def contains(container, item) -> bool:

@@ -27,8 +27,16 @@ def get_prop(v, name, span, optional=False, getter=None):
     raise no_property(v, name, span)
 
 
+_PROPERTY_ADVICE = {"length": "the length is `x.len()`", "size": "the length is `x.len()`",
+                    "count": "the length is `x.len()`", "lower": "write `x.to_lower()`",
+                    "upper": "write `x.to_upper()`"}
+
+
 def no_property(v, name, span):
-    return rterr(f"{type_name(v)} has no property `{name}`", span)
+    hint = _PROPERTY_ADVICE.get(name)
+    if hint is None and type(v) in (list, str):
+        hint = "arrays and strings have no fields; call a function: `x.len()`, `x.contains(...)`"
+    return rterr(f"{type_name(v)} has no property `{name}`", span, hint=hint)
 
 
 def _norm_index(n: int, i: int, span, what: str) -> int:
@@ -234,6 +242,7 @@ def _assign_var(c, target: ast.Var, value, combine, cx, span):
                                  hint=f"declare your own variable: let my_{name} = ...")
 
     hint_fn = kind == "unknown"
+    c.free_refs.append((name, target.span, "fn" if hint_fn else "write", c.cur_source))
 
     def set_outer(s):
         if not hint_fn and name in s.vars:

@@ -31,7 +31,7 @@ class Program:
 
     __slots__ = ("source", "mode", "stage", "mutates_event", "mutates_nested", "declares_vars",
                  "calls", "ast", "_body", "_rt", "_nslots", "run", "writes_last", "tracks_last",
-                 "privacy", "targets")
+                 "privacy", "targets", "free_refs", "top_lets", "prelude_ast", "prelude_source")
 
     def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots, simple=False, stmts=()):
         self.source = source
@@ -45,6 +45,10 @@ class Program:
         self.tracks_last = False  # see _tracks_last (set by _compile)
         self.privacy = False  # an exec stage that may call a value-hiding function (D17; withhold.py)
         self.targets = None  # withhold.Targets of an exec stage: what it may change in the event
+        self.free_refs = ()  # (name, span, "read" | "write" | "fn", source): see names.py
+        self.top_lets = frozenset()  # names its top level declares (visible to later stages)
+        self.prelude_ast = None
+        self.prelude_source = None
         self.ast = script_ast
         self._body = body
         self._rt = rt
@@ -66,7 +70,7 @@ class Program:
         except ReturnSignal as r:
             return r.value
         except ScriptError as x:
-            x.with_source(self.source)
+            x.with_source(self.source, scope)
             raise
         except (BreakSignal, ContinueSignal):
             raise rterr("`break`/`continue` outside of a loop", None).with_source(self.source) from None
@@ -96,7 +100,7 @@ def _simple_runner(stmts, source):
             try:
                 return only(scope)
             except ScriptError as x:
-                x.with_source(source)
+                x.with_source(source, scope)
                 raise
             except ReturnSignal as r:
                 return r.value
@@ -113,7 +117,7 @@ def _simple_runner(stmts, source):
                 f(scope)
             return last(scope)
         except ScriptError as x:
-            x.with_source(source)
+            x.with_source(source, scope)
             raise
         except ReturnSignal as r:
             return r.value
@@ -130,7 +134,7 @@ def _with_source(f, source):
         try:
             return f(s)
         except ScriptError as x:
-            x.with_source(source)
+            x.with_source(source, s)
             raise
     return run
 
@@ -188,6 +192,7 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
     comp = Compiler(stage, rt, infos)
     for key, f in fn_defs.items():
         src = fn_src[key]
+        comp.cur_source = src
         try:
             comp.compile_fn(f, infos[key], wrap=(lambda b, _s=src: _with_source(b, _s)) if src is pre_source else None)
         except ScriptError as x:
@@ -195,11 +200,13 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
     top = FnCtx("top")
     parts = []
     if pre_ast is not None and pre_ast.stmts:
+        comp.cur_source = pre_source
         try:
             pre_body = seq([comp.expr(st, top) for st in pre_ast.stmts])
         except ScriptError as x:
             raise x.with_source(pre_source) from None
         parts.append(_with_source(pre_body, pre_source))
+    comp.cur_source = source
     parts.extend(comp.expr(st, top) for st in script.stmts)
     body = seq(parts)
     simple = (bool(parts) and top.nslots == 0 and not fn_defs and not _needs_runtime(script.stmts)
@@ -209,7 +216,9 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
     if simple and pre_ast is None and _CODEGEN:
         from kelora.lang.codegen import generate
 
+        seen = len(comp.free_refs)  # the generator recompiles pieces: its lookups are not new
         fast = generate(comp, list(script.stmts), parts, source, body)
+        del comp.free_refs[seen:]
         if fast is not None:
             simple = fast
     prog = Program(source, mode, stage, analysis, script, body, rt, top.nslots, simple, parts)
@@ -225,6 +234,10 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
     plain = not fn_defs and not (pre_ast is not None and pre_ast.stmts)
     prog.writes_last = plain and _writes_last(script.stmts)
     prog.tracks_last = plain and _tracks_last(script.stmts)
+    prog.free_refs = tuple(comp.free_refs)
+    prog.top_lets = frozenset(top.top_lets)
+    prog.prelude_ast = pre_ast
+    prog.prelude_source = pre_source
     return prog
 
 

@@ -68,7 +68,7 @@ def test_builtin_function_error_gets_span_and_missing_flag(temp_builtins):
     temp_builtins(kl_test_kaboom)
     with pytest.raises(ScriptRuntimeError) as info:
         compile_script("e.y = kl_test_kaboom(e.x)").run(scope())
-    assert info.value.message == "kl_test_kaboom failed" and info.value.missing_field
+    assert info.value.message == "kl_test_kaboom failed (e.x is missing)" and info.value.missing_field
     assert info.value.span.start == 6 and info.value.source.label == "script"
 
 

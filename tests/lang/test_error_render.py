@@ -1,6 +1,7 @@
 """Exact renders of script errors: label, line:col, the source line, the caret, the hint.
 
 These pin the user-facing text on purpose (aesthetics §4.7 (4)); change them deliberately.
+(Undeclared names became compile errors with COMPAT D23: the three `Variable not found` cases.)
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from kelora.context import RunContext, Scope
 from kelora.errors import KeloraError
 from kelora.lang import compile_script
+from kelora.lang.names import StageInfo, check_stages
 
 CASES = [
     ('filter', 'expression', 'e.status >=',
@@ -32,14 +34,14 @@ CASES = [
      '  Error: unknown escape sequence `\\d`\n'
      '  Hint: write `\\\\d` for a literal backslash, or use a raw string r"..." (no escapes)'),
     ('exec script 1', 'script', 'let x = 1;\ne.y = y + 1',
-     'exec script 1 runtime error\n'
+     'exec script 1 compile error\n'
      '  At 2:7 in exec script 1\n'
      '  2 | e.y = y + 1\n'
      '    |       ^\n'
      '  Error: Variable not found: y\n'
-     '  Hint: declare it first with `let y = ...`'),
+     '  Hint: event fields are read through `e`: write `e.y`; a variable must be declared with `let y = ...`'),
     ('exec script 1', 'script', 'let count = 1;\ne.y = cout + 1',
-     'exec script 1 runtime error\n'
+     'exec script 1 compile error\n'
      '  At 2:7 in exec script 1\n'
      '  2 | e.y = cout + 1\n'
      '    |       ^^^^\n'
@@ -149,7 +151,7 @@ CASES = [
      '  Error: unterminated string\n'
      '  Hint: close the string with `"`'),
     ('exec script 1', 'script', 'fn f(level) {\n  e.level == level\n}\nf("x")',
-     'exec script 1 runtime error\n'
+     'exec script 1 compile error\n'
      '  At 2:3 in exec script 1\n'
      '  2 |   e.level == level\n'
      '    |   ^\n'
@@ -163,6 +165,7 @@ def test_render(label, mode, src, expected):
     stage = "end" if label == "end" else "exec"
     with pytest.raises(KeloraError) as info:
         prog = compile_script(src, label=label, mode=mode, stage=stage, max_operations=1000)
+        check_stages([StageInfo(stage, prog)])  # names across stages (COMPAT D23), as the pipeline does
         prog.run(Scope({"status": 1}, {}, RunContext()))
     assert info.value.render() == expected
 
