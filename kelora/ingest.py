@@ -40,6 +40,9 @@ class InputLoop:
             self.current_source = src
             if self.parser is not None:
                 self.parser.start_file()  # CSV: each file brings its own header
+            sample = self._hint_sample()
+            if sample is not None:  # the first lines, for the end-of-run hints (hints.py)
+                src.stream = sample.wrap(src.stream)
             try:
                 self._read_stream(src)
             except (OSError, EOFError, ValueError) as exc:
@@ -76,7 +79,16 @@ class InputLoop:
                                     ("--metrics", c.metrics, ("short", "full", "tsv", "json"))):
             if used is not None and path in formats:
                 return f". If you meant an output format, attach it with '=': {flag}={path}"
+        if any(ch in path for ch in "*?[") and "No such file" in self._open_reason(path):
+            return (". Shell glob patterns must be expanded by the shell; remove the quotes or use "
+                    "interactive mode for glob expansion")
         return ""
+
+    @staticmethod
+    def _open_reason(path: str) -> str:
+        import os
+
+        return "" if os.path.exists(path) else "No such file"
 
     def _make_parser(self, first_line: str):
         from kelora.formats import detect_format, make_input_parser

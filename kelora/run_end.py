@@ -34,6 +34,7 @@ class RunEnd:
             self.privacy.report_scan(self)  # --scan-pii: the findings, and exit 1 when any
         if summary:
             self._write_summary()
+            self._write_hints()
 
     def _write_metrics(self) -> None:
         from kelora import metrics_render
@@ -157,6 +158,44 @@ class RunEnd:
             self.reporter.hint(f"0 events matched. --since/--until is set, but no timestamps were parsed "
                                f"({stats.ts_parsed}/{stats.events_created} events). Set --ts-field/--ts-format; "
                                "see --help-time.")
+
+    # ------------------------------------------------------------------ hints (hints.py)
+    def _hint_sample(self):
+        """The Sample of input lines for the end-of-run hints, or None when none can be due."""
+        if not hasattr(self, "_sample"):
+            from kelora import hints
+
+            on = self.reporter.hints_on and not self.config.silent and hints.wanted(self.config)
+            self._sample = hints.Sample() if on else None
+        return self._sample
+
+    def _write_hints(self) -> None:
+        from kelora import hints
+
+        c, stats = self.config, self.stats
+        if not self.reporter.hints_on or c.silent:
+            return
+        if (not c.files and not c.no_input and not self.env.stdin_isatty and stats.lines_read == 0
+                and stats.events_created == 0 and stats.parse_errors == 0 and c.head != 0
+                and c.stats is None and c.metrics is None):
+            self.reporter.hint(hints.NO_INPUT)
+            return
+        ragged = hints.ragged_rows(stats)
+        if ragged and not c.with_stats and c.stats is None:
+            self.reporter.hint(ragged)
+        sample = getattr(self, "_sample", None)
+        if sample is None and not stats.keys_seen:
+            return
+        from kelora.lang.explain import PRIVATE
+
+        fields = {f for t in hints.filter_texts(c) for f in hints._FIELD_REF.findall(t)}
+        fmt = stats.format_name or c.input_format
+        seen = hints.observe(sample, fmt, c.strict, fields)
+        message = hints.zero_results(c, stats, self.errors.total, seen, PRIVATE)
+        if message:
+            self.reporter.hint(message)
+        for message in hints.key_typos(c, stats, seen):
+            self.reporter.hint(message)
 
     def _exit_code(self) -> int:
         if self.exit_override is not None:

@@ -159,6 +159,10 @@ class Gen:
     def x_Binary(self, node):
         op = node.op
         if op in ("&&", "||"):
+            from kelora.lang.compile import _repeat_hint
+
+            if _repeat_hint(self.comp, node) is not None:  # `a == "x" || "y"`: the closure's hint
+                raise _NoGen
             word = "and" if op == "&&" else "or"
             return f"({self.boolean(node.left, op)} {word} {self.boolean(node.right, op)})", True
         if op == "??":

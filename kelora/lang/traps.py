@@ -26,6 +26,8 @@ def install(warn) -> None:
     tries: dict = {}
 
     def hook(op, a, b, result):
+        if op == "+" and not _numeric_text(a if isinstance(a, str) else b):
+            return  # "p" + 1 builds text on purpose; "12" + 1 giving "121" is the trap
         key = (op, type(a), type(b))
         n = tries.get(key, 0)
         if n >= _MAX_LOCATES:
@@ -53,6 +55,16 @@ def install(warn) -> None:
         warn(_render(op, a, b, result, source, node))
 
     ops.TRAP_HOOK = hook
+
+
+def _numeric_text(v) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        float(v.strip())
+    except ValueError:
+        return False
+    return bool(v.strip())
 
 
 def uninstall() -> None:

@@ -1,7 +1,8 @@
 """Exact renders of script errors: label, line:col, the source line, the caret, the hint.
 
 These pin the user-facing text on purpose (aesthetics §4.7 (4)); change them deliberately.
-(Undeclared names became compile errors with COMPAT D23: the three `Variable not found` cases.)
+(Undeclared names became compile errors with COMPAT D23: the three `Variable not found` cases;
+missing fields are named (`e.missing is missing`); an unclosed `#{` is shown at the brace.)
 """
 from __future__ import annotations
 
@@ -72,19 +73,20 @@ CASES = [
      '  At 1:17 in exec script 1\n'
      '  1 | e.n = e.missing.len()\n'
      '    |                 ^^^\n'
-     '  Error: len(): expected a string, array or map, got ()'),
+     '  Error: len(): expected a string, array or map, got () (e.missing is missing)'),
     ('exec script 1', 'script', 'let v = e.missing + 1',
      'exec script 1 runtime error\n'
      '  At 1:9 in exec script 1\n'
      '  1 | let v = e.missing + 1\n'
      '    |         ^^^^^^^^^^^^^\n'
-     '  Error: cannot apply `+` to () and i64'),
+     '  Error: cannot apply `+` to () and i64 (e.missing is missing)'),
     ('begin', 'script', '#{a: 1',
      'begin syntax error\n'
-     '  At 1:7 in begin\n'
+     '  At 1:1 in begin\n'
      '  1 | #{a: 1\n'
-     '    |       ^\n'
-     '  Error: unexpected end of script; expected `,` or `}`'),
+     '    | ^^\n'
+     '  Error: this `#{` is never closed\n'
+     '  Hint: add the matching `}` (the script ended first)'),
     ('exec script 1', 'script', 'e.x = (1 + 2',
      'exec script 1 syntax error\n'
      '  At 1:13 in exec script 1\n'
@@ -177,5 +179,5 @@ def test_at_least_fifteen_pinned():
 def test_short_form_has_location():
     with pytest.raises(KeloraError) as info:
         compile_script("e.a + 1", label="exec script 1").run(Scope({}, {}, RunContext()))
-    assert info.value.short() == "cannot apply `+` to () and i64 (at 1:1)"
+    assert info.value.short() == "cannot apply `+` to () and i64 (e.a is missing) (at 1:1)"
     assert info.value.missing_field is True
