@@ -42,7 +42,10 @@ class InputLoop:
                 self.parser.start_file()  # CSV: each file brings its own header
             sample = self._hint_sample()
             if sample is not None:  # the first lines, for the end-of-run hints (hints.py)
-                src.stream = sample.wrap(src.stream)
+                if src.cap:  # a pipe or a decompressed stream: the loop reads the capped pieces
+                    src.lines = sample.wrap(src.lines)
+                else:
+                    src.stream = src.lines = sample.wrap(src.stream)
             try:
                 self._read_stream(src)
             except (OSError, EOFError, ValueError) as exc:
