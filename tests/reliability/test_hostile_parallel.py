@@ -58,7 +58,7 @@ def test_state_still_works_without_parallel(data):
 
 
 @pytest.mark.parametrize("args, word", [
-    (["-e", 'e.n = metrics.len()'], "'metrics'"),
+    (["-e", 'e.n = metrics.len()'], "metrics"),
     (["--allow-fs-writes", "-e", 'append_file("x.txt", "a")'], "'append_file'"),
     (["-e", 'if e.a > 2 { e.s = sample_every(3) }'], "'sample_every'"),
     (["-e", 'e.s = e.a > 2 && sample_every(3)'], "'sample_every'"),
@@ -71,7 +71,10 @@ def test_what_would_differ_is_refused_before_reading(data, tmp_path, args, word)
     res = run_bin(["-j", str(data), "--parallel", *args, "-F", "json"], cwd=tmp_path)
     assert_no_traceback(res)
     assert res.code == 1, res.err
-    assert word in res.err and "--parallel" in res.err and res.out == b""
+    # metrics in -e is also a compile error of its own (D23 advice: read them in --end); either
+    # way the run is refused before reading any input
+    assert word in res.err and res.out == b""
+    assert "--parallel" in res.err or (word == "metrics" and "compile error" in res.err), res.err
     assert not (tmp_path / "x.txt").exists()
 
 
