@@ -611,6 +611,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         keep_lines=p.get("keep_lines"),
         ignore_lines=p.get("ignore_lines"),
         max_line_bytes=_parse_size(p.get("max_line_bytes")),
+        cols_sep=p.get("cols_sep"),
         strict_utf8=bool(p.get("strict_utf8")),
         **time_options,
         begin=begin,

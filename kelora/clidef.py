@@ -45,7 +45,7 @@ def kelora_command(
     ctx: typer.Context,
     files: Annotated[L, typer.Argument(help="Input files, read in order as one stream ('-' = stdin; none = stdin). gzip/zstd detected.", show_default=False, metavar="[FILES]...")] = None,
     # --- input
-    input_format: Annotated[S, typer.Option("-f", "--input-format", help="Input format: auto, json, line, raw, logfmt, csv, tsv, csvnh, tsvnh (csv 'name:int,...' adds types), syslog, combined.", rich_help_panel=INPUT, show_default=False)] = None,
+    input_format: Annotated[S, typer.Option("-f", "--input-format", help="Input format: auto, auto-per-file, json, line, raw, logfmt, csv, tsv, csvnh, tsvnh (csv 'name:int,...' adds types), syslog, combined, cols:<spec>.", rich_help_panel=INPUT, show_default=False)] = None,
     json_input: Annotated[bool, typer.Option("-j", help="Same as -f json.", rich_help_panel=INPUT)] = False,
     no_input: Annotated[bool, typer.Option("--no-input", help="Read no input; only --begin/--end run.", rich_help_panel=INPUT)] = False,
     skip_lines: Annotated[Optional[int], typer.Option("--skip-lines", help="Skip the first N lines.", rich_help_panel=INPUT)] = None,
@@ -53,6 +53,7 @@ def kelora_command(
     keep_lines: Annotated[S, typer.Option("--keep-lines", help="Keep only raw lines matching REGEX (before parsing).", rich_help_panel=INPUT)] = None,
     ignore_lines: Annotated[S, typer.Option("--ignore-lines", help="Drop raw lines matching REGEX (before parsing).", rich_help_panel=INPUT)] = None,
     max_line_bytes: Annotated[S, typer.Option("--max-line-bytes", help="Per-line cap (bytes, 64MiB, 1GiB, off). Longer lines are truncated with a warning.", rich_help_panel=INPUT)] = None,
+    cols_sep: Annotated[S, typer.Option("--cols-sep", help="Column separator for -f cols:<spec> (default: runs of whitespace).", rich_help_panel=INPUT)] = None,
     strict_utf8: Annotated[bool, typer.Option("--strict-utf8", help="Abort on invalid UTF-8 instead of replacing it with U+FFFD.", rich_help_panel=INPUT)] = False,
     ts_field: Annotated[S, typer.Option("--ts-field", help="Use only this field as the event timestamp (no auto-detection).", rich_help_panel=INPUT)] = None,
     ts_format: Annotated[S, typer.Option("--ts-format", help="Timestamp format (chrono/strftime, e.g. '%d.%m.%Y %H:%M:%S'), tried first. See --help-time.", rich_help_panel=INPUT)] = None,

@@ -44,6 +44,7 @@ class Config:
     until: datetime | None = None
     # -M/--multiline with --multiline-join (kelora.multiline.MultilineSpec), or None
     multiline: object | None = None
+    cols_sep: str | None = None  # -f cols:<spec>: the column separator (None: runs of whitespace)
     # processing
     begin: str | None = None
     begin_prelude: str | None = None

@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import re
 import signal
 import stat
 
@@ -76,6 +77,23 @@ class _signals_held:
 
     def __exit__(self, *exc):
         signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
+
+
+# A line with an odd number of double quotes: in CSV/TSV it opens (or closes) a quoted field
+# that holds a newline (Kelora's parity rule, kelora.formats.csvin.record_complete).
+_ODD_QUOTES = re.compile(rb'^[^"\n]*"(?:[^"\n]*"[^"\n]*")*[^"\n]*$', re.MULTILINE)
+
+
+def _quoted_newline(src) -> bool:
+    """Whether a plain CSV/TSV file may hold a record spanning lines (one C-speed scan; byte
+    ranges cut at line ends would split such a record)."""
+    import mmap
+
+    try:
+        with mmap.mmap(src.fd, 0, access=mmap.ACCESS_READ) as mm:
+            return mm.find(b'"') >= 0 and _ODD_QUOTES.search(mm) is not None
+    except (OSError, ValueError):  # empty or unmappable: the lines path is always exact
+        return True
 
 
 def _fileno(stream) -> int | None:
@@ -134,6 +152,8 @@ class ParallelReader:
             batch: list[bytes] = []
             first = p.line_num + 1
             ident = _plain_file(src) if c.head is None else None
+            spans = False  # CSV/TSV: a batch is cut only where no quoted field is open
+            odd = 0  # parity of the double quotes since the last cut
             try:
                 cap = src.cap
                 for raw in src.lines:
@@ -151,7 +171,10 @@ class ParallelReader:
                         if not raw.strip():
                             batch.append(raw)
                             continue
-                        self._prime_parser(raw, p.line_num)
+                        self._prime_parser(raw, p.line_num, src)
+                        spans = getattr(p.parser, "records_span_lines", False)
+                        if spans and ident is not None and _quoted_newline(src):
+                            ident = None  # records span lines: cut batches of lines, by quotes
                         if p.parser_consumed_first:
                             stats.lines_read += 1
                             stats.lines_header += 1
@@ -160,6 +183,10 @@ class ParallelReader:
                     batch.append(raw)
                     if ident is not None:
                         break  # the format is known: the rest of the file goes by byte ranges
+                    if spans:
+                        odd ^= raw.count(b'"') & 1
+                        if odd:
+                            continue
                     if len(batch) >= self.batch_size:
                         yield self._task(batch, first, src)
                         batch, first = [], p.line_num + 1
@@ -232,11 +259,13 @@ class ParallelReader:
     def _ends_with_newline(src, size: int) -> bool:
         return size == 0 or os.pread(src.fd, 1, size - 1) == b"\n"
 
-    def _prime_parser(self, raw: bytes, n: int) -> None:
+    def _prime_parser(self, raw: bytes, n: int, src) -> None:
         """Choose the format (and read a CSV header) in the parent, before the fork."""
+        from kelora.reader import peek_lines
+
         p = self.p
         text = p._decode(raw.rstrip(b"\r\n"), n)
-        p.parser = p._make_parser(text)
+        p.parser = p._make_parser(text, [line.decode("utf-8", "replace") for line in peek_lines(src.stream)])
         p.parser_consumed_first = False
         if p.stats.format_name in ("csv", "tsv") or getattr(p.parser, "has_header", False):
             try:

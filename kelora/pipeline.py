@@ -17,7 +17,7 @@ import time
 
 from kelora.config import Config
 from kelora.context import Diagnostics, RunContext, Scope
-from kelora.errors import ExitRequest, FatalError, ScriptError, ScriptRuntimeError
+from kelora.errors import ExitRequest, FatalError, ScriptError, ScriptRuntimeError, UsageError
 from kelora.formats.select_input import split_spec
 from kelora.ingest import InputLoop, StopInput
 from kelora.multiline import MultilineInput
@@ -48,6 +48,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.interrupted: int | None = None
         self.parser = None
         self.parser_consumed_first = False
+        self.detected_formats: list[str] = []  # -f auto / auto-per-file: what detection chose
         self.called_functions: frozenset[str] = frozenset()
         self.privacy = None  # kelora.privacy.lifecycle.Lifecycle: --rotation-map, --escrow, --scan-pii
         self.event_time = None  # kelora.timestamps.EventTime, when timestamps are looked at
@@ -232,8 +233,13 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         except ScriptError as err:
             self.reporter.fatal(f"Pipeline error: {err.render()}")
             return ExitStatus.ERROR
-        from kelora.formats import keys_required_error, needs_keys
+        from kelora.formats import keys_required_error, make_input_parser, needs_keys
 
+        # the -f spec is checked before anything is read (an empty input would never build it)
+        make_input_parser(c.input_format, strict=c.strict, cols_sep=c.cols_sep)
+        if c.input_format == "auto-per-file" and c.parallel:
+            raise UsageError("-f auto-per-file is not supported with --parallel or thread overrides. "
+                             "Rerun without --parallel.")
         if needs_keys(c.output_format) and not c.keys:
             raise FatalError(f"Pipeline error: {keys_required_error(c.output_format).message}")
         if c.rotation_map or c.escrow or c.scan_pii or "reveal" in self.called_functions:

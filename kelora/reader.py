@@ -246,3 +246,27 @@ def sources(files: tuple[str, ...], stdin: BinaryIO, cap: int = 0) -> Iterator[I
             yield failure
             continue
         yield capped(InputSource(path, path, stream, fd), cap)
+
+
+SAMPLE_BYTES = 256 << 10  # at most this much of a buffered stream is looked at for detection
+
+
+def peek_lines(stream: BinaryIO, limit: int = 50) -> list[bytes]:
+    """Up to *limit* complete lines (line ends removed) that *stream* has already buffered,
+    without consuming them: ``-f auto`` looks at several lines (``formats.detect_sample``).
+
+    Never blocks beyond what reading the next line would: a ``BufferedReader`` with data left in
+    its buffer returns it as it is, an empty one does one read.  A partial last line is left out,
+    so a slow pipe just gives fewer lines (or none: then detection uses the first line alone)."""
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        return []
+    try:
+        data = peek(SAMPLE_BYTES)[:SAMPLE_BYTES]
+    except (OSError, ValueError):
+        return []
+    end = data.rfind(b"\n")
+    if end < 0:
+        return []
+    lines = data[:end].split(b"\n", limit)[:limit]
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]

@@ -162,7 +162,10 @@ def _ts_descriptor(stats: Stats) -> str:
 def stats_lines(stats: Stats, reporter: Reporter | None = None) -> list[str]:
     """The plain stats block of reference §5.1."""
     out = []
-    if stats.format_name:
+    if stats.format_counts:
+        out.append("Detected formats: " + ", ".join(
+            f"{name}={n} file{'s' if n != 1 else ''}" for name, n in stats.format_counts.items()))
+    elif stats.format_name:
         out.append(f"Detected format: {stats.format_name}")
     out.append(
         f"Lines processed: {stats.lines_read} total, {stats.lines_filtered} filtered"
@@ -226,7 +229,8 @@ def stats_json(stats: Stats) -> str:
                 "duration_seconds": (s[1] - s[0]).total_seconds()}
 
     doc: dict = {
-        "format": {"detected": stats.format_name},
+        "format": {"detected": stats.format_name,
+                   **({"per_file": dict(stats.format_counts)} if stats.format_counts else {})},
         # blank/header/errored are additive keys (not in Kelora) so the accounting invariant of
         # stats.py can be checked from the JSON alone
         "lines": {"read": stats.lines_read, "filtered": stats.lines_filtered, "errors": stats.parse_errors,

@@ -35,6 +35,19 @@ class RunEnd:
         if summary:
             self._write_summary()
             self._write_hints()
+        self._detection_warning()
+
+    def _detection_warning(self) -> None:
+        """Kelora's warning when an auto-detected format (not ``line``) failed on many lines:
+        at least 10 parse errors and a third of the lines, or no event at all after 3."""
+        from kelora.ingest import MOSTLY_FAILED
+
+        if not any(fmt != "line" for fmt in getattr(self, "detected_formats", ())):
+            return
+        errors, created = self.stats.parse_errors, self.stats.events_created
+        seen = max(1, errors + created)
+        if (errors >= 10 and errors * 3 >= seen) or (created == 0 and errors >= 3):
+            self.reporter.warning(MOSTLY_FAILED)
 
     def _write_metrics(self) -> None:
         from kelora import metrics_render

@@ -26,6 +26,7 @@ MAX_SAMPLES = 3
 @dataclass
 class Stats:
     format_name: str = ""
+    format_counts: dict[str, int] = field(default_factory=dict)  # -f auto-per-file: files per format
     lines_read: int = 0
     lines_filtered: int = 0
     lines_blank: int = 0

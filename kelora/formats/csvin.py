@@ -3,8 +3,10 @@
 * With a header (``csv``/``tsv``) the first line names the columns (names trimmed; a blank
   name becomes ``cN``, N its 1-based position) and is consumed (``parse`` returns None);
   ``csvnh``/``tsvnh`` name them ``c1, c2, ...``.
-* Each physical line is one record, as in Kelora: a quoted field cannot span lines (an
-  unterminated quote runs to the end of its line).  Quoting is RFC 4180 (``""`` inside quotes).
+* A quoted field may hold newlines (RFC 4180, ``""`` inside quotes): the read loop joins the
+  physical lines of such a record (``records_span_lines``; Kelora's rule: a line with an odd
+  number of double quotes opens or closes a field).  A record that still has an odd number of
+  quotes when the input ends is an error, "Unterminated quoted field", as in Kelora.
 * Ragged rows are kept (resilient): extra cells become ``cN`` (1-based column number), short
   rows leave the missing fields absent; ``ragged_extra``/``ragged_missing`` count them for the
   stats line.  ``--strict``: ``Row has 5 columns, expected 4 (from header)``.
@@ -77,7 +79,21 @@ class _OneLine:
         return line
 
 
+UNTERMINATED = ("Unterminated quoted field: a quoted value was opened but never closed before end "
+                "of input. Check for an unbalanced double quote (\").")
+
+
+def record_complete(record: bytes | str) -> bool:
+    """Whether *record* (one or more physical lines) is a whole CSV/TSV record: every double
+    quote, opening, closing or doubled, is one character, so a record that does not end inside
+    a quoted field has an even number of them (Kelora's csv_record_complete).  A cut between
+    lines of a file is a record boundary when the quotes before it are even in number."""
+    return not record.count(b'"' if isinstance(record, bytes) else '"') & 1
+
+
 class CsvParser(Parser):
+    records_span_lines = True
+
     def __init__(self, name: str, types: dict[str, str] | None = None, strict: bool = False):
         self.format_name = name
         self.delimiter = "\t" if name.startswith("tsv") else ","
@@ -95,6 +111,8 @@ class CsvParser(Parser):
     def split(self, line: str) -> list[str]:
         if '"' not in line:
             return line.split(self.delimiter)
+        if line.count('"') & 1:
+            raise InputError(UNTERMINATED)
         self._feed.line = line
         try:
             return next(self._reader)

@@ -9,12 +9,12 @@ from .detect import detect_format
 from .inputs import JsonParser, LineParser, LogfmtParser, Parser, RawParser
 from .syslog import SyslogParser
 
-INPUT_FORMATS = ("auto", "json", "line", "raw", "logfmt", "syslog", "csv", "tsv", "csvnh",
-                 "tsvnh", "combined")
+INPUT_FORMATS = ("auto", "auto-per-file", "json", "line", "raw", "logfmt", "syslog", "csv", "tsv", "csvnh",
+                 "tsvnh", "combined", "cols:<spec>")
 CSV_FORMATS = ("csv", "tsv", "csvnh", "tsvnh")
 
 # Kelora formats this implementation does not have yet (COMPAT "out of scope").
-_NOT_SUPPORTED = ("auto-per-file", "cef", "cri", "glog", "nginx-error", "apache-error", "log4j",
+_NOT_SUPPORTED = ("cef", "cri", "glog", "nginx-error", "apache-error", "log4j",
                   "python-logging", "postgres", "redis", "s3", "haproxy", "iso8601-level")
 
 _SIMPLE = {
@@ -38,17 +38,21 @@ def split_spec(spec: str) -> tuple[str, str]:
     return spec[:cut].lower(), spec[cut + 1:].strip()
 
 
-def make_input_parser(spec: str, strict: bool = False) -> Parser:
+def make_input_parser(spec: str, strict: bool = False, cols_sep: str | None = None) -> Parser:
     """Build the parser for a ``-f`` value; UsageError (exit 2) for unknown formats/annotations."""
     name, rest = split_spec(spec)
     if name in CSV_FORMATS:
         return CsvParser(name, parse_type_spec(rest) if rest else None, strict=strict)
+    if name == "cols":
+        from .cols import ColsParser
+
+        return ColsParser(rest, cols_sep, strict=strict)
     if rest:
-        if name in ("cols", "regex"):
+        if name == "regex":
             raise UsageError(f"Input format '{name}:' is not supported by this version of kelora")
         raise UsageError(f"Unknown input format: '{spec.strip()}'",
                          hint="Type annotations are only accepted by csv, tsv, csvnh and tsvnh")
-    if name == "auto":
+    if name in ("auto", "auto-per-file"):
         return AutoParser(strict=strict)
     cls = _SIMPLE.get(name)
     if cls is not None:

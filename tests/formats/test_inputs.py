@@ -200,9 +200,14 @@ def test_csv_bom_and_unicode_header():
     assert evs[1] == {"nom": "José", "ville": "Zürich"}
 
 
-def test_csv_unterminated_quote_stays_on_its_line():
-    _, evs = parse_all("csv", ["a,b", '1,"open'])
-    assert evs[1] == {"a": "1", "b": "open"}
+def test_csv_unterminated_quote_is_an_error():
+    """The read loop joins the lines of a quoted field; a record still open is Kelora's error."""
+    p = make_input_parser("csv")
+    p.parse("a,b")
+    with pytest.raises(InputError) as exc:
+        p.parse('1,"open')
+    assert exc.value.message.startswith("Unterminated quoted field")
+    assert p.parse('1,"two\nlines"') == {"a": "1", "b": "two\nlines"}
 
 
 # --------------------------------------------------------------------------- syslog
