@@ -198,6 +198,7 @@ class InputLoop:
                 if max_bytes is not None and len(raw) > max_bytes:
                     raw = self._too_long(raw, n, src)
                 pending.append(raw)
+                stats.lines_joined += 1
                 if not raw.count(b'"') & 1:
                     continue
                 raw = b"\n".join(pending)

@@ -419,11 +419,13 @@ class MetricStore:
     skipped ``()`` value.
     """
 
-    __slots__ = ("metrics", "skipped")
+    __slots__ = ("metrics", "skipped", "conflicts")
 
     def __init__(self):
         self.metrics: dict[str, Metric] = {}
         self.skipped: dict[str, int] = {}
+        # merge(): names tracked by different functions in different stores -> their functions
+        self.conflicts: dict[str, list[str]] = {}
 
     def __repr__(self) -> str:
         return f"<MetricStore {len(self.metrics)} metrics>"
@@ -455,7 +457,8 @@ class MetricStore:
         """Fold in a store that saw later input (workers' results in input order).
 
         ``other`` is consumed (its metric objects may be adopted).  A name tracked by different
-        functions in different workers keeps the earlier worker's metric.
+        functions in different workers keeps the earlier worker's metric, and is recorded in
+        ``conflicts`` (the run warns about it, as Kelora does at its merge boundary).
         """
         mine = self.metrics
         for name, m in other.metrics.items():
@@ -464,6 +467,13 @@ class MetricStore:
                 mine[name] = m
             elif type(cur) is type(m):
                 cur.merge(m)
+            else:
+                fns = self.conflicts.setdefault(name, [cur.fn])
+                if m.fn not in fns:
+                    fns.append(m.fn)
+        for name, fns in other.conflicts.items():
+            mine_fns = self.conflicts.setdefault(name, [])
+            mine_fns.extend(f for f in fns if f not in mine_fns)
         for name, c in other.skipped.items():
             self.skipped[name] = self.skipped.get(name, 0) + c
 

@@ -294,6 +294,8 @@ class ParallelReader:
         if any("pseudonym" in fn for fn in getattr(p, "called_functions", ())):
             ensure_keyring(p.ctx)  # derive once, here; workers inherit it through fork
         finish_prefetch()
+        # metrics --begin tracked, by function: a worker cannot see them (see _metric_conflicts)
+        self.begin_fns = {name: m.fn for name, m in p.ctx.metrics.metrics.items()}
         p.sink.flush()
         self._header = getattr(p.sink.formatter, "header", None)
         # what the forked workers inherit (kelora.workers)
@@ -313,6 +315,7 @@ class ParallelReader:
             while pool.pending():
                 self._collect(pool)
             pool.close()
+            self._metric_conflicts()
         except KeyboardInterrupt:
             self._stop_at_a_batch_boundary(pool)
             pool.kill()
@@ -351,6 +354,25 @@ class ParallelReader:
                 self._collect(pool)
         except (KeyboardInterrupt, StageFailed):  # a second signal, a dead worker: stop now
             pass
+
+    def _metric_conflicts(self) -> None:
+        """A metric name tracked by different functions in different batches (or in --begin and
+        in the event stages): a sequential run reports each later call as an error, a worker
+        cannot see the other batches, and the merge kept the first one.  Kelora warns here."""
+        conflicts = self.p.ctx.metrics.conflicts
+        if not conflicts:
+            return
+        parts = []
+        for name, fns in sorted(conflicts.items()):
+            begin = self.begin_fns.get(name)
+            if begin is not None:
+                later = ", ".join(f for f in fns if f != begin)
+                parts.append(f"'{name}' ({begin} in --begin, {later} in the event stages)")
+            else:
+                parts.append(f"'{name}' ({' and '.join(fns)} in different batches)")
+        self.p.reporter.warning(
+            "metric name used by different track functions across stages: " + ", ".join(parts)
+            + "; the merged value is unreliable — use a distinct name per track function")
 
     def _collect(self, pool: Workers) -> None:
         """Wait for finished batches and absorb them: in input order, or as they come with

@@ -234,7 +234,8 @@ def stats_json(stats: Stats) -> str:
         # blank/header/errored are additive keys (not in Kelora) so the accounting invariant of
         # stats.py can be checked from the JSON alone
         "lines": {"read": stats.lines_read, "filtered": stats.lines_filtered, "errors": stats.parse_errors,
-                  "blank": stats.lines_blank, "header": stats.lines_header},
+                  "blank": stats.lines_blank, "header": stats.lines_header,
+                  **({"joined": stats.lines_joined} if stats.lines_joined else {})},
         "events": {"created": stats.events_created, "output": stats.events_output,
                    "filtered": stats.events_filtered, "errored": stats.events_errored},
         "throughput": {

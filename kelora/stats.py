@@ -5,8 +5,10 @@ parent adds them up (``--parallel``).  Rendering lives in ``report.py``.
 
 Accounting invariant (reference §5.1), checked by the reliability tests:
     lines read = lines filtered + parse errors + blank lines + header lines + events created
+                 + joined lines
     events created = events output + events filtered + events errored
-where a CSV header line counts as read and as neither filtered nor created, and "errored" is an
+where a CSV header line counts as read and as neither filtered nor created, a joined line is a
+physical line that continued the record of an earlier one (a CSV quoted newline), and "errored" is an
 event dropped because its stage failed (``--fail-closed``, a ``conf`` mutation).  ``emit_each``
 replaces an event by the ones it emits, so with it only the first equation holds.
 """
@@ -31,6 +33,7 @@ class Stats:
     lines_filtered: int = 0
     lines_blank: int = 0
     lines_header: int = 0
+    lines_joined: int = 0  # continuation lines of a record (CSV quoted newlines)
     parse_errors: int = 0
     events_created: int = 0
     events_output: int = 0
@@ -67,7 +70,7 @@ class Stats:
     reveals: int | None = None  # reveal() calls of an --escrow run (None: no escrow)
 
     def merge(self, other: "Stats") -> None:
-        for name in ("lines_read", "lines_filtered", "lines_blank", "lines_header", "parse_errors",
+        for name in ("lines_read", "lines_filtered", "lines_blank", "lines_header", "lines_joined", "parse_errors",
                      "events_created", "events_output", "events_filtered", "events_errored",
                      "ragged_extra", "ragged_missing", "decode_warnings", "truncated_lines",
                      "assertion_failures", "ts_parsed", "ts_missing", "fields_withheld", "events_withheld",

@@ -62,11 +62,12 @@ def assert_no_traceback(res: Result) -> None:
 
 
 def assert_accounting(stats: dict, *, emits: bool = False) -> None:
-    """Every line read is filtered, an error, blank, a header or an event; every event is
+    """Every line read is filtered, an error, blank, a header, an event or joined to the record of
+    an earlier line (CSV quoted newlines); every event is
     output, filtered or errored (not with emit_each, which replaces events)."""
     lines, events = stats["lines"], stats["events"]
     assert lines["read"] == (lines["filtered"] + lines["errors"] + lines["blank"] + lines["header"]
-                             + events["created"]), stats
+                             + events["created"] + lines.get("joined", 0)), stats
     if not emits:
         assert events["created"] == events["output"] + events["filtered"] + events["errored"], stats
 

@@ -340,9 +340,6 @@ def test_csv_embedded_newline_accounting_holds():
     check(["-f", "csv", "-F", "json"], b'a,b,c\n"multi\nline",2,3\n4,5,6\n')
 
 
-@pytest.mark.xfail(strict=True, reason="CSV input is read line by line: a quoted field with an "
-                   "embedded newline is split into two rows (Kelora does the same); joining "
-                   "continuation lines needs a record-level reader")
 def test_csv_embedded_newline_is_one_record():
     res = run(["-f", "csv", "-F", "json"], b'a,b,c\n"multi\nline",2,3\n4,5,6\n')
     assert [json.loads(x) for x in res.out.splitlines()] == [
