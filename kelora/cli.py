@@ -154,6 +154,11 @@ class Terminated(KeyboardInterrupt):
 
 
 def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests
+    try:
+        sys.stderr.write("kelora: Received SIGTERM, shutting down gracefully...\n")  # Kelora's words
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
     raise Terminated()
 
 
@@ -638,7 +643,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         color=p.get("color"),
         emoji=p.get("emoji"),
         stats=stats,
-        with_stats=bool(p.get("with_stats")),
+        with_stats=bool(p.get("with_stats")) and not p.get("no_stats"),  # --no-stats cancels both
         metrics=metrics,
         with_metrics=bool(p.get("with_metrics")),
         metrics_file=p.get("metrics_file"),

@@ -20,6 +20,7 @@ from kelora.errors import FunctionError
 
 DateTime = values.DateTime
 Duration = values.Duration
+I64_MIN, I64_MAX = values.I64_MIN, values.I64_MAX
 _NOTHING = object()
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -390,10 +391,17 @@ def ts_millis(dt: DateTime) -> int:
 def ts_nanos(dt: DateTime) -> int:
     """Nanoseconds since the Unix epoch.
 
+    Outside about 1677-09-21 .. 2262-04-11 (the range of a 64-bit count of nanoseconds) it is an
+    error, as in Kelora, rather than a number no other tool can hold.
+
     Examples:
         ts_nanos(to_datetime("1970-01-01T00:00:01Z"))  =>  1000000000
     """
-    return Duration.from_timedelta(_epoch_delta(dt)).nanos
+    nanos = Duration.from_timedelta(_epoch_delta(dt)).nanos
+    if not I64_MIN <= nanos <= I64_MAX:
+        raise FunctionError("ts_nanos: timestamp out of range for nanosecond precision "
+                            "(must be between 1677-09-21 and 2262-04-11)")
+    return nanos
 
 
 def _shift(dt: DateTime, nanos: int) -> DateTime:

@@ -35,7 +35,8 @@ def emit_each(ctx, items: object, base: dict | None = None) -> int:
     """Replace the current event by one new event per map in *items* (with *base* keys first).
 
     The new events run through the remaining stages; returns how many were queued.  Items that
-    are not maps are skipped with a warning.
+    are not maps are skipped with a warning; *items* that is not an array is a warning and the
+    event is kept (an error with --strict).
 
     Examples:
         emit_each([#{a: 1}, #{a: 2}], #{src: "x"})  =>  2
@@ -45,11 +46,10 @@ def emit_each(ctx, items: object, base: dict | None = None) -> int:
     if type(items) is not list:
         from kelora.values import type_name
 
-        message = f"emit_each(): items must be array<map>; got {type_name(items)}; returning 0"
         if ctx.strict:
-            raise FunctionError(message)
-        ctx.diag.warn(message)
-        ctx.emitted_called = True
+            raise FunctionError(f"emit_each(): items must be array<map>, got {type_name(items)}")
+        # resilient (Kelora): a warning, and the current event is kept as it is
+        ctx.diag.warn(f"emit_each(): items must be array<map>; got {type_name(items)}; returning 0")
         return 0
     count = 0
     for item in items:

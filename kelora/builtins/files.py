@@ -94,7 +94,8 @@ def _write_op(ctx, fn: str, op) -> None:
     """Run a file write now, or, inside an -e stage, when the stage succeeds.
 
     Reference §6.1: a failing stage discards its pending file operations with everything else.
-    A write that fails after its stage committed can no longer undo the stage: it is a warning.
+    A write that fails after its stage committed can no longer undo the stage: it is a warning,
+    or with --strict the end of the run (exit 1).
     """
     pending = getattr(ctx, "pending_io", None)
     if pending is None:
@@ -105,6 +106,10 @@ def _write_op(ctx, fn: str, op) -> None:
         try:
             op()
         except FunctionError as err:
+            if ctx.strict:  # --strict: a failed write stops the run (exit 1), as in Kelora
+                from kelora.errors import FatalError
+
+                raise FatalError(f"Pipeline error: {err.message}") from None
             ctx.diag.warn(err.message)
 
     pending.append(deferred)

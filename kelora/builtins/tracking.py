@@ -257,12 +257,14 @@ def track_percentiles(ctx, name: str, value: object, percentiles: list | None = 
     """Track percentiles of a number as ``<name>_p50``, ``_p95``, ``_p99`` (or the given quantiles 0..1).
 
     Exact up to 100,000 values, then a sketch with 0.5% relative error.  Non-finite values are
-    ignored.
+    ignored; an empty list of quantiles is an error.
 
     Examples:
         track_percentiles("lat_pct", 12.5)  =>  null
         track_percentiles("lat_pct", 12.5, [0.5, 0.999])  =>  null
     """
+    if type(percentiles) is list and not percentiles:
+        raise FunctionError("track_percentiles requires a non-empty array of percentiles")
     if value is None:
         return _skip(ctx, name, "track_percentiles")
     v = _number("track_percentiles", value)

@@ -111,12 +111,19 @@ def sub(a, b):
     raise _bad("-", a, b)
 
 
+def _i32(n: int) -> int:
+    """Kelora narrows the int of ``duration * n`` / ``duration / n`` to i32 (chrono's operand)."""
+    return ((n + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
 def mul(a, b):
     ta, tb = type(a), type(b)
     if ta is int and tb is int:
         return _int(a * b, "*")
     if (ta is float or ta is int) and (tb is float or tb is int):
         return a * b
+    if ta is values.Duration and tb is int:
+        return values.Duration(_int(a.nanos * _i32(b), "*"))
     raise _bad("*", a, b)
 
 
@@ -135,6 +142,12 @@ def div(a, b):
                 return math.nan
             return math.copysign(math.inf, a) * math.copysign(1.0, b)
         return a / b
+    if ta is values.Duration and tb is int:
+        d = _i32(b)
+        if d == 0:
+            raise OpError("duration division by zero")
+        q = abs(a.nanos) // abs(d)  # truncated toward zero, as chrono does
+        return values.Duration(q if (a.nanos >= 0) == (d > 0) else -q)
     raise _bad("/", a, b)
 
 
