@@ -295,13 +295,78 @@ def _is_num(t: type) -> bool:
     return t is int or t is float
 
 
+# Rhai (without its `unchecked` feature, as Kelora builds it) compares a float with a float or an
+# int with a relative tolerance of f64::EPSILON (rhai src/func/builtin.rs, `impl_float!`):
+# `0.1 + 0.2 == 0.3` is true and `0.1 + 0.2 > 0.3` false.  d = (x - y) / max(|x|, |y|), or
+# x - y when x * y is 0; then `==` is |d| <= EPS, `!=` |d| > EPS, `>` d > EPS, `>=` d > -EPS,
+# `<` -d > EPS, `<=` -d > -EPS.  A NaN makes every comparison false (`!=` too), as in Rhai.
+# Infinities compare as IEEE numbers (Rhai's formula makes every comparison with one false:
+# docs/compat.md).  Two ints compare exactly.
+FLOAT_EPSILON = 2.220446049250313e-16  # f64::EPSILON
+
+
+def float_diff(x, y) -> float | None:
+    """Rhai's relative difference of two numbers, at least one a float; None when one is infinite
+    (the caller compares them as they are)."""
+    try:
+        x = float(x)
+        y = float(y)
+    except OverflowError:  # an int of 309+ digits (D20): exact comparison
+        return None
+    if math.isinf(x) or math.isinf(y):
+        return None
+    if x * y == 0.0:
+        return x - y
+    m = abs(x)
+    ay = abs(y)
+    if ay > m or m != m:  # (Rust's f64::max ignores a NaN)
+        m = ay
+    return (x - y) / m
+
+
+def float_eq(x, y) -> bool:
+    d = float_diff(x, y)
+    if d is None:
+        return x == y
+    return -FLOAT_EPSILON <= d <= FLOAT_EPSILON
+
+
+def float_ne(x, y) -> bool:
+    d = float_diff(x, y)
+    if d is None:
+        return x != y
+    return d > FLOAT_EPSILON or d < -FLOAT_EPSILON
+
+
+def float_order(x, y, op: str) -> bool:
+    """``x op y`` for ``< <= > >=`` with Rhai's tolerance."""
+    d = float_diff(x, y)
+    if d is None:
+        return (x < y) if op == "<" else (x <= y) if op == "<=" else (x > y) if op == ">" else (x >= y)
+    if op == ">":
+        return d > FLOAT_EPSILON
+    if op == ">=":
+        return d > -FLOAT_EPSILON
+    if op == "<":
+        return -d > FLOAT_EPSILON
+    return -d > -FLOAT_EPSILON
+
+
 def equals(a: object, b: object) -> bool:
-    """Script ``==``: same-type values compare, ints and floats numerically; otherwise false."""
+    """Script ``==``: same-type values compare, ints and floats numerically (floats with Rhai's
+    tolerance, see ``float_eq``), arrays and maps item by item; otherwise false."""
     ta, tb = type(a), type(b)
     if ta is tb:
+        if ta is float:
+            return float_eq(a, b)
+        if ta is list:
+            return len(a) == len(b) and all(equals(x, y) for x, y in zip(a, b))  # type: ignore[arg-type]
+        if ta is dict:
+            return (len(a) == len(b)  # type: ignore[arg-type]
+                    and all(k in b and equals(v, b[k]) for k, v in a.items()))  # type: ignore[union-attr, operator, index]
         return a == b
     if _is_num(ta) and _is_num(tb):
-        return a == b
+        return float_eq(a, b)
     if isinstance(a, str) and isinstance(b, str):  # char vs string
         return str(a) == str(b)
     return False

@@ -217,6 +217,26 @@ def extract_regexes(ctx, text: str, pattern: str, group: int | None = None) -> l
     return [_group_text(m, group) for m in regex.finditer(text)]
 
 
+@builtin("extract", pass_context=True, aliases=("extract_re_maps",))
+def extract_regex_maps(ctx, text: str, pattern: str, field: str) -> list:
+    """Every match of regex *pattern* in *text* as a map `#{field: match}`, for `emit_each`.
+
+    The match is capture group 1 when the pattern has groups ("" when it did not take part),
+    else the whole match.  No match: [].  Invalid pattern: [] and a warning.
+
+    Examples:
+        extract_regex_maps("a@x.io, b@y.org", "\\\\w+@\\\\w+\\\\.\\\\w+", "email")  =>  [{"email": "a@x.io"}, {"email": "b@y.org"}]
+        extract_regex_maps("user=alice user=bob", "user=(\\\\w+)", "user")  =>  [{"user": "alice"}, {"user": "bob"}]
+        extract_regex_maps("nothing", "\\\\d+", "n")  =>  []
+    """
+    regex = _compile(ctx, pattern)
+    if regex is None:
+        return []
+    if regex.groups:
+        return [{field: m.group(1) or ""} for m in regex.finditer(text)]
+    return [{field: m.group(0)} for m in regex.finditer(text)]
+
+
 # --------------------------------------------------------------------------- parse_email
 
 _LOCAL_CHARS = frozenset(

@@ -329,3 +329,20 @@ def unflatten(map: dict, sep: str = ".") -> dict:
             cur = nxt
         cur[parts[-1]] = v
     return out
+
+
+@builtin("maps", pass_context=True, pure=False, name="set")
+def state_set(ctx, state: dict, key: str, value: object) -> None:
+    """Store a value in the run's `state` map: `state.set(key, value)` is `state[key] = value`.
+
+    As in Kelora, `set` exists on `state` only (on another map it is an error: use
+    `m[key] = value`), and `state` is refused under --parallel.
+
+    Examples:
+        state.set("seen", 3); state.get("seen")  =>  3
+        state.set("n", state.get("n", 0) + 1)  =>  null
+        #{a: 1}.set("a", 2)  =>  !error set() is for `state` only
+    """
+    if state is not ctx.state:
+        raise FunctionError("set() is for `state` only (state.set(key, value)); on a map use m[key] = value")
+    state[key] = owned(value)

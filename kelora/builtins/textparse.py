@@ -167,7 +167,7 @@ def _decode_at(text: str, j: int) -> tuple:
         return value, j + end
 
 
-def _embedded_json(text: str) -> list:
+def _embedded_json(text: str, raw: bool = False) -> list:
     """Every JSON object/array embedded in text, left to right, not overlapping.
 
     A failed parse from one bracket is retried from the next one, so crafted text ('[1,' * N)
@@ -203,9 +203,22 @@ def _embedded_json(text: str) -> list:
                 want_ops(work, "extract_json")
             i = j + 1
             continue
-        out.append(value)
+        out.append(text[j:end] if raw else value)
         i = end
     return out
+
+
+@builtin("parsing")
+def extract_jsons(text: str) -> list:
+    """Every JSON object or array embedded in *text*, as its text (left to right, not nested).
+
+    The same values `extract_json` finds, unparsed (`parse_json` each to read it).
+
+    Examples:
+        extract_jsons("a {\\"id\\":1} b [1, 2] c")  =>  ["{\\"id\\":1}", "[1, 2]"]
+        extract_jsons("no json here")  =>  []
+    """
+    return _embedded_json(text, raw=True)
 
 
 @builtin("parsing")

@@ -180,11 +180,11 @@ class Gen:
                 if tc is str and op in ("==", "!=") and not _NUMERIC_TEXT.fullmatch(c):
                     return f"({left} {op} {c!r})", True
                 # (`e.status == "500"`: the generic _eq, which warns when a number meets the text)
-                if (tc is int or (tc is float and math.isfinite(c))) and op != "!=":
-                    # the literal's own type tested first: `is` is cheaper than a set lookup
+                if tc is int and op != "!=":
+                    # int against int compares exactly; a float goes through the generic
+                    # function (Rhai's tolerance, values.float_diff)
                     t = self.tmp()
-                    first, other = ("int", "float") if tc is int else ("float", "int")
-                    return (f"({t} {op} {c!r} if (type({t} := {left}) is {first} or type({t}) is {other}) "
+                    return (f"({t} {op} {c!r} if type({t} := {left}) is int "
                             f"else {_CMP[op]}({t}, {c!r}))"), True
             right, _ = self.expr(node.right)
             return f"{_CMP[op]}({left}, {right})", True

@@ -449,7 +449,7 @@ def _event_compare(name, op_name, op, const, slow):
             except AttributeError:
                 return op(slow(s), const)
         return ne_str
-    if tc is int or tc is float:
+    if tc is int:  # (a float on either side: ops' comparisons, with Rhai's tolerance)
         if op_name == ">=":
             def ge_num(s):
                 try:
@@ -457,7 +457,7 @@ def _event_compare(name, op_name, op, const, slow):
                 except AttributeError:
                     return op(slow(s), const)
                 t = type(v)
-                if t is int or t is float:
+                if t is int:
                     return v >= const
                 return op(v, const)
             return ge_num
@@ -468,7 +468,7 @@ def _event_compare(name, op_name, op, const, slow):
                 except AttributeError:
                     return op(slow(s), const)
                 t = type(v)
-                if t is int or t is float:
+                if t is int:
                     return v > const
                 return op(v, const)
             return gt_num
@@ -479,7 +479,7 @@ def _event_compare(name, op_name, op, const, slow):
                 except AttributeError:
                     return op(slow(s), const)
                 t = type(v)
-                if t is int or t is float:
+                if t is int:
                     return v == const
                 return op(v, const)
             return eq_num

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from kelora import values
-from kelora.values import Char, I64_MAX, I64_MIN, compare, equals, to_string, type_name
+from kelora.values import Char, I64_MAX, I64_MIN, compare, equals, float_ne, float_order, to_string, type_name
 
 MAX_STRING_LEN = 16 * 1024 * 1024
 MAX_ARRAY_LEN = 10_000_000
@@ -239,6 +239,9 @@ def eq(a, b):
 
 
 def ne(a, b):
+    ta, tb = type(a), type(b)
+    if (ta is float and (tb is float or tb is int)) or (tb is float and ta is int):
+        return float_ne(a, b)  # (a NaN: false, as Rhai's `!=`)
     return not eq(a, b)
 
 
@@ -252,9 +255,11 @@ def _cmp_trap(op, a, b):
 
 
 def lt(a, b):
-    ta = type(a)
-    if ta is type(b) and (ta is int or ta is str):
+    ta, tb = type(a), type(b)
+    if ta is tb and (ta is int or ta is str):
         return a < b
+    if (ta is float and (tb is float or tb is int)) or (tb is float and ta is int):
+        return float_order(a, b, "<")  # Rhai's tolerance (values.float_diff)
     c = compare(a, b)
     if c is None:
         _cmp_trap("<", a, b)
@@ -263,9 +268,11 @@ def lt(a, b):
 
 
 def le(a, b):
-    ta = type(a)
-    if ta is type(b) and (ta is int or ta is str):
+    ta, tb = type(a), type(b)
+    if ta is tb and (ta is int or ta is str):
         return a <= b
+    if (ta is float and (tb is float or tb is int)) or (tb is float and ta is int):
+        return float_order(a, b, "<=")  # Rhai's tolerance (values.float_diff)
     c = compare(a, b)
     if c is None:
         _cmp_trap("<=", a, b)
@@ -274,9 +281,11 @@ def le(a, b):
 
 
 def gt(a, b):
-    ta = type(a)
-    if ta is type(b) and (ta is int or ta is str):
+    ta, tb = type(a), type(b)
+    if ta is tb and (ta is int or ta is str):
         return a > b
+    if (ta is float and (tb is float or tb is int)) or (tb is float and ta is int):
+        return float_order(a, b, ">")  # Rhai's tolerance (values.float_diff)
     c = compare(a, b)
     if c is None:
         _cmp_trap(">", a, b)
@@ -285,9 +294,11 @@ def gt(a, b):
 
 
 def ge(a, b):
-    ta = type(a)
-    if ta is type(b) and (ta is int or ta is str):
+    ta, tb = type(a), type(b)
+    if ta is tb and (ta is int or ta is str):
         return a >= b
+    if (ta is float and (tb is float or tb is int)) or (tb is float and ta is int):
+        return float_order(a, b, ">=")  # Rhai's tolerance (values.float_diff)
     c = compare(a, b)
     if c is None:
         _cmp_trap(">=", a, b)
