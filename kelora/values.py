@@ -305,51 +305,33 @@ def _is_num(t: type) -> bool:
 FLOAT_EPSILON = 2.220446049250313e-16  # f64::EPSILON
 
 
-def float_diff(x, y) -> float | None:
-    """Rhai's relative difference of two numbers, at least one a float; None when one is infinite
-    (the caller compares them as they are)."""
+def float_diff(x, y) -> float:
+    """Rhai's relative difference of two numbers, at least one a float (see above).  With an
+    infinity (or an int too large for a float) it is +inf, -inf or 0.0 as x > y, x < y or
+    x == y, so the comparisons come out as IEEE ones.  Kept to a few operations: it runs for
+    every float comparison."""
     try:
-        x = float(x)
-        y = float(y)
-    except OverflowError:  # an int of 309+ digits (D20): exact comparison
-        return None
-    if math.isinf(x) or math.isinf(y):
-        return None
-    if x * y == 0.0:
-        return x - y
-    m = abs(x)
-    ay = abs(y)
-    if ay > m or m != m:  # (Rust's f64::max ignores a NaN)
-        m = ay
-    return (x - y) / m
+        d = x - y
+        if x * y == 0.0:  # (never with an infinity: inf * 0 is NaN)
+            return d
+        ax = abs(x)
+        ay = abs(y)
+        m = ax if ax >= ay else ay  # (a NaN: d is NaN and so is the result)
+        if m == math.inf and x == x and y == y:
+            return math.inf if x > y else -math.inf if x < y else 0.0
+        return d / m
+    except OverflowError:  # an int of 309+ digits (D20): compared exactly
+        return math.inf if x > y else -math.inf if x < y else 0.0
 
 
 def float_eq(x, y) -> bool:
     d = float_diff(x, y)
-    if d is None:
-        return x == y
     return -FLOAT_EPSILON <= d <= FLOAT_EPSILON
 
 
 def float_ne(x, y) -> bool:
     d = float_diff(x, y)
-    if d is None:
-        return x != y
     return d > FLOAT_EPSILON or d < -FLOAT_EPSILON
-
-
-def float_order(x, y, op: str) -> bool:
-    """``x op y`` for ``< <= > >=`` with Rhai's tolerance."""
-    d = float_diff(x, y)
-    if d is None:
-        return (x < y) if op == "<" else (x <= y) if op == "<=" else (x > y) if op == ">" else (x >= y)
-    if op == ">":
-        return d > FLOAT_EPSILON
-    if op == ">=":
-        return d > -FLOAT_EPSILON
-    if op == "<":
-        return -d > FLOAT_EPSILON
-    return -d > -FLOAT_EPSILON
 
 
 def equals(a: object, b: object) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from kelora import values
-from kelora.values import Char, I64_MAX, I64_MIN, compare, equals, float_ne, float_order, to_string, type_name
+from kelora.values import FLOAT_EPSILON as EPS, Char, I64_MAX, I64_MIN, compare, equals, float_diff, float_ne, to_string, type_name
 
 MAX_STRING_LEN = 16 * 1024 * 1024
 MAX_ARRAY_LEN = 10_000_000
@@ -259,7 +259,7 @@ def lt(a, b):
     if ta is tb and (ta is int or ta is str):
         return a < b
     if (ta is float and (tb is float or tb is int)) or (tb is float and ta is int):
-        return float_order(a, b, "<")  # Rhai's tolerance (values.float_diff)
+        return -float_diff(a, b) > EPS  # Rhai's tolerance (values.float_diff)
     c = compare(a, b)
     if c is None:
         _cmp_trap("<", a, b)
@@ -272,7 +272,7 @@ def le(a, b):
     if ta is tb and (ta is int or ta is str):
         return a <= b
     if (ta is float and (tb is float or tb is int)) or (tb is float and ta is int):
-        return float_order(a, b, "<=")  # Rhai's tolerance (values.float_diff)
+        return -float_diff(a, b) > -EPS  # Rhai's tolerance (values.float_diff)
     c = compare(a, b)
     if c is None:
         _cmp_trap("<=", a, b)
@@ -285,7 +285,7 @@ def gt(a, b):
     if ta is tb and (ta is int or ta is str):
         return a > b
     if (ta is float and (tb is float or tb is int)) or (tb is float and ta is int):
-        return float_order(a, b, ">")  # Rhai's tolerance (values.float_diff)
+        return float_diff(a, b) > EPS  # Rhai's tolerance (values.float_diff)
     c = compare(a, b)
     if c is None:
         _cmp_trap(">", a, b)
@@ -298,7 +298,7 @@ def ge(a, b):
     if ta is tb and (ta is int or ta is str):
         return a >= b
     if (ta is float and (tb is float or tb is int)) or (tb is float and ta is int):
-        return float_order(a, b, ">=")  # Rhai's tolerance (values.float_diff)
+        return float_diff(a, b) > -EPS  # Rhai's tolerance (values.float_diff)
     c = compare(a, b)
     if c is None:
         _cmp_trap(">=", a, b)
