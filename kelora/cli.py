@@ -186,7 +186,8 @@ def run_command(args: list[str], env=None) -> int:
         env.stdout.write(f"kelora {__version__}\n".encode())
         return ExitStatus.OK
     try:
-        if any(a in args for a in ("--help-functions", "--help-rhai", "--help-time", "--help-multiline")):
+        if any(a in ("--help-functions", "--help-rhai", "--help-time", "--help-multiline")
+               or a.startswith("--help-functions=") for a in args):
             return _help_topics(args, env)
         config, extra = parse_args(args, env)
         if extra.get("exit") is not None:
@@ -229,11 +230,15 @@ def _help_topics(args: list[str], env) -> int:
     elif "--help-rhai" in args:
         text = docs.language_summary()
     else:
-        i = args.index("--help-functions")
-        word = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else None
-        text = docs.functions_help(word)
-        if text is None:
-            raise UsageError(f"no function matches {word!r}; run --help-functions for the list")
+        word = None
+        for i, a in enumerate(args):
+            if a.startswith("--help-functions="):  # Kelora's --help-functions=KEYWORD
+                word = a.split("=", 1)[1] or None
+                break
+            if a == "--help-functions":
+                word = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else None
+                break
+        text = docs.functions_help(word)  # (no match: Kelora's message, exit 0)
     env.stdout.write(text.encode())
     return ExitStatus.OK
 

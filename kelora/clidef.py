@@ -133,7 +133,7 @@ def kelora_command(
     trust_config: Annotated[bool, typer.Option("--trust-config", help="Trust the project .kelora.ini found from here (records its path and SHA-256) and exit.", rich_help_panel=CONFIG)] = False,
     # --- help (handled before parsing; declared so they appear in --help)
     version: Annotated[bool, typer.Option("-V", "--version", help="Print the version.")] = False,
-    help_functions: Annotated[bool, typer.Option("--help-functions", help="List script functions (--help-functions WORD for one).")] = False,
+    help_functions: Annotated[bool, typer.Option("--help-functions", help="List script functions (--help-functions WORD: that function, or a search of the descriptions).")] = False,
     help_rhai: Annotated[bool, typer.Option("--help-rhai", help="Summary of the script language.")] = False,
     help_multiline: Annotated[bool, typer.Option("--help-multiline", help="Multiline strategies (-M).")] = False,
     help_time: Annotated[bool, typer.Option("--help-time", help="Timestamp formats, zones and --since/--until forms.")] = False,
@@ -147,13 +147,38 @@ def kelora_command(
     ctx.obj["order"] = ctx.meta.get("kelora.order", [])
 
 
+# Kelora's exit-code section of --help (kelora/status.py holds the codes).  "\b" keeps the
+# lines as they are (click would rewrap the paragraph).
+EXIT_CODES = """Exit Codes:
+
+\b
+  0    Success: the run did its job. By default kelora is resilient:
+       malformed lines and failed -e stages are reported on stderr and
+       counted but do NOT change the exit code (use --strict to make the
+       first such error fatal instead).
+  1    Error. Any of:
+         - a named input file could not be opened
+         - an --assert condition failed
+         - a gate stage saw input but never once succeeded (parsing
+           failed on every line, or a --filter errored on every event)
+         - a forbidden operation (e.g. changing `conf` outside --begin)
+         - with --strict, ANY single parse/filter/exec error (also stops
+           early)
+  2    Invalid command-line usage (unknown flag, bad value, conflicting
+       options, or a malformed config or script file); nothing was read.
+  130  Interrupted (SIGINT / Ctrl-C).
+  134  Internal error: a bug; please report it.
+  141  Broken pipe (SIGPIPE).
+  143  Terminated (SIGTERM)."""
+
+
 def build_command():
     app = typer.Typer(
         add_completion=False,
         context_settings={"help_option_names": ["-h", "--help"]},
         pretty_exceptions_enable=False,
     )
-    app.command(cls=OrderedCommand)(kelora_command)
+    app.command(cls=OrderedCommand, epilog=EXIT_CODES)(kelora_command)
     return typer.main.get_command(app)
 
 

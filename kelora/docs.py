@@ -54,9 +54,25 @@ def functions_help(word: str | None = None) -> str | None:
     matches = [b for items in groups.values() for b in items if w == b.name.lower()]
     if not matches:
         matches = [b for items in groups.values() for b in items if w in b.name.lower() or w == b.category]
-    if not matches:
-        return None
-    return "\n\n".join(f"{b.signature()}\n\n{b.doc}" for b in matches) + "\n"
+    if matches:
+        return "\n\n".join(f"{b.signature()}\n\n{b.doc}" for b in matches) + "\n"
+    # Kelora's keyword search: smartcase (case-insensitive unless the word has a capital), over
+    # each function's whole description, so `credit_card` finds `normalized`
+    if word == w:
+        found = {cat: [b for b in items if w in b.doc.lower()] for cat, items in groups.items()}
+    else:
+        found = {cat: [b for b in items if word in b.doc] for cat, items in groups.items()}
+    found = {cat: items for cat, items in found.items() if items}
+    if not found:
+        return f'No functions matching "{word}". Run --help-functions for the full catalogue.\n'
+    out = [f'Functions matching "{word}":', ""]
+    for cat, items in found.items():
+        out.append(f"{CATEGORY_TITLES.get(cat, cat.title())}:")
+        width = max(len(b.name) for b in items)
+        for b in items:
+            out.append(f"  {b.name.ljust(width)}  {b.summary}")
+        out.append("")
+    return "\n".join(out)
 
 
 def markdown() -> str:
