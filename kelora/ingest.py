@@ -1,7 +1,7 @@
 """Reading input for a run: sources in order, line selection, decoding, parsing, and the loop.
 
 ``InputLoop`` is the part of ``Pipeline`` that turns lines into events and hands them to the
-stages.  ``_read_stream`` is the general per-line loop; ``_read_json_fast`` is the same loop
+stages.  ``read_stream`` is the general per-line loop; ``_read_json_fast`` is the same loop
 specialised, once per file, for plain JSON lines (the common case of scheduled exports).
 Both run millions of times, so their locals are bound before the loop.
 """
@@ -37,7 +37,7 @@ class InputLoop:
         from kelora import reader
 
         c = self.config
-        for src in self._sources():
+        for src in self.sources():
             if isinstance(src, reader.OpenFailure):
                 self.stats.files_failed.append(src.path)
                 if c.strict:  # the "Pipeline error" line says it once
@@ -58,7 +58,7 @@ class InputLoop:
                 else:
                     src.stream = src.lines = sample.wrap(src.stream)
             try:
-                self._read_stream(src)
+                self.read_stream(src)
             except (OSError, EOFError, ValueError) as exc:
                 if isinstance(exc, (BrokenPipeError, UnicodeError)):
                     raise  # a closed pipe, or text that is no input's fault: not a failed read
@@ -73,7 +73,7 @@ class InputLoop:
                 except OSError:
                     pass
 
-    def _sources(self):
+    def sources(self):
         """The inputs in order; with a progress bar on a terminal for runs over files."""
         from kelora import reader
 
@@ -104,7 +104,7 @@ class InputLoop:
 
         return "" if os.path.exists(path) else "No such file"
 
-    def _make_parser(self, first_line: str, sample=()):
+    def make_parser(self, first_line: str, sample=()):
         """The parser for the run (for this file with ``-f auto-per-file``); auto-detection looks
         at *first_line* and the *sample* lines after it (``formats.detect.detect_sample``)."""
         from kelora.formats import make_input_parser
@@ -144,9 +144,9 @@ class InputLoop:
         texts = [t for t in texts if t.strip()]
         if not texts:
             return None
-        return self._make_parser(texts[0], texts[1:])
+        return self.make_parser(texts[0], texts[1:])
 
-    def _read_stream(self, src) -> None:
+    def read_stream(self, src) -> None:
         """The per-line loop.  Kept in one function: it runs millions of times."""
         c = self.config
         if c.multiline is not None:
@@ -178,7 +178,7 @@ class InputLoop:
         if (head is None and keep_re is None and ignore_re is None and not needs_meta and gate is None and take is None and not c.skip_lines
                 and c.input_format == "json" and self.context is None):
             if parser is None:
-                parser = self.parser = self._make_parser("")
+                parser = self.parser = self.make_parser("")
             from kelora.formats.inputs import JsonParser
 
             if type(parser) is JsonParser:
@@ -214,12 +214,12 @@ class InputLoop:
                     stats.lines_blank += 1
                     continue
                 if parser is None and not auto:  # (the first line: no text needed to choose the parser)
-                    parser = self.parser = self._make_parser("")
+                    parser = self.parser = self.make_parser("")
                     parse_bytes = getattr(parser, "parse_bytes", None)
                     chunk = getattr(parser, "records_span_lines", False)
                 text = None
                 if needs_meta or keep_re or ignore_re or parse_bytes is None:
-                    text = self._decode(raw, n)
+                    text = self.decode(raw, n)
                     if keep_re is not None and not keep_re(text):
                         stats.lines_filtered += 1
                         continue
@@ -230,7 +230,7 @@ class InputLoop:
                     from kelora.reader import peek_lines
 
                     sample = [line.decode("utf-8", "replace") for line in peek_lines(src.stream)]
-                    parser = self.parser = self._make_parser(text if text is not None else self._decode(raw, n), sample)
+                    parser = self.parser = self.make_parser(text if text is not None else self.decode(raw, n), sample)
                     parse_bytes = getattr(parser, "parse_bytes", None)
                     chunk = getattr(parser, "records_span_lines", False)
                 if chunk and raw.count(b'"') & 1:
@@ -241,7 +241,7 @@ class InputLoop:
                     try:
                         event = parse_bytes(raw)
                     except UnicodeError:
-                        text = self._decode(raw, n)
+                        text = self.decode(raw, n)
                         event = parser.parse(text)
                 else:
                     event = parser.parse(text)
@@ -308,7 +308,7 @@ class InputLoop:
     def _last_record(self, raw: bytes, src) -> None:
         """A CSV record still open at the end of the input: the parser reports it (Kelora's
         "Unterminated quoted field"), or, resilient, counts it as a parse error."""
-        text = self._decode(raw, self.line_num)
+        text = self.decode(raw, self.line_num)
         try:
             event = self.parser.parse(text)
         except InputError as err:
@@ -327,7 +327,7 @@ class InputLoop:
         self._process(Scope(event, meta, self.ctx, {}), 0)
 
     def _read_json_fast(self, src) -> None:
-        """`_read_stream` for the common case, chosen once per file: JSON lines with no line
+        """`read_stream` for the common case, chosen once per file: JSON lines with no line
         selection (--head/--skip-lines/--keep-lines/--ignore-lines/--max-line-bytes), no meta,
         no --take and no stats.  orjson takes the raw line (its newline is JSON whitespace);
         any line it does not turn into an object (blank, BOM, bad JSON, invalid UTF-8) goes to
@@ -477,7 +477,7 @@ class InputLoop:
             try:
                 event = parser.parse_bytes(raw)
             except UnicodeError:
-                text = self._decode(raw, n)
+                text = self.decode(raw, n)
                 event = parser.parse(text)
         except InputError as err:
             self._parse_error(err, raw if text is None else text)
@@ -520,7 +520,7 @@ class InputLoop:
             return raw  # long only with its line ending
         return self._too_long(raw, n, self.current_source, None if end == len(raw) else end)
 
-    def _decode(self, raw: bytes, n: int) -> str:
+    def decode(self, raw: bytes, n: int) -> str:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:

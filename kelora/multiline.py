@@ -11,7 +11,7 @@ Lines are joined with ``--multiline-join`` (space, newline or empty; default spa
 dropped by line selection (``--skip-lines``, ``--keep-lines``, ``--ignore-lines``, blank lines
 of formats other than ``line``) never reach the chunker, as in Kelora.  An event does not span
 two input files.  ``MultilineInput.read`` is the read loop used instead of
-``InputLoop._read_stream`` when ``-M`` is on, so runs without it pay nothing.
+``InputLoop.read_stream`` when ``-M`` is on, so runs without it pay nothing.
 """
 from __future__ import annotations
 
@@ -192,7 +192,7 @@ class MultilineInput:
         record = self._multiline_record
         gate = self._input_gate(c.stats is not None or c.with_stats)
         stop = False
-        for raw in src.stream:  # (mirrors InputLoop._read_stream)
+        for raw in src.stream:  # (mirrors InputLoop.read_stream)
             self.line_num += 1
             n = self.line_num
             stats.lines_read += 1
@@ -217,7 +217,7 @@ class MultilineInput:
             if not line_format and not raw.strip():
                 stats.lines_blank += 1
                 continue
-            text = self._decode(raw, n)
+            text = self.decode(raw, n)
             if keep_re is not None and not keep_re(text):
                 stats.lines_filtered += 1
                 continue
@@ -239,7 +239,7 @@ class MultilineInput:
         self.line_num = first  # errors and meta name the event's first line
         try:
             if self.parser is None:
-                self.parser = self._make_parser(text)
+                self.parser = self.make_parser(text)
             try:
                 event = self.parser.parse(text)
             except InputError as err:

@@ -72,6 +72,7 @@ class OutputSink:
         self._tmp_path: str | None = None
         self._file = None
         self.out = env.stdout
+        self.printed = env.stdout  # where script print() goes (stdout, also with -o)
         self._write = None
         self.flush_each = env.stdout_isatty and not config.output_file
         self.scan = None  # --scan-pii: called with each event that would be written
@@ -98,6 +99,27 @@ class OutputSink:
             self._file = os.fdopen(fd, "wb", buffering=1 << 20)
             self.out = self._file
         self._write = self.out.write
+
+    @property
+    def writes_file(self) -> bool:
+        """Whether events go to an ``-o`` file (then script ``print`` goes to stdout alone)."""
+        return self._file is not None
+
+    def redirect(self, out, printed, stats: Stats) -> None:
+        """Write events into *out* and script ``print`` into *printed*, counting into *stats*:
+        one batch of a ``--parallel`` or Dask run, whose bytes the driver writes (or the worker,
+        in its turn).  The CSV header is not part of a batch: it is written once per run."""
+        self.out, self._write, self.printed, self.stats = out, out.write, printed, stats
+        self.flush_each = False
+        self.take_header()
+
+    def take_header(self) -> bytes | None:
+        """The header (csv/tsv) not yet written, which the caller now writes; None when there
+        is none or it was taken."""
+        header = getattr(self.formatter, "header", None)
+        if header is not None:
+            self.formatter.header = None
+        return header
 
     # ------------------------------------------------------------------ events
     def emit(self, event: dict | None, meta: dict | None, prefix: bytes = b"") -> None:
@@ -174,18 +196,15 @@ class OutputSink:
 
             text = escape_diag(text)
         data = (text + "\n").encode("utf-8", ERRORS)
-        if self._file is None:
-            self.env.stdout.write(data)
-            if self.flush_each:
-                self.env.stdout.flush()
-        else:
-            self.env.stdout.write(data)
+        self.printed.write(data)
+        if self._file is None and self.flush_each:
+            self.printed.flush()
 
     def flush(self) -> None:
         try:
             self.out.flush()
             if self._file is not None:
-                self.env.stdout.flush()
+                self.printed.flush()
         except ValueError:
             pass
         except BrokenPipeError:

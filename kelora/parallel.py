@@ -5,7 +5,7 @@ into ~2 MiB ranges, see ``RANGE_BYTES``).  Workers are forked *after*
 the scripts are compiled, ``--begin`` has run and (when a script calls ``pseudonym``) the key has
 been derived, so they inherit all of it through ``fork`` — the secret and keys never travel over
 a pipe.  Each worker runs the very same per-line loop as a sequential run
-(``Pipeline._read_stream``) into a private buffer.
+(``Pipeline.read_stream``) into a private buffer.
 
 Moving bytes through the parent would make it the bottleneck (it cost ~40% of a core on T2), so
 for the common case neither input nor output passes through it:
@@ -38,8 +38,9 @@ import signal
 import stat
 
 from kelora import workers
+from kelora.run.batch import SKIPPED, BatchResult, Range, Task
 from kelora.stages import StageFailed
-from kelora.workers import Range, Turns, Workers
+from kelora.workers import Turns, Workers
 
 SCAN_BLOCK = 8 << 20  # bytes the parent reads at a time to find line boundaries
 DEFAULT_BATCH_LINES = 1000  # as Kelora's --batch-size
@@ -130,18 +131,17 @@ class ParallelReader:
         self.absorbed_written = 0  # batches written by workers whose results were merged
         self.draining = False  # after an interrupt: merge what was written, raise nothing
 
-    def _task(self, source, first: int, src) -> tuple:
+    def _task(self, source, first: int, src) -> Task:
         self.seq += 1
-        return (self.seq - 1, source, first, src.label, src.meta_name)
+        return Task(self.seq - 1, source, first, src.label, src.meta_name)
 
     def _batches(self):
-        """Yield tasks ``(seq, lines or Range, first_line_number, label, meta_name)``;
-        handles --skip-lines and --head."""
+        """Yield the ``Task`` of each batch in input order; handles --skip-lines and --head."""
         from kelora import reader
 
         p, c = self.p, self.p.config
         stats = p.stats
-        for src in p._sources():
+        for src in p.sources():
             if isinstance(src, reader.OpenFailure):
                 stats.files_failed.append(src.path)
                 p.reporter.error(src.message)
@@ -264,8 +264,8 @@ class ParallelReader:
         from kelora.reader import peek_lines
 
         p = self.p
-        text = p._decode(raw.rstrip(b"\r\n"), n)
-        p.parser = p._make_parser(text, [line.decode("utf-8", "replace") for line in peek_lines(src.stream)])
+        text = p.decode(raw.rstrip(b"\r\n"), n)
+        p.parser = p.make_parser(text, [line.decode("utf-8", "replace") for line in peek_lines(src.stream)])
         p.parser_consumed_first = False
         if p.stats.format_name in ("csv", "tsv") or getattr(p.parser, "has_header", False):
             try:
@@ -278,8 +278,8 @@ class ParallelReader:
         """Workers write the output when it is a real descriptor (stdout or an -o file)."""
         sink = self.p.sink
         out_fd = _fileno(sink.out)
-        print_fd = _fileno(self.p.env.stdout) if sink._file is not None else None
-        if out_fd is None or (sink._file is not None and print_fd is None):
+        print_fd = _fileno(sink.printed) if sink.writes_file else None
+        if out_fd is None or (sink.writes_file and print_fd is None):
             return None
         return Turns(mp, out_fd, print_fd, self._header, self.ordered)
 
@@ -297,7 +297,7 @@ class ParallelReader:
         # metrics --begin tracked, by function: a worker cannot see them (see _metric_conflicts)
         self.begin_fns = {name: m.fn for name, m in p.ctx.metrics.metrics.items()}
         p.sink.flush()
-        self._header = getattr(p.sink.formatter, "header", None)
+        self._header = p.sink.take_header()  # csv/tsv: written once, before the first row
         # what the forked workers inherit (kelora.workers)
         workers.PIPELINE = p
         workers.TURNS = self.turns = self._turns(multiprocessing.get_context("fork"))
@@ -325,8 +325,6 @@ class ParallelReader:
             raise
         finally:
             workers.PIPELINE = workers.TURNS = None
-            if self.turns is not None and self.turns.header_done.value:
-                p.sink.formatter.header = None
 
     def _stop_at_a_batch_boundary(self, pool: Workers) -> None:
         """Ctrl-C / SIGTERM: stop the workers between two batches, so the output ends with a
@@ -392,29 +390,24 @@ class ParallelReader:
                 self._absorb(self.done.pop(self.next_seq))
                 self.next_seq += 1
 
-    def _absorb(self, result) -> None:
-        """Write a batch's output (unless its worker did) and merge its counters, stats and
-        metrics into the run."""
+    def _absorb(self, result: BatchResult) -> None:
+        """Write a batch's output (unless its worker did) and merge its state into the run's."""
         p = self.p
-        out, stats, errors, filter_ok, metrics, failure, exit_request, privacy, write_failure = result
-        if write_failure == workers.SKIPPED:
+        if result.write_failure == SKIPPED:
             return  # not written (the run was stopping): not counted either
-        if out is None:
+        if result.out is None:
             self.absorbed_written += 1
-        if out:
+        elif result.out:
             if self._header is not None:
                 p.sink.write_raw(self._header)
-                p.sink.formatter.header = self._header = None
-            p.sink.write_raw(out)
-        p.stats.merge(stats)
-        p.errors.merge(errors)
-        for k, v in filter_ok.items():
-            p.builder.filter_ok[k] = p.builder.filter_ok.get(k, 0) + v
-        p.ctx.metrics.merge(metrics)
-        if privacy is not None:  # rotation pairs, escrow rows, PII findings (kelora.privacy)
-            p.privacy.merge(privacy)
+                self._header = None
+            p.sink.write_raw(result.out)
+        if result.printed:
+            p.sink.printed.write(result.printed)
+        p.state.merge(result.state)
         if self.draining:
             return
+        write_failure, exit_request, failure = result.write_failure, result.exit_request, result.failure
         if write_failure is not None:
             p.sink.write_error(OSError(*write_failure))  # EPIPE comes back as BrokenPipeError
         if exit_request is not None:

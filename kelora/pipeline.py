@@ -24,6 +24,7 @@ from kelora.multiline import MultilineInput
 from kelora.output import OutputSink
 from kelora.run_end import RunEnd
 from kelora.report import Reporter
+from kelora.run.state import RunState
 from kelora.stages import StageBuilder, StageFailed
 from kelora.stats import ErrorLog, Stats
 from kelora.status import ExitStatus
@@ -38,8 +39,9 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.config = config
         self.env = env
         self.reporter = Reporter(config, env)
-        self.stats = Stats()
-        self.errors = ErrorLog()
+        # what the run counts (stats, errors, filter counts, metrics, privacy share): replaced
+        # by a fresh one per batch in --parallel workers and Dask tasks (start_batch)
+        self.state = RunState()
         self.sink: OutputSink | None = None
         self.line_num = 0
         self.current_label = "stdin"
@@ -70,7 +72,40 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             secret_env=getattr(env, "secrets", None),
             pseudonym_notice=self._pseudonym_notice,
         )
+        self.ctx.metrics = self.state.metrics
         self.ctx.position = lambda: self.line_num  # seeded random draws per line (mathfns.run_rng)
+
+    @property
+    def stats(self) -> Stats:
+        return self.state.stats
+
+    @property
+    def errors(self) -> ErrorLog:
+        return self.state.errors
+
+    # ------------------------------------------------------------------ batches
+    def start_batch(self, out, printed, first_line: int, label: str) -> RunState:
+        """Count and write the next lines as one batch on their own (a ``--parallel`` worker,
+        a Dask task): a fresh state, the sink writing into *out* (events) and *printed* (script
+        ``print``), line numbers continuing from *first_line*.  ``finish_batch`` hands the
+        batch's state back for the driver to merge."""
+        state = RunState(stats=Stats(format_name=self.stats.format_name),
+                         filter_ok=self.builder.filter_ok)
+        for k in state.filter_ok:  # (the filter stages' closures hold this very dict)
+            state.filter_ok[k] = 0
+        self.state = state
+        self.ctx.metrics = state.metrics
+        self.sink.redirect(out, printed, state.stats)
+        self.line_num = first_line - 1
+        self.current_label = label
+        return state
+
+    def finish_batch(self) -> RunState:
+        """The state of the batch since ``start_batch``, detached from this pipeline."""
+        state = self.state
+        state.filter_ok = dict(state.filter_ok)
+        state.privacy = self.privacy.take() if self.privacy is not None else None
+        return state
 
     # ------------------------------------------------------------------ script output
     def _script_print(self, text: str) -> None:
@@ -165,6 +200,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         # names no stage declares (COMPAT D23), before any input is read; silent-trap warnings
         check_stages(checked, warn=self.reporter.warning if self.reporter.warnings_on else None)
         self.called_functions = frozenset(calls)
+        self.state.filter_ok = builder.filter_ok
         self.stage_fns = tuple(fns)
         self.needs_meta = needs_meta
         self.audited_stages = [("begin", self.begin), *audited, ("end", self.end)]
@@ -246,6 +282,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             from kelora.privacy.lifecycle import Lifecycle
 
             self.privacy = Lifecycle.start(self)  # refusals (exit 2) before anything is read
+            self.state.privacy = self.privacy
         for hint in c.extra.get("hints", ()):
             self.reporter.hint(hint)
         if c.config_path:

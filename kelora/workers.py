@@ -7,66 +7,17 @@ output themselves, the shared ``Turns`` (``TURNS``); the parent sets both just b
 from __future__ import annotations
 
 import collections
-import io
 import os
 import signal
 import sys
 
-from kelora.metrics import MetricStore
+from kelora.run.batch import SKIPPED, BatchResult, Task, run_batch
 from kelora.stages import StageFailed
-from kelora.stats import ErrorLog, Stats
 
 PIPELINE = None  # the Pipeline a forked worker inherited
 TURNS = None  # the Turns a forked worker inherited (None: the parent writes the output)
-_FILES: dict = {}  # a worker's open input files, by (path, (dev, ino))
 
 
-class _Batch:
-    """A batch as an input source for ``Pipeline._read_stream`` (see ``reader.InputSource``):
-    its lines were cut to the line cap by the parent (``reader.LongLine``), so ``cap`` is 0."""
-    __slots__ = ("stream", "meta_name", "lines", "cap")
-
-    def __init__(self, stream, meta_name):
-        self.stream = self.lines = stream
-        self.meta_name = meta_name
-        self.cap = 0
-
-
-class Range:
-    """Lines ``[offset, offset + length)`` of a regular file (picklable: four ints and a path)."""
-    __slots__ = ("path", "ident", "offset", "length")
-
-    def __init__(self, path: str, ident: tuple, offset: int, length: int):
-        self.path, self.ident, self.offset, self.length = path, ident, offset, length
-
-    def __getstate__(self):
-        return (self.path, self.ident, self.offset, self.length)
-
-    def __setstate__(self, state):
-        self.path, self.ident, self.offset, self.length = state
-
-    def read(self) -> bytes:
-        key = (self.path, self.ident)
-        fd = _FILES.get(key)
-        if fd is None:
-            fd = os.open(self.path, os.O_RDONLY)
-            st = os.fstat(fd)
-            if (st.st_dev, st.st_ino) != self.ident:
-                os.close(fd)
-                raise OSError("the file was replaced during the run")
-            _FILES[key] = fd
-        parts, offset, left = [], self.offset, self.length
-        while left > 0:
-            chunk = os.pread(fd, left, offset)
-            if not chunk:
-                raise OSError("the file was truncated during the run")
-            parts.append(chunk)
-            offset += len(chunk)
-            left -= len(chunk)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-SKIPPED = (0, "not written: the run was stopping")  # a batch's write_failure when it was not written
 
 
 class Turns:
@@ -135,58 +86,10 @@ def _init_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _work(task):
-    seq, source, first_line, label, meta_name = task
-    pipe = PIPELINE
-    turns = TURNS
-    buf = io.BytesIO()
-    sink = pipe.sink
-    # script print() shares the event buffer, unless events go to an -o file (then it is stdout)
-    printed = io.BytesIO() if sink._file is not None else buf
-    pipe.env.stdout = printed
-    if getattr(sink.formatter, "header", None) is not None:
-        sink.formatter.header = None  # written once, before the first row of the run
-    sink.out = buf
-    sink._write = buf.write
-    pipe.stats = sink.stats = Stats(format_name=pipe.stats.format_name)
-    pipe.errors = ErrorLog()
-    pipe.ctx.metrics = MetricStore()
-    filter_ok = pipe.builder.filter_ok
-    for k in filter_ok:
-        filter_ok[k] = 0
-    pipe.line_num = first_line - 1
-    pipe.current_label = label
-    failure = None
-    exit_request = None
-    try:
-        stream = io.BytesIO(source.read()) if type(source) is Range else source
-        pipe.current_source = batch = _Batch(stream, meta_name)
-        pipe._read_stream(batch)
-    except StageFailed as fail:
-        failure = fail.message
-    except OSError as exc:  # reading a byte range
-        failure = f"Failed to read '{label}': {exc.strerror or exc}"
-    except Exception as exc:  # noqa: BLE001 - reported by the parent, never a traceback
-        from kelora.errors import ExitRequest
-
-        if isinstance(exc, ExitRequest):
-            exit_request = (exc.code, exc.message)
-        else:
-            failure = f"worker failed: {type(exc).__name__}: {exc}"
-    privacy = pipe.privacy.take() if pipe.privacy is not None else None
-    result = (pipe.stats, pipe.errors, dict(filter_ok), pipe.ctx.metrics, failure, exit_request, privacy)
-    if turns is None:
-        return (buf.getvalue(), *result, None)
-    extra = printed.getvalue() if printed is not buf else b""
-    return _Written(seq, buf.getvalue(), extra, failure is not None or exit_request is not None, result)
-
-
-class _Written:
-    """A batch done by a worker whose writer thread still has to write it in its turn."""
-    __slots__ = ("seq", "out", "printed", "stops", "result")
-
-    def __init__(self, seq, out, printed, stops, result):
-        self.seq, self.out, self.printed, self.stops, self.result = seq, out, printed, stops, result
+def _work(task: Task) -> BatchResult:
+    """Run one batch; when workers write the output, the result keeps its bytes for the writer
+    thread (``_write_batches``), which writes them in the batch's turn and drops them."""
+    return run_batch(PIPELINE, task)
 
 
 def _widen(conn) -> None:
@@ -257,9 +160,9 @@ class Workers:
         try:
             self.tasks[k].send(task)
         except OSError:  # BrokenPipeError: the worker is gone; not the output's EPIPE (exit 141)
-            raise StageFailed(f"worker process {self.pids[k]} died (batch {task[0] + 1})") from None
+            raise StageFailed(f"worker process {self.pids[k]} died (batch {task.seq + 1})") from None
         self.busy[k] += 1
-        self.queued[k].append(task[0])
+        self.queued[k].append(task.seq)
 
     def receive(self, timeout: float):
         """``[(seq, result)]`` of the batches finished within *timeout* seconds."""
@@ -358,9 +261,11 @@ def _write_batches(done, results, turns: Turns, status: list) -> None:
         batch = done.get()
         if batch is None:
             return
-        failure = turns.write(batch.seq, batch.out, batch.printed, batch.stops)
+        stops = batch.failure is not None or batch.exit_request is not None
+        batch.write_failure = turns.write(batch.seq, batch.out, batch.printed, stops)
+        batch.out, batch.printed = None, b""  # written: the parent gets only the counts
         try:
-            results.send((None, *batch.result, failure))
+            results.send(batch)
         except OSError:
             status[0] = 1
             return
