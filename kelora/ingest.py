@@ -125,6 +125,7 @@ class InputLoop:
                 self.reporter.hint(LINE_FALLBACK_HINT)
         parser = make_input_parser(fmt, strict=self.config.strict, cols_sep=self.config.cols_sep)
         self.stats.format_name = getattr(parser, "format_name", fmt)
+        self.input_spec = fmt  # the format as decided (a RunPlan carries it to other processes)
         return parser
 
     def _detect_ahead(self, src):

@@ -78,8 +78,11 @@ class OutputSink:
         self.scan = None  # --scan-pii: called with each event that would be written
         self.ts_of = None  # EventTime.of, for the output time span of the stats
 
-    def open(self) -> None:
-        path = self.config.output_file
+    def open(self, in_memory: bool = False) -> None:
+        """Open the output: the ``-o`` file (a temporary file until ``close(commit=True)``) or
+        stdout; *in_memory* (a process running batches for a driver): the env's stdout, which
+        ``redirect`` replaces per batch, even when the run writes an ``-o`` file."""
+        path = None if in_memory else self.config.output_file
         if path is not None and not is_regular_target(path):
             # a device, FIFO or /dev/stdout: cannot be replaced by a rename (and must not be:
             # `-o /dev/full` would swap the device node for a regular file) -> write in place
@@ -101,9 +104,9 @@ class OutputSink:
         self._write = self.out.write
 
     @property
-    def writes_file(self) -> bool:
-        """Whether events go to an ``-o`` file (then script ``print`` goes to stdout alone)."""
-        return self._file is not None
+    def prints_apart(self) -> bool:
+        """Whether script ``print`` goes apart from the events (they go to an ``-o`` file)."""
+        return self.config.output_file is not None
 
     def redirect(self, out, printed, stats: Stats) -> None:
         """Write events into *out* and script ``print`` into *printed*, counting into *stats*:

@@ -273,13 +273,14 @@ class ParallelReader:
             except Exception:  # noqa: BLE001 - a bad first line is handled by the workers
                 consumed = False
             p.parser_consumed_first = consumed
+            p.header_line = text if consumed else None
 
     def _turns(self, mp):
         """Workers write the output when it is a real descriptor (stdout or an -o file)."""
         sink = self.p.sink
         out_fd = _fileno(sink.out)
-        print_fd = _fileno(sink.printed) if sink.writes_file else None
-        if out_fd is None or (sink.writes_file and print_fd is None):
+        print_fd = _fileno(sink.printed) if sink.prints_apart else None
+        if out_fd is None or (sink.prints_apart and print_fd is None):
             return None
         return Turns(mp, out_fd, print_fd, self._header, self.ordered)
 

@@ -296,11 +296,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                 self.parallel_sequential = audit(self.audited_stages)
             except ParallelRefused as refused:
                 raise FatalError(f"Pipeline error: {refused.message}") from None
-        self.sink = OutputSink(c, self.env, self.stats)
-        if self.privacy is not None and self.privacy.scanner is not None:
-            self.sink.scan = self.privacy.scanner.scan
-        if self.event_time is not None:
-            self.sink.ts_of = self.event_time.of
+        self.sink = self.make_sink()
         if c.context_before or c.context_after:
             self._setup_context()
         status = ExitStatus.OK
@@ -375,6 +371,15 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         if self.interrupted is not None:
             return self.interrupted
         return self._exit_code()
+
+    def make_sink(self) -> OutputSink:
+        """The run's sink (not opened yet), fed by the stages."""
+        sink = OutputSink(self.config, self.env, self.stats)
+        if self.privacy is not None and self.privacy.scanner is not None:
+            sink.scan = self.privacy.scanner.scan  # --scan-pii sees what would be written
+        if self.event_time is not None:
+            sink.ts_of = self.event_time.of  # the output time span of the stats
+        return sink
 
     def _run_begin(self) -> None:
         if self.begin is None:

@@ -96,7 +96,7 @@ def run_batch(pipe, task: Task) -> BatchResult:
     """Run *task*'s lines through *pipe* (compiled, ``--begin`` done) into fresh buffers."""
     out = io.BytesIO()
     # script print() shares the event buffer, unless events go to an -o file (then it is stdout)
-    printed = io.BytesIO() if pipe.sink.writes_file else out
+    printed = io.BytesIO() if pipe.sink.prints_apart else out
     pipe.start_batch(out, printed, task.first_line, task.label)
     failure = exit_request = None
     try:
