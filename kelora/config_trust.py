@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -128,20 +127,9 @@ def record_trusted(user_config: Path, path: Path, sha: str) -> Path:
 
 
 def write_atomic(target: Path, text: str, mode: int) -> None:
-    """Write ``text`` to ``target`` through a fresh temporary file in the same folder (created
-    with O_EXCL and O_NOFOLLOW by ``mkstemp``: never a fixed name, never through a symlink),
-    then rename it over ``target`` (which replaces a symlink rather than following it)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write *text* to *target* atomically with *mode* (kelora.atomicfile: a fresh temporary
+    file, never through a symlink, renamed over *target*, which replaces a symlink rather than
+    following it)."""
+    from kelora import atomicfile
+
+    atomicfile.write_atomic(str(target), text, mode=mode, in_place=False)

@@ -7,40 +7,13 @@ clobbers the previous good one).
 from __future__ import annotations
 
 import os
-import stat
 import tempfile
 
+from kelora.atomicfile import is_regular_target, keep_mode
 from kelora.config import Config
 from kelora.errors import FatalError
 from kelora.safetext import ERRORS
 from kelora.stats import Stats
-
-
-def is_regular_target(path: str) -> bool:
-    """True unless ``path`` exists and is not a regular file (device, FIFO, socket).
-
-    Atomic writes (temporary file + rename) only make sense for regular files.
-    """
-    try:
-        st = os.stat(path)
-    except OSError:
-        return True
-    return stat.S_ISREG(st.st_mode)
-
-
-def keep_mode(fd: int, path: str) -> None:
-    """Give the temporary file (mkstemp: 0600) the mode ``path`` has, or would get from the
-    umask, so an atomic replace does not change who may read the export."""
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        os.fchmod(fd, mode)
-    except OSError:
-        pass
 
 
 class OutputSink:

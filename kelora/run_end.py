@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from kelora.safetext import ERRORS
 
+from kelora.atomicfile import write_atomic
 from kelora.formats.select_input import split_spec
 from kelora.report import error_summary, silent_fatal_line, stats_json, stats_lines, stats_rich
 from kelora.status import ExitStatus
@@ -57,7 +58,7 @@ class RunEnd:
         if c.metrics_file:
             text = metrics_render.render(store, "json").rstrip("\n")
             try:
-                _atomic_write(c.metrics_file, text)
+                write_atomic(c.metrics_file, text, prefix=".kelora-metrics-")
             except OSError as exc:
                 # a requested output that was not written fails the run (like an -o failure)
                 self.reporter.fatal(f"Failed to write metrics file '{c.metrics_file}': {exc.strerror or exc}")
@@ -237,32 +238,3 @@ def _rich_text(renderable) -> str:
     buf = io.StringIO()
     Console(file=buf, force_terminal=True, width=shutil.get_terminal_size((100, 20)).columns).print(renderable)
     return buf.getvalue()
-
-
-def _atomic_write(path: str, text: str) -> None:
-    import os
-    import tempfile
-
-    from kelora.output import is_regular_target, keep_mode
-
-    if not is_regular_target(path):  # /dev/stdout, a FIFO: a rename would replace the node
-        with open(path, "w", encoding="utf-8", errors=ERRORS) as fh:
-            fh.write(text)
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".kelora-metrics-", dir=folder)
-    try:
-        keep_mode(fd, path)
-        with os.fdopen(fd, "w", encoding="utf-8", errors=ERRORS) as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())  # on disk before the rename makes it the file (as -o)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-

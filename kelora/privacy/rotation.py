@@ -149,29 +149,11 @@ class RotationMap:
 
     def write(self) -> None:
         """Write the map atomically (a temporary file next to it, renamed into place)."""
-        from kelora.output import is_regular_target, keep_mode
+        from kelora.atomicfile import write_atomic
 
         jsonl = self.path.endswith(".jsonl")
         rows = self.sorted_rows()
-        if not is_regular_target(self.path):
-            with open(self.path, "w", encoding="utf-8", newline="") as fh:
-                _write_rows(fh, rows, jsonl)
-            return
-        folder = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=folder)
-        try:
-            keep_mode(fd, self.path)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                _write_rows(fh, rows, jsonl)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(self.path, lambda fh: _write_rows(fh, rows, jsonl), newline="")
 
 
 def _write_rows(fh: io.TextIOBase, rows: Iterable[tuple[str, str, str]], jsonl: bool) -> None:

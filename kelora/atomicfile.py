@@ -1,0 +1,73 @@
+"""Writing a file so that readers see the old version or the new one, never half of either.
+
+Every file kelora produces at the end of a run (the ``-o`` export, ``--metrics-file``, the
+rotation map, the config trust list, ``--save-alias``) goes through a temporary file in the
+same folder — ``mkstemp``: a fresh name, created with O_EXCL and O_NOFOLLOW, never a fixed name
+or a symlink followed — which is flushed to disk and then renamed over the target.  A target
+that is not a regular file (``/dev/stdout``, a FIFO) is written in place: a rename would replace
+the device node.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from typing import Callable, TextIO
+
+from kelora.safetext import ERRORS
+
+
+def is_regular_target(path: str) -> bool:
+    """True unless *path* exists and is not a regular file (device, FIFO, socket)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return True
+    return stat.S_ISREG(st.st_mode)
+
+
+def keep_mode(fd: int, path: str) -> None:
+    """Give the temporary file (mkstemp: 0600) the mode *path* has, or would get from the
+    umask, so an atomic replace does not change who may read the file."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        os.fchmod(fd, mode)
+    except OSError:
+        pass
+
+
+def write_atomic(path: str, write: Callable[[TextIO], None] | str, *, mode: int | None = None,
+                 prefix: str | None = None, newline: str | None = None, in_place: bool = True) -> None:
+    """Write *path* atomically: *write* is the text, or a function given the open text file.
+    *mode*: the new file's permissions (default: those *path* has, or the umask's).
+    *in_place*: a device or FIFO target is written in place (outputs such as ``/dev/stdout``);
+    False (kelora's own config files): always replaced, even a symlink, never followed."""
+    body = (lambda fh: fh.write(write)) if isinstance(write, str) else write
+    if in_place and not is_regular_target(path):
+        with open(path, "w", encoding="utf-8", errors=ERRORS, newline=newline) as fh:
+            body(fh)
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    name = prefix if prefix is not None else f".{os.path.basename(path)}."
+    fd, tmp = tempfile.mkstemp(prefix=name, suffix=".tmp", dir=folder)
+    try:
+        if mode is None:
+            keep_mode(fd, path)
+        else:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8", errors=ERRORS, newline=newline) as fh:
+            body(fh)
+            fh.flush()
+            os.fsync(fh.fileno())  # on disk before the rename makes it the file
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
