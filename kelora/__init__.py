@@ -28,3 +28,17 @@ if _is_the_command():
         pass
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # The Python API (kelora/api.py), imported on first use: the command does not pay for it.
+    if name in ("Pipeline", "main"):
+        from kelora import api
+
+        return getattr(api, name)
+    if name in ("KeloraError", "UsageError", "FatalError", "ScriptError", "ScriptCompileError",
+                "ScriptRuntimeError", "InputError"):
+        from kelora import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'kelora' has no attribute {name!r}")
