@@ -51,7 +51,7 @@ def worker_pipeline(plan: RunPlan, env):
     pipe = Pipeline(config, env)
     pipe.compile()
     pipe.ctx.conf.update(plan.conf)
-    pipe.parser = make_input_parser(plan.input_format, strict=config.strict)
+    pipe.parser = make_input_parser(plan.input_format, strict=config.strict, cols_sep=config.cols_sep)
     pipe.input_spec = plan.input_format
     pipe.stats.format_name = getattr(pipe.parser, "format_name", plan.input_format)
     if plan.header is not None:
