@@ -63,7 +63,7 @@ fuzz: $(STAMP)
 	  -p no:cacheprovider --hypothesis-show-statistics -o addopts="" -q
 
 docs: $(STAMP)
-	$(BIN)/python -m kelora.docs > docs/functions.md
+	$(BIN)/python -m kelora.cli.docs > docs/functions.md
 
 docs-check: $(STAMP)
 	$(BIN)/python -m pytest tests/test_builtin_docs.py

@@ -9,7 +9,7 @@ def _quit_quietly(signum, frame):  # pragma: no cover - exercised through subpro
 
 
 # The command line: Ctrl-C or SIGTERM while it starts (imports take ~0.1 s) ends it with 130 /
-# 143 and no traceback; ``kelora.cli.main`` then installs the run's own handlers.  Only for the
+# 143 and no traceback; ``kelora.cli.app.main`` then installs the run's own handlers.  Only for the
 # ``kelora`` command (and ``python -m kelora``): a program importing kelora keeps its handlers.
 def _is_the_command() -> bool:
     if not _sys.argv:

@@ -79,7 +79,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ set-up
     def _env(self):
-        from kelora.env import Env, isolate_secrets
+        from kelora.run.env import Env, isolate_secrets
 
         environ = dict(os.environ)  # a copy: the caller's environment is never changed
         env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO(), environ=environ)
@@ -93,7 +93,7 @@ class Pipeline:
         return env
 
     def _config(self):
-        from kelora.cli import parse_args
+        from kelora.cli.app import parse_args
 
         env = self._env()
         config, extra = parse_args(self.argv, env)
@@ -157,7 +157,7 @@ class _Run:
     """A pipeline fed one line at a time; its sink keeps the formatted events for the caller."""
 
     def __init__(self, config, env):
-        from kelora.pipeline import Pipeline as Run
+        from kelora.run.pipeline import Pipeline as Run
 
         self.pipe = Run(config, env)
         self.env = env
@@ -198,8 +198,8 @@ class _Run:
 
     def _run(self, step):
         from kelora.errors import ExitRequest
-        from kelora.ingest import StopInput
-        from kelora.stages import StageFailed
+        from kelora.run.ingest import StopInput
+        from kelora.run.stages import StageFailed
 
         try:
             step()
@@ -235,8 +235,8 @@ class _Run:
     def finish(self) -> list[dict]:
         import json
 
-        from kelora.metrics_render import render
-        from kelora.report import stats_json
+        from kelora.metrics.render import render
+        from kelora.report.messages import stats_json
 
         pipe = self.pipe
         if not self.exited:
@@ -255,8 +255,8 @@ class _Run:
 def main(argv: Sequence[str]) -> int:
     """Run a kelora command line in this process (the real stdin/stdout/stderr) and return its
     exit code, as the ``kelora`` command would exit.  ``os.environ`` is left as it is."""
-    from kelora.cli import run_command
-    from kelora.env import Env
+    from kelora.cli.app import run_command
+    from kelora.run.env import Env
     from kelora.status import ExitStatus
 
     env = Env.from_process()

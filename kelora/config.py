@@ -42,7 +42,7 @@ class Config:
     normalize_ts: bool = False
     since: datetime | None = None
     until: datetime | None = None
-    # -M/--multiline with --multiline-join (kelora.multiline.MultilineSpec), or None
+    # -M/--multiline with --multiline-join (kelora.run.multiline.MultilineSpec), or None
     multiline: object | None = None
     cols_sep: str | None = None  # -f cols:<spec>: the column separator (None: runs of whitespace)
     # processing
@@ -57,7 +57,7 @@ class Config:
     exclude_keys: tuple[str, ...] = ()
     core: bool = False
     take: int | None = None
-    context_before: int = 0  # -B/-C (kelora.context_lines)
+    context_before: int = 0  # -B/-C (kelora.run.context_lines)
     context_after: int = 0  # -A/-C
     # output
     output_format: str = "default"

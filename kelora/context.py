@@ -51,7 +51,7 @@ class RunContext:
         secret_env: Mapping[str, str] | None = None,
         pseudonym_notice: Callable[[str, str], None] | None = None,
     ):
-        from kelora.metrics import MetricStore
+        from kelora.metrics.store import MetricStore
 
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.diag = diagnostics or Diagnostics()
@@ -76,6 +76,14 @@ class RunContext:
         self.pseudonym_wrappers: tuple = ()  # privacy lifecycle hooks (kelora.privacy.lifecycle)
         self.escrow = None  # --escrow: kelora.privacy.escrow.Escrow (reveal())
         self.position: Callable[[], int] | None = None  # the line being processed (the pipeline's)
+
+
+    @staticmethod
+    def explain_missing(err, scope) -> None:
+        """Name the field whose absence caused *err* (``kelora.lang.explain``; a cold path)."""
+        from kelora.lang.explain import enrich
+
+        enrich(err, scope)
 
 
 class Scope:

@@ -103,9 +103,7 @@ class ScriptError(KeloraError):
         if self.source is None:
             self.source = source
         if scope is not None and self.missing_field:
-            from kelora.lang.explain import enrich  # which field was missing (cold path)
-
-            enrich(self, scope)
+            scope.ctx.explain_missing(self, scope)  # which field was missing (cold path)
         return self
 
     def location(self) -> str:

@@ -10,3 +10,8 @@ class ExitStatus(IntEnum):
     INTERNAL = 134
     BROKEN_PIPE = 141
     SIGTERM = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so the pipeline flushes stats and metrics (kelora.cli.app
+    installs the handler that raises it)."""

@@ -88,7 +88,7 @@ def test_docstring_example(name, script, expected):
 
 
 def test_function_reference_is_current():
-    from kelora.docs import markdown
+    from kelora.cli.docs import markdown
 
     path = Path(__file__).resolve().parent.parent / "docs" / "functions.md"
     assert path.exists(), "docs/functions.md is missing: run `make docs`"

@@ -1,4 +1,4 @@
-"""The generated read loop (kelora/fastloop.py) against the general one.
+"""The generated read loop (kelora/run/fastloop.py) against the general one.
 
 `--take` with a limit no input reaches sends a run through the general per-event path
 (`Pipeline._process`); without it, runs whose stages are all lean take the generated loop.

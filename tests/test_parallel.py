@@ -171,7 +171,7 @@ def test_full_disk_is_a_write_error(events_file):
 
 
 def test_nth_line_end_matches_a_plain_scan():
-    from kelora.parallel import _nth_line_end
+    from kelora.run.parallel import _nth_line_end
 
     rnd = random.Random(7)
     for _ in range(3000):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import io
 import time
 
-from kelora.progress import FileProgress
-from kelora import reader
+from kelora.report.progress import FileProgress
+from kelora.run import reader
 
 
 class _TTY(io.StringIO):

@@ -1,4 +1,4 @@
-"""``track_*`` builtins: record metrics into ``ctx.metrics`` (see ``kelora/metrics.py``).
+"""``track_*`` builtins: record metrics into ``ctx.metrics`` (see ``kelora/metrics/store.py``).
 
 Rollback contract with the pipeline: while a stage runs, ``ctx.pending`` is a list and each call
 appends an op to it; the pipeline commits the list when the stage succeeds and drops it when it
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
-from kelora.metrics import (
+from kelora.metrics.store import (
     DEFAULT_QUANTILES,
     SKIP,
     UNIQUE_WARN_LIMIT,

@@ -386,7 +386,7 @@ def generate(comp, stmts: list, closures: list, source, slow):
     if len(stmts) == 1 and generated == 1 and g.last_expr is not None:
         # one replay-safe expression: a caller may evaluate it inline, with `_e` the event and
         # `s` the scope, in a namespace holding g.ns, and call run(s) when it raises
-        # (kelora.fastloop builds the --filter read loop this way)
+        # (kelora.run.fastloop builds the --filter read loop this way)
         run.inline = (g.last_expr, g.ns)
     return run
 

@@ -1,6 +1,6 @@
 """One batch of lines run on its own, and what it gives back to the driver.
 
-Both parallel drivers use this: ``--parallel`` workers (forked processes, ``kelora.workers``)
+Both parallel drivers use this: ``--parallel`` workers (forked processes, ``kelora.run.workers``)
 and the Dask engine (``kelora.run.dask_engine``).  A task names its lines and where they sit in
 the input; ``run_batch`` runs them through the pipeline's ordinary per-line loop with a fresh
 ``RunState`` and returns a ``BatchResult``, which the driver merges in input order.
@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from kelora.run.state import RunState
-from kelora.stages import StageFailed
+from kelora.run.stages import StageFailed
 
 _FILES: dict = {}  # this process's open input files, by (path, (dev, ino))
 

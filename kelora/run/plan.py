@@ -45,7 +45,7 @@ def worker_pipeline(plan: RunPlan, env):
     ``--begin`` does not run again (``conf`` comes from the plan), its compile-time warnings
     are the driver's to show."""
     from kelora.formats import make_input_parser
-    from kelora.pipeline import Pipeline
+    from kelora.run.pipeline import Pipeline
 
     config = dataclasses.replace(plan.config, parallel=False)
     pipe = Pipeline(config, env)

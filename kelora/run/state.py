@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kelora.metrics import MetricStore
-from kelora.stats import ErrorLog, Stats
+from kelora.metrics.store import MetricStore
+from kelora.report.stats import ErrorLog, Stats
 
 
 @dataclass

@@ -143,7 +143,7 @@ def test_terminal_stdin_with_a_file_is_fine(tmp_path):
 
 def test_internal_error_exits_134_without_traceback(monkeypatch, capsys):
     """Reference §6.2: 134 for an internal panic; a bug must not show a Python traceback."""
-    from kelora import cli
+    from kelora.cli import app as cli
 
     def boom(args, env=None):
         raise RuntimeError("simulated bug")

@@ -207,8 +207,8 @@ def test_interrupted_run_leaves_a_consistent_database(tmp_path):
 def test_missing_cryptography_is_a_clear_refusal(tmp_path, monkeypatch):
     import sys
 
-    from kelora.cli import run_command
-    from kelora.env import Env
+    from kelora.cli.app import run_command
+    from kelora.run.env import Env
 
     monkeypatch.setitem(sys.modules, "cryptography", None)  # import fails
     test_env = Env.for_test(stdin=lines(), environ=env())

@@ -174,8 +174,8 @@ def test_pseudonymized_export_is_clean_and_parallel_equal(tmp_path):
 def test_own_tokens_that_look_like_pii_are_not_reported(monkeypatch):
     """A token that happens to look like PII (say, 16 digits passing Luhn) is not reported."""
     from kelora import keyring
-    from kelora.cli import run_command
-    from kelora.env import Env
+    from kelora.cli.app import run_command
+    from kelora.run.env import Env
 
     monkeypatch.setattr(keyring, "_make_pseudonymizer",
                         lambda master, domain, limit: (lambda value: "4111111111111111"))

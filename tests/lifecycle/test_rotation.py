@@ -108,8 +108,8 @@ def test_parallel_map_equals_sequential(tmp_path):
 
 def test_spilled_map_equals_in_memory(tmp_path, monkeypatch):
     """Past SPILL_ROWS the pairs go to a temporary SQLite file; the map is the same."""
-    from kelora.cli import run_command
-    from kelora.env import Env
+    from kelora.cli.app import run_command
+    from kelora.run.env import Env
 
     lines = b"".join(json.dumps({"u": f"user{i % 300}", "s": f"s{i % 50}"}).encode() + b"\n" for i in range(900))
     maps = []
@@ -131,8 +131,8 @@ class _SameOld:
 
 
 def test_collision_is_named_and_exits_1(tmp_path, monkeypatch):
-    from kelora.cli import run_command
-    from kelora.env import Env
+    from kelora.cli.app import run_command
+    from kelora.run.env import Env
 
     original = R.RotationMap.__init__
 

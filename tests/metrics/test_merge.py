@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kelora.builtins import tracking as T
-from kelora.metrics import MetricStore, QuantileSketch
+from kelora.metrics.store import MetricStore, QuantileSketch
 
 from .conftest import new_ctx
 

@@ -2,8 +2,8 @@
 import orjson
 
 from kelora.builtins import tracking as T
-from kelora.metrics import MetricStore
-from kelora.metrics_render import format_metric_float, render, render_json, render_text, render_tsv, rich_table
+from kelora.metrics.store import MetricStore
+from kelora.metrics.render import format_metric_float, render, render_json, render_text, render_tsv, rich_table
 
 from .conftest import new_ctx
 

@@ -5,7 +5,7 @@ import pytest
 
 from kelora.builtins import tracking as T
 from kelora.errors import FunctionError
-from kelora.metrics import MetricStore, QuantileSketch, quantile_suffix
+from kelora.metrics.store import MetricStore, QuantileSketch, quantile_suffix
 
 from .conftest import new_ctx
 

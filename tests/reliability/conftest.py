@@ -1,6 +1,6 @@
 """Helpers for the reliability battery: run kelora in-process or as a subprocess, read stats.
 
-The accounting invariant (kelora/stats.py) is checked from ``--stats=json`` alone:
+The accounting invariant (kelora/report/stats.py) is checked from ``--stats=json`` alone:
 
     lines.read     = lines.filtered + lines.errors + lines.blank + lines.header + events.created
     events.created = events.output + events.filtered + events.errored
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from kelora.cli import run_command
-from kelora.env import Env
+from kelora.cli.app import run_command
+from kelora.run.env import Env
 from tests.conftest import KELORA_BIN
 
 @dataclass

@@ -1,5 +1,5 @@
 """Bad input: every case ends with the documented exit code and message (reference §6), no
-traceback, and the accounting invariant of kelora/stats.py holds in ``--stats=json``.
+traceback, and the accounting invariant of kelora/report/stats.py holds in ``--stats=json``.
 
 Large inputs are generated here, never committed.
 """

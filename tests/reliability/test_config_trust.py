@@ -138,7 +138,7 @@ def test_trusted_project_config_may_not_set(home, text, named):
     refused = kelora(["--trust-config"], inner, home, stdin=b"")
     assert refused.code == 2 and named in refused.err, refused.err
     # trusted anyway (an older kelora, a hand-edited list): still refused at run time, exit 2
-    from kelora import config_trust
+    from kelora.cli import config_trust
 
     data = (repo / ".kelora.ini").read_bytes()
     config_trust.record_trusted(home / ".config" / "kelora" / "kelora.ini", repo / ".kelora.ini",

@@ -194,7 +194,7 @@ def test_full_disk_gives_a_clear_error_and_no_partial_file(tmp_path):
 
 def test_metrics_file_is_written_atomically(tmp_path, monkeypatch):
     """The file is written next to the target and renamed: a failure leaves the old one intact."""
-    import kelora.pipeline as pipeline
+    import kelora.run.pipeline as pipeline
 
     target = tmp_path / "metrics.json"
     target.write_text('{"old": 1}')

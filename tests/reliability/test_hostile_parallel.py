@@ -2,7 +2,7 @@
 
 What carries information from one event to the next inside a worker would see only its batch:
 ``state``, reading ``metrics``, file writes, a conditional ``sample_every`` are refused (decided from
-the compiled scripts, kelora/parallel_audit.py); an unconditional ``sample_every`` makes the run
+the compiled scripts, kelora/run/parallel_audit.py); an unconditional ``sample_every`` makes the run
 sequential; seeded ``sample_prob``/``rand*`` draw per line number, the same in both runs.
 """
 from __future__ import annotations

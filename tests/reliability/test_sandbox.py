@@ -147,8 +147,8 @@ def test_catastrophic_regex_is_interruptible(tmp_path):
 
 AUDIT_DRIVER = textwrap.dedent("""
     import io, json, os, sys
-    from kelora.cli import run_command
-    from kelora.env import Env
+    from kelora.cli.app import run_command
+    from kelora.run.env import Env
 
     cases = json.loads(sys.argv[1])
     # warm up: every module a run may import is imported before the hook is installed

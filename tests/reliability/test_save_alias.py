@@ -54,7 +54,7 @@ def test_newline_in_a_script_cannot_inject_config_lines(tmp_path):
     text = (tmp_path / "c.ini").read_text()
     assert text.count("\n") == 2 and "evil" in text  # inside the one quoted value
     # the file still parses, and the alias gives back exactly the script
-    from kelora import config_file
+    from kelora.cli import config_file
 
     data = config_file.ConfigData()
     config_file.parse_file(tmp_path / "c.ini", data)

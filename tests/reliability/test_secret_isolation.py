@@ -141,7 +141,7 @@ def test_secret_variables_are_taken_out_of_the_process_environment(box):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=str(box))
     assert p.stdout.splitlines() == ["['KELORA_SEED']",
                                      "['KELORA_ESCROW_KEY_FILE', 'KELORA_SECRET', 'KELORA_SECRET_FILE']"], p.stderr
-    from kelora import cli
+    from kelora.cli import app as cli
 
     assert "take_process_secrets()" in inspect.getsource(cli.main)
 
@@ -210,8 +210,8 @@ def test_short_secret_warns(box):
 
 def test_in_process_run_keeps_the_callers_environment():
     """The Python entry (run_command) never changes the mapping it was given."""
-    from kelora.cli import run_command
-    from kelora.env import Env
+    from kelora.cli.app import run_command
+    from kelora.run.env import Env
 
     environ = {"KELORA_SECRET": SECRET, "KELORA_IGNORE_CONFIG": "1"}
     env = Env.for_test(stdin=b'{"a":1}\n', environ=environ)

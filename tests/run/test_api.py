@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import kelora
-from kelora.cli import run_command
-from kelora.env import Env
+from kelora.cli.app import run_command
+from kelora.run.env import Env
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "api-test-secret-0123456789abcdef"

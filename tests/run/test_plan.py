@@ -5,14 +5,14 @@ import pickle
 
 import pytest
 
-from kelora.cli import parse_args
-from kelora.env import Env, isolate_secrets
-from kelora.pipeline import Pipeline
+from kelora.cli.app import parse_args
+from kelora.run.env import Env, isolate_secrets
+from kelora.run.pipeline import Pipeline
 from kelora.run.batch import BatchResult, Task, run_batch
 from kelora.run.plan import RunPlan, plan_of, worker_pipeline
 from kelora.run.state import RunState
-from kelora.report import stats_json
-from kelora import metrics_render
+from kelora.report.messages import stats_json
+from kelora.metrics import render as metrics_render
 
 LINES = [b'{"i": %d, "user": "u%d", "status": %d}\n' % (i, i % 13, 200 + (i % 4) * 100) for i in range(300)]
 LINES[17] = b"not json\n"
@@ -33,7 +33,7 @@ def _env(stdin=b""):
 
 
 def _sequential(argv, data):
-    from kelora.cli import run_command
+    from kelora.cli.app import run_command
 
     env = _env(data)
     code = run_command([*argv, "--stats=json"], env)
@@ -44,7 +44,7 @@ def _sequential(argv, data):
 
 def _driver(argv, first_line):
     env = _env()
-    from kelora.env import isolate_secrets
+    from kelora.run.env import isolate_secrets
 
     env = isolate_secrets(env)
     config, _ = parse_args([*argv, "--stats=json"], env)
@@ -107,7 +107,7 @@ def _without_timing(text):
 
 
 def _sequential_metrics(argv, data):
-    from kelora.cli import run_command
+    from kelora.cli.app import run_command
 
     env = _env(data)
     assert run_command([*argv, "--metrics=json"], env) == 0
@@ -115,7 +115,7 @@ def _sequential_metrics(argv, data):
 
 
 def test_run_state_merge_is_exact_and_in_order():
-    from kelora.metrics import MetricStore
+    from kelora.metrics.store import MetricStore
 
     a, b = RunState(), RunState()
     a.stats.lines_read, b.stats.lines_read = 3, 4

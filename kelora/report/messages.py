@@ -12,7 +12,7 @@ from datetime import datetime
 
 from kelora.config import Config
 from kelora.escape import escape_json_text, escape_line
-from kelora.stats import ErrorLog, Stats
+from kelora.report.stats import ErrorLog, Stats
 from kelora.values import DateTime, Duration
 
 PLAIN = {"error": "kelora: ", "warning": "kelora warning: ", "hint": "kelora hint: ", "status": "kelora: "}

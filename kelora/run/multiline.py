@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from kelora.context import Scope
 from kelora.errors import InputError
-from kelora.ingest import StopInput
-from kelora.stages import StageFailed
+from kelora.run.ingest import StopInput
+from kelora.run.stages import StageFailed
 
 JOINS = {"space": " ", "newline": "\n", "empty": ""}
 _MAX_PREFIX_CHARS = 64

@@ -9,7 +9,7 @@ from kelora.safetext import ERRORS
 
 from kelora.atomicfile import write_atomic
 from kelora.formats.select_input import split_spec
-from kelora.report import error_summary, silent_fatal_line, stats_json, stats_lines, stats_rich
+from kelora.report.messages import error_summary, silent_fatal_line, stats_json, stats_lines, stats_rich
 from kelora.status import ExitStatus
 
 
@@ -41,7 +41,7 @@ class RunEnd:
     def _detection_warning(self) -> None:
         """Kelora's warning when an auto-detected format (not ``line``) failed on many lines:
         at least 10 parse errors and a third of the lines, or no event at all after 3."""
-        from kelora.ingest import MOSTLY_FAILED
+        from kelora.run.ingest import MOSTLY_FAILED
 
         if not any(fmt != "line" for fmt in getattr(self, "detected_formats", ())):
             return
@@ -51,7 +51,7 @@ class RunEnd:
             self.reporter.warning(MOSTLY_FAILED)
 
     def _write_metrics(self) -> None:
-        from kelora import metrics_render
+        from kelora.metrics import render as metrics_render
 
         c = self.config
         store = self.ctx.metrics
@@ -177,14 +177,14 @@ class RunEnd:
     def _hint_sample(self):
         """The Sample of input lines for the end-of-run hints, or None when none can be due."""
         if not hasattr(self, "_sample"):
-            from kelora import hints
+            from kelora.report import hints
 
             on = self.reporter.hints_on and not self.config.silent and hints.wanted(self.config)
             self._sample = hints.Sample() if on else None
         return self._sample
 
     def _write_hints(self) -> None:
-        from kelora import hints
+        from kelora.report import hints
 
         c, stats = self.config, self.stats
         if not self.reporter.hints_on or c.silent:

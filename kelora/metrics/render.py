@@ -12,7 +12,7 @@ import math
 import orjson
 
 from kelora.escape import escape_diag, escape_json_text, escape_line
-from kelora.metrics import MetricStore
+from kelora.metrics.store import MetricStore
 from kelora.values import debug_string, format_float_rust, to_string
 
 FORMATS = ("short", "full", "tsv", "json")

@@ -17,7 +17,7 @@ for the common case neither input nor output passes through it:
   themselves, taking turns in input order (``Turns``); otherwise (in-process tests with a
   memory buffer) the batch output comes back to the parent, which writes it.
 
-This module is the parent's side (cutting batches, merging results); ``kelora.workers`` is the
+This module is the parent's side (cutting batches, merging results); ``kelora.run.workers`` is the
 workers' side (the processes, their per-batch run and the turns).
 
 Per batch the parent gets back only stats, the error log, filter-stage counts and metrics, and
@@ -37,10 +37,10 @@ import re
 import signal
 import stat
 
-from kelora import workers
+from kelora.run import workers
 from kelora.run.batch import SKIPPED, BatchResult, Range, Task
-from kelora.stages import StageFailed
-from kelora.workers import Turns, Workers
+from kelora.run.stages import StageFailed
+from kelora.run.workers import Turns, Workers
 
 SCAN_BLOCK = 8 << 20  # bytes the parent reads at a time to find line boundaries
 DEFAULT_BATCH_LINES = 1000  # as Kelora's --batch-size
@@ -137,7 +137,7 @@ class ParallelReader:
 
     def _batches(self):
         """Yield the ``Task`` of each batch in input order; handles --skip-lines and --head."""
-        from kelora import reader
+        from kelora.run import reader
 
         p, c = self.p, self.p.config
         stats = p.stats
@@ -261,7 +261,7 @@ class ParallelReader:
 
     def _prime_parser(self, raw: bytes, n: int, src) -> None:
         """Choose the format (and read a CSV header) in the parent, before the fork."""
-        from kelora.reader import peek_lines
+        from kelora.run.reader import peek_lines
 
         p = self.p
         text = p.decode(raw.rstrip(b"\r\n"), n)
@@ -299,7 +299,7 @@ class ParallelReader:
         self.begin_fns = {name: m.fn for name, m in p.ctx.metrics.metrics.items()}
         p.sink.flush()
         self._header = p.sink.take_header()  # csv/tsv: written once, before the first row
-        # what the forked workers inherit (kelora.workers)
+        # what the forked workers inherit (kelora.run.workers)
         workers.PIPELINE = p
         workers.TURNS = self.turns = self._turns(multiprocessing.get_context("fork"))
         pool = Workers(self.workers)

@@ -1,7 +1,7 @@
 """Mergeable numeric summaries behind the metrics: exact sums, a quantile sketch, HyperLogLog.
 
 All three merge so that combining the summaries of consecutive chunks gives the same result as
-summarising the whole stream at once (see ``kelora/metrics.py``).
+summarising the whole stream at once (see ``kelora/metrics/store.py``).
 """
 from __future__ import annotations
 

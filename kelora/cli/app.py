@@ -21,7 +21,7 @@ from pathlib import Path
 
 from kelora import __version__
 from kelora.errors import FatalError, KeloraError, UsageError
-from kelora.status import ExitStatus
+from kelora.status import ExitStatus, Terminated
 
 # Curated hints for flags users bring from grep/jq/Miller (reference §1.9).
 FLAG_HINTS = {
@@ -149,10 +149,6 @@ def _redeliver_lost_signals(unraisable) -> None:
     sys.__unraisablehook__(unraisable)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered like Ctrl-C so the pipeline flushes stats and metrics."""
-
-
 def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests
     try:
         sys.stderr.write("kelora: Received SIGTERM, shutting down gracefully...\n")  # Kelora's words
@@ -174,7 +170,7 @@ def _broken_pipe() -> int:
 
 def run_command(args: list[str], env=None) -> int:
     """Parse flags, run the pipeline, return the exit code.  Usable in-process by tests."""
-    from kelora.env import Env, isolate_secrets
+    from kelora.run.env import Env, isolate_secrets
 
     from kelora.escape import EscapingStream
 
@@ -192,7 +188,7 @@ def run_command(args: list[str], env=None) -> int:
         config, extra = parse_args(args, env)
         if extra.get("exit") is not None:
             return extra["exit"]
-        from kelora import pipeline
+        from kelora.run import pipeline
 
         return pipeline.run(config, env)
     except UsageError as err:
@@ -221,10 +217,10 @@ def _print_error(env, err: KeloraError) -> None:
 
 
 def _help_topics(args: list[str], env) -> int:
-    from kelora import docs
+    from kelora.cli import docs
 
     if "--help-time" in args or "--help-multiline" in args:
-        from kelora import helptext
+        from kelora.cli import helptext
 
         text = helptext.TIME_HELP if "--help-time" in args else helptext.MULTILINE_HELP
     elif "--help-rhai" in args:
@@ -287,8 +283,9 @@ def option_table(command) -> dict[str, bool]:
 
 
 def parse_args(args: list[str], env) -> tuple["Config", dict]:
-    from kelora import config_file, fileguard
-    from kelora.clidef import build_command, click_errors
+    from kelora import fileguard
+    from kelora.cli import config_file
+    from kelora.cli.flags import build_command, click_errors
 
     command = build_command()
     options = option_table(command)
@@ -351,7 +348,9 @@ def _printable(text: str, keep: str = "") -> str:
 def _save_alias(args: list[str], params: dict, data, options: dict, env) -> int:
     """--save-alias NAME (Kelora's handle_save_alias): store the user's own words, without input
     files; an alias that uses itself is stored flattened.  Written atomically (config_trust)."""
-    from kelora import config_file, config_trust, shellwords
+    from kelora.cli import config_file
+    from kelora.cli import config_trust
+    from kelora.cli import shellwords
 
     name = params["save_alias"]
     if not config_file.ALIAS_NAME.match(name):
@@ -389,7 +388,7 @@ def _save_alias(args: list[str], params: dict, data, options: dict, env) -> int:
 
 def _alias_words(args: list[str], options: dict) -> tuple[list[str], list[str]]:
     """The user's words minus --save-alias/--config-file/--ignore-config and input files."""
-    from kelora import config_file
+    from kelora.cli import config_file
 
     out, skip = [], False
     for a in args:
@@ -414,7 +413,7 @@ def _alias_words(args: list[str], options: dict) -> tuple[list[str], list[str]]:
 
 
 def _usage_from_click(exc) -> UsageError:
-    from kelora.clidef import describe_click_error
+    from kelora.cli.flags import describe_click_error
 
     message, hint = describe_click_error(exc, FLAG_HINTS)
     return UsageError(message, hint=hint)
@@ -742,7 +741,7 @@ def _multiline(p: dict):
                              "--help-multiline for regex/timestamp strategies.")
         return None
     from kelora.errors import FatalError
-    from kelora.multiline import compile_patterns, parse_spec
+    from kelora.run.multiline import compile_patterns, parse_spec
 
     try:
         spec = parse_spec(value, join or "space")

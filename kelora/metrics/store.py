@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from kelora.sketches import ExactSum, HyperLogLog, QuantileSketch
+from kelora.metrics.sketches import ExactSum, HyperLogLog, QuantileSketch
 from kelora.values import format_float_rust
 
 __all__ = ["MetricStore", "ExactSum", "HyperLogLog", "QuantileSketch", "METRIC_CLASSES"]

@@ -13,13 +13,13 @@ from kelora.atomicfile import is_regular_target, keep_mode
 from kelora.config import Config
 from kelora.errors import FatalError
 from kelora.safetext import ERRORS
-from kelora.stats import Stats
+from kelora.report.stats import Stats
 
 
 class OutputSink:
     def __init__(self, config: Config, env, stats: Stats):
         from kelora.formats import make_formatter
-        from kelora.report import use_color
+        from kelora.report.messages import use_color
 
         self.config = config
         self.env = env

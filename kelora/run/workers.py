@@ -1,4 +1,4 @@
-"""The worker side of `--parallel` (see ``kelora.parallel`` for the design): forked worker
+"""The worker side of `--parallel` (see ``kelora.run.parallel`` for the design): forked worker
 processes, what they run per batch, and how they take turns writing the output.
 
 A worker inherits the parent's compiled ``Pipeline`` (``PIPELINE``) and, when workers write the
@@ -12,7 +12,7 @@ import signal
 import sys
 
 from kelora.run.batch import SKIPPED, BatchResult, Task, run_batch
-from kelora.stages import StageFailed
+from kelora.run.stages import StageFailed
 
 PIPELINE = None  # the Pipeline a forked worker inherited
 TURNS = None  # the Turns a forked worker inherited (None: the parent writes the output)

@@ -19,14 +19,14 @@ from kelora.config import Config
 from kelora.context import Diagnostics, RunContext, Scope
 from kelora.errors import ExitRequest, FatalError, ScriptError, ScriptRuntimeError, UsageError
 from kelora.formats.select_input import split_spec
-from kelora.ingest import InputLoop, StopInput
-from kelora.multiline import MultilineInput
-from kelora.output import OutputSink
-from kelora.run_end import RunEnd
-from kelora.report import Reporter
+from kelora.run.ingest import InputLoop, StopInput
+from kelora.run.multiline import MultilineInput
+from kelora.run.sink import OutputSink
+from kelora.run.end import RunEnd
+from kelora.report.messages import Reporter
 from kelora.run.state import RunState
-from kelora.stages import StageBuilder, StageFailed
-from kelora.stats import ErrorLog, Stats
+from kelora.run.stages import StageBuilder, StageFailed
+from kelora.report.stats import ErrorLog, Stats
 from kelora.status import ExitStatus
 
 _META_WORDS = re.compile(r"\b(meta|line)\b")
@@ -54,7 +54,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.called_functions: frozenset[str] = frozenset()
         self.privacy = None  # kelora.privacy.lifecycle.Lifecycle: --rotation-map, --escrow, --scan-pii
         self.event_time = None  # kelora.timestamps.EventTime, when timestamps are looked at
-        self.context = None  # kelora.context_lines, with -A/-B/-C
+        self.context = None  # kelora.run.context_lines, with -A/-B/-C
         self.context_stages: frozenset[int] = frozenset()
         if (config.stats is not None or config.with_stats or config.time_window or config.normalize_ts
                 or config.ts_field or config.ts_format):
@@ -289,7 +289,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             self.reporter.status(f"Config loaded: {c.config_path}")
         self.parallel_sequential = False
         if c.parallel:
-            from kelora.parallel_audit import ParallelRefused, audit
+            from kelora.run.parallel_audit import ParallelRefused, audit
 
             try:
                 # sample_every at the top level: read sequentially (the same result by definition)
@@ -317,7 +317,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                                               "settings. Rerun without --parallel to silence this.")
                     if (c.parallel and c.take is None and not per_file_header and not sequential
                             and not self.parallel_sequential):
-                        from kelora.parallel import ParallelReader
+                        from kelora.run.parallel import ParallelReader
 
                         ParallelReader(self).read_inputs()
                     else:
@@ -345,7 +345,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             self._finish_outputs(commit=req.code == 0, report=False)
             return req.code
         except KeyboardInterrupt as intr:
-            from kelora.cli import Terminated
+            from kelora.status import Terminated
 
             status = ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
             self.interrupted = status
@@ -409,7 +409,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
     def _setup_context(self) -> None:
         """-A/-B/-C: the stages that decide (the --filter ones, else -l/-L) and the printer;
         ``_process`` becomes ``_process_context`` (runs without context keep the plain one)."""
-        from kelora.context_lines import ContextLines, MarkMatches
+        from kelora.run.context_lines import ContextLines, MarkMatches
 
         c = self.config
         markers = c.output_format == "default"

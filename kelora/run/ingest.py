@@ -11,7 +11,7 @@ import re
 
 from kelora.context import Scope
 from kelora.errors import FatalError, InputError
-from kelora.stages import StageFailed
+from kelora.run.stages import StageFailed
 
 WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
 AUTO_FORMATS = ("auto", "auto-per-file")
@@ -34,7 +34,7 @@ class InputLoop:
     """Mixed into ``Pipeline``: uses its config, env, stats, errors, reporter, ctx and sink."""
 
     def _read_inputs(self) -> None:
-        from kelora import reader
+        from kelora.run import reader
 
         c = self.config
         for src in self.sources():
@@ -75,12 +75,12 @@ class InputLoop:
 
     def sources(self):
         """The inputs in order; with a progress bar on a terminal for runs over files."""
-        from kelora import reader
+        from kelora.run import reader
 
         c = self.config
         sources = reader.sources(c.files, self.env.stdin, reader.line_cap(c.max_line_bytes))
         if self.env.stderr_isatty and c.files and not c.silent:
-            from kelora.progress import FileProgress
+            from kelora.report.progress import FileProgress
 
             self.progress = FileProgress(c.files, self.env.stderr)
             return self.progress.track(sources)
@@ -133,7 +133,7 @@ class InputLoop:
         has buffered (line selection applied), so that leading blank lines of a ``line`` input
         are events too, as in Kelora.  None when nothing usable is buffered yet (the loop then
         detects at the first non-blank line)."""
-        from kelora.reader import peek_lines
+        from kelora.run.reader import peek_lines
 
         c = self.config
         lines = peek_lines(src.stream)[max(0, c.skip_lines - self.line_num):]
@@ -151,7 +151,7 @@ class InputLoop:
         """The per-line loop.  Kept in one function: it runs millions of times."""
         c = self.config
         if c.multiline is not None:
-            return self._read_multiline(src)  # kelora.multiline
+            return self._read_multiline(src)  # kelora.run.multiline
         stats = self.stats
         head = c.head
         max_bytes = c.max_line_bytes
@@ -228,7 +228,7 @@ class InputLoop:
                         stats.lines_filtered += 1
                         continue
                 if parser is None:
-                    from kelora.reader import peek_lines
+                    from kelora.run.reader import peek_lines
 
                     sample = [line.decode("utf-8", "replace") for line in peek_lines(src.stream)]
                     parser = self.parser = self.make_parser(text if text is not None else self.decode(raw, n), sample)
@@ -355,7 +355,7 @@ class InputLoop:
         # function pointers capture their scope): saves building one per event.
         shared = Scope(None, None, ctx, {}) if getattr(self, "scope_reusable", False) else None
         if shared is not None and writer is not None and not general:
-            from kelora.fastloop import lean_steps
+            from kelora.run.fastloop import lean_steps
 
             lean = lean_steps(fns)
             if lean is not None:
@@ -436,10 +436,10 @@ class InputLoop:
 
     def _read_json_lean(self, src, steps: list, fmt, write) -> None:
         """`_read_json_fast` when every stage is lean: a loop generated for these stages
-        (kelora.fastloop), once per run."""
+        (kelora.run.fastloop), once per run."""
         loop = getattr(self, "_lean_loop", None)
         if loop is None:
-            from kelora.fastloop import build_loop
+            from kelora.run.fastloop import build_loop
 
             loop = self._lean_loop = build_loop(steps)
         max_bytes = self.config.max_line_bytes
@@ -494,7 +494,7 @@ class InputLoop:
         warn (or stop with --strict) and keep its first bytes.  A piece cut by a capped reader
         (``reader.capped``) is a line longer still: the rest of it is read and dropped here,
         never held."""
-        from kelora.reader import rest_of_line
+        from kelora.run.reader import rest_of_line
 
         max_bytes = self.config.max_line_bytes
         if src is not None and src.cap and len(raw) == src.cap and raw[-1:] != b"\n":

@@ -3,13 +3,13 @@
 Search order: the user file (``$XDG_CONFIG_HOME/kelora/kelora.ini``, else
 ``~/.config/kelora/kelora.ini``) is loaded first, then the nearest ``.kelora.ini`` found from the
 working directory up to the nearest ``.git`` or the home folder overlays it (project wins;
-aliases are merged) -- a project file only once trusted (COMPAT D15, ``kelora.config_trust``).
+aliases are merged) -- a project file only once trusted (COMPAT D15, ``kelora.cli.config_trust``).
 ``--config-file FILE`` uses only FILE; ``--ignore-config`` (or ``KELORA_IGNORE_CONFIG``) skips
 the discovered files.
 
 Expansion happens on argv before flag parsing: ``defaults`` (shell words) go right after the
 program name, so later user flags override them; each ``-a/--alias NAME`` is replaced by the
-alias' words, recursively (depth 10, cycles reported).  Words are split by ``kelora.shellwords``
+alias' words, recursively (depth 10, cycles reported).  Words are split by ``kelora.cli.shellwords``
 (``shlex`` rules plus ``$'...'``, so saved multi-line scripts round-trip).
 
 Root keys: ``defaults`` and (COMPAT D10) ``secret_file``, a path relative to the config file's
@@ -28,7 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from kelora import config_trust, fileguard, shellwords
+from kelora import fileguard
+
+from kelora.cli import config_trust
+
+from kelora.cli import shellwords
 from kelora.errors import UsageError
 
 ROOT_KEYS = ("defaults", "secret_file")

@@ -2,7 +2,7 @@
 
 * ``--help-functions``        one line per function, grouped by category
 * ``--help-functions WORD``   full docstrings of matching functions
-* ``python -m kelora.docs``   the Markdown reference, checked in as docs/functions.md
+* ``python -m kelora.cli.docs``   the Markdown reference, checked in as docs/functions.md
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def functions_help(word: str | None = None) -> str | None:
 def markdown() -> str:
     groups = _by_category()
     out = ["# kelora function reference", "",
-           "Generated from the builtin registry by `python -m kelora.docs` (do not edit by hand;",
+           "Generated from the builtin registry by `python -m kelora.cli.docs` (do not edit by hand;",
            "`make docs` regenerates it and a test fails when it is stale).",
            "Every function can be called as `f(x, y)` or, method-style, as `x.f(y)`.", ""]
     for cat, items in groups.items():

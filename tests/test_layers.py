@@ -1,0 +1,98 @@
+"""Import contracts: dependencies go one way, drivers -> run -> domain -> core.
+
+    drivers  kelora.cli, kelora.api, kelora.__main__ : the command line and the Python API
+    run      kelora.run            : plan, state, reader, stages, sink, parallel drivers
+    domain   kelora.lang, kelora.builtins, kelora.formats, kelora.metrics, kelora.report,
+             kelora.privacy, kelora.timestamps, kelora.keyring, kelora.fileguard, kelora.context
+    core     kelora.values, kelora.errors, kelora.status, kelora.config, kelora.safetext,
+             kelora.escape, kelora.atomicfile, kelora (the package)
+
+Every import counts, also those inside functions (kelora imports lazily for start-up time, but a
+lazy import is still a dependency).  A module may import its own layer and the layers below.
+"""
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "kelora"
+
+LAYERS = [
+    ("drivers", ("kelora.cli", "kelora.api", "kelora.__main__")),
+    ("run", ("kelora.run",)),
+    ("domain", ("kelora.lang", "kelora.builtins", "kelora.formats", "kelora.metrics", "kelora.report",
+                "kelora.privacy", "kelora.timestamps", "kelora.keyring", "kelora.fileguard",
+                "kelora.context")),
+    ("core", ("kelora.values", "kelora.errors", "kelora.status", "kelora.config", "kelora.safetext",
+              "kelora.escape", "kelora.atomicfile", "kelora")),
+]
+
+
+def layer_of(module: str) -> int:
+    best, rank = None, -1
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for p in prefixes:
+            if (module == p or module.startswith(p + ".")) and len(p) > rank:
+                best, rank = i, len(p)
+    if best is None:
+        raise AssertionError(f"{module} is in no layer: add it to tests/test_layers.py")
+    return best
+
+
+def modules():
+    for path in sorted(PKG.rglob("*.py")):
+        parts = path.relative_to(PKG.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        yield name, path
+
+
+def imports_of(name: str, path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("kelora"):
+                    yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            if not target.startswith("kelora"):
+                continue
+            for alias in node.names:  # `from kelora.x import y`: y may be a module
+                sub = f"{target}.{alias.name}"
+                yield node.lineno, sub if (PKG.parent / (sub.replace(".", "/") + ".py")).exists() \
+                    or (PKG.parent / sub.replace(".", "/")).is_dir() else target
+
+
+def test_every_module_is_in_a_layer():
+    for name, _ in modules():
+        layer_of(name)
+
+
+# kelora/__init__.py is the package's public face: it re-exports the API (lazily, on first use)
+EXEMPT = {"kelora"}
+
+
+def test_dependencies_go_one_way():
+    wrong = []
+    for name, path in modules():
+        if name in EXEMPT:
+            continue
+        mine = layer_of(name)
+        for line, target in imports_of(name, path):
+            if layer_of(target) < mine:
+                wrong.append(f"{path.relative_to(PKG.parent)}:{line} imports {target} "
+                             f"({LAYERS[mine][0]} -> {LAYERS[layer_of(target)][0]})")
+    assert not wrong, "imports against the layering:\n" + "\n".join(wrong)
+
+
+def test_a_violation_is_caught(tmp_path):
+    # the checker itself: an import from core up to the run layer is reported
+    bad = tmp_path / "x.py"
+    bad.write_text("def f():\n    from kelora.run import pipeline\n")
+    found = list(imports_of("kelora.values", bad))
+    assert found == [(2, "kelora.run.pipeline")] and layer_of(found[0][1]) < layer_of("kelora.values")
