@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+# --max-line-bytes when not given: a line longer than this is cut (with a warning)
+DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Stage:
     """One per-event stage, in command-line order."""
@@ -30,7 +34,7 @@ class Config:
     head: int | None = None
     keep_lines: str | None = None
     ignore_lines: str | None = None
-    max_line_bytes: int | None = 64 * 1024 * 1024
+    max_line_bytes: int | None = DEFAULT_MAX_LINE_BYTES
     strict_utf8: bool = False
     # timestamps (kelora.timestamps): --ts-field, --ts-format, the zone of naive values
     # (--input-tz, else TZ, else UTC; tz_assumed when neither was given), --normalize-ts, and

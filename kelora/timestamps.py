@@ -24,8 +24,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone
 
-TS_KEYS = ("ts", "_ts", "timestamp", "at", "time", "@timestamp", "log_timestamp", "event_time",
-           "datetime", "date_time", "created_at", "logged_at", "_t", "@t", "t")
+from kelora.formats.fields import TIMESTAMP_KEYS as TS_KEYS
 
 NAIVE = 1  # the value had no zone offset: the default zone was assumed
 YEARLESS = 2  # the value had no year: it was inferred

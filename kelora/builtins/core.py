@@ -16,8 +16,6 @@ from kelora.errors import FunctionError
 from kelora.lang import ops as _ops
 from kelora.values import FnPtr, to_string, type_name
 
-_MAX_ARRAY = 10_000_000
-
 
 class BuiltinFnPtr(FnPtr):
     """`Fn("len")`: a pointer to a registered builtin."""
@@ -44,8 +42,8 @@ def _call(f, *args):
 
 
 def _grown(a: list) -> None:
-    if len(a) > _MAX_ARRAY:
-        raise FunctionError(f"array length exceeds the limit of {_MAX_ARRAY} items")
+    if len(a) > _ops.MAX_ARRAY_LEN:
+        raise FunctionError(f"array length exceeds the limit of {_ops.MAX_ARRAY_LEN} items")
 
 
 # ------------------------------------------------------------------ output and types

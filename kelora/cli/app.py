@@ -433,6 +433,7 @@ def _read_text(path: str, what: str, protected: frozenset = frozenset()) -> str:
 def build_config(p: dict, order: list[str], data, env) -> "Config":
     from kelora import fileguard
     from kelora.config import Config, Stage
+    from kelora.formats import registry
 
     protected = getattr(data, "protected", frozenset())
     for flag, path in (("-o/--output-file", p.get("output_file")), ("--metrics-file", p.get("metrics_file")),
@@ -534,7 +535,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         out_fmt = "json"
     out_fmt = out_fmt or "default"
     keys = _csv_list(p.get("keys"))
-    if p.get("core") and out_fmt in ("csv", "tsv", "csvnh", "tsvnh"):
+    if p.get("core") and out_fmt in registry.OUTPUTS and registry.OUTPUTS[out_fmt].family == "csv":
         raise UsageError(f"--core cannot be used with -F {out_fmt} (CSV columns come from --keys)")
 
     stats = p.get("stats")
@@ -553,7 +554,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
                          hint="possible values: short, full, tsv, json")
 
     output_file = p.get("output_file")
-    if output_file is not None and output_file in ("json", "csv", "tsv", "logfmt", "default", "inspect"):
+    if output_file is not None and output_file in registry.OUTPUTS and output_file != "none":
         env.stderr.write(
             f"kelora hint: writing output to a file named '{output_file}'; did you mean "
             f"-F {output_file} (--output-format)?\n")
@@ -788,7 +789,9 @@ def _csv_list(value: str | None) -> tuple[str, ...] | None:
 
 def _parse_size(value: str | None) -> int | None:
     if value is None:
-        return 64 * 1024 * 1024
+        from kelora.config import DEFAULT_MAX_LINE_BYTES
+
+        return DEFAULT_MAX_LINE_BYTES
     v = value.strip().lower()
     if v in ("0", "off", "unlimited", "none"):
         return None

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 from typer.core import TyperCommand
+from kelora.formats import registry as formats_registry
 
 INPUT = "Input"
 PROCESSING = "Processing (stages run in command-line order)"
@@ -45,7 +46,7 @@ def kelora_command(
     ctx: typer.Context,
     files: Annotated[L, typer.Argument(help="Input files, read in order as one stream ('-' = stdin; none = stdin). gzip/zstd detected.", show_default=False, metavar="[FILES]...")] = None,
     # --- input
-    input_format: Annotated[S, typer.Option("-f", "--input-format", help="Input format: auto, auto-per-file, json, line, raw, logfmt, csv, tsv, csvnh, tsvnh (csv 'name:int,...' adds types), syslog, combined, cols:<spec>.", rich_help_panel=INPUT, show_default=False)] = None,
+    input_format: Annotated[S, typer.Option("-f", "--input-format", help=formats_registry.input_help(), rich_help_panel=INPUT, show_default=False)] = None,
     json_input: Annotated[bool, typer.Option("-j", help="Same as -f json.", rich_help_panel=INPUT)] = False,
     no_input: Annotated[bool, typer.Option("--no-input", help="Read no input; only --begin/--end run.", rich_help_panel=INPUT)] = False,
     skip_lines: Annotated[Optional[int], typer.Option("--skip-lines", help="Skip the first N lines.", rich_help_panel=INPUT)] = None,
@@ -90,7 +91,7 @@ def kelora_command(
     context: Annotated[Optional[int], typer.Option("-C", "--context", help="Show N events before and after each match.", rich_help_panel=SELECTION, metavar="N")] = None,
     take: Annotated[Optional[int], typer.Option("-n", "--take", help="Emit at most N events, then stop reading.", rich_help_panel=SELECTION)] = None,
     # --- output
-    output_format: Annotated[S, typer.Option("-F", "--output-format", help="default, json, logfmt, csv, tsv, csvnh, tsvnh, inspect, none.", rich_help_panel=OUTPUT)] = None,
+    output_format: Annotated[S, typer.Option("-F", "--output-format", help=formats_registry.output_help(), rich_help_panel=OUTPUT)] = None,
     csv_safe: Annotated[Optional[bool], typer.Option("--csv-safe/--no-csv-safe", help="CSV/TSV: prefix cells that start with = + - @ TAB or CR with ' so spreadsheets do not run them as formulas (numbers untouched). Settable in the config's defaults.", rich_help_panel=OUTPUT, show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("-J", help="Same as -F json.", rich_help_panel=OUTPUT)] = False,
     output_file: Annotated[S, typer.Option("-o", "--output-file", help="Write events to FILE (atomically, when the run ends).", rich_help_panel=OUTPUT)] = None,

@@ -92,6 +92,11 @@ def parse_cols_spec(spec: str) -> tuple[list[tuple], int]:
     return tokens, need
 
 
+def make_cols(name: str, rest: str, strict: bool, cols_sep: str | None = None) -> "ColsParser":
+    """The registry's factory for ``cols:<spec>``."""
+    return ColsParser(rest, cols_sep, strict=strict)
+
+
 class ColsParser(Parser):
     format_name = "cols"
 

@@ -91,6 +91,11 @@ def record_complete(record: bytes | str) -> bool:
     return not record.count(b'"' if isinstance(record, bytes) else '"') & 1
 
 
+def make_csv(name: str, rest: str, strict: bool, cols_sep: str | None = None) -> "CsvParser":
+    """The registry's factory for csv, tsv, csvnh and tsvnh (``rest``: 'name:int,...' types)."""
+    return CsvParser(name, parse_type_spec(rest) if rest else None, strict=strict)
+
+
 class CsvParser(Parser):
     records_span_lines = True
 

@@ -26,6 +26,7 @@ import orjson
 
 from kelora.errors import InputError
 
+from . import registry
 from .combined import parse_combined
 from .inputs import parse_logfmt_pairs
 from .syslog import parse_syslog
@@ -65,14 +66,9 @@ def detect_format(line: str) -> str:
     text = line.lstrip("\ufeff").strip()
     if not text:
         return "line"
-    if _is_json(text):
-        return "json"
-    if parse_syslog(text) is not None:
-        return "syslog"
-    if parse_combined(text) is not None:
-        return "combined"
-    if _is_logfmt(text):
-        return "logfmt"
+    for fmt in registry.detection_order():
+        if _LINE_TESTS[fmt](text):
+            return fmt
     return _csv_variant(text, "\t") or _csv_variant(text, ",") or "line"
 
 
@@ -130,7 +126,7 @@ def detect_sample(lines: list[str]) -> str:
     first = detect_format(texts[0])
     if len(texts) == 1 or (first != "line" and _fits(first, texts)):
         return first
-    for fmt in ("json", "syslog", "combined", "logfmt"):
+    for fmt in registry.detection_order():
         if fmt != first and _fits(fmt, texts):
             return fmt
     for sep in ("\t", ","):

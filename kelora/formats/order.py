@@ -13,18 +13,7 @@ place, nothing is inserted or resized, all in C.
 """
 from __future__ import annotations
 
-TIMESTAMP_KEYS = (
-    "ts", "_ts", "timestamp", "at", "time", "@timestamp", "log_timestamp", "event_time",
-    "datetime", "date_time", "created_at", "logged_at", "_t", "@t", "t",
-)
-LEVEL_KEYS = (
-    "level", "lvl", "severity", "log_level", "loglevel", "priority", "sev", "@level",
-    "log_severity", "error_level", "event_level", "_level", "@l",
-)
-MESSAGE_KEYS = (
-    "msg", "message", "content", "data", "log", "text", "description", "details", "body",
-    "payload", "event_message", "log_message", "_message", "@message", "@m", "event",
-)
+from .fields import LEVEL_KEYS, MESSAGE_KEYS, TIMESTAMP_KEYS
 
 # Rank of every family key in the canonical order (the three families never share a name).
 _RANK = {k: i for i, k in enumerate(TIMESTAMP_KEYS + LEVEL_KEYS + MESSAGE_KEYS)}

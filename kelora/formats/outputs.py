@@ -17,13 +17,15 @@ from kelora.errors import FatalError, UsageError
 from kelora.escape import ALL_CONTROLS, CONTROLS, escape_controls, escape_line
 from kelora.values import Char, DateTime, Duration
 
+from . import registry
+from .fields import COLORED_LEVEL_KEYS
 from .inspect import make_inspect
 from .order import MISSING, make_selector, parse_key_list
 from .render import display, fast_float, flatten, json_bytes, json_text, leaf_text
 
-OUTPUT_FORMATS = ("default", "json", "logfmt", "inspect", "csv", "tsv", "csvnh", "tsvnh", "none")
-CSV_OUTPUTS = ("csv", "tsv", "csvnh", "tsvnh")
-_NOT_SUPPORTED = ("levelmap", "keymap", "tailmap")
+# (derived from the registry: kept as names other modules import)
+OUTPUT_FORMATS = registry.output_names()
+CSV_OUTPUTS = tuple(f.name for f in registry.OUTPUTS.values() if f.family == "csv")
 
 _NL = orjson.OPT_APPEND_NEWLINE
 _PLUS = 0x2B  # ``int in bytes`` is a plain memchr, far cheaper than ``b"e+" in data``
@@ -43,9 +45,7 @@ def _exp_plus(data: bytes) -> bool:
     return False
 
 
-def needs_keys(fmt: str) -> bool:
-    """True for the formats that need ``-k`` to know their columns."""
-    return fmt in CSV_OUTPUTS
+needs_keys = registry.needs_keys
 
 
 def keys_required_error(fmt: str) -> FatalError:
@@ -91,7 +91,7 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
             def out(event, meta=None):
                 return b""
             out.prints = False
-        elif fmt in _NOT_SUPPORTED:
+        elif fmt in registry.UNSUPPORTED_OUTPUTS:
             raise UsageError(f"Output format '{fmt}' is not supported by this version of kelora")
         else:
             raise UsageError(f"Unknown output format: '{fmt}'",
@@ -232,7 +232,7 @@ _LEVEL_COLORS = {
 
 def _make_default_color(select):
     """Reference §4.2 colours: keys green, level values coloured inside their quotes."""
-    level_keys = frozenset(("level", "loglevel", "log_level", "lvl", "severity", "levelname", "@l"))
+    level_keys = COLORED_LEVEL_KEYS
 
     def fmt_default_color(event, meta=None):
         fields = select(event)
@@ -431,7 +431,7 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False, csv
 
     # The header still to be written before the first row (None once written, or for the
     # ``nh`` variants).  Parallel workers set it to None and the parent writes it once.
-    fmt_csv.header = None if fmt.endswith("nh") else header
+    fmt_csv.header = header if registry.OUTPUTS[fmt].header else None
     fmt_csv.header_line = header
     return fmt_csv
 

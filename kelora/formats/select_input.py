@@ -3,28 +3,13 @@ from __future__ import annotations
 
 from kelora.errors import UsageError
 
-from .combined import CombinedParser
-from .csvin import CsvParser, parse_type_spec
+from . import registry
 from .detect import detect_format
-from .inputs import JsonParser, LineParser, LogfmtParser, Parser, RawParser
-from .syslog import SyslogParser
+from .inputs import Parser
 
-INPUT_FORMATS = ("auto", "auto-per-file", "json", "line", "raw", "logfmt", "syslog", "csv", "tsv", "csvnh",
-                 "tsvnh", "combined", "cols:<spec>")
-CSV_FORMATS = ("csv", "tsv", "csvnh", "tsvnh")
-
-# Kelora formats this implementation does not have yet (COMPAT "out of scope").
-_NOT_SUPPORTED = ("cef", "cri", "glog", "nginx-error", "apache-error", "log4j",
-                  "python-logging", "postgres", "redis", "s3", "haproxy", "iso8601-level")
-
-_SIMPLE = {
-    "json": JsonParser,
-    "line": LineParser,
-    "raw": RawParser,
-    "logfmt": LogfmtParser,
-    "syslog": SyslogParser,
-    "combined": CombinedParser,
-}
+# (derived from the registry: kept as names other modules import)
+INPUT_FORMATS = registry.input_names()
+CSV_FORMATS = registry.family("csv")
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -41,26 +26,24 @@ def split_spec(spec: str) -> tuple[str, str]:
 def make_input_parser(spec: str, strict: bool = False, cols_sep: str | None = None) -> Parser:
     """Build the parser for a ``-f`` value; UsageError (exit 2) for unknown formats/annotations."""
     name, rest = split_spec(spec)
-    if name in CSV_FORMATS:
-        return CsvParser(name, parse_type_spec(rest) if rest else None, strict=strict)
-    if name == "cols":
-        from .cols import ColsParser
-
-        return ColsParser(rest, cols_sep, strict=strict)
-    if rest:
+    fmt = registry.INPUTS.get(name)
+    if rest and (fmt is None or not fmt.spec):
         if name == "regex":
             raise UsageError(f"Input format '{name}:' is not supported by this version of kelora")
+        typed = [f.name for f in registry.INPUTS.values() if f.spec == "types"]
         raise UsageError(f"Unknown input format: '{spec.strip()}'",
-                         hint="Type annotations are only accepted by csv, tsv, csvnh and tsvnh")
-    if name in ("auto", "auto-per-file"):
+                         hint=f"Type annotations are only accepted by {', '.join(typed[:-1])} and {typed[-1]}")
+    if fmt is None:
+        if name in registry.UNSUPPORTED_INPUTS:
+            raise UsageError(f"Input format '{name}' is not supported by this version of kelora")
+        raise UsageError(f"Unknown input format: '{spec.strip()}'",
+                         hint="Supported: " + ", ".join(INPUT_FORMATS))
+    if fmt.auto:
         return AutoParser(strict=strict)
-    cls = _SIMPLE.get(name)
-    if cls is not None:
-        return cls()
-    if name in _NOT_SUPPORTED:
-        raise UsageError(f"Input format '{name}' is not supported by this version of kelora")
-    raise UsageError(f"Unknown input format: '{spec.strip()}'",
-                     hint="Supported: " + ", ".join(INPUT_FORMATS))
+    factory = registry.load(fmt.factory)
+    if not fmt.spec:
+        return factory()
+    return factory(name, rest, strict, cols_sep)
 
 
 class AutoParser(Parser):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from kelora.report.stats import LEVEL_KEYS
+from kelora.formats.fields import LEVEL_KEYS
 
 MAX_PER_SOURCE = 1000  # lines kept from the start of each input
 MAX_SOURCES = 16

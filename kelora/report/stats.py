@@ -17,10 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kelora.formats.fields import LEVEL_KEYS
 from kelora.timestamps import NAIVE, YEARLESS
-
-LEVEL_KEYS = ("level", "lvl", "severity", "log_level", "loglevel", "priority", "sev", "@level",
-              "log_severity", "error_level", "event_level", "_level", "@l")
 
 MAX_SAMPLES = 3
 

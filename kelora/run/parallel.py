@@ -37,6 +37,7 @@ import re
 import signal
 import stat
 
+from kelora.formats import registry
 from kelora.run import workers
 from kelora.run.batch import SKIPPED, BatchResult, Range, Task
 from kelora.run.stages import StageFailed
@@ -267,7 +268,7 @@ class ParallelReader:
         text = p.decode(raw.rstrip(b"\r\n"), n)
         p.parser = p.make_parser(text, [line.decode("utf-8", "replace") for line in peek_lines(src.stream)])
         p.parser_consumed_first = False
-        if p.stats.format_name in ("csv", "tsv") or getattr(p.parser, "has_header", False):
+        if registry.has_header(p.stats.format_name) or getattr(p.parser, "has_header", False):
             try:
                 consumed = p.parser.parse(text) is None
             except Exception:  # noqa: BLE001 - a bad first line is handled by the workers

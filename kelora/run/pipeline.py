@@ -18,6 +18,7 @@ import time
 from kelora.config import Config
 from kelora.context import Diagnostics, RunContext, Scope
 from kelora.errors import ExitRequest, FatalError, ScriptError, ScriptRuntimeError, UsageError
+from kelora.formats import registry
 from kelora.formats.select_input import split_spec
 from kelora.run.ingest import InputLoop, StopInput
 from kelora.run.multiline import MultilineInput
@@ -306,7 +307,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                 self._run_begin()
                 if not c.no_input:
                     # --take stops after N events, and CSV headers are per file: sequential
-                    per_file_header = len(c.files) > 1 and split_spec(c.input_format)[0] in ("csv", "tsv")
+                    per_file_header = len(c.files) > 1 and registry.has_header(split_spec(c.input_format)[0])
                     sequential = c.multiline is not None or self.context is not None
                     if c.parallel and self.context is not None:
                         self.reporter.warning("cross-event context (--window or -B/-C) requires sequential mode; "

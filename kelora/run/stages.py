@@ -22,7 +22,7 @@ from typing import Callable
 
 from kelora.context import RunContext, Scope
 from kelora.errors import ScriptRuntimeError, SkipEvent
-from kelora.report.stats import LEVEL_KEYS
+from kelora.formats.fields import LEVEL_KEYS
 
 MISSING_FIELD = ("Missing field during expression evaluation: {detail}. Check field names, or use "
                  "e.has(...) / e.get_path(...) when the field is optional.")
