@@ -4,7 +4,7 @@
     K_d      = HKDF-SHA256(ikm=master, salt=none, info=b"kelora:v1:" + utf8(d), L=32)
     token    = base64url(HMAC-SHA256(K_d, utf8(d) || utf8(v)))[:24]
 
-(reference §7; golden vectors in shared/spec/pseudonym_vectors.json.)
+(reference §7; golden vectors in tests/privacy/pseudonym_vectors.json.)
 
 Cost model (measured on the benchmark machine, 100k events of shared/bench data, two domains):
 a bare precomputed-state HMAC (shared/bench/ref/kpseudo.py) costs ~1.07 µs per value; this
