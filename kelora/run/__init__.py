@@ -12,6 +12,6 @@
     parallel   --parallel's driver (cutting batches, merging in order); workers: its processes
     env        the injected process environment (streams, terminal facts, variables)
 
-Drivers (``kelora.cli.app``, ``kelora.api``) build a ``Pipeline`` from a ``Config`` and call
+Drivers (``kelora.cli``, ``kelora.api``) build a ``Pipeline`` from a ``Config`` and call
 ``run()``; parallel drivers build a ``RunPlan`` and merge each ``BatchResult`` in input order.
 """
