@@ -55,8 +55,6 @@ STAGE_PARAMS = {
     "include": "include",
 }
 
-STATS_FORMATS = ("table", "json")
-METRICS_FORMATS = ("auto", "short", "full", "tsv", "json")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -541,17 +539,20 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     stats = p.get("stats")
     if p.get("no_stats"):
         stats = None
+    from kelora.metrics.render import FORMATS as METRICS_FORMATS
+    from kelora.report.messages import STATS_FORMATS
+
     if stats is not None and stats not in STATS_FORMATS:
         raise UsageError(f"invalid value '{stats}' for '--stats[=<FORMAT>]'",
-                         hint="possible values: table, json")
+                         hint="possible values: " + ", ".join(STATS_FORMATS))
     metrics = p.get("metrics")
     if metrics is None and implied_metrics:
         metrics = "auto"
     if p.get("no_metrics"):
         metrics = None
-    if metrics is not None and metrics not in METRICS_FORMATS:
+    if metrics is not None and metrics != "auto" and metrics not in METRICS_FORMATS:
         raise UsageError(f"invalid value '{metrics}' for '--metrics[=<FORMAT>]'",
-                         hint="possible values: short, full, tsv, json")
+                         hint="possible values: " + ", ".join(METRICS_FORMATS))
 
     output_file = p.get("output_file")
     if output_file is not None and output_file in registry.OUTPUTS and output_file != "none":
@@ -590,7 +591,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         raise UsageError(f"KELORA_SEED must be a non-negative integer, got {seed!r}")
 
     scan_pii = p.get("scan_pii")
-    if scan_pii is not None and scan_pii not in ("table", "json"):
+    if scan_pii is not None and scan_pii not in STATS_FORMATS:
         raise UsageError(f"invalid value '{scan_pii}' for '--scan-pii[=<FORMAT>]'",
                          hint="possible values: table, json")
     pii_allow = tuple(p.get("pii_allow") or ())

@@ -159,6 +159,10 @@ def _ts_descriptor(stats: Stats) -> str:
     return text
 
 
+# --stats[=FORMAT] and --scan-pii[=FORMAT] values
+STATS_FORMATS = ("table", "json")
+
+
 def stats_lines(stats: Stats, reporter: Reporter | None = None) -> list[str]:
     """The plain stats block of reference §5.1."""
     out = []

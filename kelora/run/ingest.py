@@ -88,9 +88,11 @@ class InputLoop:
 
     def _format_as_file_hint(self, path: str) -> str:
         """`-s json` / `-m json`: the format was taken as an input file (the value needs '=')."""
+        from kelora.metrics.render import FORMATS as METRICS_FORMATS
+        from kelora.report.messages import STATS_FORMATS
+
         c = self.config
-        for flag, used, formats in (("--stats", c.stats, ("table", "json")),
-                                    ("--metrics", c.metrics, ("short", "full", "tsv", "json"))):
+        for flag, used, formats in (("--stats", c.stats, STATS_FORMATS), ("--metrics", c.metrics, METRICS_FORMATS)):
             if used is not None and path in formats:
                 return f". If you meant an output format, attach it with '=': {flag}={path}"
         if any(ch in path for ch in "*?[") and "No such file" in self._open_reason(path):
