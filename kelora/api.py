@@ -213,12 +213,12 @@ class _Run:
 
     def feed(self, line: bytes) -> list[dict]:
         """Run one input line; the events it produced (none once the run has stopped)."""
-        from kelora.run.batch import _Lines
+        from kelora.run.batch import Lines
 
         if self.stopped:
             return []
         pipe = self.pipe
-        pipe.current_source = source = _Lines([line + b"\n"], None)
+        pipe.current_source = source = Lines([line + b"\n"], None)
         self._run(lambda: pipe.read_stream(source))
         return self._take()
 

@@ -81,7 +81,7 @@ class BatchResult:
 SKIPPED = (0, "not written: the run was stopping")
 
 
-class _Lines:
+class Lines:
     """A batch as an input source for ``Pipeline.read_stream`` (see ``reader.InputSource``):
     its lines were cut to the line cap by the driver (``reader.LongLine``), so ``cap`` is 0."""
     __slots__ = ("stream", "meta_name", "lines", "cap")
@@ -102,7 +102,7 @@ def run_batch(pipe, task: Task) -> BatchResult:
     try:
         lines = task.lines
         stream = io.BytesIO(lines.read()) if type(lines) is Range else lines
-        pipe.current_source = source = _Lines(stream, task.meta_name)
+        pipe.current_source = source = Lines(stream, task.meta_name)
         pipe.read_stream(source)
     except StageFailed as fail:
         failure = fail.message
