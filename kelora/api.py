@@ -194,7 +194,7 @@ class _Run:
         pipe.sink = pipe.make_sink()
         pipe.sink.open(in_memory=True)
         pipe.sink.redirect(self.out, self.print_out, pipe.stats)
-        self._run(pipe._run_begin)
+        self._run(pipe.run_begin)
 
     def _run(self, step):
         from kelora.errors import ExitRequest
@@ -240,12 +240,12 @@ class _Run:
 
         pipe = self.pipe
         if not self.exited:
-            self._run(pipe._run_end)
+            self._run(pipe.run_end)
         events = self._take()
         self.metrics = json.loads(render(pipe.ctx.metrics, "json") or "{}")
         self.stats = json.loads(stats_json(pipe.stats))
         if self.exit_code == 0:
-            self.exit_code = int(pipe._exit_code())
+            self.exit_code = int(pipe.exit_code())
         return events
 
     def printed(self) -> bytes:

@@ -129,7 +129,7 @@ class RunEnd:
 
     def _write_summary(self) -> None:
         c = self.config
-        code = self._exit_code()
+        code = self.exit_code()
         if c.silent:
             if code != 0:
                 self.reporter.fatal(silent_fatal_line(self.errors))
@@ -211,7 +211,7 @@ class RunEnd:
         for message in hints.key_typos(c, stats, seen):
             self.reporter.hint(message)
 
-    def _exit_code(self) -> int:
+    def exit_code(self) -> int:
         if self.exit_override is not None:
             return self.exit_override
         s, e = self.stats, self.errors

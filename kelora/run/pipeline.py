@@ -304,7 +304,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         try:
             try:
                 self.sink.open()
-                self._run_begin()
+                self.run_begin()
                 if not c.no_input:
                     # --take stops after N events, and CSV headers are per file: sequential
                     per_file_header = len(c.files) > 1 and registry.has_header(split_spec(c.input_format)[0])
@@ -325,11 +325,11 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                         self._read_inputs()
                 if self.context is not None:
                     self.context.finish()
-                self._run_end()
+                self.run_end()
             except StopInput:
                 if self.context is not None:
                     self.context.finish()
-                self._run_end()
+                self.run_end()
         except StageFailed as fail:
             self.sink.flush()
             self.reporter.fatal(f"Pipeline error: {fail.message}")
@@ -371,7 +371,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             raise
         if self.interrupted is not None:
             return self.interrupted
-        return self._exit_code()
+        return self.exit_code()
 
     def make_sink(self) -> OutputSink:
         """The run's sink (not opened yet), fed by the stages."""
@@ -382,7 +382,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             sink.ts_of = self.event_time.of  # the output time span of the stats
         return sink
 
-    def _run_begin(self) -> None:
+    def run_begin(self) -> None:
         if self.begin is None:
             return
         self.ctx.stage = "begin"
@@ -394,7 +394,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         finally:
             self.ctx.stage = "exec"
 
-    def _run_end(self) -> None:
+    def run_end(self) -> None:
         if self.end is None:
             return
         self.ctx.stage = "end"

@@ -235,7 +235,7 @@ class StageBuilder:
             except (SkipEvent, ScriptRuntimeError) as exc:
                 return settle(scope, exc)
             if value is True or value is False:
-                ok[index] += 1  # a clean evaluation (see RunEnd._exit_code)
+                ok[index] += 1  # a clean evaluation (see RunEnd.exit_code)
                 return value
             return settle(scope, value)
 

@@ -52,7 +52,7 @@ def _driver(argv, first_line):
     driver.compile()
     driver.sink = driver.make_sink()
     driver.sink.open()
-    driver._run_begin()
+    driver.run_begin()
     text = driver.decode(first_line.rstrip(b"\r\n"), 1)
     driver.parser = driver.make_parser(text)
     header = None
