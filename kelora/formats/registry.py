@@ -60,11 +60,11 @@ OUTPUTS: dict[str, OutputFormat] = {f.name: f for f in (
     OutputFormat("default", "key='value' pairs, coloured on a terminal (-b: values only)"),
     OutputFormat("json", "one JSON object per line"),
     OutputFormat("logfmt", "key=value pairs"),
+    OutputFormat("inspect", "every field with its type, for debugging"),
     OutputFormat("csv", "comma-separated, header first (needs -k)", family="csv", needs_keys=True, header=True),
     OutputFormat("tsv", "tab-separated, header first (needs -k)", family="csv", needs_keys=True, header=True),
     OutputFormat("csvnh", "comma-separated, no header (needs -k)", family="csv", needs_keys=True),
     OutputFormat("tsvnh", "tab-separated, no header (needs -k)", family="csv", needs_keys=True),
-    OutputFormat("inspect", "every field with its type, for debugging"),
     OutputFormat("none", "no events (stats, metrics and script output only)"),
 )}
 
