@@ -183,6 +183,13 @@ def run_command(args: list[str], env=None) -> int:
         if any(a in ("--help-functions", "--help-rhai", "--help-time", "--help-multiline")
                or a.startswith("--help-functions=") for a in args):
             return _help_topics(args, env)
+        if "--help" in args or any(a.startswith("--help=") for a in args):
+            from kelora import helpsearch
+
+            word = helpsearch.keyword(args)
+            if word is not None:  # Kelora's `--help KEYWORD` search
+                env.stdout.write(helpsearch.render(word).encode())
+                return ExitStatus.OK
         config, extra = parse_args(args, env)
         if extra.get("exit") is not None:
             return extra["exit"]
