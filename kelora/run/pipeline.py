@@ -409,7 +409,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
     # ------------------------------------------------------------------ stages
     def _setup_context(self) -> None:
         """-A/-B/-C: the stages that decide (the --filter ones, else -l/-L) and the printer;
-        ``_process`` becomes ``_process_context`` (runs without context keep the plain one)."""
+        ``_process`` hands them the events the deciding stages drop or keep."""
         from kelora.run.context_lines import ContextLines, MarkMatches
 
         c = self.config
@@ -424,55 +424,32 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             self.context = MarkMatches(self.sink.emit, emoji=emoji, markers=markers)
         else:  # --since/--until only: nothing is marked (as Kelora)
             return
-        self._process = self._process_context
 
-    def _process_context(self, scope: Scope, start: int) -> None:
-        """``_process`` with context lines: a deciding stage's drop is held, a kept event is a match."""
+    def _process(self, scope: Scope, start: int) -> None:
+        """Run the stages from *start* over one event; write it, or count why it went."""
         fns = self.stage_fns
         for i in range(start, len(fns)):
             result = fns[i](scope)
             if result is True:
                 continue
             if result is False:
-                if i in self.context_stages:
+                if i in self.context_stages:  # -A/-B/-C: a deciding stage's drop is held as context
                     self.context.miss(scope.e, scope.meta)
                 else:
                     self.stats.events_filtered += 1
-                return
-            if result is None:
+            elif result is None:  # DROPPED_BY_ERROR: the stage failed and the event is not passed on
                 self.stats.events_errored += 1
-                return
-            if not result:
+            elif not result:
                 self.stats.events_filtered += 1
-                return
-            for event in result:
-                self._process_context(Scope(event, scope.meta, self.ctx, scope.vars.copy()), i + 1)
+            else:  # emit_each: the event is replaced by the emitted ones
+                for event in result:
+                    self._process(Scope(event, scope.meta, self.ctx, scope.vars.copy()), i + 1)
             return
-        if scope.e:
-            self.context.hit(scope.e, scope.meta)
+        if self.context is not None and scope.e:
+            self.context.hit(scope.e, scope.meta)  # a kept event is a match
         else:
             self.sink.emit(scope.e, scope.meta)
 
-    def _process(self, scope: Scope, start: int) -> None:
-        fns = self.stage_fns
-        for i in range(start, len(fns)):
-            result = fns[i](scope)
-            if result is True:
-                continue
-            if result is False:
-                self.stats.events_filtered += 1
-                return
-            if result is None:  # DROPPED_BY_ERROR: the stage failed and the event is not passed on
-                self.stats.events_errored += 1
-                return
-            # emit_each: the event is replaced by the emitted ones
-            if not result:
-                self.stats.events_filtered += 1
-                return
-            for event in result:
-                self._process(Scope(event, scope.meta, self.ctx, scope.vars.copy()), i + 1)
-            return
-        self.sink.emit(scope.e, scope.meta)
 
 def _normalize_stage(ts_of):
     """--normalize-ts: the event's timestamp field rewritten as RFC 3339 in UTC (a value that
