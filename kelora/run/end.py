@@ -17,7 +17,7 @@ class RunEnd:
     """Mixed into ``Pipeline``: uses its config, env, stats, errors, reporter, ctx and sink."""
 
     def _finish_outputs(self, commit: bool, report: bool = True, summary: bool = True) -> None:
-        progress = getattr(self, "progress", None)
+        progress = self.progress
         if progress is not None:
             progress.stop()  # the bar goes away before metrics and stats are printed
         if commit and self.privacy is not None and self.privacy.blocks_export(self):
@@ -43,7 +43,7 @@ class RunEnd:
         at least 10 parse errors and a third of the lines, or no event at all after 3."""
         from kelora.run.ingest import MOSTLY_FAILED
 
-        if not any(fmt != "line" for fmt in getattr(self, "detected_formats", ())):
+        if not any(fmt != "line" for fmt in self.detected_formats):
             return
         errors, created = self.stats.parse_errors, self.stats.events_created
         seen = max(1, errors + created)
@@ -176,12 +176,13 @@ class RunEnd:
     # ------------------------------------------------------------------ hints (hints.py)
     def _hint_sample(self):
         """The Sample of input lines for the end-of-run hints, or None when none can be due."""
-        if not hasattr(self, "_sample"):
+        if not self.hint_sample_ready:
             from kelora.report import hints
 
             on = self.reporter.hints_on and not self.config.silent and hints.wanted(self.config)
-            self._sample = hints.Sample() if on else None
-        return self._sample
+            self.hint_sample = hints.Sample() if on else None
+            self.hint_sample_ready = True
+        return self.hint_sample
 
     def _write_hints(self) -> None:
         from kelora.report import hints
@@ -197,7 +198,7 @@ class RunEnd:
         ragged = hints.ragged_rows(stats)
         if ragged and not c.with_stats and c.stats is None:
             self.reporter.hint(ragged)
-        sample = getattr(self, "_sample", None)
+        sample = self.hint_sample
         if sample is None and not stats.keys_seen:
             return
         from kelora.lang.explain import PRIVATE

@@ -355,7 +355,7 @@ class InputLoop:
         slow = self._json_slow_line
         # One Scope for every event when no stage can keep a reference to it (closures and
         # function pointers capture their scope): saves building one per event.
-        shared = Scope(None, None, ctx, {}) if getattr(self, "scope_reusable", False) else None
+        shared = Scope(None, None, ctx, {}) if self.scope_reusable else None
         if shared is not None and writer is not None and not general:
             from kelora.run.fastloop import lean_steps
 
@@ -439,11 +439,11 @@ class InputLoop:
     def _read_json_lean(self, src, steps: list, fmt, write) -> None:
         """`_read_json_fast` when every stage is lean: a loop generated for these stages
         (kelora.run.fastloop), once per run."""
-        loop = getattr(self, "_lean_loop", None)
+        loop = self.lean_loop
         if loop is None:
             from kelora.run.fastloop import build_loop
 
-            loop = self._lean_loop = build_loop(steps)
+            loop = self.lean_loop = build_loop(steps)
         max_bytes = self.config.max_line_bytes
         tally: list = []
         try:

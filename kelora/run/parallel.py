@@ -293,7 +293,7 @@ class ParallelReader:
             return
         from kelora.keyring import ensure_keyring, finish_prefetch
 
-        if any("pseudonym" in fn for fn in getattr(p, "called_functions", ())):
+        if "pseudonym" in p.called_functions:
             ensure_keyring(p.ctx)  # derive once, here; workers inherit it through fork
         finish_prefetch()
         # metrics --begin tracked, by function: a worker cannot see them (see _metric_conflicts)

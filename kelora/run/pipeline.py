@@ -57,6 +57,23 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.event_time = None  # kelora.timestamps.EventTime, when timestamps are looked at
         self.context = None  # kelora.run.context_lines, with -A/-B/-C
         self.context_stages: frozenset[int] = frozenset()
+        # set by compile(): the compiled scripts and per-event stages, and what the run needs
+        self.begin = self.end = None
+        self.builder: StageBuilder | None = None
+        self.stage_fns: tuple = ()
+        self.needs_meta = False
+        self.scope_reusable = False  # may one Scope object serve every event? (ingest)
+        self.audited_stages: list = []  # (kind, program) of every stage, for --parallel's audit
+        self.parallel_sequential = False  # --parallel that must read sequentially (the audit)
+        # set while reading: the -f spec as decided and a CSV header line (a RunPlan carries
+        # both), the progress bar, the end-of-run hints' input sample, the generated loop
+        self.input_spec = config.input_format
+        self.header_line: str | None = None
+        self.progress = None
+        self.hint_sample = None
+        self.hint_sample_ready = False
+        self.lean_loop = None
+        self.assert_render = None
         if (config.stats is not None or config.with_stats or config.time_window or config.normalize_ts
                 or config.ts_field or config.ts_format):
             from kelora.timestamps import event_time
@@ -147,7 +164,6 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             from kelora.keyring import prefetch
 
             prefetch(self.ctx)  # Argon2id in a thread while the scripts compile
-        self.begin = self.end = None
         if c.begin is not None:
             self.begin = compile_script(c.begin, label="begin", mode="script", stage="begin",
                                         prelude=c.begin_prelude)
@@ -248,11 +264,11 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             stats.events_withheld += 1
 
     def _assert_failed(self, text: str, scope: Scope) -> None:
-        render = getattr(self, "_assert_render", None)
+        render = self.assert_render
         if render is None:  # built once, at the first violation
             from kelora.formats import make_formatter
 
-            render = self._assert_render = make_formatter("default")
+            render = self.assert_render = make_formatter("default")
         self.stats.assertion_failures += 1
         rendered = render(scope.e or {}).decode("utf-8", "replace").rstrip("\n")
         loc = self._location()

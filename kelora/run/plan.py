@@ -32,8 +32,8 @@ def plan_of(pipeline, key_check: str | None = None) -> RunPlan:
     return RunPlan(
         config=pipeline.config,
         conf=copy.deepcopy(pipeline.ctx.conf),
-        input_format=getattr(pipeline, "input_spec", pipeline.config.input_format),
-        header=getattr(pipeline, "header_line", None),
+        input_format=pipeline.input_spec,
+        header=pipeline.header_line,
         key_check=key_check,
     )
 
