@@ -32,7 +32,8 @@ def layer_of(module: str) -> int:
     best, rank = None, -1
     for i, (_, prefixes) in enumerate(LAYERS):
         for p in prefixes:
-            if (module == p or module.startswith(p + ".")) and len(p) > rank:
+            # "kelora" names the package itself only: every module must be placed explicitly
+            if (module == p or (p != "kelora" and module.startswith(p + "."))) and len(p) > rank:
                 best, rank = i, len(p)
     if best is None:
         raise AssertionError(f"{module} is in no layer: add it to tests/test_layers.py")

@@ -184,7 +184,7 @@ def run_command(args: list[str], env=None) -> int:
                or a.startswith("--help-functions=") for a in args):
             return _help_topics(args, env)
         if "--help" in args or any(a.startswith("--help=") for a in args):
-            from kelora import helpsearch
+            from kelora.cli import helpsearch
 
             word = helpsearch.keyword(args)
             if word is not None:  # Kelora's `--help KEYWORD` search

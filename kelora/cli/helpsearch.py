@@ -21,7 +21,7 @@ def keyword(args: list[str]) -> str | None:
 
 
 def render(word: str) -> str:
-    from kelora.clidef import build_command
+    from kelora.cli.flags import build_command
 
     flag_query = word.startswith("-")
     sensitive = any(c.isupper() for c in word)
