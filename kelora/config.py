@@ -22,6 +22,7 @@ class Stage:
     label: str  # "exec script 2", "filter 1", ... (errors name it)
     prelude: str | None = None  # text of -I files attached to this stage
     prelude_names: tuple[str, ...] = ()  # the include file names (for messages)
+    from_project: bool = False  # a project config added the script or one of its -I files
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,8 @@ class Config:
     # processing
     begin: str | None = None
     begin_prelude: str | None = None
+    begin_from_project: bool = False  # --begin/--end (or their -I files) from a project config
+    end_from_project: bool = False
     end: str | None = None
     end_prelude: str | None = None
     stages: tuple[Stage, ...] = ()
@@ -101,6 +104,7 @@ class Config:
     pii_allow: tuple[str, ...] = ()
     # where config came from, for -v notices
     config_path: str | None = None
+    project_config: str | None = None  # the used project .kelora.ini, as shown (./.kelora.ini)
     extra: dict = field(default_factory=dict)
 
     @property

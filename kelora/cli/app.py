@@ -321,7 +321,9 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
         note = config_file.announcement(data, options)
         if note:
             env.stderr.write(f"kelora: {_printable(note)}\n")
-    expanded = config_file.expand(args, data)
+    expanded, marks = config_file.expand_marked(args, data)
+    if any(marks):
+        data.script_origins = _script_origins(expanded, marks, options, command)
     takes_value = {o for o, takes in options.items() if takes}
     argv = normalize_argv(expanded, takes_value)
     ctx_holder: dict = {}
@@ -340,6 +342,22 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
         return None, {"exit": _save_alias(args, params, data, options, env)}  # type: ignore[return-value]
     config = build_config(params, order, data, env)
     return config, {}
+
+
+def _script_origins(words: list[str], marks: list[bool], options: dict, command) -> dict[str, list[bool]]:
+    """For each script option (click parameter name), in occurrence order: whether a project
+    config put it on the command line (its option or value word is marked by ``expand_marked``).
+    click keeps the values of a repeated option in the same order, so the lists line up."""
+    from kelora import config_file
+
+    param_of = {o: p.name for p in command.params
+                for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ()))}
+    out: dict[str, list[bool]] = {}
+    for opt, _val, at in config_file.scan_words_at(words, options):
+        name = param_of.get(opt) if opt else None
+        if name in STAGE_PARAMS or name in ("begin", "end"):
+            out.setdefault(name, []).append(any(marks[k] for k in at))
+    return out
 
 
 def _printable(text: str, keep: str = "") -> str:
@@ -435,6 +453,21 @@ def _read_text(path: str, what: str, protected: frozenset = frozenset()) -> str:
         raise UsageError(f"Failed to read {what.lower()} '{path}': {exc}")
 
 
+def _origin_pools(p: dict, origins: dict, project_used: bool) -> dict[str, list[bool]]:
+    """Per script parameter, one "from a project config" mark per value (``_script_origins``).
+    Should the counts ever disagree with click's, every value of a run that uses a project
+    config counts as the project's (refusing reveal() wrongly beats allowing it wrongly)."""
+    out = {}
+    for name in (*STAGE_PARAMS, "begin", "end"):
+        value = p.get(name)
+        n = (len(value) if isinstance(value, (list, tuple)) else 1) if value is not None else 0
+        marks = list(origins.get(name, ()))
+        if len(marks) != n and (name not in ("begin", "end") or len(marks) < n):
+            marks = [project_used] * n
+        out[name] = marks
+    return out
+
+
 def build_config(p: dict, order: list[str], data, env) -> "Config":
     from kelora import fileguard
     from kelora.config import Config, Stage
@@ -448,18 +481,22 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
 
     # --- stages in command-line order ------------------------------------------------------
     pools = {name: list(p.get(name) or ()) for name in STAGE_PARAMS}
+    origins = _origin_pools(p, getattr(data, "script_origins", None) or {},
+                            getattr(data, "project", None) is not None)
     stages: list[Stage] = []
     pending_includes: list[tuple[str, str]] = []
+    include_from_project = False
     counts = {"exec": 0, "filter": 0, "assert": 0, "levels": 0, "exclude_levels": 0}
-    raw: list[tuple[str, str]] = []
+    raw: list[tuple[str, str, bool]] = []
     for name in order:
         if name in STAGE_PARAMS and pools[name]:
-            raw.append((name, pools[name].pop(0)))
-    total = {k: sum(1 for n, _ in raw if STAGE_PARAMS[n] == k) for k in counts}
-    for name, value in raw:
+            raw.append((name, pools[name].pop(0), origins[name].pop(0)))
+    total = {k: sum(1 for n, _, _ in raw if STAGE_PARAMS[n] == k) for k in counts}
+    for name, value, from_project in raw:
         kind = STAGE_PARAMS[name]
         if kind == "include":
             pending_includes.append((value, _read_include(value, protected)))
+            include_from_project = include_from_project or from_project
             continue
         if name == "exec_file":
             value = _read_text(value, "Exec file", protected)
@@ -477,20 +514,27 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
                 names = tuple(n for n, _ in pending_includes)
                 prelude = "\n".join(t for _, t in pending_includes)
                 pending_includes = []
+                from_project = from_project or include_from_project
+                include_from_project = False
         if kind in ("levels", "exclude_levels"):
             items = tuple(x.strip() for x in value.split(",") if x.strip())
             if not items:
                 raise UsageError(f"--{'levels' if kind == 'levels' else 'exclude-levels'} needs at least one level")
             value = ",".join(items)
-        stages.append(Stage(kind, value, label, prelude, names))
+        stages.append(Stage(kind, value, label, prelude, names, from_project))
     begin, end = p.get("begin"), p.get("end")
     begin_prelude = end_prelude = None
+    # (a repeated --begin/--end: click keeps the last one)
+    begin_from_project = bool(origins["begin"]) and origins["begin"][-1]
+    end_from_project = bool(origins["end"]) and origins["end"][-1]
     if pending_includes:
         text = "\n".join(t for _, t in pending_includes)
         if end is not None:
             end_prelude = text
+            end_from_project = end_from_project or include_from_project
         elif begin is not None:
             begin_prelude = text
+            begin_from_project = begin_from_project or include_from_project
         else:
             raise UsageError("-I/--include must come before the --exec or --filter stage it belongs to")
 
@@ -634,6 +678,8 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         **time_options,
         begin=begin,
         begin_prelude=begin_prelude,
+        begin_from_project=begin_from_project,
+        end_from_project=end_from_project,
         end=end,
         end_prelude=end_prelude,
         stages=tuple(stages),
@@ -675,6 +721,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         scan_pii=scan_pii,
         pii_allow=pii_allow,
         config_path=", ".join(data.paths) or None,
+        project_config=getattr(data, "project", None),
         extra={"hints": startup_hints},
     )
 

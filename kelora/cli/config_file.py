@@ -47,7 +47,7 @@ PROJECT_FORBIDDEN = {
     "--rotation-map": "--rotation-map", "--escrow": "--escrow", "--save-alias": "--save-alias",
     "--config-file": "--config-file", "--trust-config": "--trust-config",
 }
-SCRIPT_FLAGS = ("-e", "--exec", "--filter", "--begin", "--end", "-E", "--exec-file", "-I", "--include")
+SCRIPT_FLAGS = ("-e", "--exec", "--filter", "--assert", "--begin", "--end", "-E", "--exec-file", "-I", "--include")
 
 EXAMPLE = """\
 # Example .kelora.ini
@@ -83,6 +83,9 @@ class ConfigData:
     project: str | None = None
     project_entries: list[tuple[str, str, str]] = field(default_factory=list)
     project_defaults: str | None = None
+    project_aliases: set = field(default_factory=set)  # alias names whose words are the project's
+    # per script option (click parameter name): for each occurrence, did a project config add it?
+    script_origins: dict = field(default_factory=dict)
     protected: frozenset = frozenset()  # (dev, ino) of secret files (kelora.fileguard)
 
 
@@ -157,6 +160,9 @@ def parse_file(path: Path, into: ConfigData, *, role: str = "config", data: byte
             into.aliases[key] = value
             if project:
                 into.project_entries.append((where, f"alias {key}", value))
+                into.project_aliases.add(key)
+            else:
+                into.project_aliases.discard(key)
         elif key == "defaults":
             into.defaults = value
             if project:
@@ -288,29 +294,51 @@ def _split(words: str, what: str) -> list[str]:
 
 def expand(argv: list[str], data: ConfigData) -> list[str]:
     """Insert `defaults` and replace every `-a/--alias NAME` by the alias' words."""
-    args = (_split(data.defaults, "defaults") if data.defaults else []) + list(argv)
-    return _expand_aliases(args, data.aliases, depth=0, chain=())
+    return expand_marked(argv, data)[0]
 
 
-def _expand_aliases(args: list[str], aliases: dict[str, str], depth: int, chain: tuple) -> list[str]:
+def expand_marked(argv: list[str], data: ConfigData) -> tuple[list[str], list[bool]]:
+    """``expand``, with a mark per word: True for a word a project config put there (its
+    ``defaults``, or an alias it defines, and everything such an alias expands to).  The run
+    refuses ``reveal()`` in a script stage with a marked word (issue 15: never from a project
+    config), whatever flag brought the script (-e, --filter, --assert, -E, -I, --begin, --end)."""
+    words: list[str] = []
+    marks: list[bool] = []
+    if data.defaults:
+        head = _split(data.defaults, "defaults")
+        words += head
+        marks += [data.project_defaults is not None] * len(head)  # (parsed last: they are the defaults)
+    words += list(argv)
+    marks += [False] * len(argv)
+    return _expand_aliases(words, marks, data, depth=0, chain=())
+
+
+def _expand_aliases(args: list[str], marks: list[bool], data: ConfigData, depth: int,
+                    chain: tuple) -> tuple[list[str], list[bool]]:
+    aliases = data.aliases
     out: list[str] = []
+    out_marks: list[bool] = []
     i = 0
     while i < len(args):
         arg = args[i]
+        mark = marks[i]
         if arg == "--":
             out.extend(args[i:])
+            out_marks.extend(marks[i:])
             break
         name = None
         if arg in ("-a", "--alias"):
             if i + 1 >= len(args):
                 raise UsageError("a value is required for '--alias <NAME>' but none was supplied")
             name = args[i + 1]
+            mark = mark or marks[i + 1]
             i += 2
         elif arg.startswith("--alias="):
             name = arg[len("--alias=") :]
             i += 1
         else:
             out.append(arg)
+            out_marks.append(mark)
             i += 1
             continue
         if name in chain:
@@ -321,8 +349,12 @@ def _expand_aliases(args: list[str], aliases: dict[str, str], depth: int, chain:
         if depth >= MAX_ALIAS_DEPTH:
             raise UsageError(f"Config error: alias expansion deeper than {MAX_ALIAS_DEPTH}: {name}")
         words = _split(aliases[name], f"alias {name}")
-        out.extend(_expand_aliases(words, aliases, depth + 1, chain + (name,)))
-    return out
+        # the project's alias, or any alias a project word invoked: the project's words
+        project = mark or name in data.project_aliases
+        sub_words, sub_marks = _expand_aliases(words, [project] * len(words), data, depth + 1, chain + (name,))
+        out.extend(sub_words)
+        out_marks.extend(sub_marks)
+    return out, out_marks
 
 
 def show(data: ConfigData, env: Mapping[str, str], cwd: Path) -> str:
@@ -350,38 +382,44 @@ def scan_words(words: list[str], options: Mapping[str, bool]) -> list[tuple[str 
     """``(option, value)`` pairs as click would read ``words`` (``value`` None for a flag), and
     ``(None, word)`` for each positional argument.  ``options`` maps every option string to
     whether it takes a value; unknown options are taken as flags."""
-    out: list[tuple[str | None, str | None]] = []
+    return [(opt, val) for opt, val, _ in scan_words_at(words, options)]
+
+
+def scan_words_at(words: list[str], options: Mapping[str, bool]) -> list[tuple[str | None, str | None, list[int]]]:
+    """``scan_words`` with the indices of the words each pair was read from."""
+    out: list[tuple[str | None, str | None, list[int]]] = []
     i = 0
     while i < len(words):
         w = words[i]
+        at = i
         i += 1
         if w == "--":
-            out.extend((None, x) for x in words[i:])
+            out.extend((None, x, [at + 1 + k]) for k, x in enumerate(words[i:]))
             break
         if w.startswith("--"):
             name, eq, value = w.partition("=")
             if eq:
-                out.append((name, value))
+                out.append((name, value, [at]))
             elif options.get(name) and i < len(words):
-                out.append((name, words[i]))
+                out.append((name, words[i], [at, i]))
                 i += 1
             else:
-                out.append((name, None))
+                out.append((name, None, [at]))
         elif w.startswith("-") and len(w) > 1:
             for j in range(1, len(w)):
                 opt = "-" + w[j]
                 if options.get(opt):
                     if j + 1 < len(w):
-                        out.append((opt, w[j + 1:]))
+                        out.append((opt, w[j + 1:], [at]))
                     elif i < len(words):
-                        out.append((opt, words[i]))
+                        out.append((opt, words[i], [at, i]))
                         i += 1
                     else:
-                        out.append((opt, None))
+                        out.append((opt, None, [at]))
                     break
-                out.append((opt, None))
+                out.append((opt, None, [at]))
         else:
-            out.append((None, w))
+            out.append((None, w, [at]))
     return out
 
 

@@ -69,6 +69,7 @@ def analyze(top_stmts, fns) -> Analysis:
     mut_e = mut_nested = declares = False
     calls: set[str] = set()
     user_names = {f.name for f in fns}
+    user_arities = {(f.name, len(f.params)) for f in fns}
     nodes = []
     for top in top_stmts:
         if isinstance(top, ast.Let):
@@ -87,7 +88,11 @@ def analyze(top_stmts, fns) -> Analysis:
             elif root is not None and depth == 0 and root not in local_names and root not in SPECIALS:
                 declares = True  # assigns a variable declared by an earlier stage (D1)
         elif isinstance(node, ast.Call):
-            if node.name not in user_names:
+            argc = len(node.args)
+            # a user fn takes the call only with its own arity (as the compiler resolves it):
+            # `fn reveal(x)` does not hide a two-argument reveal(t, d), which is the builtin
+            if (node.name, argc) not in user_arities and not (
+                    node.method and (node.name, argc - 1) in user_arities):
                 calls.add(node.name)
             if node.args and node.name not in user_names and mutates_receiver(node.name):
                 root, depth = root_of(node.args[0])

@@ -167,6 +167,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         if c.begin is not None:
             self.begin = compile_script(c.begin, label="begin", mode="script", stage="begin",
                                         prelude=c.begin_prelude)
+            if c.begin_from_project:
+                _no_reveal_from_project(self.begin, "--begin", c)
         from kelora.lang.names import StageInfo, check_stages
 
         checked = [StageInfo("begin", self.begin)] if self.begin is not None else []
@@ -191,6 +193,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             kind = "exec" if stage.kind == "exec" else ("filter" if stage.kind == "filter" else "assert")
             prog = compile_script(stage.text, label=stage.label, mode=mode, stage=kind,
                                   prelude=stage.prelude)
+            if stage.from_project:
+                _no_reveal_from_project(prog, stage.label, c)
             audited.append((kind, prog))
             calls |= prog.calls
             checked.append(StageInfo(kind, prog))
@@ -211,6 +215,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         if c.end is not None:
             self.end = compile_script(c.end, label="end", mode="script", stage="end",
                                       prelude=c.end_prelude)
+            if c.end_from_project:
+                _no_reveal_from_project(self.end, "--end", c)
         if self.end is not None:
             calls |= self.end.calls
             checked.append(StageInfo("end", self.end))
@@ -493,3 +499,15 @@ def _captures_scope(prog) -> bool:
 
 def run(config: Config, env) -> int:
     return Pipeline(config, env).run()
+
+
+def _no_reveal_from_project(prog, where: str, config: Config) -> None:
+    """reveal() is never called by a script a project config added (issue 15, COMPAT D15): a
+    cloned repository's `.kelora.ini` must not turn the user's --escrow run into a reveal of
+    every token it sees.  Checked on the compiled program (its calls include user fns, closures
+    and -I files); a function pointer cannot name reveal() (``Fn`` refuses context builtins)."""
+    if "reveal" in prog.calls:
+        raise FatalError(f"Pipeline error: reveal() may not be called from a project config's script "
+                         f"({where} comes from {config.project_config or 'a project .kelora.ini'}); "
+                         "pass that script on the command line or keep it in your user config",
+                         exit_code=2)
