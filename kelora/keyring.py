@@ -44,6 +44,7 @@ from binascii import b2a_base64
 from typing import Callable, Mapping
 
 from kelora.errors import FatalError, FunctionError
+from kelora.safetext import clean
 
 SALT = b"kelora:v1:master"
 INFO_PREFIX = b"kelora:v1:"
@@ -174,9 +175,12 @@ class Keyring:
         if fn is None:
             if domain == "":
                 raise FunctionError("pseudonym: domain must be non-empty")
-            fn = _make_pseudonymizer(self._master, domain, self._cache_limit)
+            # a domain is a label the script chose: text UTF-8 cannot hold is U+FFFD in it, as
+            # wherever text leaves kelora (the HKDF info, the rotation map, the escrow rows)
+            name = clean(domain)
+            fn = _make_pseudonymizer(self._master, name, self._cache_limit)
             for wrap in self.wrappers:
-                fn = wrap(domain, fn)
+                fn = wrap(name, fn)
             self.by_domain[domain] = fn
         return fn
 

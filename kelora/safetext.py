@@ -46,6 +46,14 @@ def clean(text: str) -> str:
     return text.encode("utf-8", ERRORS).decode("utf-8")
 
 
+def clean_key(key):
+    """A map key for a JSON writer: a plain ``str`` (orjson refuses str subclasses such as a
+    ``to_char`` result as keys), ``clean``ed; other keys as they are."""
+    if isinstance(key, str):
+        return clean(key if type(key) is str else str(key))
+    return key
+
+
 def clean_value(value):
     """A copy of a value (maps, arrays, strings, keys) with every string ``clean``ed; other
     values as they are.  For the slow paths of JSON writers that refused a string."""
@@ -53,7 +61,7 @@ def clean_value(value):
     if isinstance(value, str):
         return clean(value)
     if t is dict:
-        return {clean(k) if type(k) is str else k: clean_value(v) for k, v in value.items()}
+        return {clean_key(k): clean_value(v) for k, v in value.items()}
     if t is list or t is tuple:
         return [clean_value(v) for v in value]
     return value

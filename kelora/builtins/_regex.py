@@ -321,8 +321,31 @@ def _group_ref(compiled: re.Pattern, ref: str) -> str:
 
 
 def rust_sub(compiled: re.Pattern, repl: str, text: str, count: int = 0) -> str:
-    """Rust ``Regex::replace_all`` (or the first ``count`` matches)."""
-    return compiled.sub(rust_template(compiled, repl), text, count=count)
+    """Rust ``Regex::replace_all`` (or the first ``count`` matches), within the string limit.
+
+    The result is at most ``len(text)`` plus, per match (at most ``len(text) + 1`` of them, empty
+    matches included), the template's literal part, plus each group reference once over the text
+    (matches do not overlap).  When that bound fits the limit ``re.sub`` runs as is; otherwise the
+    replacement is built match by match and stops with the limit error before it grows past it
+    (``replace_regex(s, "", s)`` on a 1 MB line would otherwise build a terabyte)."""
+    from kelora.builtins.limits import MAX_STR, want_str
+
+    template = rust_template(compiled, repl)
+    n = len(text)
+    # (over-estimated: the template's whole length counts as literal, any "g<" as a reference)
+    if n + (n + 1) * len(template) + template.count("g<") * n <= MAX_STR:
+        return compiled.sub(template, text, count=count)
+
+    size = [n]
+
+    def one(m: re.Match) -> str:
+        out = m.expand(template)
+        size[0] += len(out) - (m.end() - m.start())
+        want_str(size[0], "replace_regex")
+        return out
+
+    return compiled.sub(one, text, count=count)
+
 
 
 def finditer_resuming(search_re: re.Pattern, at_re: re.Pattern, text: str):

@@ -16,6 +16,7 @@ import orjson
 from kelora.builtins.limits import check_str, want_str
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
+from kelora.safetext import utf8
 
 
 @builtin("codecs")
@@ -26,7 +27,7 @@ def encode_b64(text: str) -> str:
         encode_b64("hello")  =>  "aGVsbG8="
         encode_b64("")  =>  ""
     """
-    raw = text.encode()
+    raw = utf8(text)  # (lone surrogates: U+FFFD, kelora.safetext)
     want_str(4 * ((len(raw) + 2) // 3), "encode_b64")
     return base64.b64encode(raw).decode("ascii")
 
@@ -54,7 +55,7 @@ def encode_hex(text: str) -> str:
     Examples:
         encode_hex("Hi")  =>  "4869"
     """
-    raw = text.encode()
+    raw = utf8(text)  # (lone surrogates: U+FFFD, kelora.safetext)
     want_str(2 * len(raw), "encode_hex")
     return raw.hex()
 
@@ -79,7 +80,7 @@ def encode_url(text: str) -> str:
     Examples:
         encode_url("a b&c=d/é")  =>  "a%20b%26c%3Dd%2F%C3%A9"
     """
-    return check_str(urllib.parse.quote(text, safe="-_.~"), "encode_url")
+    return check_str(urllib.parse.quote(utf8(text), safe="-_.~"), "encode_url")
 
 
 @builtin("codecs")

@@ -37,7 +37,10 @@ def get_env(ctx, name: str, default: object = _NOTHING) -> object:
     """
     if is_secret_variable(name):
         raise FunctionError(f"get_env(): {name} is not readable from scripts (it names the pseudonym secret)")
-    v = ctx.env.get(name)
+    try:
+        v = ctx.env.get(name)
+    except UnicodeError:  # a lone surrogate cannot name a variable (the OS has bytes): unset
+        v = None
     if v is None:
         return "" if default is _NOTHING else default
     return v

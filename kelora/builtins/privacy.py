@@ -15,6 +15,7 @@ import xxhash
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 from kelora.keyring import ensure_keyring
+from kelora.safetext import clean
 from kelora.values import type_name
 
 
@@ -86,7 +87,9 @@ def reveal(ctx, token: str, domain: str) -> str | None:
     if not isinstance(token, str) or not isinstance(domain, str):
         raise FunctionError("reveal(): token and domain must be strings",
                             missing_field=token is None or domain is None)
-    return escrow.reveal(str(token), str(domain))
+    # (the escrow holds domains as pseudonym() derived them: U+FFFD for unencodable text; a
+    # token that is not UTF-8 text is no token of ours)
+    return escrow.reveal(clean(str(token)), clean(str(domain)))
 
 
 def _pseudonym_literal_domain(args: tuple):

@@ -9,9 +9,7 @@ serde_json (control characters escaped, non-ASCII raw, ``/`` not escaped).
 """
 from __future__ import annotations
 
-import json
 import math
-import re
 
 import orjson
 
@@ -20,6 +18,7 @@ from kelora.builtins.limits import check_str, want_str
 from kelora.formats.outputs import logfmt_key, logfmt_value
 from kelora.formats.render import json_text
 from kelora.builtins.registry import builtin
+from kelora.safetext import clean
 
 
 def format_float_json(x: float) -> str:
@@ -42,15 +41,11 @@ def format_float_json(x: float) -> str:
     return f"{sign}{mant}e{exp}"
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _json_str(s: str) -> str:
     try:
         return orjson.dumps(str(s)).decode()
-    except orjson.JSONEncodeError:  # lone surrogates (undecodable input bytes): escape them
-        out = json.dumps(str(s), ensure_ascii=False)
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
+    except orjson.JSONEncodeError:  # lone surrogates (undecodable input bytes): U+FFFD, as the
+        return orjson.dumps(clean(str(s))).decode()  # compact form and every writer (safetext)
 
 
 def json_dumps(v: object, indent: int = 0, _level: int = 0) -> str:
@@ -127,8 +122,9 @@ def to_logfmt(map: dict) -> str:
         to_logfmt(#{level: "info", msg: "disk full", code: 7})  =>  "level=info msg=\\"disk full\\" code=7"
         to_logfmt(#{a: (), b: ""})  =>  "a= b=\\"\\""
     """
-    # a string for the script, not terminal output: control characters stay as they are
-    return " ".join(f"{logfmt_key(k, False)}={logfmt_value(v, False)}" for k, v in map.items())
+    # a string for the script, not terminal output: control characters stay as they are;
+    # text UTF-8 cannot hold becomes U+FFFD, as in -F logfmt and to_json (kelora.safetext)
+    return clean(" ".join(f"{logfmt_key(k, False)}={logfmt_value(v, False)}" for k, v in map.items()))
 
 
 @builtin("serializers")
@@ -139,4 +135,4 @@ def to_kv(map: dict, sep: str = " ", kv_sep: str = "=") -> str:
         to_kv(#{a: 1, b: "x y"})  =>  "a=1 b=x y"
         to_kv(#{a: 1, b: 2}, "&", ":")  =>  "a:1&b:2"
     """
-    return sep.join(f"{k}{kv_sep}{values.to_string(v)}" for k, v in map.items())
+    return clean(sep.join(f"{k}{kv_sep}{values.to_string(v)}" for k, v in map.items()))

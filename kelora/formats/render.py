@@ -6,7 +6,7 @@ import sys
 
 import orjson
 
-from kelora.safetext import clean
+from kelora.safetext import clean, clean_key
 from kelora.values import BIG_FLOAT_WRITTEN, I64_MAX, DateTime, Duration, FnPtr, format_float, to_string
 
 _dumps = orjson.dumps
@@ -43,7 +43,7 @@ def _json_safe(v):
     if isinstance(v, str):
         return clean(v)  # unpaired surrogates -> U+FFFD (kelora.safetext)
     if t is dict:
-        return {clean(k) if type(k) is str else k: _json_safe(x) for k, x in v.items()}
+        return {clean_key(k): _json_safe(x) for k, x in v.items()}
     if t is list:
         return [_json_safe(x) for x in v]
     return v

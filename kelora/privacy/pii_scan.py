@@ -18,6 +18,7 @@ from __future__ import annotations
 import orjson
 
 from kelora.errors import UsageError
+from kelora.safetext import clean_value, utf8
 from kelora.privacy.pii_patterns import KINDS, TIMESTAMP, find
 
 MIN_TEXT = 7  # the shortest finding: "1.2.3.4"
@@ -213,7 +214,10 @@ class Scanner:
             doc = {"clean": not rows, "events_scanned": scanned,
                    "findings": [{"field": p, "kind": k, "count": n, "lines": ls}
                                 for p, k, n, ls in rows]}
-            out.write(orjson.dumps(doc) + b"\n")
+            try:
+                out.write(orjson.dumps(doc) + b"\n")
+            except orjson.JSONEncodeError:  # a field path UTF-8 cannot hold: U+FFFD (safetext)
+                out.write(orjson.dumps(clean_value(doc)) + b"\n")
         elif not rows:
             out.write(f"PII scan: clean ({scanned} events scanned)\n".encode())
         else:
@@ -225,6 +229,6 @@ class Scanner:
             total = sum(r[2] for r in rows)
             lines.append(f"PII scan: {total} finding{'s' if total != 1 else ''} in {len(rows)} "
                          f"field/kind pair{'s' if len(rows) != 1 else ''} ({scanned} events scanned)")
-            out.write(("\n".join(lines) + "\n").encode("utf-8", "replace"))
+            out.write(utf8("\n".join(lines) + "\n"))
         out.flush()
         return bool(rows)

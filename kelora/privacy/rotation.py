@@ -23,6 +23,7 @@ import sqlite3
 import tempfile
 from typing import Callable, Iterable, Iterator
 
+
 SPILL_ROWS = 200_000  # pairs held in memory before they move to the temporary SQLite file
 
 

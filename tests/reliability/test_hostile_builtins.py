@@ -84,6 +84,10 @@ def test_extract_json_on_crafted_brackets_is_a_limit_error_not_minutes():
     ('e.x = len(encode_hex(pad("", 10000000, "a")))', "encode_hex(): string length exceeds"),
     ('e.x = len(encode_b64(pad("", 16000000, "a")))', "encode_b64(): string length exceeds"),
     ('e.x = len(join([pad("", 9000000), pad("", 9000000)], ","))', "join(): string length exceeds"),
+    # found by make fuzz: every (empty) match replaced by a 1 MB text (was a MemoryError)
+    ('let s = pad("", 1000000, "."); e.x = len(replace_regex(s, "", s))', "replace_regex(): string length exceeds"),
+    ('e.x = len(replace_regex(pad("", 1000000, "."), "(.)", "${1}${1}${1}${1}${1}${1}${1}${1}${1}${1}${1}${1}${1}${1}${1}${1}${1}"))',
+     "replace_regex(): string length exceeds"),
 ])
 def test_builtins_apply_the_documented_limits(script, message):
     """A normal runtime error (resilient: the event passes unchanged, the usual summary and

@@ -117,3 +117,90 @@ def test_error_samples_and_messages_carry_the_replacement(tmp_path):
 def test_in_process_the_same_outputs_are_valid_utf8():
     res = run(["-j", "-e", TO_CHAR, "-F", "json"], stdin=CODES)
     assert res.code == 0 and res.out.decode("utf-8").count(FFFD) == 1
+
+
+# --------------------------------------------------------------------------- serializers and writers
+# The builtins that turn text into text or bytes for output (to_json, to_logfmt, to_kv, the
+# encoders), the metric names, the PII gate's report and the privacy lifecycle's files follow the
+# same rule: U+FFFD, never a crash, an "internal error" or a runtime error per event.
+
+SERIALIZE = ("let m = #{}; m[to_char(e.c)] = to_char(e.c); e.j = to_json(m); e.p = to_json(m, 2); "
+             "e.l = to_logfmt(m); e.k = to_kv(m); e.b = encode_b64(to_char(e.c)); "
+             "e.h = encode_hex(to_char(e.c)); e.u = encode_url(to_char(e.c)); "
+             "e.g = get_env(to_char(e.c), \"unset\")")
+
+
+def test_serializers_and_encoders_write_the_replacement():
+    res = run_bin(["-j", "-e", SERIALIZE, "-F", "json", "--strict"], stdin=CODES)
+    _clean(res)
+    assert res.code == 0, res.err
+    rows = [json.loads(x) for x in res.out.decode("utf-8").splitlines()]
+    assert len(rows) == 4
+    bad = rows[1]
+    assert bad["j"] == '{"\ufffd":"\ufffd"}' and json.loads(bad["p"]) == {FFFD: FFFD}
+    assert bad["l"] == f"{FFFD}={FFFD}" and bad["k"] == f"{FFFD}={FFFD}"
+    assert bad["b"] == "77+9" and bad["h"] == "efbfbd" and bad["u"] == "%EF%BF%BD"  # U+FFFD's bytes
+    assert bad["g"] == "unset"
+    assert rows[0]["j"] == '{"A":"A"}' and rows[0]["b"] == "QQ=="
+
+
+def test_metric_names_and_keys_from_to_char_reach_the_metrics_file(tmp_path):
+    out = tmp_path / "m.json"
+    script = 'track_unique(to_char(e.c), to_char(e.c)); track_freq("f", to_char(e.c))'
+    res = run_bin(["-j", "-e", script, "--metrics-file", str(out), "-m", "-F", "none"], stdin=CODES)
+    _clean(res, tmp_path)
+    assert res.code == 0, res.err
+    doc = json.loads(out.read_text("utf-8"))
+    assert doc[FFFD] == [FFFD] and doc["f"][FFFD] == 1 and doc["A"] == ["A"]
+    assert f"f\t{FFFD}\t1" in res.err or FFFD in res.out.decode("utf-8") + res.err
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])
+def test_the_pii_report_names_an_unencodable_field_path(fmt):
+    res = run_bin(["-j", "-e", "e[to_char(e.c)] = \"ann@example.com\"", f"--scan-pii={fmt}"], stdin=CODES)
+    _clean(res)
+    assert res.code == 1, res.err
+    text = res.out.decode("utf-8")
+    if fmt == "json":
+        fields = {f["field"] for f in json.loads(text)["findings"]}
+        assert fields == {"A", FFFD, "B", "C"}
+    else:
+        assert f"\n{FFFD} " in text and "PII scan: 4 findings" in text
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_rotation_map_and_escrow_with_an_unencodable_domain(tmp_path, suffix):
+    environ = {"KELORA_SECRET": "a-long-enough-test-secret-0123456789",
+               "KELORA_SECRET_PREVIOUS": "the-previous-test-secret-9876543210",
+               "KELORA_ESCROW_KEY": "an-escrow-key-of-at-least-32-bytes-0123456789"}
+    rmap, db = tmp_path / f"map{suffix}", tmp_path / "audit.db"
+    script = 'e.t = pseudonym("v" + e.c, "d" + to_char(e.c))'
+    res = run_bin(["-j", "-e", script, "--rotation-map", str(rmap), "--escrow", str(db), "-F", "json",
+                   "--strict"], stdin=CODES, environ=environ, cwd=tmp_path)
+    _clean(res)
+    assert res.code == 0, res.err
+    assert f"d{FFFD}: 1" in res.err and "4 new rows" in res.err, res.err
+    text = rmap.read_text("utf-8")
+    assert f"d{FFFD}" in text and "dA" in text and len(text.strip().splitlines()) == 4 + (suffix == ".csv")
+    # the domain as the script spells it (lone surrogate) reveals what pseudonym() stored
+    back = run_bin(["-j", "--escrow", str(db), "-e", 'e.o = reveal(e.t, "d" + to_char(e.c))', "-F", "json",
+                    "--strict"], stdin=res.out, environ={"KELORA_ESCROW_KEY": environ["KELORA_ESCROW_KEY"]})
+    _clean(back)
+    assert back.code == 0, back.err
+    assert [json.loads(x)["o"] for x in back.out.decode().splitlines()] == ["v65", "v55296", "v66", "v67"]
+
+
+def test_in_process_serializers_never_raise_on_unencodable_text():
+    from kelora.builtins.serializers import to_json, to_kv, to_logfmt
+    from kelora.formats.render import json_bytes
+    from kelora.values import Char
+
+    for value in ("\ud800", Char("\ud800"), {Char("\udc80"): Char("\ud800")}, [{"k\ud800": ["\udfff"]}],
+                  {Char("a"): 1}):
+        for indent in (0, 2):
+            out = to_json(value, indent)
+            out.encode("utf-8")  # valid UTF-8 text, no \ud800 escape
+            assert "\\ud" not in out
+        json_bytes(value).decode("utf-8")
+    assert to_logfmt({Char("\ud800"): "\udc80"}) == f"{FFFD}={FFFD}"
+    assert to_kv({"a": Char("\ud800")}) == f"a={FFFD}"
