@@ -6,6 +6,11 @@ number) is searched with the patterns of ``pii_patterns``; findings are counted 
 and kind with the first three line numbers.  Values are never shown (COMPAT D24): a map key that
 itself looks like PII appears as ``<key>`` in paths.
 
+The report stays bounded on maps keyed by ids (one path per user would be one row per user): a
+key shaped like an id (mostly digits: ``12345``, ``u123``, a UUID) appears as ``<id>`` in paths,
+and at most ``MAX_ROWS`` field/kind pairs are kept; findings in further pairs are counted per
+kind on an ``(other field paths)`` row (memory bounded by the number of kinds).
+
 Not reported: tokens that ``pseudonym()`` produced in this run (the scanner wraps the keyring
 and remembers the rare token that happens to look like PII, e.g. 13 digits in a row), and fields
 allowed with ``--pii-allow FIELD[:KIND]`` (FIELD covers its sub-fields).
@@ -14,6 +19,8 @@ State is mergeable (``take``/``merge``) for ``--parallel``; batches merge in inp
 first three line numbers are kept as the three smallest, so the report equals a sequential run's.
 """
 from __future__ import annotations
+
+import os
 
 import orjson
 
@@ -27,6 +34,16 @@ KEY_CACHE_LIMIT = 10_000
 # Findings per string value: log fields repeat (users, IPs, event names, messages), so most
 # strings are looked up, not scanned.  Cleared wholesale when full (as the keyring's token cache).
 TEXT_CACHE_LIMIT = 200_000
+MAX_ROWS = 1_000  # field/kind pairs kept; the rest are counted per kind (see the module docstring)
+OTHER = "(other field paths)"
+
+
+def id_like(key: str) -> bool:
+    """A map key that names one record rather than a field: more than half digits (``12345``,
+    ``u123``, ``550e8400-e29b-41d4-a716-446655440000``), at least 3 of them.  Field names with a
+    digit or two (``ipv4``, ``sha256``, ``http2``, ``line_1``) are not."""
+    digits = sum(c.isdigit() for c in key)
+    return digits >= 3 and 2 * digits > len(key)
 
 
 def check_allow(item: str) -> tuple[str, str | None]:
@@ -51,10 +68,14 @@ class Scanner:
         self.allow: list[tuple[str, str | None]] = [check_allow(a) for a in allow]
         self._allowed: dict[tuple[str, str], bool] = {}
         self.findings: dict[tuple[str, str], list] = {}  # (path, kind) -> [count, [lines]]
+        self.other: dict[str, list] = {}  # kind -> [count, [lines]] past MAX_ROWS pairs
         self.exempt: set[str] = set()  # this run's tokens that look like PII
         self._checked: set[str] = set()
-        self._clean_keys: set[str] = set()
+        self._clean_keys: dict[str, str] = {}  # key -> as shown in paths (itself or <id>)
         self._cache: dict[str, list] = {}
+        # the cap applies where findings are final: a sequential run, or the parent merging the
+        # workers' batches in input order (a worker keeps its whole batch, so both agree)
+        self._pid = os.getpid()
 
     # ------------------------------------------------------------------ own tokens
     def wrap(self, domain: str, fn):
@@ -76,10 +97,9 @@ class Scanner:
     def scan(self, event: dict) -> None:
         line = self.p.line_num
         text = self._text
-        clean_keys = self._clean_keys
+        shown = self._clean_keys.get
         for key, value in event.items():
-            if key not in clean_keys:
-                key = self._key(key, "", line)
+            key = shown(key) or self._key(key, "", line)
             t = type(value)
             if t is str:
                 if len(value) >= MIN_TEXT:
@@ -91,9 +111,9 @@ class Scanner:
 
     def _walk(self, value, path: str, line: int) -> None:
         if type(value) is dict:
+            shown = self._clean_keys.get
             for key, v in value.items():
-                if key not in self._clean_keys:
-                    key = self._key(key, path, line)
+                key = shown(key) or self._key(key, path, line)
                 sub = f"{path}.{key}"
                 t = type(v)
                 if t is str:
@@ -122,8 +142,10 @@ class Scanner:
         if not kinds:
             if len(self._clean_keys) >= KEY_CACHE_LIMIT:
                 self._clean_keys.clear()
-            self._clean_keys.add(key)
-            return key
+            shown = "<id>" if id_like(key) else key
+            if shown:  # ("" is not cached: a falsy entry would look missing)
+                self._clean_keys[key] = shown
+            return shown
         shown = f"{parent}.<key>" if parent else "<key>"
         for kind in kinds:
             self._record(shown, kind, line)
@@ -165,8 +187,13 @@ class Scanner:
         if entry is None:
             if self._is_allowed(path, kind):
                 return
-            self.findings[key] = [1, [line]]
-            return
+            if len(self.findings) < MAX_ROWS or os.getpid() != self._pid:
+                self.findings[key] = [1, [line]]
+                return
+            entry = self.other.get(kind)
+            if entry is None:
+                self.other[kind] = [1, [line]]
+                return
         entry[0] += 1
         lines = entry[1]
         if len(lines) < 3 and lines[-1] != line:
@@ -181,6 +208,8 @@ class Scanner:
                         path == field or path.startswith(field + ".") or path.startswith(field + "[")):
                     hit = True
                     break
+            if len(self._allowed) >= KEY_CACHE_LIMIT:  # (one entry per path: bounded)
+                self._allowed.clear()
             self._allowed[(path, kind)] = hit
         if hit:
             return True
@@ -195,25 +224,34 @@ class Scanner:
     def merge(self, part) -> None:
         if not part:
             return
-        for key, (count, lines) in part.items():
+        for key, (count, lines) in part.items():  # (in the batch's first-seen order)
             entry = self.findings.get(key)
             if entry is None:
-                self.findings[key] = [count, list(lines)]
-            else:
-                entry[0] += count
-                entry[1] = sorted(set(entry[1]) | set(lines))[:3]
+                if len(self.findings) < MAX_ROWS:
+                    self.findings[key] = [count, list(lines)]
+                    continue
+                entry = self.other.get(key[1])
+                if entry is None:
+                    self.other[key[1]] = [count, list(lines)[:3]]
+                    continue
+            entry[0] += count
+            entry[1] = sorted(set(entry[1]) | set(lines))[:3]
 
     # ------------------------------------------------------------------ report
     def report(self, pipeline) -> bool:
         """Print the findings on stdout; True when anything was found."""
         rows = sorted((path, kind, entry[0], entry[1][:3])
                       for (path, kind), entry in self.findings.items() if entry[0])
+        rows += sorted((OTHER, kind, entry[0], entry[1][:3]) for kind, entry in self.other.items())
         out = pipeline.env.stdout
         scanned = pipeline.stats.events_output
         if self.format == "json":
             doc = {"clean": not rows, "events_scanned": scanned,
                    "findings": [{"field": p, "kind": k, "count": n, "lines": ls}
-                                for p, k, n, ls in rows]}
+                                for p, k, n, ls in rows if p is not OTHER]}
+            if self.other:  # past MAX_ROWS field/kind pairs: counted per kind
+                doc["other_field_paths"] = [{"kind": k, "count": n, "lines": ls}
+                                            for p, k, n, ls in rows if p is OTHER]
             try:
                 out.write(orjson.dumps(doc) + b"\n")
             except orjson.JSONEncodeError:  # a field path UTF-8 cannot hold: U+FFFD (safetext)
@@ -227,8 +265,11 @@ class Scanner:
             for p, k, n, ls in rows:
                 lines.append(f"{p:<{width_f}}  {k:<{width_k}}  {n:>7}  {', '.join(map(str, ls))}")
             total = sum(r[2] for r in rows)
-            lines.append(f"PII scan: {total} finding{'s' if total != 1 else ''} in {len(rows)} "
-                         f"field/kind pair{'s' if len(rows) != 1 else ''} ({scanned} events scanned)")
+            pairs = len(rows) - len(self.other)
+            more = (f"; more than {MAX_ROWS} field/kind pairs: the first {MAX_ROWS} are listed, "
+                    f"the others counted per kind as {OTHER}") if self.other else ""
+            lines.append(f"PII scan: {total} finding{'s' if total != 1 else ''} in {pairs} "
+                         f"field/kind pair{'s' if pairs != 1 else ''}{more} ({scanned} events scanned)")
             out.write(utf8("\n".join(lines) + "\n"))
         out.flush()
         return bool(rows)

@@ -218,3 +218,68 @@ def test_scan_with_output_file_is_a_gate(tmp_path, parallel):
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"PII scan: clean (50 events scanned)\n"
     assert [json.loads(x) for x in out.read_text().splitlines()] == [{"n": i} for i in range(50)]
+
+
+# ------------------------------------------------------------------ a bounded report (issue 15)
+
+def _keyed(n: int) -> bytes:
+    """Maps keyed by user ids (u100000...) and by names (one new field path per event)."""
+    return b"".join(json.dumps({"users": {f"u{100000 + i}": {"email": f"user{i}@example.com"}},
+                                "by_name": {f"name{i}x": "10.0.1.7"},
+                                "ok": {"12": "v1.2.3.4", "ipv4": "10.0.0.9"}}).encode() + b"\n"
+                    for i in range(n))
+
+
+def test_id_keyed_paths_collapse_and_the_report_is_capped(tmp_path):
+    from kelora.privacy.pii_scan import MAX_ROWS, OTHER
+
+    n = MAX_ROWS + 500
+    f = tmp_path / "keyed.jsonl"
+    f.write_bytes(_keyed(n))
+    seq = run(["-j", str(f), "--scan-pii=json"])
+    assert seq.returncode == 1, seq.stderr
+    doc = json.loads(seq.stdout)
+    rows = {(x["field"], x["kind"]): x for x in doc["findings"]}
+    assert len(doc["findings"]) == MAX_ROWS  # 1 + 1 + the first by_name paths, then counted per kind
+    # one row for every user id, not one per user; short keys with digits stay as they are
+    assert rows[("users.<id>.email", "email")]["count"] == n
+    assert rows[("ok.ipv4", "ipv4")]["count"] == n and ("ok.12", "ipv4") not in rows
+    named = [x for x in doc["findings"] if x["field"].startswith("by_name.")]
+    assert len(named) == MAX_ROWS - 2
+    other = doc["other_field_paths"]
+    assert other == [{"kind": "ipv4", "count": n - len(named), "lines": [MAX_ROWS - 1, MAX_ROWS, MAX_ROWS + 1]}]
+    assert sum(x["count"] for x in doc["findings"]) + other[0]["count"] == 3 * n  # nothing lost
+    # --parallel gives the same report (the parent applies the cap in input order)
+    par = run(["-j", str(f), "--scan-pii=json", "--parallel", "--batch-size", "97"])
+    assert par.stdout == seq.stdout
+    table = run(["-j", str(f), "--scan-pii"])
+    lines = table.stdout.decode().splitlines()
+    assert len(lines) == MAX_ROWS + 3  # header, the rows, the other row, the summary
+    assert lines[-2].split()[:4] == ["(other", "field", "paths)", "ipv4"]
+    assert f"more than {MAX_ROWS} field/kind pairs" in lines[-1] and OTHER in lines[-1]
+
+
+def test_the_scanners_memory_is_bounded_on_id_keyed_paths():
+    """In-process: 20,000 distinct field paths keep at most MAX_ROWS findings and bounded caches."""
+    from types import SimpleNamespace
+
+    from kelora.privacy.pii_scan import KEY_CACHE_LIMIT, MAX_ROWS, Scanner
+
+    pipe = SimpleNamespace(config=SimpleNamespace(scan_pii="json"), line_num=0)
+    s = Scanner(pipe, ("allowed.field",))
+    for i in range(20_000):
+        pipe.line_num = i + 1
+        s.scan({"m": {f"key{i}name": "ann@example.com", f"{i:08d}": "ann@example.com"}})
+    assert len(s.findings) == MAX_ROWS
+    assert s.other["email"][0] + sum(e[0] for e in s.findings.values()) == 40_000
+    assert len(s._allowed) <= KEY_CACHE_LIMIT and len(s._clean_keys) <= KEY_CACHE_LIMIT
+    assert ("m.<id>", "email") in s.findings
+
+
+def test_id_like_keys():
+    from kelora.privacy.pii_scan import id_like
+
+    for key in ("12345", "u123", "550e8400-e29b-41d4-a716-446655440000", "0042", "user_1234567"):
+        assert id_like(key), key
+    for key in ("ipv4", "sha256", "http2", "line_1", "12", "name", "", "v1.2.3"):
+        assert not id_like(key), key
