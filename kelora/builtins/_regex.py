@@ -324,28 +324,40 @@ def rust_sub(compiled: re.Pattern, repl: str, text: str, count: int = 0) -> str:
     """Rust ``Regex::replace_all`` (or the first ``count`` matches), within the string limit.
 
     The result is at most ``len(text)`` plus, per match (at most ``len(text) + 1`` of them, empty
-    matches included), the template's literal part, plus each group reference once over the text
+    matches included), the template's length, plus each group reference once over the text
     (matches do not overlap).  When that bound fits the limit ``re.sub`` runs as is; otherwise the
-    replacement is built match by match and stops with the limit error before it grows past it
-    (``replace_regex(s, "", s)`` on a 1 MB line would otherwise build a terabyte)."""
+    exact size is measured first, at C speed (``_sub_size``), and a result past the limit is the
+    limit error, never built (``replace_regex(s, "", s)`` on a 1 MB line would be a terabyte)."""
     from kelora.builtins.limits import MAX_STR, want_str
 
     template = rust_template(compiled, repl)
     n = len(text)
     # (over-estimated: the template's whole length counts as literal, any "g<" as a reference)
-    if n + (n + 1) * len(template) + template.count("g<") * n <= MAX_STR:
-        return compiled.sub(template, text, count=count)
+    if n + (n + 1) * len(template) + template.count("g<") * n > MAX_STR:
+        want_str(_sub_size(compiled, template, text, count), "replace_regex")
+    return compiled.sub(template, text, count=count)
 
-    size = [n]
 
-    def one(m: re.Match) -> str:
-        out = m.expand(template)
-        size[0] += len(out) - (m.end() - m.start())
-        want_str(size[0], "replace_regex")
-        return out
+_TEMPLATE_PART = re.compile(r"\\\\|\\g<([^>]*)>|[^\\]+")
 
-    return compiled.sub(one, text, count=count)
 
+def _sub_size(compiled: re.Pattern, template: str, text: str, count: int) -> int:
+    """The exact length of ``compiled.sub(template, text, count)`` without building it: the text
+    without its matches (``subn`` with "" also counts them), the literal part of the template per
+    match, and per group reference the total length of that group over the matches (a ``sub``
+    with the reference alone).  Each pass builds at most ``len(text)`` characters."""
+    literal = 0
+    refs: dict[str, int] = {}
+    for m in _TEMPLATE_PART.finditer(template):  # (rust_template escapes every backslash)
+        if m.group(1) is not None:
+            refs[m.group(1)] = refs.get(m.group(1), 0) + 1
+        else:
+            literal += 1 if m.group() == "\\\\" else len(m.group())
+    rest, matches = compiled.subn("", text, count=count)
+    size = len(rest) + matches * literal
+    for ref, times in refs.items():
+        size += times * (len(compiled.sub(f"\\g<{ref}>", text, count=count)) - len(rest))
+    return size
 
 
 def finditer_resuming(search_re: re.Pattern, at_re: re.Pattern, text: str):

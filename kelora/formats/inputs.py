@@ -139,6 +139,8 @@ class RawParser(Parser):
 
 _SPACE = " \t"
 _UNQUOTED = re.compile(r"[^ \t]*")
+_KEY = re.compile(r"[^= \t]*")
+_KEY_SHOWN = 200  # a key quoted in an error message is cut here (a whole line may be one word)
 _SIMPLE_QUOTED = re.compile(r'"([^"\\]*)"')
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"'}
 
@@ -157,16 +159,15 @@ def parse_logfmt_pairs(text: str) -> list[tuple[str, str]]:
             i += 1
         if i >= n:
             break
-        j = i
-        while j < n and text[j] != "=":
-            if text[j] in _SPACE:
-                raise InputError("Key cannot contain spaces")
-            j += 1
-        key = text[i:j]
-        if not key:
+        j = _KEY.match(text, i).end()  # (one C scan: a 64 MB word took minutes char by char)
+        if j < n and text[j] != "=":
+            raise InputError("Key cannot contain spaces")
+        if j == i:
             raise InputError("Empty key found")
         if j >= n:
+            key = text[i:j] if j - i <= _KEY_SHOWN else text[i:i + _KEY_SHOWN] + "…"
             raise InputError(f"Expected '=' after key '{key}'")
+        key = text[i:j]
         j += 1
         if j < n and text[j] == '"':
             m = _SIMPLE_QUOTED.match(text, j)
