@@ -322,7 +322,7 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
         if note:
             env.stderr.write(f"kelora: {_printable(note)}\n")
     expanded, marks = config_file.expand_marked(args, data)
-    if any(marks):
+    if data.project is not None:  # (without one, no script is the project's)
         data.script_origins = _script_origins(expanded, marks, options, command)
     takes_value = {o for o, takes in options.items() if takes}
     argv = normalize_argv(expanded, takes_value)
@@ -462,8 +462,10 @@ def _origin_pools(p: dict, origins: dict, project_used: bool) -> dict[str, list[
         value = p.get(name)
         n = (len(value) if isinstance(value, (list, tuple)) else 1) if value is not None else 0
         marks = list(origins.get(name, ()))
-        if len(marks) != n and (name not in ("begin", "end") or len(marks) < n):
-            marks = [project_used] * n
+        if not project_used:
+            marks = [False] * n
+        elif len(marks) != n and (name not in ("begin", "end") or len(marks) < n):
+            marks = [True] * n
         out[name] = marks
     return out
 

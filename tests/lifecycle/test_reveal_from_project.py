@@ -96,3 +96,13 @@ def test_the_users_own_reveal_still_works_beside_a_project_script(setup):
     _trust(home, repo, f"[aliases]\nshow = -e 'e.o = {REVEAL}'\n")
     p = run(["-j", "--escrow", str(db), "-a", "show", "-F", "json"], env=_env(home), stdin=exported, cwd=repo)
     assert p.returncode == 2 and b"project config" in p.stderr, p.stderr
+
+
+def test_a_project_config_without_scripts_leaves_the_users_reveal_alone(setup):
+    """A used project config that adds no script (an alias not invoked, a flag) marks nothing."""
+    home, repo, db, exported = setup
+    _trust(home, repo, f"[aliases]\nshow = -e 'e.o = {REVEAL}'\n")
+    r = run(["-j", "--escrow", str(db), "-e", f"e.o = {REVEAL}", "--end", 'print("done")', "-F", "json"],
+            env=_env(home), stdin=exported, cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[0])["o"] == "alice@example.com"
