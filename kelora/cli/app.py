@@ -348,7 +348,7 @@ def _script_origins(words: list[str], marks: list[bool], options: dict, command)
     """For each script option (click parameter name), in occurrence order: whether a project
     config put it on the command line (its option or value word is marked by ``expand_marked``).
     click keeps the values of a repeated option in the same order, so the lists line up."""
-    from kelora import config_file
+    from kelora.cli import config_file
 
     param_of = {o: p.name for p in command.params
                 for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ()))}
