@@ -89,6 +89,10 @@ class Config:
     threads: int = 0
     batch_size: int | None = None  # --batch-size; None: 1000 lines, or ~2 MiB ranges of a plain file (parallel.py)
     unordered: bool = False
+    batch_timeout: int = 200  # --batch-timeout MS: an idle pipe's partial batch is sent (0: never)
+    engine: str = "local"  # --engine: local (this machine) or dask (kelora.run.dask_engine)
+    scheduler: str | None = None  # --scheduler ADDRESS of a Dask scheduler (None: a local cluster)
+    insecure_transport: bool = False  # --insecure-transport: allow a remote tcp:// scheduler
     # errors
     strict: bool = False
     fail_closed: bool = False

@@ -190,6 +190,12 @@ class Keyring:
             fn = self.pseudonymizer(domain)
         return fn(value)
 
+    def fingerprint(self) -> str:
+        """An HMAC of a fixed label under the master key: two processes with equal fingerprints
+        derived the same key (the Dask engine checks its workers with it).  It reveals nothing
+        of the key and is never printed."""
+        return hmac.new(self._master, b"kelora:v1:key-check", hashlib.sha256).hexdigest()
+
     def status_text(self) -> str:
         if not self.stable:
             return "pseudonym: ON (ephemeral; not stable)"
@@ -406,6 +412,18 @@ def load_keyring(ctx) -> Keyring:
     keyring.wrappers = tuple(getattr(ctx, "pseudonym_wrappers", ()))
     ctx.pseudonym_notice("status", keyring.status_text())
     return keyring
+
+
+def environment_fingerprint(secret_file: str | None, secret_env: Mapping[str, str]) -> str | None:
+    """``Keyring.fingerprint()`` of the key this process would derive from *secret_env* (its
+    secret variables) and the config's *secret_file*; None when it has no secret (ephemeral).
+    Raises FatalError for a bad secret source, as a run would."""
+    from kelora.context import RunContext
+
+    secret, _ = resolve_secret(RunContext(secret_file=secret_file, secret_env=secret_env))
+    if secret is None:
+        return None
+    return Keyring(_master_for(secret), SOURCE_ENV).fingerprint()
 
 
 def ensure_keyring(ctx) -> Keyring:

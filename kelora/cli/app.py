@@ -635,9 +635,17 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     batch_size = p.get("batch_size")
     if batch_size is not None and batch_size <= 0:
         raise UsageError("Batch size must be greater than 0")
-    parallel = bool(p.get("parallel")) or threads > 0 or batch_size is not None
+    engine = p.get("engine") or "local"
+    if engine not in ("local", "dask"):
+        raise UsageError(f"invalid value '{engine}' for '--engine <ENGINE>'", hint="possible values: local, dask")
+    batch_timeout = p.get("batch_timeout")
+    if batch_timeout is not None and batch_timeout < 0:
+        raise UsageError("--batch-timeout must be 0 or more (milliseconds)")
+    parallel = bool(p.get("parallel")) or threads > 0 or batch_size is not None or engine == "dask"
     if p.get("no_parallel"):
         parallel = False
+    if p.get("scheduler") is not None and engine != "dask":
+        raise UsageError("--scheduler needs --engine dask")
 
     seed = env.environ.get("KELORA_SEED")
     if seed is not None and not seed.isdigit():
@@ -712,6 +720,10 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         threads=threads,
         batch_size=batch_size,
         unordered=bool(p.get("unordered")),
+        batch_timeout=200 if batch_timeout is None else batch_timeout,
+        engine=engine,
+        scheduler=p.get("scheduler"),
+        insecure_transport=bool(p.get("insecure_transport")),
         strict=bool(p.get("strict")),
         fail_closed=bool(p.get("fail_closed")),
         fail_open=bool(p.get("fail_open")),

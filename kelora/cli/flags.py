@@ -123,7 +123,10 @@ def kelora_command(
     no_parallel: Annotated[bool, typer.Option("--no-parallel", hidden=True)] = False,
     threads: Annotated[Optional[int], typer.Option("--threads", help="Worker processes (0 = one per core).", rich_help_panel=PERF)] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Lines per batch (default 1000; a plain file without this flag goes in ~2 MiB ranges).", rich_help_panel=PERF)] = None,
-    batch_timeout: Annotated[Optional[int], typer.Option("--batch-timeout", help="Flush an idle partial batch after MS.", rich_help_panel=PERF)] = None,
+    batch_timeout: Annotated[Optional[int], typer.Option("--batch-timeout", help="Send a partial batch once no line came from a pipe for MS milliseconds (default 200; 0 = wait for a full batch).", rich_help_panel=PERF, metavar="MS")] = None,
+    engine: Annotated[S, typer.Option("--engine", help="Where batches run: local (default) or dask (a dask.distributed cluster; implies --parallel; pip install kelora[dask]).", rich_help_panel=PERF, metavar="ENGINE")] = None,
+    scheduler: Annotated[S, typer.Option("--scheduler", help="Dask scheduler ADDRESS for --engine dask (tls://host:8786); default: a local cluster of --threads worker processes.", rich_help_panel=PERF, metavar="ADDRESS")] = None,
+    insecure_transport: Annotated[bool, typer.Option("--insecure-transport", help="Allow a remote --scheduler over plain tcp:// (events are personal data in transit).", rich_help_panel=PERF)] = False,
     unordered: Annotated[bool, typer.Option("--unordered", help="Do not keep input order in parallel mode.", rich_help_panel=PERF)] = False,
     # --- config
     config_file: Annotated[S, typer.Option("--config-file", help="Use only this INI file.", rich_help_panel=CONFIG)] = None,

@@ -9,7 +9,10 @@
     stages     the compiled per-event stages (exec, filter, assert, levels) with rollback
     sink       where events go (stdout, an atomic -o file), formatted and counted
     end        the end of a run: commit, metrics, stats, summary, exit code
-    parallel   --parallel's driver (cutting batches, merging in order); workers: its processes
+    batching   cutting the input into batches (byte ranges, line lists), --batch-timeout, and
+               absorbing results in input order: shared by the two parallel drivers
+    parallel   --parallel's driver (forked workers); workers: its processes
+    dask_engine  --engine dask: the same batches on a dask.distributed cluster
     env        the injected process environment (streams, terminal facts, variables)
 
 Drivers (``kelora.cli``, ``kelora.api``) build a ``Pipeline`` from a ``Config`` and call

@@ -36,7 +36,8 @@ class Range:
         if fd is None:
             fd = os.open(self.path, os.O_RDONLY)
             st = os.fstat(fd)
-            if (st.st_dev, st.st_ino) != self.ident:
+            dev, ino = self.ident  # dev None: another machine's mount of a shared file (Dask)
+            if st.st_ino != ino or (dev is not None and st.st_dev != dev):
                 os.close(fd)
                 raise OSError("the file was replaced during the run")
             _FILES[key] = fd

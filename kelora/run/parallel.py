@@ -17,8 +17,10 @@ for the common case neither input nor output passes through it:
   themselves, taking turns in input order (``Turns``); otherwise (in-process tests with a
   memory buffer) the batch output comes back to the parent, which writes it.
 
-This module is the parent's side (cutting batches, merging results); ``kelora.run.workers`` is the
-workers' side (the processes, their per-batch run and the turns).
+This module is the parent's side (sending batches to the forked workers, taking results back);
+cutting the input into batches and absorbing results in order is shared with the Dask engine
+(``kelora.run.batching``); ``kelora.run.workers`` is the workers' side (the processes, their
+per-batch run and the turns).
 
 Per batch the parent gets back only stats, the error log, filter-stage counts and metrics, and
 merges them **in input order**, so output, stats and metrics equal a sequential run's —
@@ -30,251 +32,22 @@ passing its turn on, so no later batch writes anything — as in a sequential ru
 """
 from __future__ import annotations
 
-import io
 import multiprocessing
 import os
-import re
 import signal
-import stat
 
-from kelora.formats import registry
 from kelora.run import workers
-from kelora.run.batch import SKIPPED, BatchResult, Range, Task
+from kelora.run.batching import IDLE, Batcher, _fileno, _nth_line_end, _signals_held, first_task  # noqa: F401 (tests)
 from kelora.run.stages import StageFailed
 from kelora.run.workers import Turns, Workers
 
-SCAN_BLOCK = 8 << 20  # bytes the parent reads at a time to find line boundaries
-DEFAULT_BATCH_LINES = 1000  # as Kelora's --batch-size
-# Without --batch-size a plain file goes in ranges of about 2 MiB (~6000 lines of 330 bytes):
-# every batch costs a round trip to the parent, a result to pickle and merge and a turn to
-# write, and on T2 (1M events, 2 workers) 1000-line batches gave 1.49x, 5000-line ones 1.63x.
-RANGE_BYTES = 2 << 20
-
-
-def _nth_line_end(block, limit: int, i: int, n: int, guess: int) -> int:
-    """The offset just after the *n*-th newline of ``block[i:limit]`` (n >= 1), or -1 if it
-    has fewer; *guess* is the expected distance, so only the lines between the guess and the
-    answer are stepped over."""
-    j = min(i + guess, limit)
-    found = block.count(b"\n", i, j)
-    if found >= n:  # step back over the extra newlines, then to the n-th
-        for _ in range(found - n):
-            j = block.rfind(b"\n", i, j)
-        return block.rfind(b"\n", i, j) + 1
-    for _ in range(n - found):
-        k = block.find(b"\n", j, limit)
-        if k < 0:
-            return -1
-        j = k + 1
-    return j
-
-
-class _signals_held:
-    """Hold SIGINT and SIGTERM for the block (they are delivered at its end)."""
-
-    SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-    def __enter__(self):
-        self.old = signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
-
-    def __exit__(self, *exc):
-        signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
-
-
-# A line with an odd number of double quotes: in CSV/TSV it opens (or closes) a quoted field
-# that holds a newline (Kelora's parity rule, kelora.formats.csvin.record_complete).
-_ODD_QUOTES = re.compile(rb'^[^"\n]*"(?:[^"\n]*"[^"\n]*")*[^"\n]*$', re.MULTILINE)
-
-
-def _quoted_newline(src) -> bool:
-    """Whether a plain CSV/TSV file may hold a record spanning lines (one C-speed scan; byte
-    ranges cut at line ends would split such a record)."""
-    import mmap
-
-    try:
-        with mmap.mmap(src.fd, 0, access=mmap.ACCESS_READ) as mm:
-            return mm.find(b'"') >= 0 and _ODD_QUOTES.search(mm) is not None
-    except (OSError, ValueError):  # empty or unmappable: the lines path is always exact
-        return True
-
-
-def _fileno(stream) -> int | None:
-    try:
-        return stream.fileno()
-    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
-        return None
-
-
-def _plain_file(src) -> tuple | None:
-    """``(dev, ino)`` when *src* reads a regular file as it is (not decompressed), else None."""
-    if src.fd is None or not isinstance(src.stream, io.BufferedReader):
-        return None
-    if _fileno(src.stream) != src.fd:
-        return None  # a decompressor in between
-    try:
-        st = os.fstat(src.fd)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
-
-
-class ParallelReader:
-    """Drives the workers for ``Pipeline``; called instead of ``Pipeline._read_inputs``."""
+class ParallelReader(Batcher):
+    """Drives the forked workers for ``Pipeline``; called instead of ``Pipeline._read_inputs``.
+    Cutting the input into tasks and absorbing results: ``kelora.run.batching.Batcher``."""
 
     def __init__(self, pipeline):
-        self.p = pipeline
-        c = pipeline.config
-        self.batch_size = c.batch_size or DEFAULT_BATCH_LINES  # batches of lines (stdin, pipes, gzip)
-        self.range_lines = c.batch_size  # None: byte ranges of ~RANGE_BYTES (see _ranges)
-        self.workers = c.threads or os.cpu_count() or 2
-        self.ordered = not c.unordered
-        self.seq = 0
-        self.absorbed_written = 0  # batches written by workers whose results were merged
-        self.draining = False  # after an interrupt: merge what was written, raise nothing
-
-    def _task(self, source, first: int, src) -> Task:
-        self.seq += 1
-        return Task(self.seq - 1, source, first, src.label, src.meta_name)
-
-    def _batches(self):
-        """Yield the ``Task`` of each batch in input order; handles --skip-lines and --head."""
-        from kelora.run import reader
-
-        p, c = self.p, self.p.config
-        stats = p.stats
-        for src in p.sources():
-            if isinstance(src, reader.OpenFailure):
-                stats.files_failed.append(src.path)
-                p.reporter.error(src.message)
-                if c.strict:
-                    raise StageFailed(src.message)
-                continue
-            stats.files_processed += 1
-            batch: list[bytes] = []
-            first = p.line_num + 1
-            ident = _plain_file(src) if c.head is None else None
-            spans = False  # CSV/TSV: a batch is cut only where no quoted field is open
-            odd = 0  # parity of the double quotes since the last cut
-            try:
-                cap = src.cap
-                for raw in src.lines:
-                    if c.head is not None and p.line_num >= c.head:
-                        break
-                    if cap and len(raw) == cap and raw[-1:] != b"\n":
-                        raw = reader.LongLine(raw, reader.rest_of_line(raw, src.stream))  # workers warn and cut
-                    p.line_num += 1
-                    if p.line_num <= c.skip_lines:
-                        stats.lines_read += 1
-                        stats.lines_filtered += 1
-                        first = p.line_num + 1
-                        continue
-                    if p.parser is None:
-                        if not raw.strip():
-                            batch.append(raw)
-                            continue
-                        self._prime_parser(raw, p.line_num, src)
-                        spans = getattr(p.parser, "records_span_lines", False)
-                        if spans and ident is not None and _quoted_newline(src):
-                            ident = None  # records span lines: cut batches of lines, by quotes
-                        if p.parser_consumed_first:
-                            stats.lines_read += 1
-                            stats.lines_header += 1
-                            first = p.line_num + 1
-                            continue
-                    batch.append(raw)
-                    if ident is not None:
-                        break  # the format is known: the rest of the file goes by byte ranges
-                    if spans:
-                        odd ^= raw.count(b'"') & 1
-                        if odd:
-                            continue
-                    if len(batch) >= self.batch_size:
-                        yield self._task(batch, first, src)
-                        batch, first = [], p.line_num + 1
-                if ident is not None:
-                    if batch:
-                        yield self._task(batch, first, src)
-                        batch = []
-                    yield from self._ranges(src, ident)
-            except (OSError, EOFError, ValueError) as exc:
-                if isinstance(exc, (BrokenPipeError, UnicodeError)):
-                    raise  # a closed pipe, or text that is no input's fault: not a failed read
-                message = f"Failed to read '{src.label}': {exc}"
-                stats.files_failed.append(src.label)
-                p.reporter.error(message)
-                if c.strict:
-                    raise StageFailed(message)
-            if batch:
-                yield self._task(batch, first, src)
-            if c.head is not None and p.line_num >= c.head:
-                return
-
-    def _ranges(self, src, ident: tuple):
-        """The rest of a regular file as byte ranges: of ``--batch-size`` lines each when given,
-        else of about ``RANGE_BYTES`` each (cut after a newline).
-
-        The parent reads the file in large blocks only to find where batches end and how many
-        lines they hold; workers read the bytes again (from the page cache) with ``pread``.  An
-        exact line count is found from a guess (the previous batch's bytes per line) corrected
-        by a few ``find``/``rfind`` calls, so the parent does no per-line work in Python."""
-        p = self.p
-        stream, size = src.stream, self.range_lines
-        start = stream.tell()  # the first byte of the next batch
-        pos = start  # the file offset of block[0]
-        lines = 0  # complete lines in [start, pos)
-        per_line = 0.0  # bytes per line, from the last full batch
-        block = bytearray(SCAN_BLOCK)  # reused: a fresh 8 MiB per read costs page faults
-        while True:
-            limit = stream.readinto(block)
-            if not limit:
-                break
-            if not per_line:
-                per_line = limit / (block.count(b"\n", 0, limit) + 1)
-            i = 0
-            while True:
-                if size is None:  # by bytes: the first line end past RANGE_BYTES
-                    end = block.find(b"\n", max(i, start + RANGE_BYTES - pos - 1), limit) + 1
-                    if end == 0:
-                        lines += block.count(b"\n", i, limit)
-                        break
-                    count = lines + block.count(b"\n", i, end)
-                else:
-                    need = size - lines
-                    end = _nth_line_end(block, limit, i, need, int(need * per_line))
-                    if end < 0:  # the block runs out first
-                        lines += block.count(b"\n", i, limit)
-                        break
-                    count = size
-                first = p.line_num + 1
-                p.line_num += count
-                yield self._task(Range(src.label, ident, start, pos + end - start), first, src)
-                per_line = (pos + end - start) / count
-                start, lines, i = pos + end, 0, end
-            pos += limit
-        if pos > start:  # the last batch (its last line may lack a newline)
-            first = p.line_num + 1
-            p.line_num += lines + (0 if self._ends_with_newline(src, pos) else 1)
-            yield self._task(Range(src.label, ident, start, pos - start), first, src)
-
-    @staticmethod
-    def _ends_with_newline(src, size: int) -> bool:
-        return size == 0 or os.pread(src.fd, 1, size - 1) == b"\n"
-
-    def _prime_parser(self, raw: bytes, n: int, src) -> None:
-        """Choose the format (and read a CSV header) in the parent, before the fork."""
-        from kelora.run.reader import peek_lines
-
-        p = self.p
-        text = p.decode(raw.rstrip(b"\r\n"), n)
-        p.parser = p.make_parser(text, [line.decode("utf-8", "replace") for line in peek_lines(src.stream)])
-        p.parser_consumed_first = False
-        if registry.has_header(p.stats.format_name) or getattr(p.parser, "has_header", False):
-            try:
-                consumed = p.parser.parse(text) is None
-            except Exception:  # noqa: BLE001 - a bad first line is handled by the workers
-                consumed = False
-            p.parser_consumed_first = consumed
-            p.header_line = text if consumed else None
+        super().__init__(pipeline)
+        self.workers = pipeline.config.threads or os.cpu_count() or 2
 
     def _turns(self, mp):
         """Workers write the output when it is a real descriptor (stdout or an -o file)."""
@@ -288,7 +61,7 @@ class ParallelReader:
     def read_inputs(self) -> None:
         p = self.p
         batches = self._batches()
-        first = next(batches, None)  # primes the parser before the fork
+        first = first_task(batches)  # primes the parser before the fork
         if first is None:
             return
         from kelora.keyring import ensure_keyring, finish_prefetch
@@ -296,8 +69,7 @@ class ParallelReader:
         if "pseudonym" in p.called_functions:
             ensure_keyring(p.ctx)  # derive once, here; workers inherit it through fork
         finish_prefetch()
-        # metrics --begin tracked, by function: a worker cannot see them (see _metric_conflicts)
-        self.begin_fns = {name: m.fn for name, m in p.ctx.metrics.metrics.items()}
+        self.note_begin_metrics()
         p.sink.flush()
         self._header = p.sink.take_header()  # csv/tsv: written once, before the first row
         # what the forked workers inherit (kelora.run.workers)
@@ -311,6 +83,9 @@ class ParallelReader:
         try:
             pool.send(first)
             for task in batches:
+                if task is IDLE:  # a quiet pipe: take in what is ready meanwhile
+                    self._collect(pool, 0)
+                    continue
                 while pool.full():
                     self._collect(pool)
                 pool.send(task)
@@ -355,35 +130,16 @@ class ParallelReader:
         except (KeyboardInterrupt, StageFailed):  # a second signal, a dead worker: stop now
             pass
 
-    def _metric_conflicts(self) -> None:
-        """A metric name tracked by different functions in different batches (or in --begin and
-        in the event stages): a sequential run reports each later call as an error, a worker
-        cannot see the other batches, and the merge kept the first one.  Kelora warns here."""
-        conflicts = self.p.ctx.metrics.conflicts
-        if not conflicts:
-            return
-        parts = []
-        for name, fns in sorted(conflicts.items()):
-            begin = self.begin_fns.get(name)
-            if begin is not None:
-                later = ", ".join(f for f in fns if f != begin)
-                parts.append(f"'{name}' ({begin} in --begin, {later} in the event stages)")
-            else:
-                parts.append(f"'{name}' ({' and '.join(fns)} in different batches)")
-        self.p.reporter.warning(
-            "metric name used by different track functions across stages: " + ", ".join(parts)
-            + "; the merged value is unreliable — use a distinct name per track function")
-
-    def _collect(self, pool: Workers) -> None:
+    def _collect(self, pool: Workers, timeout: float = 0.2) -> None:
         """Wait for finished batches and absorb them: in input order, or as they come with
         --unordered.  (Short waits keep Ctrl-C responsive.)  Signals are held meanwhile: a
         result taken off its pipe is always absorbed (or kept in ``done``), so the counts of an
         interrupted run are exact; the signal arrives when this returns."""
         with _signals_held():
-            self._collect_held(pool)
+            self._collect_held(pool, timeout)
 
-    def _collect_held(self, pool: Workers) -> None:
-        for seq, result in pool.receive(0.2):
+    def _collect_held(self, pool: Workers, timeout: float) -> None:
+        for seq, result in pool.receive(timeout):
             if not self.ordered:
                 self._absorb(result)
                 continue
@@ -391,30 +147,3 @@ class ParallelReader:
             while self.next_seq in self.done:
                 self._absorb(self.done.pop(self.next_seq))
                 self.next_seq += 1
-
-    def _absorb(self, result: BatchResult) -> None:
-        """Write a batch's output (unless its worker did) and merge its state into the run's."""
-        p = self.p
-        if result.write_failure == SKIPPED:
-            return  # not written (the run was stopping): not counted either
-        if result.out is None:
-            self.absorbed_written += 1
-        elif result.out:
-            if self._header is not None:
-                p.sink.write_raw(self._header)
-                self._header = None
-            p.sink.write_raw(result.out)
-        if result.printed:
-            p.sink.printed.write(result.printed)
-        p.state.merge(result.state)
-        if self.draining:
-            return
-        write_failure, exit_request, failure = result.write_failure, result.exit_request, result.failure
-        if write_failure is not None:
-            p.sink.write_error(OSError(*write_failure))  # EPIPE comes back as BrokenPipeError
-        if exit_request is not None:
-            from kelora.errors import ExitRequest
-
-            raise ExitRequest(*exit_request)
-        if failure is not None:
-            raise StageFailed(failure)

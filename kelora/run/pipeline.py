@@ -301,6 +301,10 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                              "Rerun without --parallel.")
         if needs_keys(c.output_format) and not c.keys:
             raise FatalError(f"Pipeline error: {keys_required_error(c.output_format).message}")
+        if c.parallel and c.engine == "dask":
+            from kelora.run.dask_engine import refuse
+
+            refuse(self)  # side effects a retry would repeat, an unshared key, plain tcp://
         if c.rotation_map or c.escrow or c.scan_pii or "reveal" in self.called_functions:
             from kelora.privacy.lifecycle import Lifecycle
 
@@ -340,9 +344,11 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                                               "settings. Rerun without --parallel to silence this.")
                     if (c.parallel and c.take is None and not per_file_header and not sequential
                             and not self.parallel_sequential):
-                        from kelora.run.parallel import ParallelReader
-
-                        ParallelReader(self).read_inputs()
+                        if c.engine == "dask":
+                            from kelora.run.dask_engine import DaskReader as Driver
+                        else:
+                            from kelora.run.parallel import ParallelReader as Driver
+                        Driver(self).read_inputs()
                     else:
                         self._read_inputs()
                 if self.context is not None:

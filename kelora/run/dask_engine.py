@@ -1,0 +1,349 @@
+"""``--engine dask``: the run's batches on a ``dask.distributed`` cluster (docs/dask.md).
+
+The driver (this process) does what ``--parallel``'s parent does -- it compiles the scripts, runs
+``--begin``, chooses the input format and cuts the input into tasks (``kelora.run.batching``:
+plain files as byte ranges that workers ``pread`` from the same path, stdin, pipes and compressed
+files as line lists shipped with the task) -- and then submits each task to the cluster with the
+run's ``RunPlan``, broadcast to the workers once.  A worker builds its pipeline from the plan once
+per run (``worker_pipeline``; cached per worker thread), runs ``run_batch`` and returns the
+``BatchResult`` with what the batch wrote to stderr (warnings, ``-v`` errors: a worker's stderr is
+not the user's).  Only the driver writes, in input order (or as batches finish with
+``--unordered``), and merges each batch's ``RunState`` in the same order: output, stats and
+metrics are those of a sequential run.
+
+Failure model.  Dask re-runs the tasks of a worker that died (up to its ``allowed-failures``);
+the driver writes a batch once, from the one result its future gives, so a retry neither
+duplicates nor loses lines.  Side effects that a retry would repeat (``append_file``,
+``truncate_file``, ``mkdir``, the privacy lifecycle's files) are refused before anything is read.
+
+Secrets.  The secret never travels: a worker derives the key from its own environment or secret
+file.  Before the first task every worker proves it derived the same key as the driver (the
+``Keyring.fingerprint()`` in ``RunPlan.key_check``, an HMAC of a fixed label, never the key), and
+a worker built later checks again: a different or missing secret stops the run (exit 2), because
+mixed keys would silently split one value into several tokens.  The local cluster's worker
+processes get the secret variables through their own process environment at spawn (the nanny's
+``env``; docs/security.md).  An ephemeral key cannot be shared, so ``pseudonym()`` without a
+secret is refused.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import threading
+import time
+import uuid
+
+from kelora.errors import FatalError, UsageError
+from kelora.run.batch import Range
+from kelora.run.batching import IDLE, Batcher, _signals_held, first_task
+from kelora.run.stages import FILE_WRITERS, StageFailed
+
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+SECRET_SOURCES = ("KELORA_SECRET", "KELORA_SECRET_FILE")  # what a local cluster's workers get
+PER_WORKER = 3  # tasks in flight per worker: keeps workers busy, bounds the driver's memory
+# run-time variables a worker takes from the driver, not from its own environment
+FORWARDED = ("KELORA_SEED",)
+
+
+class KeyMismatch(Exception):
+    """A worker derived another pseudonym key than the driver (or none): the run stops."""
+
+
+# ---------------------------------------------------------------------------- before reading
+
+def refuse(pipeline) -> None:
+    """What ``--engine dask`` cannot run: raise ``UsageError`` (exit 2) before anything is read."""
+    c = pipeline.config
+    if c.scheduler is not None:
+        check_address(c.scheduler, c.insecure_transport)
+    for flag, used in (("--rotation-map", c.rotation_map), ("--escrow", c.escrow),
+                       ("--scan-pii", c.scan_pii)):
+        if used:
+            raise UsageError(f"{flag} is not supported with --engine dask: its files would be written "
+                             "by every worker (and again by a retried batch); rerun without --engine dask")
+    calls = pipeline.called_functions
+    writers = sorted(calls & (FILE_WRITERS | {"reveal"}))
+    if writers:
+        raise UsageError(f"{', '.join(writers)} cannot be used with --engine dask: a batch re-run after a "
+                         "lost worker would repeat its effect; rerun without --engine dask")
+    if "pseudonym" in calls:
+        from kelora.keyring import resolve_secret
+
+        secret, _ = resolve_secret(pipeline.ctx)
+        if secret is None:
+            raise UsageError("pseudonym() with --engine dask needs a secret (KELORA_SECRET or KELORA_SECRET_FILE): "
+                             "an ephemeral key would differ on every worker")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError("--engine dask needs Dask: pip install 'kelora[dask]'") from None
+
+
+def check_address(address: str, insecure: bool) -> None:
+    """A remote scheduler must be reached over TLS unless ``--insecure-transport``: events are
+    personal data in transit.  A loopback address never leaves the machine."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme in ("tls", "wss") or insecure:
+        return
+    host = rest.rsplit(":", 1)[0] if rest.count(":") == 1 or rest.startswith("[") else rest
+    if host.strip("[]") in LOOPBACK:
+        return
+    raise UsageError(f"--scheduler '{address}' is not encrypted, and events are personal data in transit: "
+                     "use a tls:// scheduler address, or add --insecure-transport to send them in the clear")
+
+
+# ---------------------------------------------------------------------------- the workers' side
+
+_LOCAL = threading.local()  # per worker thread: (run id, pipeline, env)
+
+
+def _worker_env(forwarded: dict):
+    from kelora.keyring import held_secrets, take_process_secrets
+    from kelora.run.env import Env
+
+    take_process_secrets()  # COMPAT D16 in the worker too: no script sees the secret variables
+    return Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO(),
+               environ={**os.environ, **forwarded}, secrets=held_secrets())
+
+
+def _where() -> str:
+    import socket
+
+    return f"{socket.gethostname()} (pid {os.getpid()})"
+
+
+def _check_key(key_check: str | None, secret_file: str | None, secrets) -> None:
+    if key_check is None:
+        return
+    from kelora.keyring import environment_fingerprint
+
+    try:
+        mine = environment_fingerprint(secret_file, secrets)
+    except FatalError as err:
+        raise KeyMismatch(f"the Dask worker on {_where()} cannot read its pseudonym secret: {err.message}") from None
+    if mine is None:
+        raise KeyMismatch(f"the Dask worker on {_where()} has no pseudonym secret (KELORA_SECRET or "
+                          "KELORA_SECRET_FILE in its environment)")
+    if mine != key_check:
+        raise KeyMismatch(f"the Dask worker on {_where()} derived a different pseudonym key than this "
+                          "process: its secret differs")
+
+
+def check_worker(key_check: str | None, secret_file: str | None) -> bool:
+    """Run on every worker before the first task (``Client.run``)."""
+    _check_key(key_check, secret_file, _worker_env({}).secrets)
+    return True
+
+
+def run_task(plan, run_id: str, forwarded: dict, task):
+    """A Dask task: one batch of *plan*; returns ``(BatchResult, stderr text)``."""
+    from kelora.run.batch import run_batch
+
+    state = getattr(_LOCAL, "run", None)
+    if state is None or state[0] != run_id:
+        from kelora.run.plan import worker_pipeline
+
+        _LOCAL.run = None  # a previous run's pipeline is released
+        env = _worker_env(forwarded)
+        _check_key(plan.key_check, plan.config.secret_file, env.secrets)
+        pipe = worker_pipeline(plan, env)
+        if plan.key_check is not None:
+            from kelora.keyring import ensure_keyring
+
+            ensure_keyring(pipe.ctx)
+        env.stderr.seek(0)
+        env.stderr.truncate()  # compile-time notes are the driver's to show
+        state = _LOCAL.run = (run_id, pipe, env)
+    _, pipe, env = state
+    result = run_batch(pipe, task)
+    err = env.stderr.getvalue()
+    if err:
+        env.stderr.seek(0)
+        env.stderr.truncate()
+    return result, err
+
+
+# ---------------------------------------------------------------------------- the driver
+
+def _quiet() -> None:
+    """No Dask log lines or warnings on the user's stderr."""
+    import logging
+    import warnings
+
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module=r"distributed(\..*)?$")
+    warnings.filterwarnings("ignore", module=r"dask(\..*)?$")
+
+
+def _shared(task):
+    """*task* as a worker on another machine reads it: a byte range of a plain file by its
+    absolute path, checked by inode only (the device number is each machine's own)."""
+    lines = task.lines
+    if type(lines) is not Range:
+        return task
+    shared = Range(os.path.abspath(lines.path), (None, lines.ident[1]), lines.offset, lines.length)
+    return dataclasses.replace(task, lines=shared)
+
+
+def _wait(fut, timeout: float) -> None:
+    """Wait up to *timeout* seconds for *fut* (its failure is taken up by ``_take``)."""
+    try:
+        fut.result(timeout=timeout)
+    except Exception:  # noqa: BLE001 - a timeout, or the task's own error
+        pass
+
+
+class DaskReader(Batcher):
+    """Runs the batches of ``Pipeline`` *pipeline* on a Dask cluster; called instead of
+    ``Pipeline._read_inputs``."""
+
+    def read_inputs(self) -> None:
+        p = self.p
+        batches = self._batches()
+        first = first_task(batches)  # primes the parser: the plan needs the format
+        if first is None:
+            return
+        from kelora.run.plan import plan_of
+
+        key_check = None
+        if "pseudonym" in p.called_functions:
+            from kelora.keyring import ensure_keyring
+
+            key_check = ensure_keyring(p.ctx).fingerprint()
+        plan = plan_of(p, key_check)
+        self.note_begin_metrics()
+        p.sink.flush()
+        self._header = p.sink.take_header()
+        forwarded = {k: p.env.environ[k] for k in FORWARDED if k in p.env.environ}
+        client, cluster = self._connect(key_check is not None)
+        self.pending: dict = {}  # seq -> future
+        self.next_seq = 0
+        try:
+            self._check_workers(client, plan)
+            plan_f = client.scatter(plan, broadcast=True, hash=False)
+            run_id = uuid.uuid4().hex
+            window = PER_WORKER * max(1, len(client.scheduler_info().get("workers", {})))
+
+            def submit(task):
+                task = _shared(task)
+                self.pending[task.seq] = client.submit(
+                    run_task, plan_f, run_id, forwarded, task, key=f"kelora-{run_id}-{task.seq}", pure=False)
+
+            submit(first)
+            for task in batches:
+                if task is IDLE:  # a quiet pipe: write what is ready meanwhile
+                    self._collect(block=False)
+                    p.sink.flush()
+                    continue
+                while len(self.pending) >= window:
+                    self._collect(block=True)
+                submit(task)
+            while self.pending:
+                self._collect(block=True)
+            self._metric_conflicts()
+        finally:
+            if self.pending:
+                try:
+                    client.cancel(list(self.pending.values()))
+                except Exception:  # noqa: BLE001 - closing anyway
+                    pass
+            self._close(client, cluster)
+
+    # -------------------------------------------------------------- the cluster
+    def _connect(self, with_secret: bool):
+        _quiet()
+        import dask
+        from distributed import Client, LocalCluster
+
+        c = self.p.config
+        dask.config.set({"distributed.scheduler.work-stealing": True,
+                         "distributed.admin.tick.limit": "1h"})  # no "event loop unresponsive" lines
+        if c.scheduler is not None:
+            try:
+                client = Client(c.scheduler, timeout="20s", set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise FatalError(f"cannot connect to the Dask scheduler at '{c.scheduler}': {exc}") from None
+            try:
+                client.wait_for_workers(1, timeout=60)
+            except (OSError, TimeoutError):
+                client.close()
+                raise FatalError(f"the Dask scheduler at '{c.scheduler}' has no workers") from None
+            return client, None
+        import logging
+
+        # The secret variables reach the workers as their own process environment at spawn
+        # (the nanny keeps them to restart a lost worker); never in a task or a message.
+        env = {k: v for k, v in self.p.env.secrets.items() if k in SECRET_SOURCES} if with_secret else {}
+        cluster = LocalCluster(n_workers=c.threads or os.cpu_count() or 2, processes=True,
+                               threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                               silence_logs=logging.CRITICAL, env=env)
+        return Client(cluster, set_as_default=False), cluster
+
+    @staticmethod
+    def _close(client, cluster) -> None:
+        with _signals_held():
+            for thing in (client, cluster):
+                if thing is not None:
+                    try:
+                        thing.close()
+                    except Exception:  # noqa: BLE001 - shutting down: nothing left to report
+                        pass
+
+    def _check_workers(self, client, plan) -> None:
+        if plan.key_check is None:
+            return
+        try:
+            client.run(check_worker, plan.key_check, plan.config.secret_file)
+        except KeyMismatch as err:
+            raise FatalError(f"Pipeline error: {err}", hint="give every worker the same KELORA_SECRET "
+                             "or KELORA_SECRET_FILE", exit_code=2) from None
+
+    # -------------------------------------------------------------- results
+    def _collect(self, block: bool) -> None:
+        """Absorb finished batches: in input order, or as they finish with --unordered.  Waits
+        (in short steps, for Ctrl-C) when *block*; holds signals while absorbing, so the counts
+        of an interrupted run are those of what was written."""
+        pending = self.pending
+        if self.ordered:
+            while self.next_seq in pending:
+                fut = pending[self.next_seq]
+                if not fut.done():
+                    if not block:
+                        return
+                    _wait(fut, 0.2)
+                    continue
+                self._take(self.next_seq)
+                self.next_seq += 1
+                block = False  # one batch is enough to make room
+            return
+        done = [seq for seq, fut in pending.items() if fut.done()]
+        if not done and block:
+            deadline = time.monotonic() + 0.2
+            while not done and time.monotonic() < deadline:
+                time.sleep(0.005)
+                done = [seq for seq, fut in pending.items() if fut.done()]
+        for seq in sorted(done):
+            self._take(seq)
+
+    def _take(self, seq: int) -> None:
+        fut = self.pending.pop(seq)
+        try:
+            result, err = fut.result()
+        except KeyMismatch as exc:
+            raise FatalError(f"Pipeline error: {exc}", hint="give every worker the same KELORA_SECRET "
+                             "or KELORA_SECRET_FILE", exit_code=2) from None
+        except Exception as exc:  # noqa: BLE001 - a task that failed in Dask: one clear line
+            name = type(exc).__name__
+            if name == "KilledWorker":
+                raise StageFailed(f"batch {seq + 1} was lost: the Dask workers running it died repeatedly") from None
+            raise StageFailed(f"batch {seq + 1} failed on a Dask worker: {name}: {exc}") from None
+        with _signals_held():
+            if err:
+                self.p.sink.flush()
+                self.p.env.stderr.write(err)
+                self.p.env.stderr.flush()
+            self._absorb(result)

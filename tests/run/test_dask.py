@@ -1,0 +1,212 @@
+"""--engine dask: on a LocalCluster(n_workers=2, processes=True) the run gives byte-identical
+output, --stats=json and --metrics=json to the sequential run; a worker with another secret
+stops the run; a killed worker neither duplicates nor loses lines; what Dask cannot run safely
+is refused before anything is read.
+
+Skipped only when Dask cannot be imported (``make test`` installs it: the dev extra includes
+kelora[dask]).  One cluster serves the module (``--scheduler``); one test starts kelora's own.
+"""
+import gzip
+import json
+import logging
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from tests.conftest import KELORA_BIN  # noqa: E402
+
+SECRET = "dask-test-secret-0123456789abcdef"
+GEN = [Path(__file__).resolve().parents[3] / "shared" / "bench" / "gen_events.py",
+       Path("/work/shared/bench/gen_events.py")]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    c = LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                     dashboard_address=None, silence_logs=logging.CRITICAL, env={"KELORA_SECRET": SECRET})
+    yield c
+    c.close()
+
+
+def _kelora(args, stdin=None, secret=SECRET, timeout=180):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KELORA_")}
+    if secret is not None:
+        env["KELORA_SECRET"] = secret
+    return subprocess.run([KELORA_BIN, *args], input=stdin, capture_output=True, env=env, timeout=timeout)
+
+
+def _stats(stderr_or_out: bytes) -> dict:
+    data = json.loads(stderr_or_out)
+    data.pop("throughput", None)  # the run's duration
+    return data
+
+
+def _same_as_sequential(cluster, args, stdin=None, extra=("--batch-size", "97")):
+    """Events (and stderr), --metrics=json and --stats=json of the Dask run equal the sequential
+    run's (the two reports come from one run: metrics, then stats, on stdout)."""
+    dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address, *extra]
+    for flags in ((), ("--metrics=json", "--stats=json")):
+        seq = _kelora([*args, *flags], stdin)
+        got = _kelora([*args, *flags, *dask], stdin)
+        assert got.returncode == seq.returncode, got.stderr
+        assert got.stderr == seq.stderr
+        if not flags:
+            assert got.stdout == seq.stdout
+            continue
+        seq_metrics, _, seq_stats = seq.stdout.partition(b'\n{\n  "format"')
+        got_metrics, _, got_stats = got.stdout.partition(b'\n{\n  "format"')
+        assert got_metrics == seq_metrics and seq_stats
+        assert _stats(b'{"format"' + got_stats) == _stats(b'{"format"' + seq_stats)
+
+
+@pytest.fixture(scope="module")
+def bench_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "events.jsonl"
+    gen = next((g for g in GEN if g.is_file()), None)
+    if gen is not None:
+        with open(path, "wb") as out:
+            subprocess.run([sys.executable, str(gen), "3000", "--seed", "7"], stdout=out, check=True)
+    else:  # the shared benchmark kit is not beside the checkout: events of the same shape
+        rng = random.Random(7)
+        with open(path, "w") as out:
+            for i in range(3000):
+                out.write(json.dumps({"timestamp": f"2024-05-01T10:{i // 60 % 60:02d}:{i % 60:02d}Z",
+                                      "level": rng.choice(["INFO", "WARN", "ERROR"]),
+                                      "user_email": f"user{rng.randrange(300)}@example.com",
+                                      "status": rng.choice([200, 200, 404, 500]),
+                                      "message": "hello " * rng.randrange(5)}) + "\n")
+    return path
+
+
+SCRIPT = ["-e", 'e.user = pseudonym(e.user_email, "users"); e.user_email = ()',
+          "--filter", "e.status >= 400",
+          "-e", 'track_freq("status", e.status); track_unique("users", e.user); track_inc("n")']
+
+
+def test_bench_data_same_output_stats_and_metrics(cluster, bench_data):
+    _same_as_sequential(cluster, ["-j", str(bench_data), *SCRIPT, "-F", "json"])
+
+
+@pytest.fixture(scope="module")
+def ragged(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ragged")
+    rows = [b'{"i": %d, "user": "u%d", "status": %d}' % (i, i % 7, 200 + i % 4 * 100) for i in range(400)]
+    (d / "crlf.jsonl").write_bytes(b"".join(r + b"\r\n" for r in rows[:150]))
+    (d / "nofinal.jsonl").write_bytes(b"\n".join(rows[150:300]))  # no final newline
+    long = b'{"i": 9999, "user": "long", "status": 500, "pad": "' + b"x" * 300_000 + b'"}'
+    (d / "long.jsonl").write_bytes(b"\n".join([*rows[300:320], long, b"not json", b"", *rows[320:]]) + b"\n")
+    (d / "more.jsonl.gz").write_bytes(gzip.compress(b"".join(r + b"\n" for r in rows[::3])))
+    csv = [b"i,user,status"] + [b"%d,u%d,%d" % (i, i % 5, 200 + i % 3 * 100) for i in range(300)]
+    csv.insert(50, b'50,"two\nlines",500')
+    (d / "data.csv").write_bytes(b"\n".join(csv) + b"\n")
+    return d
+
+
+def test_ragged_inputs_same_output_stats_and_metrics(cluster, ragged):
+    files = [str(ragged / n) for n in ("crlf.jsonl", "nofinal.jsonl", "long.jsonl", "more.jsonl.gz")]
+    script = ["-e", 'e.u = pseudonym(e.user, "users"); track_unique("u", e.u); track_sum("s", e.status)',
+              "--filter", "e.status >= 300"]
+    _same_as_sequential(cluster, ["-j", *files, *script, "--max-line-bytes", "100000"])
+    _same_as_sequential(cluster, ["-f", "csv", str(ragged / "data.csv"), "-e", 'track_freq("status", e.status)',
+                                  "-F", "csv", "-k", "i,user,status"])
+    stdin = (ragged / "long.jsonl").read_bytes() + (ragged / "crlf.jsonl").read_bytes()
+    _same_as_sequential(cluster, ["-j", *script, "-F", "json"], stdin=stdin)
+
+
+def test_worker_warnings_and_errors_reach_the_user_in_order(cluster, ragged):
+    """A worker's stderr is not the user's: -v errors come back with the batch."""
+    _same_as_sequential(cluster, ["-j", str(ragged / "long.jsonl"), "-v", "-e", "e.x = e.status / (e.i % 2)"])
+
+
+def test_a_worker_with_another_secret_stops_the_run(cluster, bench_data):
+    got = _kelora(["-j", str(bench_data), *SCRIPT, "--engine", "dask", "--scheduler", cluster.scheduler_address],
+                  secret="another-secret-than-the-workers-have")
+    assert got.returncode == 2
+    assert got.stdout == b""
+    err = got.stderr.decode()
+    assert "derived a different pseudonym key" in err and "Traceback" not in err
+    assert SECRET not in err and "another-secret" not in err
+
+
+def test_a_killed_worker_neither_duplicates_nor_loses_lines(cluster, tmp_path):
+    from distributed import Client
+
+    lines = b"".join(b'{"i": %d}\n' % i for i in range(4000))
+    # each event does some work, so the run is still going when a worker is killed
+    script = ["-e", "let s = 0; for k in range(0, 300) { s += k }; e.s = s", "--batch-size", "40"]
+    proc = subprocess.Popen([KELORA_BIN, "-j", *script, "--engine", "dask", "--scheduler", cluster.scheduler_address],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "KELORA_SECRET": SECRET})
+    proc.stdin.write(lines)
+    proc.stdin.close()
+    first = proc.stdout.readline()  # batches are being written
+    with Client(cluster, set_as_default=False) as client:
+        pids = client.run(os.getpid)
+    victim = sorted(pids.values())[0]
+    still_running = proc.poll() is None
+    os.kill(victim, 9)
+    rest = proc.stdout.read()
+    proc.wait(timeout=180)
+    err = proc.stderr.read()
+    assert proc.returncode == 0, err
+    expected = _kelora(["-j", *script], stdin=lines).stdout
+    assert first + rest == expected
+    assert still_running, "the run ended before the worker was killed: make it longer"
+    with Client(cluster, set_as_default=False) as client:  # the nanny brought the worker back
+        client.wait_for_workers(2, timeout=60)
+
+
+def test_batch_timeout_sends_a_quiet_pipes_partial_batch(cluster):
+    from tests.run.test_batch_timeout import run_slow_writer
+
+    assert run_slow_writer(["--engine", "dask", "--scheduler", cluster.scheduler_address], quiet_s=12)
+
+
+def test_kelora_starts_its_own_local_cluster(bench_data):
+    """Without --scheduler: a quiet LocalCluster of --threads processes; the secret reaches the
+    workers through their environment, and nothing but kelora's own output is printed."""
+    args = ["-j", str(bench_data), *SCRIPT, "-F", "logfmt"]
+    seq = _kelora(args)
+    got = _kelora([*args, "--engine", "dask", "--threads", "2", "--batch-size", "500"])
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == seq.stdout
+    assert got.stderr == seq.stderr
+
+
+@pytest.mark.parametrize("args, secret, message", [
+    (["-e", 'e.u = pseudonym(e.user, "u")'], None, "pseudonym() with --engine dask needs a secret"),
+    (["--allow-fs-writes", "-e", 'append_file("/tmp/x", "y")'], SECRET, "append_file cannot be used with --engine dask"),
+    (["--scheduler", "tcp://10.1.2.3:8786"], SECRET, "is not encrypted"),
+    (["--escrow", "e.db"], SECRET, "--escrow is not supported with --engine dask"),
+], ids=["ephemeral-key", "append_file", "plain-tcp", "escrow"])
+def test_refused_before_reading(args, secret, message):
+    got = _kelora(["-j", "--engine", "dask", *args], stdin=b'{"user": "a"}\n', secret=secret)
+    assert got.returncode == 2
+    assert got.stdout == b""
+    assert message in got.stderr.decode()
+
+
+def test_plain_tcp_is_allowed_with_insecure_transport():
+    from kelora.run.dask_engine import check_address
+
+    check_address("tcp://10.1.2.3:8786", insecure=True)
+    check_address("tls://10.1.2.3:8786", insecure=False)
+    check_address("tcp://127.0.0.1:8786", insecure=False)  # never leaves the machine
+    check_address("localhost:8786", insecure=False)
+
+
+def test_without_dask_installed_a_clear_error():
+    code = ("import sys; sys.modules['distributed'] = None; sys.argv = ['kelora', '-j', '--engine', 'dask'];"
+            "from kelora.cli.app import main; main()")
+    got = subprocess.run([sys.executable, "-c", code], input=b'{"a": 1}\n', capture_output=True, timeout=60)
+    assert got.returncode == 2
+    assert b"pip install 'kelora[dask]'" in got.stderr
