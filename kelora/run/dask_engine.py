@@ -132,14 +132,20 @@ def _check_key(key_check: str | None, secret_file: str | None, secrets) -> None:
                           "process: its secret differs")
 
 
-def check_worker(key_check: str | None, secret_file: str | None) -> bool:
-    """Run on every worker before the first task (``Client.run``)."""
-    _check_key(key_check, secret_file, _worker_env({}).secrets)
-    return True
+def check_worker(key_check: str | None, secret_file: str | None) -> str | None:
+    """Run on every worker before the first task (``Client.run``): why its key differs, or None.
+    (Returned, not raised: Dask logs a failed call with its arguments, the fingerprint among them.)"""
+    try:
+        _check_key(key_check, secret_file, _worker_env({}).secrets)
+    except KeyMismatch as err:
+        return str(err)
+    return None
 
 
 def run_task(plan, run_id: str, forwarded: dict, task):
-    """A Dask task: one batch of *plan*; returns ``(BatchResult, stderr text)``."""
+    """A Dask task: one batch of *plan*; returns ``(BatchResult, stderr text)``, or
+    ``(None, why)`` when this worker's key differs.  It never raises: Dask would log the failed
+    task with its arguments, the batch's events among them."""
     from kelora.run.batch import run_batch
 
     state = getattr(_LOCAL, "run", None)
@@ -148,12 +154,22 @@ def run_task(plan, run_id: str, forwarded: dict, task):
 
         _LOCAL.run = None  # a previous run's pipeline is released
         env = _worker_env(forwarded)
-        _check_key(plan.key_check, plan.config.secret_file, env.secrets)
-        pipe = worker_pipeline(plan, env)
-        if plan.key_check is not None:
-            from kelora.keyring import ensure_keyring
+        try:
+            _check_key(plan.key_check, plan.config.secret_file, env.secrets)
+        except KeyMismatch as err:
+            return None, str(err)
+        try:
+            pipe = worker_pipeline(plan, env)
+            if plan.key_check is not None:
+                from kelora.keyring import ensure_keyring
 
-            ensure_keyring(pipe.ctx)
+                ensure_keyring(pipe.ctx)
+        except Exception as exc:  # noqa: BLE001 - reported by the driver as a failed batch
+            from kelora.run.batch import BatchResult
+            from kelora.run.state import RunState
+
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            return BatchResult(task.seq, RunState(), failure=f"a Dask worker could not start the run: {message}"), ""
         env.stderr.seek(0)
         env.stderr.truncate()  # compile-time notes are the driver's to show
         state = _LOCAL.run = (run_id, pipe, env)
@@ -187,6 +203,11 @@ def _shared(task):
         return task
     shared = Range(os.path.abspath(lines.path), (None, lines.ident[1]), lines.offset, lines.length)
     return dataclasses.replace(task, lines=shared)
+
+
+def _mismatch(why: str) -> FatalError:
+    return FatalError(f"Pipeline error: {why}", hint="give every worker the same KELORA_SECRET or "
+                      "KELORA_SECRET_FILE", exit_code=2)
 
 
 def _wait(fut, timeout: float) -> None:
@@ -296,11 +317,9 @@ class DaskReader(Batcher):
     def _check_workers(self, client, plan) -> None:
         if plan.key_check is None:
             return
-        try:
-            client.run(check_worker, plan.key_check, plan.config.secret_file)
-        except KeyMismatch as err:
-            raise FatalError(f"Pipeline error: {err}", hint="give every worker the same KELORA_SECRET "
-                             "or KELORA_SECRET_FILE", exit_code=2) from None
+        for why in client.run(check_worker, plan.key_check, plan.config.secret_file).values():
+            if why is not None:
+                raise _mismatch(why)
 
     # -------------------------------------------------------------- results
     def _collect(self, block: bool) -> None:
@@ -333,14 +352,13 @@ class DaskReader(Batcher):
         fut = self.pending.pop(seq)
         try:
             result, err = fut.result()
-        except KeyMismatch as exc:
-            raise FatalError(f"Pipeline error: {exc}", hint="give every worker the same KELORA_SECRET "
-                             "or KELORA_SECRET_FILE", exit_code=2) from None
         except Exception as exc:  # noqa: BLE001 - a task that failed in Dask: one clear line
             name = type(exc).__name__
             if name == "KilledWorker":
                 raise StageFailed(f"batch {seq + 1} was lost: the Dask workers running it died repeatedly") from None
             raise StageFailed(f"batch {seq + 1} failed on a Dask worker: {name}: {exc}") from None
+        if result is None:
+            raise _mismatch(err)
         with _signals_held():
             if err:
                 self.p.sink.flush()

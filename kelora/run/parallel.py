@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 
 from kelora.run import workers
 from kelora.run.batching import IDLE, Batcher, _fileno, _nth_line_end, _signals_held, first_task  # noqa: F401 (tests)
