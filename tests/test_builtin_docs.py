@@ -1,13 +1,15 @@
 """Every builtin documents itself: a docstring, at least one example, and the examples hold.
 
 Examples are `SCRIPT  =>  EXPECTED` lines in the docstring's `Examples:` section.  SCRIPT runs
-as an -e stage against an empty event with KELORA_SECRET=kelora-bench-secret; EXPECTED is JSON
-(`null` for unit), or `!skip` / `!exit N` for the pipeline-control functions, or
+as an -e stage against an empty event with KELORA_SECRET=kelora-bench-secret; EXPECTED is written
+in the language's own notation (`()`, `#{"a": 1}`, `[1, 2]`, `'c'` for a char) and evaluated as an
+expression, or `!skip` / `!exit N` for the pipeline-control functions, or
 `!error TEXT` when the call must fail with a message containing TEXT.
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -84,7 +86,29 @@ def test_docstring_example(name, script, expected):
         assert info.value.code == int(expected.split()[1])
         return
     got = _jsonable(prog.run(scope))
-    assert got == json.loads(expected), f"{script} gave {got!r}, docstring says {expected}"
+    want = _jsonable(compile_script(expected, label="expected", mode="expression").run(Scope({}, {}, ctx)))
+    assert got == want and type(got) is type(want), f"{script} gave {got!r}, docstring says {expected}"
+
+
+def _json_shaped(text: str) -> bool:
+    return bool(re.search(r"\bnull\b", text) or re.search(r"(?<!#){", text))
+
+
+def test_examples_are_written_in_the_language_notation():
+    """`()` and `#{...}`, never JSON's `null` and `{...}` (issue 14)."""
+    bad = [f"{name}: {script} => {expected}" for name, b in REGISTRY.items() if b.name == name
+           for script, expected in b.examples()
+           if not expected.startswith("!") and _json_shaped(re.sub(r'"(?:[^"\\]|\\.)*"', '""', expected))]
+    assert not bad, bad
+
+
+def test_rendered_docs_show_no_test_markers():
+    from kelora.docs import functions_help, markdown
+
+    texts = [markdown(), functions_help("skip"), functions_help("exit"), functions_help("parse_json")]
+    for text in texts:
+        assert "!skip" not in text and "!exit" not in text and "!error" not in text
+    assert "skip()  // drops the event" in functions_help("skip")
 
 
 def test_function_reference_is_current():

@@ -101,7 +101,7 @@ def absorb_kv(ctx, event: dict, field: str, opts: dict = _NOTHING) -> dict:  # t
     Options: sep (default whitespace), kv_sep ("="), keep_source (false), overwrite (true).
 
     Examples:
-        absorb_kv(#{msg: "user=alice id=7 login ok"}, "msg")  =>  {"status": "applied", "data": {"user": "alice", "id": "7"}, "written": true, "remainder": "login ok", "removed_source": false, "error": null}
+        absorb_kv(#{msg: "user=alice id=7 login ok"}, "msg")  =>  #{"status": "applied", "data": #{"user": "alice", "id": "7"}, "written": true, "remainder": "login ok", "removed_source": false, "error": ()}
         absorb_kv(#{}, "msg").status  =>  "missing_field"
     """
     o = _options(opts)
@@ -144,7 +144,7 @@ def absorb_json(ctx, event: dict, field: str, opts: dict = _NOTHING) -> dict:  #
     Options: keep_source (false), overwrite (true).  Non-object JSON is a parse_error.
 
     Examples:
-        absorb_json(#{p: "{\\"a\\": 1}"}, "p")  =>  {"status": "applied", "data": {"a": 1}, "written": true, "remainder": null, "removed_source": true, "error": null}
+        absorb_json(#{p: "{\\"a\\": 1}"}, "p")  =>  #{"status": "applied", "data": #{"a": 1}, "written": true, "remainder": (), "removed_source": true, "error": ()}
         absorb_json(#{p: "[1]"}, "p").error  =>  "absorb_json expects a JSON object, got array"
     """
     o = _options(opts)
@@ -175,7 +175,7 @@ def absorb_regex(ctx, event: dict, field: str, pattern: str, opts: dict = _NOTHI
     Options: keep_source (false), overwrite (true).  No match gives status "empty".
 
     Examples:
-        absorb_regex(#{m: "GET /x 200"}, "m", "(?P<method>\\\\w+) (?P<path>\\\\S+)").data  =>  {"method": "GET", "path": "/x"}
+        absorb_regex(#{m: "GET /x 200"}, "m", "(?P<method>\\\\w+) (?P<path>\\\\S+)").data  =>  #{"method": "GET", "path": "/x"}
     """
     o = _options(opts)
     if isinstance(o, str):

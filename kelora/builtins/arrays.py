@@ -90,8 +90,8 @@ def sorted_by(items: list, field: str, descending: bool = False) -> list:
     """Copy of an array of maps sorted by one field; items without it go last.
 
     Examples:
-        sorted_by([#{n: 2}, #{n: 1}, #{x: 0}], "n")  =>  [{"n": 1}, {"n": 2}, {"x": 0}]
-        sorted_by([#{n: 1}, #{n: 2}], "n", true)  =>  [{"n": 2}, {"n": 1}]
+        sorted_by([#{n: 2}, #{n: 1}, #{x: 0}], "n")  =>  [#{"n": 1}, #{"n": 2}, #{"x": 0}]
+        sorted_by([#{n: 1}, #{n: 2}], "n", true)  =>  [#{"n": 2}, #{"n": 1}]
     """
     have = [v for v in items if isinstance(v, dict) and v.get(field) is not None]
     rest = [v for v in items if not (isinstance(v, dict) and v.get(field) is not None)]
@@ -177,7 +177,7 @@ def min_(items: object, other: object = _NOTHING) -> object:
     Examples:
         min([3, 1, 2])  =>  1
         min(4, 2.5)  =>  2.5
-        min([])  =>  null
+        min([])  =>  ()
     """
     return _extreme("min", items, other, False)
 
@@ -210,8 +210,8 @@ def sum_(items: list) -> float | None:
 
     Examples:
         sum([1, 2, 3.5])  =>  6.5
-        sum([])  =>  null
-        sum([1, "2"])  =>  null
+        sum([])  =>  ()
+        sum([1, "2"])  =>  ()
     """
     if not items or any(type(v) is not int and type(v) is not float for v in items):
         return None

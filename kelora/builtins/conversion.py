@@ -88,9 +88,9 @@ def to_int(value: object, thousands: str = _NOTHING) -> int | None:  # type: ign
 
     Examples:
         to_int("12")  =>  12
-        to_int("1.5")  =>  null
+        to_int("1.5")  =>  ()
         to_int(3.7)  =>  3
-        to_int(())  =>  null
+        to_int(())  =>  ()
         to_int("1,234,567", ",")  =>  1234567
     """
     if type(value) is float:
@@ -131,7 +131,7 @@ def to_float(value: object, thousands: str = _NOTHING, decimal: str = _NOTHING) 
     Examples:
         to_float("3.14")  =>  3.14
         to_float(2)  =>  2.0
-        to_float("abc")  =>  null
+        to_float("abc")  =>  ()
         to_float("1.234,5", ".", ",")  =>  1234.5
     """
     th = None if thousands is _NOTHING else thousands
@@ -186,7 +186,7 @@ def to_bool(value: object) -> bool | None:
         to_bool("yes")  =>  true
         to_bool("OFF")  =>  false
         to_bool(0)  =>  false
-        to_bool("maybe")  =>  null
+        to_bool("maybe")  =>  ()
     """
     return _bool_from(value)
 
@@ -221,9 +221,9 @@ def or_empty(value: object) -> object:
     """Turn "", [] and #{} into () (so the field is dropped); other values pass through.
 
     Examples:
-        or_empty("")  =>  null
+        or_empty("")  =>  ()
         or_empty("x")  =>  "x"
-        or_empty([])  =>  null
+        or_empty([])  =>  ()
         or_empty(5)  =>  5
     """
     if value == "" or value == [] or value == {}:
@@ -317,7 +317,7 @@ def to_char(n: int) -> str:
     """The character with this Unicode code point.
 
     Examples:
-        to_char(65)  =>  "A"
+        to_char(65)  =>  'A'
     """
     try:
         return values.Char(chr(n))

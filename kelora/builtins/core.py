@@ -53,7 +53,7 @@ def print_(ctx, value: object = "") -> None:
     """Print a value to stdout (strings as-is, other values in script notation).
 
     Examples:
-        print("hello")  =>  null
+        print("hello")  =>  ()
     """
     ctx.diag.print(to_string(value))
 
@@ -63,7 +63,7 @@ def eprint(ctx, value: object = "") -> None:
     """Print a value to stderr.
 
     Examples:
-        eprint("careful")  =>  null
+        eprint("careful")  =>  ()
     """
     ctx.diag.eprint(to_string(value))
 
@@ -161,7 +161,8 @@ def push(array: list, item: object) -> None:
     """Append an item to an array in place.
 
     Examples:
-        [1, 2].push(3)  =>  null
+        let a = [1, 2]; a.push(3); a  =>  [1, 2, 3]
+        [1, 2].push(3)  =>  ()
     """
     array.append(owned(item))
     _grown(array)
@@ -173,7 +174,7 @@ def pop(array: list) -> object:
 
     Examples:
         [1, 2, 3].pop()  =>  3
-        [].pop()  =>  null
+        [].pop()  =>  ()
     """
     return array.pop() if array else None
 
@@ -183,7 +184,8 @@ def insert(array: list, index: int, item: object) -> None:
     """Insert an item at a position (negative counts from the end; past the end appends).
 
     Examples:
-        [1, 3].insert(1, 2)  =>  null
+        let a = [1, 3]; a.insert(1, 2); a  =>  [1, 2, 3]
+        [1, 3].insert(1, 2)  =>  ()
     """
     n = len(array)
     if index < 0:
@@ -199,7 +201,7 @@ def remove(container: list | dict, key: object) -> object:
     Examples:
         [1, 2, 3].remove(0)  =>  1
         #{a: 1, b: 2}.remove("a")  =>  1
-        [1].remove(5)  =>  null
+        [1].remove(5)  =>  ()
     """
     if type(container) is dict:
         if not isinstance(key, str):
@@ -219,7 +221,8 @@ def append(array: list, other: object) -> None:
     """Append every item of another array (or a single value) in place.
 
     Examples:
-        [1].append([2, 3])  =>  null
+        let a = [1]; a.append([2, 3]); a  =>  [1, 2, 3]
+        [1].append([2, 3])  =>  ()
     """
     if type(other) is list:
         array.extend(owned_items(other))
@@ -233,7 +236,8 @@ def clear(container: list | dict) -> None:
     """Remove every item of an array or map in place.
 
     Examples:
-        [1, 2].clear()  =>  null
+        let a = [1, 2]; a.clear(); a  =>  []
+        [1, 2].clear()  =>  ()
     """
     container.clear()
 
@@ -243,7 +247,8 @@ def reverse(array: list) -> None:
     """Reverse an array in place.
 
     Examples:
-        [1, 2].reverse()  =>  null
+        let a = [1, 2]; a.reverse(); a  =>  [2, 1]
+        [1, 2].reverse()  =>  ()
     """
     array.reverse()
 
@@ -269,7 +274,8 @@ def sort(array: list, comparer: FnPtr | None = None) -> None:
     """Sort an array in place (numbers, strings...), or with a comparer `|a, b| ...` returning an int.
 
     Examples:
-        [3, 1, 2].sort()  =>  null
+        let a = [3, 1, 2]; a.sort(); a  =>  [1, 2, 3]
+        [3, 1, 2].sort()  =>  ()
     """
     array.sort(key=_sort_key(comparer))
 
@@ -279,7 +285,8 @@ def retain(array: list, predicate: FnPtr) -> None:
     """Keep only the items for which the predicate is true, in place.
 
     Examples:
-        [1, 2, 3].retain(|x| x > 1)  =>  null
+        let a = [1, 2, 3]; a.retain(|x| x > 1); a  =>  [2, 3]
+        [1, 2, 3].retain(|x| x > 1)  =>  ()
     """
     array[:] = [x for i, x in enumerate(array) if _truth(_call(predicate, x, i), "retain")]
 

@@ -299,10 +299,10 @@ def parse_email(text: str) -> dict:
     (``"a b"@x.org``) are unquoted.  The domain keeps its case.
 
     Examples:
-        parse_email("ann@example.com")  =>  {"local": "ann", "domain": "example.com"}
-        parse_email("Ann Lee <ann@example.com>")  =>  {"local": "ann", "domain": "example.com", "name": "Ann Lee"}
-        parse_email("not an address")  =>  {}
-        parse_email("a..b@example.com")  =>  {}
+        parse_email("ann@example.com")  =>  #{"local": "ann", "domain": "example.com"}
+        parse_email("Ann Lee <ann@example.com>")  =>  #{"local": "ann", "domain": "example.com", "name": "Ann Lee"}
+        parse_email("not an address")  =>  #{}
+        parse_email("a..b@example.com")  =>  #{}
     """
     text = text.strip()
     parsed = _parse_address(text)

@@ -33,8 +33,8 @@ def keep(map: dict | None, fields: object) -> dict:
     fields must be an array of strings.
 
     Examples:
-        keep(#{a: 1, b: 2, c: 3}, ["c", "a", "zz"])  =>  {"a": 1, "c": 3}
-        keep(#{a: 1}, [])  =>  {}
+        keep(#{a: 1, b: 2, c: 3}, ["c", "a", "zz"])  =>  #{"a": 1, "c": 3}
+        keep(#{a: 1}, [])  =>  #{}
     """
     wanted = set(_field_names(fields, "keep"))
     if map is None:
@@ -47,7 +47,7 @@ def drop(map: dict | None, fields: object) -> dict:
     """A new map without the listed keys (names that are absent are ignored).
 
     Examples:
-        drop(#{a: 1, b: 2, c: 3}, ["b", "zz"])  =>  {"a": 1, "c": 3}
+        drop(#{a: 1, b: 2, c: 3}, ["b", "zz"])  =>  #{"a": 1, "c": 3}
     """
     unwanted = set(_field_names(fields, "drop"))
     if map is None:
@@ -78,7 +78,7 @@ def get(map: dict | list | str | None, key: str | int, default: object = None) -
         get(#{a: 1}, "b", 0)  =>  0
         get(#{a: ()}, "a", "none")  =>  "none"
         get([10, 20], -1)  =>  20
-        get("abc", 1)  =>  "b"
+        get("abc", 1)  =>  'b'
     """
     if map is None:
         return default
@@ -224,7 +224,8 @@ def merge(map: dict, other: dict) -> None:
     """Copy every key of other into map (overwriting); mutates map, returns ().
 
     Examples:
-        merge(#{a: 1}, #{a: 2, b: 3})  =>  null
+        let m = #{a: 1}; m.merge(#{a: 2, b: 3}); m  =>  #{"a": 2, "b": 3}
+        merge(#{a: 1}, #{a: 2, b: 3})  =>  ()
     """
     map.update(owned(other))  # type: ignore[arg-type]
 
@@ -234,7 +235,8 @@ def enrich(map: dict, other: dict) -> None:
     """Copy the keys of other that map lacks (existing keys win); mutates map, returns ().
 
     Examples:
-        enrich(#{a: 1}, #{a: 2, b: 3})  =>  null
+        let m = #{a: 1}; m.enrich(#{a: 2, b: 3}); m  =>  #{"a": 1, "b": 3}
+        enrich(#{a: 1}, #{a: 2, b: 3})  =>  ()
     """
     for k, v in other.items():
         if k not in map:
@@ -279,10 +281,10 @@ def flattened(map: dict, style: str = "dot", depth: int = _NOTHING) -> dict:  # 
     depth limits how many levels are flattened (deeper values stay maps/arrays).
 
     Examples:
-        flattened(#{a: #{b: 1, c: [2, 3]}})  =>  {"a.b": 1, "a.c.0": 2, "a.c.1": 3}
-        flattened(#{a: #{b: 1}}, "underscore")  =>  {"a_b": 1}
-        flattened(#{a: [#{b: 1}]}, "bracket")  =>  {"a[0].b": 1}
-        flattened(#{a: #{b: #{c: 1}}}, "dot", 1)  =>  {"a.b": {"c": 1}}
+        flattened(#{a: #{b: 1, c: [2, 3]}})  =>  #{"a.b": 1, "a.c.0": 2, "a.c.1": 3}
+        flattened(#{a: #{b: 1}}, "underscore")  =>  #{"a_b": 1}
+        flattened(#{a: [#{b: 1}]}, "bracket")  =>  #{"a[0].b": 1}
+        flattened(#{a: #{b: #{c: 1}}}, "dot", 1)  =>  #{"a.b": #{"c": 1}}
     """
     out: dict = {}
     lim = None if depth is _NOTHING else depth + 1
@@ -298,7 +300,7 @@ def flatten_field(map: dict, field: str, style: str = "dot") -> dict:
     A missing field gives #{}; a scalar gives #{field: value}.
 
     Examples:
-        flatten_field(#{req: #{h: #{ua: "x"}}, n: 1}, "req")  =>  {"req.h.ua": "x"}
+        flatten_field(#{req: #{h: #{ua: "x"}}, n: 1}, "req")  =>  #{"req.h.ua": "x"}
     """
     if field not in map:
         return {}
@@ -312,8 +314,8 @@ def unflatten(map: dict, sep: str = ".") -> dict:
     """Rebuild nested maps from flat keys split on sep ("a.b" => #{a: #{b: ..}}).
 
     Examples:
-        unflatten(#{"a.b": 1, "a.c": 2, d: 3})  =>  {"a": {"b": 1, "c": 2}, "d": 3}
-        unflatten(#{"a_b": 1}, "_")  =>  {"a": {"b": 1}}
+        unflatten(#{"a.b": 1, "a.c": 2, d: 3})  =>  #{"a": #{"b": 1, "c": 2}, "d": 3}
+        unflatten(#{"a_b": 1}, "_")  =>  #{"a": #{"b": 1}}
     """
     if not sep:
         return dict(map)

@@ -26,7 +26,7 @@ def parse_json(text: str) -> object:
     Invalid JSON is a runtime error.
 
     Examples:
-        parse_json("{\\"a\\": [1, 2.5, null]}")  =>  {"a": [1, 2.5, null]}
+        parse_json("{\\"a\\": [1, 2.5, null]}")  =>  #{"a": [1, 2.5, ()]}
         parse_json("42")  =>  42
     """
     try:
@@ -43,9 +43,9 @@ def parse_kv(text: str, sep: str | None = None, kv_sep: str = "=") -> dict:
     duplicate wins.  sep () means whitespace (so kv_sep can be given alone).
 
     Examples:
-        parse_kv("user=alice status=200")  =>  {"user": "alice", "status": "200"}
-        parse_kv("a:1;b:2", ";", ":")  =>  {"a": "1", "b": "2"}
-        parse_kv("novalue x=1")  =>  {"x": "1"}
+        parse_kv("user=alice status=200")  =>  #{"user": "alice", "status": "200"}
+        parse_kv("a:1;b:2", ";", ":")  =>  #{"a": "1", "b": "2"}
+        parse_kv("novalue x=1")  =>  #{"x": "1"}
     """
     parts = text.split() if sep is None or sep == "" else text.split(sep)
     out: dict = {}
@@ -108,7 +108,7 @@ def parse_logfmt(text: str) -> dict:
     """Parse a logfmt line into a map of strings (quoted values unescaped; bare keys give "").
 
     Examples:
-        parse_logfmt("level=info msg=\\"disk full\\" code=7")  =>  {"level": "info", "msg": "disk full", "code": "7"}
+        parse_logfmt("level=info msg=\\"disk full\\" code=7")  =>  #{"level": "info", "msg": "disk full", "code": "7"}
     """
     return logfmt_pairs(text)
 
@@ -121,7 +121,7 @@ def parse_syslog(line: str) -> dict:
 
     Examples:
         parse_syslog("<34>Oct 11 22:14:15 host su[42]: failed").prog  =>  "su"
-        parse_syslog("nope")  =>  {}
+        parse_syslog("nope")  =>  #{}
     """
     return _syslog(line) or {}
 
@@ -132,7 +132,7 @@ def parse_combined(line: str) -> dict:
 
     Examples:
         parse_combined("1.2.3.4 - - [15/Jan/2024:10:00:00 +0000] \\"GET /x HTTP/1.1\\" 200 512").status  =>  200
-        parse_combined("nope")  =>  {}
+        parse_combined("nope")  =>  #{}
     """
     return _combined(line) or {}
 
@@ -228,7 +228,7 @@ def extract_json(text: str, nth: int = 1) -> object:
     nth counts from 1; negative counts from the end.
 
     Examples:
-        extract_json("payload={\\"id\\": 7} tail")  =>  {"id": 7}
+        extract_json("payload={\\"id\\": 7} tail")  =>  #{"id": 7}
         extract_json("a [1] b [2]", -1)  =>  [2]
         extract_json("no json here")  =>  ""
     """

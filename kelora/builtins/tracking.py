@@ -113,7 +113,7 @@ def track_sum(ctx, name: str, value: object) -> None:
     """Add a number to a running sum (stays an int while only ints are added).
 
     Examples:
-        track_sum("bytes", 512)  =>  null
+        track_sum("bytes", 512)  =>  ()
     """
     if value is None:
         return _skip(ctx, name, "track_sum")
@@ -130,7 +130,7 @@ def track_inc(ctx, name: str, *extra: object) -> None:
     For increments by N use ``track_sum(name, n)``.
 
     Examples:
-        track_inc("errors")  =>  null
+        track_inc("errors")  =>  ()
     """
     if extra:
         raise FunctionError(
@@ -145,7 +145,7 @@ def track_min(ctx, name: str, value: object) -> None:
     """Keep the smallest number seen (as given: int or float; ties keep the first).
 
     Examples:
-        track_min("min_ms", 12)  =>  null
+        track_min("min_ms", 12)  =>  ()
     """
     if value is None:
         return _skip(ctx, name, "track_min")
@@ -157,7 +157,7 @@ def track_max(ctx, name: str, value: object) -> None:
     """Keep the largest number seen (as given: int or float; ties keep the first).
 
     Examples:
-        track_max("max_ms", 950)  =>  null
+        track_max("max_ms", 950)  =>  ()
     """
     if value is None:
         return _skip(ctx, name, "track_max")
@@ -169,7 +169,7 @@ def track_avg(ctx, name: str, value: object) -> None:
     """Average of the numbers seen (a float; 0.0 when none).
 
     Examples:
-        track_avg("avg_latency", 120.5)  =>  null
+        track_avg("avg_latency", 120.5)  =>  ()
     """
     if value is None:
         return _skip(ctx, name, "track_avg")
@@ -184,7 +184,7 @@ def track_freq(ctx, name: str, value: object) -> None:
     """Count occurrences of each value (a frequency table; numbers and bools as text).
 
     Examples:
-        track_freq("status", 200)  =>  null
+        track_freq("status", 200)  =>  ()
     """
     if value is None:
         return _skip(ctx, name, "track_freq")
@@ -197,7 +197,7 @@ def track_unique(ctx, name: str, value: object) -> None:
     """Collect distinct values in first-seen order (5 and "5" are different; bools as text).
 
     Examples:
-        track_unique("users", "alice")  =>  null
+        track_unique("users", "alice")  =>  ()
     """
     if value is None:
         return _skip(ctx, name, "track_unique")
@@ -225,7 +225,7 @@ def track_cardinality(ctx, name: str, value: object, error: int | float = 0.01) 
     """Estimate the number of distinct values (HyperLogLog; *error* 0.001..0.26, default 0.01).
 
     Examples:
-        track_cardinality("ips", "10.0.0.1")  =>  null
+        track_cardinality("ips", "10.0.0.1")  =>  ()
     """
     if value is None:
         return _skip(ctx, name, "track_cardinality")
@@ -260,8 +260,8 @@ def track_percentiles(ctx, name: str, value: object, percentiles: list | None = 
     ignored; an empty list of quantiles is an error.
 
     Examples:
-        track_percentiles("lat_pct", 12.5)  =>  null
-        track_percentiles("lat_pct", 12.5, [0.5, 0.999])  =>  null
+        track_percentiles("lat_pct", 12.5)  =>  ()
+        track_percentiles("lat_pct", 12.5, [0.5, 0.999])  =>  ()
     """
     if type(percentiles) is list and not percentiles:
         raise FunctionError("track_percentiles requires a non-empty array of percentiles")
@@ -277,7 +277,7 @@ def track_stats(ctx, name: str, value: object, percentiles: list | None = None) 
     """Summary statistics of a number: ``<name>_min, _max, _avg, _count, _sum`` and percentiles.
 
     Examples:
-        track_stats("lat_stats", 12.5)  =>  null
+        track_stats("lat_stats", 12.5)  =>  ()
     """
     if value is None:
         return _skip(ctx, name, "track_stats")
@@ -309,8 +309,8 @@ def track_top(ctx, name: str, item: object, n: object = 10, *extra: object) -> N
     """Count items and keep the *n* most frequent (count desc, then item asc) at output.
 
     Examples:
-        track_top("endpoints", "/api/users")  =>  null
-        track_top("endpoints", "/api/users", 3)  =>  null
+        track_top("endpoints", "/api/users")  =>  ()
+        track_top("endpoints", "/api/users", 3)  =>  ()
     """
     if extra:
         raise FunctionError(
@@ -325,7 +325,7 @@ def track_bottom(ctx, name: str, item: object, n: object = 10, *extra: object) -
     """Count items and keep the *n* least frequent (count asc, then item asc) at output.
 
     Examples:
-        track_bottom("rare_endpoints", "/health", 5)  =>  null
+        track_bottom("rare_endpoints", "/health", 5)  =>  ()
     """
     if extra:
         raise FunctionError(
@@ -348,7 +348,7 @@ def track_top_by(ctx, name: str, item: object, score: object, n: object = 10) ->
     """Keep each item's highest score and rank the *n* highest (score desc, then item asc).
 
     Examples:
-        track_top_by("slowest", "/api/users", 950)  =>  null
+        track_top_by("slowest", "/api/users", 950)  =>  ()
     """
     _ranked_by(ctx, TopByMetric, "track_top_by", name, item, score, n)
 
@@ -358,7 +358,7 @@ def track_bottom_by(ctx, name: str, item: object, score: object, n: object = 10)
     """Keep each item's lowest score and rank the *n* lowest (score asc, then item asc).
 
     Examples:
-        track_bottom_by("fastest", "/health", 2)  =>  null
+        track_bottom_by("fastest", "/health", 2)  =>  ()
     """
     _ranked_by(ctx, BottomByMetric, "track_bottom_by", name, item, score, n)
 

@@ -68,9 +68,9 @@ def parse_user_agent(ua: str) -> dict:
     device is "Bot" (crawlers and curl/wget/okhttp/Go clients), "Tablet", "Mobile" or "Desktop".
 
     Examples:
-        parse_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")  =>  {"agent_family": "Chrome", "agent_version": "120.0.0.0", "os_family": "Windows", "os_version": "10.0", "device": "Desktop"}
-        parse_user_agent("curl/8.4.0")  =>  {"agent_family": "curl", "agent_version": "8.4.0", "device": "Bot"}
-        parse_user_agent("")  =>  {}
+        parse_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")  =>  #{"agent_family": "Chrome", "agent_version": "120.0.0.0", "os_family": "Windows", "os_version": "10.0", "device": "Desktop"}
+        parse_user_agent("curl/8.4.0")  =>  #{"agent_family": "curl", "agent_version": "8.4.0", "device": "Bot"}
+        parse_user_agent("")  =>  #{}
     """
     text = ua.strip()
     if not text or len(text) > 1 << 20:

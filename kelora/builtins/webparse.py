@@ -50,9 +50,9 @@ def parse_url(url: str) -> dict:
     default; "//host/x" has no scheme; a bare path ("/x?a=1") gives path/query/fragment only.
 
     Examples:
-        parse_url("https://Api.Example.com:8443/v1/users?id=7#top")  =>  {"scheme": "https", "host": "api.example.com", "port": "8443", "path": "/v1/users", "query": "id=7", "query_map": {"id": "7"}, "fragment": "top"}
-        parse_url("/search?q=a+b")  =>  {"path": "/search", "query": "q=a+b", "query_map": {"q": "a b"}}
-        parse_url("not a url")  =>  {}
+        parse_url("https://Api.Example.com:8443/v1/users?id=7#top")  =>  #{"scheme": "https", "host": "api.example.com", "port": "8443", "path": "/v1/users", "query": "id=7", "query_map": #{"id": "7"}, "fragment": "top"}
+        parse_url("/search?q=a+b")  =>  #{"path": "/search", "query": "q=a+b", "query_map": #{"q": "a b"}}
+        parse_url("not a url")  =>  #{}
     """
     text = url.strip()
     if not text or len(text) > _MAX_LEN:
@@ -104,8 +104,8 @@ def parse_query_params(query: str) -> dict:
     Keys without "=" get ""; + decodes to a space; the first occurrence of a key wins.
 
     Examples:
-        parse_query_params("?a=1&b=x%20y&flag&a=2")  =>  {"a": "1", "b": "x y", "flag": ""}
-        parse_query_params("https://h/p?q=term+two")  =>  {"q": "term two"}
+        parse_query_params("?a=1&b=x%20y&flag&a=2")  =>  #{"a": "1", "b": "x y", "flag": ""}
+        parse_query_params("https://h/p?q=term+two")  =>  #{"q": "term two"}
     """
     text = query.strip()
     if not text or len(text) > _MAX_LEN:
@@ -131,8 +131,8 @@ def parse_path(path: str) -> dict:
     extension, components, root (keys only when they apply, as Rust's Path).
 
     Examples:
-        parse_path("/var/log/app.log.gz")  =>  {"input": "/var/log/app.log.gz", "is_absolute": true, "is_relative": false, "has_root": true, "parent": "/var/log", "file_name": "app.log.gz", "stem": "app.log", "extension": "gz", "components": ["/", "var", "log", "app.log.gz"], "root": "/"}
-        parse_path("")  =>  {}
+        parse_path("/var/log/app.log.gz")  =>  #{"input": "/var/log/app.log.gz", "is_absolute": true, "is_relative": false, "has_root": true, "parent": "/var/log", "file_name": "app.log.gz", "stem": "app.log", "extension": "gz", "components": ["/", "var", "log", "app.log.gz"], "root": "/"}
+        parse_path("")  =>  #{}
     """
     text = path.strip()
     if not text or len(text) > _MAX_LEN:
@@ -190,9 +190,9 @@ def parse_media_type(text: str) -> dict:
     """Parse a Content-Type: type, subtype (lower-cased), tree, suffix and a params map.
 
     Examples:
-        parse_media_type("Text/HTML; charset=\\"UTF-8\\"")  =>  {"type": "text", "subtype": "html", "params": {"charset": "UTF-8"}}
-        parse_media_type("application/vnd.api+json")  =>  {"type": "application", "subtype": "vnd.api+json", "tree": "vnd", "suffix": "json", "params": {}}
-        parse_media_type("nonsense")  =>  {}
+        parse_media_type("Text/HTML; charset=\\"UTF-8\\"")  =>  #{"type": "text", "subtype": "html", "params": #{"charset": "UTF-8"}}
+        parse_media_type("application/vnd.api+json")  =>  #{"type": "application", "subtype": "vnd.api+json", "tree": "vnd", "suffix": "json", "params": #{}}
+        parse_media_type("nonsense")  =>  #{}
     """
     t = text.strip()
     if not t or len(t) > _MAX_LEN or "," in t:
@@ -237,8 +237,8 @@ def parse_content_disposition(text: str) -> dict:
     """Parse a Content-Disposition header: disposition, params, and filename (filename* wins).
 
     Examples:
-        parse_content_disposition("attachment; filename=\\"a b.txt\\"")  =>  {"disposition": "attachment", "params": {"filename": "a b.txt"}, "filename": "a b.txt"}
-        parse_content_disposition("")  =>  {}
+        parse_content_disposition("attachment; filename=\\"a b.txt\\"")  =>  #{"disposition": "attachment", "params": #{"filename": "a b.txt"}, "filename": "a b.txt"}
+        parse_content_disposition("")  =>  #{}
     """
     t = text.strip()
     if not t or len(t) > _MAX_LEN:
@@ -287,8 +287,8 @@ def parse_jwt(token: str) -> dict:
     a "Bearer " prefix is ignored; a token that is not two or three base64url parts gives #{}.
 
     Examples:
-        parse_jwt("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln")  =>  {"header": {"alg": "HS256"}, "claims": {"sub": "alice"}, "signature_b64u": "c2ln", "alg": "HS256"}
-        parse_jwt("not-a-jwt")  =>  {}
+        parse_jwt("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln")  =>  #{"header": #{"alg": "HS256"}, "claims": #{"sub": "alice"}, "signature_b64u": "c2ln", "alg": "HS256"}
+        parse_jwt("not-a-jwt")  =>  #{}
     """
     tok = token.strip()
     if tok[:7].lower() == "bearer ":

@@ -180,6 +180,11 @@ def run_command(args: list[str], env=None) -> int:
         env.stdout.write(f"kelora {__version__}\n".encode())
         return ExitStatus.OK
     try:
+        if not args or "--interactive" in args or "--no-history" in args:
+            from kelora import interactive  # before config defaults could fill an empty command line
+
+            if interactive.wanted(args, env):
+                return interactive.run(args, env)
         if any(a in ("--help-functions", "--help-rhai", "--help-time", "--help-multiline")
                or a.startswith("--help-functions=") for a in args):
             return _help_topics(args, env)

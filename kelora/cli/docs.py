@@ -1,8 +1,8 @@
 """Help and reference text generated from the builtin registry (one source of truth).
 
 * ``--help-functions``        one line per function, grouped by category
-* ``--help-functions WORD``   full docstrings of matching functions
-* ``python -m kelora.cli.docs``   the Markdown reference, checked in as docs/functions.md
+* ``--help-functions WORD``   one function's page, or a search (kelora.funcdocs)
+* ``python -m kelora.docs``   the Markdown reference, checked in as docs/functions.md
 """
 from __future__ import annotations
 
@@ -50,32 +50,20 @@ def functions_help(word: str | None = None) -> str | None:
                 out.append(f"  {b.name.ljust(width)}  {b.summary}")
             out.append("")
         return "\n".join(out)
-    w = word.lower()
-    matches = [b for items in groups.values() for b in items if w == b.name.lower()]
-    if not matches:
-        matches = [b for items in groups.values() for b in items if w in b.name.lower() or w == b.category]
-    if matches:
-        return "\n\n".join(f"{b.signature()}\n\n{b.doc}" for b in matches) + "\n"
-    # Kelora's keyword search: smartcase (case-insensitive unless the word has a capital), over
-    # each function's whole description, so `credit_card` finds `normalized`
-    if word == w:
-        found = {cat: [b for b in items if w in b.doc.lower()] for cat, items in groups.items()}
-    else:
-        found = {cat: [b for b in items if word in b.doc] for cat, items in groups.items()}
-    found = {cat: items for cat, items in found.items() if items}
-    if not found:
-        return f'No functions matching "{word}". Run --help-functions for the full catalogue.\n'
-    out = [f'Functions matching "{word}":', ""]
-    for cat, items in found.items():
-        out.append(f"{CATEGORY_TITLES.get(cat, cat.title())}:")
-        width = max(len(b.name) for b in items)
-        for b in items:
-            out.append(f"  {b.name.ljust(width)}  {b.summary}")
-        out.append("")
-    return "\n".join(out)
+    from kelora.funcdocs import help_text  # search: names, summaries, descriptions, synonyms
+
+    return help_text(word)
+
+
+def no_match(word: str) -> str:
+    from kelora.funcdocs import no_match as text
+
+    return text(word)
 
 
 def markdown() -> str:
+    from kelora.funcdocs import doc_text, example_command
+
     groups = _by_category()
     out = ["# kelora function reference", "",
            "Generated from the builtin registry by `python -m kelora.cli.docs` (do not edit by hand;",
@@ -87,8 +75,13 @@ def markdown() -> str:
         for b in items:
             out.append(f"### `{b.signature()}`")
             out.append("")
-            out.append(b.doc.rstrip())
+            out.append(doc_text(b).rstrip())
             out.append("")
+            ex = example_command(b)
+            if ex is not None:
+                shown, output = ex
+                out += ["```console", f"$ {shown}", *output.rstrip("\n").split("\n"), "```", ""] if output.strip() \
+                    else ["```console", f"$ {shown}", "```", ""]
             if b.hides_value:
                 out.append("*Privacy function:* a failing `-e` stage that calls it withholds the "
                            "fields it sets instead of restoring them (COMPAT D17).")
