@@ -1,6 +1,7 @@
-"""The how-to documents cannot rot: every command in them runs, and prints what they show.
+"""The how-to documents, the tutorial and the language page cannot rot: every command in them
+runs, and prints what they show.
 
-In `docs/how-to/*.md`, each ```console block holds `$ command` lines, each followed by the
+In `docs/how-to/*.md`, `docs/tutorial.md` and `docs/language.md`, each ```console block holds `$ command` lines, each followed by the
 output the command prints (stdout and stderr together, as on a terminal).  A command continues
 over several lines while it ends with `\\` or has an unclosed quote.  `$ export NAME=value`
 sets a variable for the later commands of the same document.
@@ -9,7 +10,11 @@ The commands run with bash, from a scratch folder holding a copy of `examples/`,
 installed `kelora` first on PATH, so files one step writes are there for the next.  The
 `Throughput:` line of --stats varies from run to run and is compared loosely.
 
+Each ```rhai block (a script shown on its own) must run as an `-E` stage, with `--strict`, on
+the first event of `examples/app.log`: exit 0, no error.
+
 Refresh the shown outputs after a deliberate change:  python -m tests.test_howto_docs --update
+(or ``--update docs/tutorial.md`` for one document).
 """
 from __future__ import annotations
 
@@ -104,17 +109,40 @@ class Session:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def documents() -> list[Path]:
+    return [*sorted(DOCS.glob("*.md")), ROOT / "docs" / "tutorial.md", ROOT / "docs" / "language.md"]
+
+
 def _cases():
-    for doc in sorted(DOCS.glob("*.md")):
+    for doc in documents():
         yield pytest.param(doc, id=doc.name)
+
+
+def rhai_blocks(text: str) -> list[tuple[int, str]]:
+    """(line, script) of each ```rhai block."""
+    blocks, lines, start = [], text.splitlines(), None
+    for i, line in enumerate(lines):
+        if start is None and line.strip() == "```rhai":
+            start = i + 1
+        elif start is not None and line.strip() == "```":
+            blocks.append((start, "\n".join(lines[start:i])))
+            start = None
+    return blocks
 
 
 @pytest.mark.parametrize("doc", list(_cases()))
 def test_howto_commands_print_what_the_doc_shows(doc):
-    commands = parse_doc(doc.read_text(encoding="utf-8"))
+    text = doc.read_text(encoding="utf-8")
+    commands = parse_doc(text)
     assert commands, f"{doc.name} has no ```console commands"
     session = Session()
     try:
+        for n, (line, script) in enumerate(rhai_blocks(text)):
+            path = session.dir / f"block{n}.rhai"
+            path.write_text(script, encoding="utf-8")
+            got = session.run(Command(f"kelora -j examples/app.log --take 1 --strict -q -E {path.name}; "
+                                      "echo \"exit $?\""))
+            assert got.endswith("exit 0\n") and "error" not in got.lower(), f"{doc.name}:{line}: the script fails\n{got}"
         for cmd in commands:
             got = normalize(session.run(cmd))
             want = normalize("\n".join(cmd.expected))
@@ -162,6 +190,7 @@ def update(doc: Path) -> None:
 
 if __name__ == "__main__":
     if "--update" in sys.argv:
-        for path in sorted(DOCS.glob("*.md")):
+        chosen = [Path(a).resolve() for a in sys.argv[sys.argv.index("--update") + 1:]]
+        for path in chosen or documents():
             update(path)
             print(f"updated {path.relative_to(ROOT)}")

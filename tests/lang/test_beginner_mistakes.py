@@ -51,6 +51,8 @@ def test_mistake(case):
         assert text in err, ctx
     for text in case.get("absent", ()):
         assert text not in err, ctx
+    for text in case.get("stdout_contains", ()):
+        assert text in out, ctx + f"\n--- stdout ---\n{out}"
 
 
 def test_warnings_never_change_results():
