@@ -60,6 +60,8 @@ def test_empty_command_line_on_a_terminal_opens_the_prompt_and_runs_a_command_li
 
 def test_globs_expand_and_the_kelora_word_is_optional(home):
     child = spawn(home)
+    help_text = run(child, ":help")
+    assert "Glob patterns auto-expand" in help_text and ":eval EXPR" in help_text and ":quit" in help_text
     out = run(child, "kelora -j *.jsonl -k status -F csv")
     assert out.split() == ["status", "500", "200", "404"]
     assert finish(child, ":q") == 0
