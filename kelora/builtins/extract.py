@@ -225,8 +225,8 @@ def extract_regex_maps(ctx, text: str, pattern: str, field: str) -> list:
     else the whole match.  No match: [].  Invalid pattern: [] and a warning.
 
     Examples:
-        extract_regex_maps("a@x.io, b@y.org", "\\\\w+@\\\\w+\\\\.\\\\w+", "email")  =>  [{"email": "a@x.io"}, {"email": "b@y.org"}]
-        extract_regex_maps("user=alice user=bob", "user=(\\\\w+)", "user")  =>  [{"user": "alice"}, {"user": "bob"}]
+        extract_regex_maps("a@x.io, b@y.org", "\\\\w+@\\\\w+\\\\.\\\\w+", "email")  =>  [#{"email": "a@x.io"}, #{"email": "b@y.org"}]
+        extract_regex_maps("user=alice user=bob", "user=(\\\\w+)", "user")  =>  [#{"user": "alice"}, #{"user": "bob"}]
         extract_regex_maps("nothing", "\\\\d+", "n")  =>  []
     """
     regex = _compile(ctx, pattern)

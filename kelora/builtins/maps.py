@@ -342,7 +342,7 @@ def state_set(ctx, state: dict, key: str, value: object) -> None:
 
     Examples:
         state.set("seen", 3); state.get("seen")  =>  3
-        state.set("n", state.get("n", 0) + 1)  =>  null
+        state.set("n", state.get("n", 0) + 1)  =>  ()
         #{a: 1}.set("a", 2)  =>  !error set() is for `state` only
     """
     if state is not ctx.state:
