@@ -103,7 +103,7 @@ def test_examples_are_written_in_the_language_notation():
 
 
 def test_rendered_docs_show_no_test_markers():
-    from kelora.docs import functions_help, markdown
+    from kelora.cli.docs import functions_help, markdown
 
     texts = [markdown(), functions_help("skip"), functions_help("exit"), functions_help("parse_json")]
     for text in texts:

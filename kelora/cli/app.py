@@ -181,7 +181,7 @@ def run_command(args: list[str], env=None) -> int:
         return ExitStatus.OK
     try:
         if not args or "--interactive" in args or "--no-history" in args:
-            from kelora import interactive  # before config defaults could fill an empty command line
+            from kelora.cli import interactive  # before config defaults could fill an empty command line
 
             if interactive.wanted(args, env):
                 return interactive.run(args, env)

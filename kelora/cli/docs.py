@@ -1,8 +1,8 @@
 """Help and reference text generated from the builtin registry (one source of truth).
 
 * ``--help-functions``        one line per function, grouped by category
-* ``--help-functions WORD``   one function's page, or a search (kelora.funcdocs)
-* ``python -m kelora.docs``   the Markdown reference, checked in as docs/functions.md
+* ``--help-functions WORD``   one function's page, or a search (kelora.cli.funcdocs)
+* ``python -m kelora.cli.docs``   the Markdown reference, checked in as docs/functions.md
 """
 from __future__ import annotations
 
@@ -50,19 +50,19 @@ def functions_help(word: str | None = None) -> str | None:
                 out.append(f"  {b.name.ljust(width)}  {b.summary}")
             out.append("")
         return "\n".join(out)
-    from kelora.funcdocs import help_text  # search: names, summaries, descriptions, synonyms
+    from kelora.cli.funcdocs import help_text  # search: names, summaries, descriptions, synonyms
 
     return help_text(word)
 
 
 def no_match(word: str) -> str:
-    from kelora.funcdocs import no_match as text
+    from kelora.cli.funcdocs import no_match as text
 
     return text(word)
 
 
 def markdown() -> str:
-    from kelora.funcdocs import doc_text, example_command
+    from kelora.cli.funcdocs import doc_text, example_command
 
     groups = _by_category()
     out = ["# kelora function reference", "",

@@ -141,7 +141,7 @@ def kelora_command(
     help_rhai: Annotated[bool, typer.Option("--help-rhai", help="Summary of the script language.")] = False,
     help_multiline: Annotated[bool, typer.Option("--help-multiline", help="Multiline strategies (-M).")] = False,
     help_time: Annotated[bool, typer.Option("--help-time", help="Timestamp formats, zones and --since/--until forms.")] = False,
-    # --- interactive mode (handled before parsing, kelora.interactive; declared for --help)
+    # --- interactive mode (handled before parsing, kelora.cli.interactive; declared for --help)
     interactive: Annotated[bool, typer.Option("--interactive", help="Open the kelora> prompt: command lines without shell quoting, :load/:eval to try expressions (also: kelora alone on a terminal).")] = False,
     no_history: Annotated[bool, typer.Option("--no-history", help="Interactive mode without the history file.")] = False,
 ) -> None:

@@ -206,8 +206,8 @@ def test_empty_command_line_without_a_terminal_reads_stdin():
 
 
 def test_wanted_needs_stdin_and_stdout_on_a_terminal():
-    from kelora.env import Env
-    from kelora.interactive import wanted
+    from kelora.run.env import Env
+    from kelora.cli.interactive import wanted
 
     env = Env.for_test()
     assert not wanted([], env)
@@ -220,7 +220,7 @@ def test_wanted_needs_stdin_and_stdout_on_a_terminal():
 
 
 def test_glob_expansion_leaves_script_text_and_unmatched_patterns(tmp_path, monkeypatch):
-    from kelora.interactive.repl import expand_globs
+    from kelora.cli.interactive.repl import expand_globs
 
     (tmp_path / "b.log").write_text("")
     (tmp_path / "a.log").write_text("")
@@ -230,9 +230,9 @@ def test_glob_expansion_leaves_script_text_and_unmatched_patterns(tmp_path, monk
 
 
 def test_an_ordinary_command_does_not_import_the_interactive_mode():
-    code = ("import sys, io\nfrom kelora.cli import run_command\nfrom kelora.env import Env\n"
+    code = ("import sys, io\nfrom kelora.cli.app import run_command\nfrom kelora.run.env import Env\n"
             "env = Env.for_test(stdin=b'{\"a\":1}\\n')\nassert run_command(['-j'], env) == 0\n"
-            "assert not [m for m in sys.modules if m.startswith('kelora.interactive')], 'imported'\n"
+            "assert not [m for m in sys.modules if m.startswith('kelora.cli.interactive')], 'imported'\n"
             "import kelora.cli\nassert 'readline' not in sys.modules\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -16,7 +16,7 @@ MAX_LINES = 1000
 
 class History:
     def __init__(self, env, readline):
-        from kelora.config_file import user_config_path
+        from kelora.cli.config_file import user_config_path
 
         self.path = user_config_path(env.environ).parent / "interactive_history.txt"
         self.rl = readline

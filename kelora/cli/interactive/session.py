@@ -31,8 +31,8 @@ class Session:
         if not words:
             sys.stderr.write("Error: :load needs a file name, e.g. :load app.log (or :load app.log -f logfmt)\n")
             return
-        from kelora.cli import run_command
-        from kelora.env import Env
+        from kelora.cli.app import run_command
+        from kelora.run.env import Env
         from kelora.escape import EscapingStream
 
         out = io.BytesIO()
@@ -151,7 +151,7 @@ class Session:
 
     # ------------------------------------------------------------------ :fn
     def function_help(self, word: str) -> None:
-        from kelora import docs
+        from kelora.cli import docs
 
         if not word:
             sys.stdout.write(docs.functions_help(None))

@@ -77,7 +77,7 @@ class Completer:
 
     def flags(self) -> list[str]:
         if self._flags is None:
-            from kelora.clidef import build_command
+            from kelora.cli.flags import build_command
 
             names = set()
             for p in build_command().params:

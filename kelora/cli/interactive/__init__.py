@@ -21,6 +21,6 @@ def wanted(args: list[str], env) -> bool:
 
 
 def run(args: list[str], env) -> int:
-    from kelora.interactive.repl import main
+    from kelora.cli.interactive.repl import main
 
     return main(args, env)

@@ -44,7 +44,7 @@ SAMPLE_SIZE = 1000  # events kept by :load
 
 
 def main(args: list[str], env) -> int:
-    from kelora.interactive import OWN_FLAGS
+    from kelora.cli.interactive import OWN_FLAGS
 
     extra = [a for a in args if a not in OWN_FLAGS]
     if extra:
@@ -52,8 +52,8 @@ def main(args: list[str], env) -> int:
 
         raise UsageError(f"--interactive cannot be combined with other arguments (got {extra[0]!r}); "
                          "type them at the kelora> prompt instead")
-    from kelora.interactive.session import Session
-    from kelora.interactive import complete, history
+    from kelora.cli.interactive.session import Session
+    from kelora.cli.interactive import complete, history
 
     session = Session(env)
     use_history = "--no-history" not in args
@@ -106,7 +106,7 @@ def main(args: list[str], env) -> int:
 
 
 def _terminated(intr: BaseException) -> bool:
-    from kelora.cli import Terminated
+    from kelora.status import Terminated
 
     return isinstance(intr, Terminated)
 
@@ -164,7 +164,7 @@ def _dispatch(text: str, session, env) -> None:
 
 
 def _words(text: str) -> list[str] | None:
-    from kelora.shellwords import split
+    from kelora.cli.shellwords import split
 
     try:
         return split(text)
@@ -191,8 +191,8 @@ def expand_globs(words: list[str]) -> list[str]:
 
 def run_line(words: list[str], env) -> int:
     """One command line, in-process, with the terminal's streams (a fresh Env each time)."""
-    from kelora.cli import run_command
-    from kelora.env import Env
+    from kelora.cli.app import run_command
+    from kelora.run.env import Env
 
     run_env = Env.from_process()
     run_env.secrets = env.secrets

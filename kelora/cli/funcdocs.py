@@ -101,7 +101,7 @@ def example_command(b) -> tuple[str, str] | None:
     plain = [(s, x) for s, x in examples if not x.startswith("!")]
     valued = [(s, x) for s, x in plain if x != "()"]
     script, expected = (valued or plain or examples)[0]
-    from kelora.shellwords import quote
+    from kelora.cli.shellwords import quote
 
     tracks = b.name.startswith("track_")
     if tracks:
@@ -142,8 +142,8 @@ def _print_last(script: str) -> str:
 
 
 def _run(args: list[str], secret: bool) -> tuple[int, str, str]:
-    from kelora.cli import run_command
-    from kelora.env import Env
+    from kelora.cli.app import run_command
+    from kelora.run.env import Env
 
     env = Env.for_test(stdin=b"{}\n", environ={"KELORA_SECRET": DOC_SECRET} if secret else {})
     code = run_command(args, env)
@@ -163,36 +163,39 @@ def page(b, command: bool = True) -> str:
 # --------------------------------------------------------------------------- search
 
 def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[\s,]+", text.lower()) if w]
+    return [w for w in re.split(r"[\s,]+", text) if w]
 
 
 def search(text: str) -> list:
-    """Functions matching every word of *text* (name, summary, description or synonym), best first."""
+    """Functions matching every word of *text* (name, summary, description or synonym), best first.
+    Smartcase, as Kelora's keyword search: a word with a capital letter is matched as written."""
     funcs = _functions()
     q = text.strip().lower()
     exact = [b for b in funcs if b.name.lower() == q or b.name.lower() == q.replace(" ", "_")]
     if exact:
         return exact
-    words = _words(q)
+    words = _words(text.strip())
     if not words:
         return []
     scored = []
     for b in funcs:
-        name, summary, doc = b.name.lower(), b.summary.lower(), b.doc.lower()
+        name, body = b.name.lower(), b.doc.split("Examples:")[0]
         total = 0
-        for w in words:
+        for word in words:
+            w = word.lower()
+            flags = 0 if word != w else re.IGNORECASE  # smartcase
             score = 0
             syn = SYNONYMS.get(w) or SYNONYMS.get(w.rstrip("s")) or ()
             if b.name in syn:
-                score = max(score, 20 - syn.index(b.name))
-            if w in name:
-                score = max(score, 12 if name.startswith(w) or f"_{w}" in name else 8)
+                score = 20 - syn.index(b.name)
+            elif w in name:
+                score = 12 if name.startswith(w) or f"_{w}" in name else 8
             elif w == b.category:
-                score = max(score, 5)
-            elif re.search(rf"\b{re.escape(w)}", summary):
-                score = max(score, 4)
-            elif re.search(rf"\b{re.escape(w)}", doc.split("examples:")[0]):
-                score = max(score, 2)
+                score = 5
+            elif re.search(rf"\b{re.escape(word)}", b.summary, flags):
+                score = 4
+            elif re.search(re.escape(word), body, flags):
+                score = 2
             if not score:
                 break
             total += score
@@ -208,21 +211,34 @@ def close_names(text: str) -> list[str]:
 
 
 def help_text(text: str) -> str:
-    """What ``--help-functions TEXT`` prints: one page, a list of matches, or close names."""
+    """What ``--help-functions TEXT`` prints: the page of the function TEXT names, else Kelora's
+    "Functions matching" list (by category, the best match's first), else Kelora's no-match line
+    and the close names."""
     found = search(text)
-    if len(found) == 1:
-        also = [n for w in _words(text) for n in SYNONYMS.get(w, ()) if n in REGISTRY and n != found[0].name]
+    q = text.strip().lower()
+    if found and found[0].name.lower() in (q, q.replace(" ", "_")):
+        b = found[0]
+        also = [n for w in _words(q) for n in SYNONYMS.get(w, ()) if n in REGISTRY and n != b.name]
         tail = f"\nSee also: {', '.join(dict.fromkeys(also))}\n" if also else ""
-        return page(found[0]) + tail
+        return page(b) + tail
     if found:
-        width = max(len(b.name) for b in found)
-        lines = [f"Functions matching {text!r} (best first; --help-functions NAME for one):", ""]
-        lines += [f"  {b.name.ljust(width)}  {b.summary}" for b in found]
-        return "\n".join(lines) + "\n"
+        from kelora.cli.docs import CATEGORY_TITLES
+
+        groups: dict[str, list] = {}
+        for b in found:
+            groups.setdefault(b.category, []).append(b)
+        out = [f'Functions matching "{text}":', ""]
+        for cat in groups:  # the category of the best match first
+            items = groups[cat]
+            out.append(f"{CATEGORY_TITLES.get(cat, cat.title())}:")
+            width = max(len(b.name) for b in items)
+            out += [f"  {b.name.ljust(width)}  {b.summary}" for b in items]
+            out.append("")
+        return "\n".join(out)
     return no_match(text)
 
 
 def no_match(text: str) -> str:
     close = close_names(text)
-    tip = f" Did you mean {', '.join(close)}?" if close else ""
-    return f"No function matches {text!r}.{tip} Run --help-functions for the list.\n"
+    tip = f"Did you mean: {', '.join(close)}?\n" if close else ""
+    return f'No functions matching "{text}". Run --help-functions for the full catalogue.\n' + tip
