@@ -94,7 +94,7 @@ def _drop_source(event: dict, field: str, opts: _Opts, result: dict) -> dict:
     return result
 
 
-@builtin("maps", pass_context=True, pure=False)
+@builtin("maps", pass_context=True, pure=False, mutates=True)
 def absorb_kv(ctx, event: dict, field: str, opts: dict = _NOTHING) -> dict:  # type: ignore[assignment]
     """Parse key=value words of a field into the map; unparsed words stay in the field.
 
@@ -137,7 +137,7 @@ def absorb_kv(ctx, event: dict, field: str, opts: dict = _NOTHING) -> dict:  # t
     return result
 
 
-@builtin("maps", pass_context=True, pure=False)
+@builtin("maps", pass_context=True, pure=False, mutates=True)
 def absorb_json(ctx, event: dict, field: str, opts: dict = _NOTHING) -> dict:  # type: ignore[assignment]
     """Parse a field holding a JSON object and merge its keys into the map.
 
@@ -168,7 +168,7 @@ def absorb_json(ctx, event: dict, field: str, opts: dict = _NOTHING) -> dict:  #
     return _drop_source(event, field, o, result)
 
 
-@builtin("maps", pass_context=True, pure=False)
+@builtin("maps", pass_context=True, pure=False, mutates=True)
 def absorb_regex(ctx, event: dict, field: str, pattern: str, opts: dict = _NOTHING) -> dict:  # type: ignore[assignment]
     """Match a regex against a field and merge its named groups into the map.
 

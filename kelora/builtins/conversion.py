@@ -78,7 +78,7 @@ def _float_from(v: object, thousands: str | None, decimal: str | None) -> float 
     return None
 
 
-@builtin("conversion")
+@builtin("conversion", unit_on_failure=True)
 def to_int(value: object, thousands: str = _NOTHING) -> int | None:  # type: ignore[assignment]
     """Convert to an integer, or () when it cannot be converted.
 
@@ -120,7 +120,7 @@ def to_int_or(value: object, thousands_or_default: object, default: object = _NO
     return default if n is None else n
 
 
-@builtin("conversion")
+@builtin("conversion", unit_on_failure=True)
 def to_float(value: object, thousands: str = _NOTHING, decimal: str = _NOTHING) -> float | None:  # type: ignore[assignment]
     """Convert to a float, or () when it cannot be converted.
 
@@ -176,7 +176,7 @@ def _bool_from(v: object) -> bool | None:
     return None
 
 
-@builtin("conversion")
+@builtin("conversion", unit_on_failure=True)
 def to_bool(value: object) -> bool | None:
     """Convert to a bool, or ().
 
@@ -245,7 +245,7 @@ def status_class(code: int) -> str:
     return "unknown"
 
 
-@builtin("conversion")
+@builtin("conversion", unit_on_failure=True)
 def parse_int(text: str, radix: int = 10) -> int:
     """Parse an integer (optional radix 2..36); invalid text is an error (unlike to_int).
 
@@ -269,7 +269,7 @@ def parse_int(text: str, radix: int = 10) -> int:
         raise FunctionError(f"Error parsing integer number '{text}'") from None
 
 
-@builtin("conversion")
+@builtin("conversion", unit_on_failure=True)
 def parse_float(text: str) -> float:
     """Parse a float; invalid text is an error (unlike to_float).
 

@@ -48,7 +48,7 @@ def _grown(a: list) -> None:
 
 # ------------------------------------------------------------------ output and types
 
-@builtin("core", pass_context=True, pure=False, name="print")
+@builtin("core", pass_context=True, pure=False, name="print", effects={"print"})
 def print_(ctx, value: object = "") -> None:
     """Print a value to stdout (strings as-is, other values in script notation).
 
@@ -58,7 +58,7 @@ def print_(ctx, value: object = "") -> None:
     ctx.diag.print(to_string(value))
 
 
-@builtin("core", pass_context=True, pure=False)
+@builtin("core", pass_context=True, pure=False, effects={"print"})
 def eprint(ctx, value: object = "") -> None:
     """Print a value to stderr.
 
@@ -156,7 +156,7 @@ def values_(m: dict) -> list:
 
 # ------------------------------------------------------------------ array mutators
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, mutates=True)
 def push(array: list, item: object) -> None:
     """Append an item to an array in place.
 
@@ -168,7 +168,7 @@ def push(array: list, item: object) -> None:
     _grown(array)
 
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, mutates=True)
 def pop(array: list) -> object:
     """Remove and return the last item of an array (`()` if empty).
 
@@ -179,7 +179,7 @@ def pop(array: list) -> object:
     return array.pop() if array else None
 
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, mutates=True)
 def insert(array: list, index: int, item: object) -> None:
     """Insert an item at a position (negative counts from the end; past the end appends).
 
@@ -194,7 +194,7 @@ def insert(array: list, index: int, item: object) -> None:
     _grown(array)
 
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, mutates=True)
 def remove(container: list | dict, key: object) -> object:
     """Remove and return an array item by index, or a map entry by key (`()` if absent).
 
@@ -216,7 +216,7 @@ def remove(container: list | dict, key: object) -> object:
     return container.pop(i) if 0 <= i < n else None
 
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, mutates=True)
 def append(array: list, other: object) -> None:
     """Append every item of another array (or a single value) in place.
 
@@ -231,7 +231,7 @@ def append(array: list, other: object) -> None:
     _grown(array)
 
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, mutates=True)
 def clear(container: list | dict) -> None:
     """Remove every item of an array or map in place.
 
@@ -242,7 +242,7 @@ def clear(container: list | dict) -> None:
     container.clear()
 
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, mutates=True)
 def reverse(array: list) -> None:
     """Reverse an array in place.
 
@@ -269,7 +269,7 @@ def _sort_key(f=None):
     return cmp_to_key(cmp)
 
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, mutates=True)
 def sort(array: list, comparer: FnPtr | None = None) -> None:
     """Sort an array in place (numbers, strings...), or with a comparer `|a, b| ...` returning an int.
 
@@ -280,7 +280,7 @@ def sort(array: list, comparer: FnPtr | None = None) -> None:
     array.sort(key=_sort_key(comparer))
 
 
-@builtin("core", pure=False)
+@builtin("core", pure=False, mutates=True)
 def retain(array: list, predicate: FnPtr) -> None:
     """Keep only the items for which the predicate is true, in place.
 

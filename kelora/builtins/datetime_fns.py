@@ -155,7 +155,7 @@ def now() -> DateTime:
     return DateTime(datetime.now(timezone.utc))
 
 
-@builtin("datetime")
+@builtin("datetime", unit_on_failure=True)
 def to_datetime(value: object, fmt: str = _NOTHING, tz: str = _NOTHING) -> DateTime:  # type: ignore[assignment]
     """Parse a timestamp into a datetime.
 

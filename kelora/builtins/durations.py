@@ -55,7 +55,7 @@ def parse_duration(text: str) -> Duration | None:
     return Duration(-total if neg else total)
 
 
-@builtin("datetime")
+@builtin("datetime", unit_on_failure=True)
 def to_duration(text: str) -> Duration:
     """Parse "1h30m", "1h 30m", "250ms", "1.5s", "2d", "1w" into a duration (invalid is an error).
 

@@ -6,7 +6,7 @@ from kelora.builtins.registry import builtin
 from kelora.errors import ExitRequest, FunctionError, SkipEvent
 
 
-@builtin("events", pass_context=True)
+@builtin("events", pass_context=True, effects={"control"})
 def skip(ctx) -> None:
     """Drop the current event; the remaining stages do not run (counted as filtered).
 
@@ -18,7 +18,7 @@ def skip(ctx) -> None:
     raise SkipEvent()
 
 
-@builtin("events", name="exit", pass_context=True)
+@builtin("events", name="exit", pass_context=True, effects={"control"})
 def exit_(ctx, code: int = 0, message: str | None = None) -> None:
     """Stop the whole run at once with exit code *code* (clamped to 0..255), printing *message* to stderr.
 
@@ -30,7 +30,7 @@ def exit_(ctx, code: int = 0, message: str | None = None) -> None:
     raise ExitRequest(code, message)
 
 
-@builtin("events", pass_context=True)
+@builtin("events", pass_context=True, effects={"emit"})
 def emit_each(ctx, items: object, base: dict | None = None) -> int:
     """Replace the current event by one new event per map in *items* (with *base* keys first).
 

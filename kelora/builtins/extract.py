@@ -165,7 +165,7 @@ def _group_text(m: re.Match, group: int) -> str:
     return m.group(group) or ""
 
 
-@builtin("extract", pass_context=True)
+@builtin("extract", pass_context=True, unit_on_failure=True)
 def extract_regex(ctx, text: str, pattern: str, group: int | None = None) -> str:
     """The first match of regex *pattern* in *text*: capture 1 if it has groups, else the whole match.
 

@@ -118,7 +118,7 @@ def _write_op(ctx, fn: str, op) -> None:
     pending.append(deferred)
 
 
-@builtin("files", pass_context=True)
+@builtin("files", pass_context=True, effects={"io"})
 def append_file(ctx, path: str, content: str | list) -> None:
     """Append text (or each element of an array as one line) to a file. Needs --allow-fs-writes.
 
@@ -149,7 +149,7 @@ def append_file(ctx, path: str, content: str | list) -> None:
     _write_op(ctx, "append_file", op)
 
 
-@builtin("files", pass_context=True)
+@builtin("files", pass_context=True, effects={"io"})
 def truncate_file(ctx, path: str) -> None:
     """Create the file or empty it. Needs --allow-fs-writes.
 
@@ -173,7 +173,7 @@ def truncate_file(ctx, path: str) -> None:
     _write_op(ctx, "truncate_file", op)
 
 
-@builtin("files", pass_context=True)
+@builtin("files", pass_context=True, effects={"io"})
 def mkdir(ctx, path: str, recursive: bool = False) -> None:
     """Create a directory (with its parents when recursive); existing is fine. Needs --allow-fs-writes.
 

@@ -67,7 +67,7 @@ def has(map: dict | None, key: str) -> bool:
     return map is not None and map.get(key) is not None
 
 
-@builtin("maps", shares=True)
+@builtin("maps", shares=True, unit_on_failure=True)
 def get(map: dict | list | str | None, key: str | int, default: object = None) -> object:
     """Top-level value of key (or array index, or string character), else default (() if not given).
 
@@ -148,7 +148,7 @@ def _path_root(value: object) -> object:
     return value
 
 
-@builtin("maps", shares=True)
+@builtin("maps", shares=True, unit_on_failure=True)
 def get_path(map: object, path: str, default: object = None) -> object:
     """Nested value by path "a.b[0].c" (negative [i] from the end), else default.
 
@@ -199,7 +199,7 @@ def path_equals(map: object, path: str, expected: object) -> bool:
 
 # --------------------------------------------------------------------------- mutation
 
-@builtin("maps", pure=False)
+@builtin("maps", pure=False, mutates=True)
 def rename_field(map: dict, old: str, new: str) -> bool:
     """Rename key old to new in place (overwriting new); true if old existed.
 
@@ -219,7 +219,7 @@ def rename_field(map: dict, old: str, new: str) -> bool:
     return True
 
 
-@builtin("maps", pure=False)
+@builtin("maps", pure=False, mutates=True)
 def merge(map: dict, other: dict) -> None:
     """Copy every key of other into map (overwriting); mutates map, returns ().
 

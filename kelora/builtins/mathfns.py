@@ -264,7 +264,7 @@ class _SeededLines:
         return self.rng
 
 
-@builtin("math", pass_context=True)
+@builtin("math", pass_context=True, effects={"random"})
 def rand(ctx) -> float:
     """A random float in [0, 1).
 
@@ -274,7 +274,7 @@ def rand(ctx) -> float:
     return run_rng(ctx).random()
 
 
-@builtin("math", pass_context=True)
+@builtin("math", pass_context=True, effects={"random"})
 def rand_int(ctx, lo: int, hi: int) -> int:
     """A random int between lo and hi, both included (lo > hi is an error).
 
@@ -286,7 +286,7 @@ def rand_int(ctx, lo: int, hi: int) -> int:
     return run_rng(ctx).randint(lo, hi)
 
 
-@builtin("math", pass_context=True)
+@builtin("math", pass_context=True, effects={"count"})
 def sample_every(ctx, n: int) -> bool:
     """True on the nth, 2nth, 3nth... call with this n (a counter per n; n <= 1 is always true).
 
@@ -303,7 +303,7 @@ def sample_every(ctx, n: int) -> bool:
     return c % n == 0
 
 
-@builtin("math", pass_context=True)
+@builtin("math", pass_context=True, effects={"random"})
 def sample_prob(ctx, p: int | float) -> bool:
     """True with probability p (0.0..1.0); reproducible when KELORA_SEED is set.
 

@@ -38,7 +38,7 @@ def value_text(fn: str, value: object) -> str:
     )
 
 
-@builtin("privacy", pass_context=True, hides_value=True)
+@builtin("privacy", pass_context=True, hides_value=True, replay_safe=True, needs_key=True)
 def pseudonym(ctx, value: str | int | float, domain: str) -> str:
     """Keyed, domain-separated pseudonym: a stable 24-character base64url token.
 
@@ -69,7 +69,7 @@ def pseudonym(ctx, value: str | int | float, domain: str) -> str:
     return fn(value)
 
 
-@builtin("privacy", pass_context=True)
+@builtin("privacy", pass_context=True, effects={"escrow"})
 def reveal(ctx, token: str, domain: str) -> str | None:
     """The original value behind a pseudonym token, from the ``--escrow`` database; () if unknown.
 

@@ -14,9 +14,27 @@
   types are checked per call with exact ``type(x) in allowed`` (so ``true`` is not an int).
 * The docstring is the help text (``--help-functions``) and the reference page (docs/functions.md);
   its ``Examples:`` lines (``script => JSON result``) are executed by the test suite.
-* ``hides_value=True`` marks a function whose purpose is to hide a value (``pseudonym``,
-  ``hash``, ``mask_ip``, ...): an ``-e`` stage that calls one is a privacy stage, which withholds
-  the fields it changes when it fails instead of restoring their raw values (COMPAT D17).
+* What the rest of kelora needs to know about a builtin is said here, once, by flags of the
+  decorator (stored as the record's ``Facts``; nothing else keeps lists of names):
+
+  - ``pure=False``: it has side effects or its result depends on more than its arguments (not
+    folded at compile time);
+  - ``mutates=True``: it changes its first argument (the receiver of ``x.f()``) in place, so
+    ``e.tags.push(1)`` changes the event;
+  - ``effects={...}``: which side effects it has, from ``EFFECTS`` below (``"metrics"`` for the
+    ``track_*`` functions, ``"io"`` for the file writers, ...); the pipeline, the fast paths and
+    the ``--parallel`` audit decide from these;
+  - ``replay_safe=True``: not pure, yet gives the same result for the same arguments and key, so
+    a failed statement may be run again (``pseudonym``: its only side effect, creating the
+    keyring, is idempotent).  Pure functions that do not mutate are replay-safe anyway;
+  - ``needs_key=True``: it derives its result from the pseudonym key (the key is derived while
+    the scripts compile, and once before ``--parallel`` workers start);
+  - ``hides_value=True``: its purpose is to hide a value (``pseudonym``, ``hash``,
+    ``mask_ip``, ...): an ``-e`` stage that calls one is a privacy stage, which withholds the
+    fields it changes when it fails instead of restoring their raw values (COMPAT D17), and the
+    fields it reads are never shown in error messages (D24);
+  - ``unit_on_failure=True``: it gives ``()`` for input it cannot convert or find (``to_int``,
+    ``get``, ...): a run-time error about a ``()`` it gave names the call, not a missing field.
 * ``pass_context=True`` hands the run's ``RunContext`` as the first argument (metrics, secret,
   warnings); it is not part of the script-visible signature.
 * Method-call sugar needs nothing here: ``x.f(a)`` is compiled as ``f(x, a)``.
@@ -72,6 +90,37 @@ class Param:
     default_text: str | None
 
 
+# The side effects a builtin may declare (``@builtin(..., effects={"metrics"})``) and what each
+# changes elsewhere.
+EFFECTS = {
+    "metrics": "records into the run's metrics (track_*): an exec stage queues the records and "
+               "commits them when the stage succeeds",
+    "io": "writes files (append_file, truncate_file, mkdir): needs --allow-fs-writes, refused "
+          "under --parallel",
+    "emit": "turns the event into several (emit_each): the general read loop handles it",
+    "random": "draws random numbers: with KELORA_SEED each draw depends on the line number",
+    "count": "counts calls across events (sample_every): under --parallel the run is read "
+             "sequentially, or refused",
+    "control": "ends the stage or the run (skip, exit): later calls are not made for every event",
+    "print": "writes script output (print, eprint)",
+    "escrow": "reads the --escrow database, each call counted for the audit (reveal): needs "
+              "--escrow",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a builtin's decorator says about it (see the module docstring)."""
+
+    pure: bool = True  # no side effects, result depends on the arguments only: foldable
+    mutates: bool = False  # changes its first argument in place
+    effects: frozenset[str] = frozenset()  # keys of EFFECTS
+    replay_safe: bool = True  # may be run again after a failure (pure, or declared so)
+    needs_key: bool = False  # derives its result from the pseudonym key
+    hides_value: bool = False  # a privacy function (COMPAT D17, D24)
+    unit_on_failure: bool = False  # gives () for input it cannot convert or find
+
+
 @dataclass(frozen=True, slots=True)
 class Builtin:
     name: str
@@ -82,21 +131,41 @@ class Builtin:
     max_args: int | None  # None = variadic
     variadic: Param | None
     pass_context: bool
-    pure: bool  # no side effects, result depends on the arguments only: foldable
     doc: str
     returns: str
-    hides_value: bool = False  # a privacy function (COMPAT D17)
+    facts: Facts = Facts()
+
+    @property
+    def pure(self) -> bool:
+        return self.facts.pure
+
+    @property
+    def mutates(self) -> bool:
+        return self.facts.mutates
+
+    @property
+    def effects(self) -> frozenset[str]:
+        return self.facts.effects
+
+    @property
+    def replay_safe(self) -> bool:
+        return self.facts.replay_safe
+
+    @property
+    def needs_key(self) -> bool:
+        return self.facts.needs_key
+
+    @property
+    def hides_value(self) -> bool:
+        return self.facts.hides_value
+
+    @property
+    def unit_on_failure(self) -> bool:
+        return self.facts.unit_on_failure
 
     @property
     def summary(self) -> str:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
-
-    @property
-    def typed(self) -> bool:
-        """True when any parameter restricts its type (then calls check types)."""
-        return any(p.allowed is not None for p in self.params) or (
-            self.variadic is not None and self.variadic.allowed is not None
-        )
 
     def signature(self) -> str:
         parts = []
@@ -229,23 +298,24 @@ _ABSENT = object()
 
 
 class _Pending:
-    """What ``@builtin`` recorded; ``build()`` makes the ``Builtin`` (see ``_make_entry``)."""
+    """What ``@builtin`` recorded; ``build()`` makes the ``Builtin`` (see ``_make_entry``).
+    Its ``facts`` are readable without building it (``facts()``)."""
 
-    __slots__ = ("func", "args", "alias_of")
+    __slots__ = ("func", "args", "alias_of", "facts")
 
-    def __init__(self, func, args: tuple, alias_of: str | None = None):
+    def __init__(self, func, args: tuple, facts: Facts, alias_of: str | None = None):
         self.func = func
         self.args = args
+        self.facts = facts
         self.alias_of = alias_of
 
     def build(self) -> "Builtin":
         if self.alias_of is not None:
             return _alias(REGISTRY[self.alias_of], self.args[0])
-        return _make_entry(self.func, *self.args)
+        return _make_entry(self.func, *self.args, facts=self.facts)
 
 
 REGISTRY: dict[str, Builtin] = _Registry()
-HIDING: set[str] = set()  # names of the value-hiding builtins (hides_value=True), aliases included
 _LOADED = False  # have the builtin modules been imported (and registered their functions)?
 
 
@@ -303,8 +373,8 @@ def _owning(func):
     return call
 
 
-def _make_entry(func, script_name: str, category: str, pass_context: bool, pure: bool,
-                hides: bool = False, shares: bool = False) -> Builtin:
+def _make_entry(func, script_name: str, category: str, pass_context: bool, shares: bool = False,
+                *, facts: Facts) -> Builtin:
     doc = inspect.getdoc(func)
     hints = typing.get_type_hints(func)
     sig = inspect.signature(func)
@@ -336,10 +406,9 @@ def _make_entry(func, script_name: str, category: str, pass_context: bool, pure:
         max_args=None if variadic else len(params),
         variadic=variadic,
         pass_context=pass_context,
-        pure=pure and not pass_context,
         doc=doc,
         returns=ret_text,
-        hides_value=hides,
+        facts=facts,
     )
 
 
@@ -350,10 +419,16 @@ def builtin(
     pass_context: bool = False,
     pure: bool = True,
     aliases: tuple[str, ...] = (),
-    hides_value: bool = False,
     shares: bool = False,
+    mutates: bool = False,
+    effects: typing.Iterable[str] = (),
+    replay_safe: bool = False,
+    needs_key: bool = False,
+    hides_value: bool = False,
+    unit_on_failure: bool = False,
 ):
-    """Register the decorated function as a script builtin (see the module docstring).
+    """Register the decorated function as a script builtin (see the module docstring for the
+    flags that say what it does).
 
     *shares*: the result may hold arrays/maps of the arguments (``sorted``, ``filter``...): the
     script gets a deep copy, so it never aliases the event or ``conf`` (kelora/builtins/_owned.py).
@@ -361,20 +436,27 @@ def builtin(
     The ``Builtin`` record is built when the name is first looked up (see ``_Registry``).
     """
 
+    effects = frozenset(effects)
+    if not effects <= EFFECTS.keys():
+        raise TypeError(f"unknown builtin effects {sorted(effects - EFFECTS.keys())} (see EFFECTS)")
+    is_pure = pure and not pass_context
+    facts = Facts(pure=is_pure, mutates=mutates, effects=effects,
+                  replay_safe=(is_pure or replay_safe) and not mutates and not effects,
+                  needs_key=needs_key, hides_value=hides_value, unit_on_failure=unit_on_failure)
+
     def register(func: Callable[..., object]) -> Callable[..., object]:
         script_name = name or func.__name__
         if not (func.__doc__ or "").strip():
             raise TypeError(f"builtin {script_name} needs a docstring (it is the help text)")
+        if effects and is_pure:
+            raise TypeError(f"builtin {script_name} has effects: it cannot be pure (pure=False)")
         for n in (script_name, *aliases):
             if dict.__contains__(REGISTRY, n):
                 raise TypeError(f"builtin {n} registered twice")
         dict.__setitem__(REGISTRY, script_name,
-                         _Pending(func, (script_name, category, pass_context, pure, hides_value,
-                                         shares)))
+                         _Pending(func, (script_name, category, pass_context, shares), facts))
         for n in aliases:
-            dict.__setitem__(REGISTRY, n, _Pending(func, (n,), alias_of=script_name))
-        if hides_value:
-            HIDING.update((script_name, *aliases))
+            dict.__setitem__(REGISTRY, n, _Pending(func, (n,), facts, alias_of=script_name))
         return func
 
     return register
@@ -392,11 +474,42 @@ def load_all() -> dict[str, Builtin]:
     return REGISTRY
 
 
-def hides_value(name: str) -> bool:
-    """Is *name* a value-hiding builtin (a privacy function, COMPAT D17)?"""
+def facts(name: str) -> Facts | None:
+    """The facts of builtin *name* (None when no builtin has that name), without building its
+    record (see ``_Registry``)."""
     if not _LOADED:
         _load_modules()
-    return name in HIDING
+    v = dict.get(REGISTRY, name)
+    return None if v is None else v.facts
+
+
+def hides_value(name: str) -> bool:
+    """Is *name* a value-hiding builtin (a privacy function, COMPAT D17)?"""
+    f = facts(name)
+    return f is not None and f.hides_value
+
+
+def mutates(name: str) -> bool:
+    """Does builtin *name* change its first argument in place?"""
+    f = facts(name)
+    return f is not None and f.mutates
+
+
+def with_effect(names: typing.Iterable[str], effect: str) -> list[str]:
+    """The builtins among *names* that have *effect* (a key of ``EFFECTS``), sorted."""
+    if effect not in EFFECTS:
+        raise ValueError(f"unknown builtin effect {effect!r}")
+    return sorted(n for n in names if (f := facts(n)) is not None and effect in f.effects)
+
+
+def has_effect(names: typing.Iterable[str], effect: str) -> bool:
+    """Does any builtin among *names* (e.g. a program's ``calls``) have *effect*?"""
+    return bool(with_effect(names, effect))
+
+
+def needs_key(names: typing.Iterable[str]) -> bool:
+    """Does any builtin among *names* derive its result from the pseudonym key?"""
+    return any((f := facts(n)) is not None and f.needs_key for n in names)
 
 
 def lookup(name: str) -> Builtin | None:

@@ -435,7 +435,7 @@ def sub_string(text: str, start: int, length: int = _NOTHING) -> str:  # type: i
     return text[start : start + length]
 
 
-@builtin("strings")
+@builtin("strings", mutates=True)
 def crop(text: str, start: int, length: int = _NOTHING) -> str:  # type: ignore[assignment]
     """Rhai's crop(), returning the new string (COMPAT D3): same as sub_string().
 
@@ -483,7 +483,7 @@ def to_chars(text: str) -> list:
     return [values.Char(c) for c in text]
 
 
-@builtin("strings")
+@builtin("strings", mutates=True)
 def pad(text: str, length: int, fill: str = " ") -> str:
     """Pad the end of text with fill (first char) up to length characters; returns the new string.
 
@@ -497,7 +497,7 @@ def pad(text: str, length: int, fill: str = " ") -> str:
     return text + ch * max(0, length - len(text))
 
 
-@builtin("strings")
+@builtin("strings", mutates=True)
 def truncate(text: str, length: int) -> str:
     """The first length characters of text (returns the new string).
 

@@ -19,7 +19,7 @@ from kelora.errors import FunctionError
 from kelora.formats.combined import parse_combined as _combined
 from kelora.formats.syslog import parse_syslog as _syslog
 
-@builtin("parsing")
+@builtin("parsing", unit_on_failure=True)
 def parse_json(text: str) -> object:
     """Parse JSON text into a map, array, string, number, bool or () (null).
 
@@ -35,7 +35,7 @@ def parse_json(text: str) -> object:
         raise FunctionError(f"parse_json(): invalid JSON: {err}") from None
 
 
-@builtin("parsing")
+@builtin("parsing", unit_on_failure=True)
 def parse_kv(text: str, sep: str | None = None, kv_sep: str = "=") -> dict:
     """Parse "k1=v1 k2=v2" pairs; sep (default whitespace) splits pairs, kv_sep key from value.
 

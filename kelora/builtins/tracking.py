@@ -108,7 +108,7 @@ def category(fn: str, value: object) -> str:
 # --------------------------------------------------------------------------- numeric
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_sum(ctx, name: str, value: object) -> None:
     """Add a number to a running sum (stays an int while only ints are added).
 
@@ -123,7 +123,7 @@ def track_sum(ctx, name: str, value: object) -> None:
     _record(ctx, SumMetric, name, "track_sum", (value,))
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_inc(ctx, name: str, *extra: object) -> None:
     """Add 1 to a counter (the same metric kind as track_sum).
 
@@ -140,7 +140,7 @@ def track_inc(ctx, name: str, *extra: object) -> None:
     _record(ctx, SumMetric, name, "track_inc", (1,))
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_min(ctx, name: str, value: object) -> None:
     """Keep the smallest number seen (as given: int or float; ties keep the first).
 
@@ -152,7 +152,7 @@ def track_min(ctx, name: str, value: object) -> None:
     _record(ctx, MinMetric, name, "track_min", (_number("track_min", value),))
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_max(ctx, name: str, value: object) -> None:
     """Keep the largest number seen (as given: int or float; ties keep the first).
 
@@ -164,7 +164,7 @@ def track_max(ctx, name: str, value: object) -> None:
     _record(ctx, MaxMetric, name, "track_max", (_number("track_max", value),))
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_avg(ctx, name: str, value: object) -> None:
     """Average of the numbers seen (a float; 0.0 when none).
 
@@ -179,7 +179,7 @@ def track_avg(ctx, name: str, value: object) -> None:
 # --------------------------------------------------------------------------- categorical
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_freq(ctx, name: str, value: object) -> None:
     """Count occurrences of each value (a frequency table; numbers and bools as text).
 
@@ -192,7 +192,7 @@ def track_freq(ctx, name: str, value: object) -> None:
     _record(ctx, FreqMetric, name, "track_freq", (key,))
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_unique(ctx, name: str, value: object) -> None:
     """Collect distinct values in first-seen order (5 and "5" are different; bools as text).
 
@@ -220,7 +220,7 @@ def track_unique(ctx, name: str, value: object) -> None:
         )
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_cardinality(ctx, name: str, value: object, error: int | float = 0.01) -> None:
     """Estimate the number of distinct values (HyperLogLog; *error* 0.001..0.26, default 0.01).
 
@@ -252,7 +252,7 @@ def _quantiles(fn: str, qs: object) -> tuple[float, ...]:
     return tuple(out)
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_percentiles(ctx, name: str, value: object, percentiles: list | None = None) -> None:
     """Track percentiles of a number as ``<name>_p50``, ``_p95``, ``_p99`` (or the given quantiles 0..1).
 
@@ -272,7 +272,7 @@ def track_percentiles(ctx, name: str, value: object, percentiles: list | None = 
     _record(ctx, PercentilesMetric, name, "track_percentiles", (v,), (qs,))
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_stats(ctx, name: str, value: object, percentiles: list | None = None) -> None:
     """Summary statistics of a number: ``<name>_min, _max, _avg, _count, _sum`` and percentiles.
 
@@ -304,7 +304,7 @@ def _ranked(ctx, cls, fn: str, name: str, item: object, n: object) -> None:
     _record(ctx, cls, name, fn, (key,), (_top_n(fn, n),))
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_top(ctx, name: str, item: object, n: object = 10, *extra: object) -> None:
     """Count items and keep the *n* most frequent (count desc, then item asc) at output.
 
@@ -320,7 +320,7 @@ def track_top(ctx, name: str, item: object, n: object = 10, *extra: object) -> N
     _ranked(ctx, TopMetric, "track_top", name, item, n)
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_bottom(ctx, name: str, item: object, n: object = 10, *extra: object) -> None:
     """Count items and keep the *n* least frequent (count asc, then item asc) at output.
 
@@ -343,7 +343,7 @@ def _ranked_by(ctx, cls, fn: str, name: str, item: object, score: object, n: obj
     _record(ctx, cls, name, fn, (key, float(s)), (_top_n(fn, n),))
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_top_by(ctx, name: str, item: object, score: object, n: object = 10) -> None:
     """Keep each item's highest score and rank the *n* highest (score desc, then item asc).
 
@@ -353,7 +353,7 @@ def track_top_by(ctx, name: str, item: object, score: object, n: object = 10) ->
     _ranked_by(ctx, TopByMetric, "track_top_by", name, item, score, n)
 
 
-@builtin("tracking", pass_context=True, pure=False)
+@builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
 def track_bottom_by(ctx, name: str, item: object, score: object, n: object = 10) -> None:
     """Keep each item's lowest score and rank the *n* lowest (score asc, then item asc).
 
@@ -366,7 +366,7 @@ def track_bottom_by(ctx, name: str, item: object, score: object, n: object = 10)
 # --------------------------------------------------------------------------- removed in 2.0
 
 
-@builtin("tracking", pure=False)
+@builtin("tracking", pure=False, effects={"metrics"})
 def track_count(*args: object) -> None:
     """Removed in kelora 2.0: use track_freq (frequency table) or track_sum/track_inc (counter).
 
@@ -380,7 +380,7 @@ def track_count(*args: object) -> None:
     )
 
 
-@builtin("tracking", pure=False)
+@builtin("tracking", pure=False, effects={"metrics"})
 def track_bucket(*args: object) -> None:
     """Removed in kelora 2.0: renamed to track_freq(name, value).
 

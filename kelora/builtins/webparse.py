@@ -42,7 +42,7 @@ def _path_only(text: str) -> dict:
     return out
 
 
-@builtin("parsing")
+@builtin("parsing", unit_on_failure=True)
 def parse_url(url: str) -> dict:
     """Split a URL into scheme, user, pass, host, port, path, query, query_map, fragment.
 

@@ -15,27 +15,6 @@ from kelora.builtins import registry
 from kelora.errors import ScriptCompileError
 from kelora.lang import ast
 
-# Builtins that change their first argument in place (Rhai's mutating methods and the kelora
-# helpers that work on the event).  A call of one of these rooted at `e` mutates the event.
-MUTATING = frozenset({
-    "push", "pop", "insert", "remove", "append", "clear", "reverse", "sort", "retain", "dedup",
-    "truncate", "drain", "extract", "splice", "shift", "extend", "mixin", "fill_with",
-    "absorb_kv", "absorb_json", "absorb_regex", "merge", "set_path", "rename_field", "unflatten_in",
-    "sort_by", "chop", "pad", "crop",
-})
-
-def mutates_receiver(name: str) -> bool:
-    """Does builtin *name* change its first argument in place?
-
-    Builtins outside this module can say so with a function attribute:
-    ``my_builtin.mutates_receiver = True``.
-    """
-    if name in MUTATING:
-        return True
-    b = registry.REGISTRY.get(name)
-    return b is not None and bool(getattr(b.func, "mutates_receiver", False))
-
-
 SPECIALS = ("e", "meta", "line", "conf", "state", "metrics")
 
 
@@ -94,7 +73,8 @@ def analyze(top_stmts, fns) -> Analysis:
             if (node.name, argc) not in user_arities and not (
                     node.method and (node.name, argc - 1) in user_arities):
                 calls.add(node.name)
-            if node.args and node.name not in user_names and mutates_receiver(node.name):
+            # a builtin that changes its first argument (``@builtin(mutates=True)``) rooted at `e`
+            if node.args and node.name not in user_names and registry.mutates(node.name):
                 root, depth = root_of(node.args[0])
                 if root == "e":
                     mut_e = True

@@ -16,15 +16,13 @@ import re
 
 from kelora.errors import ExitRequest, FunctionError, KeloraError, ScriptError, SkipEvent
 from kelora.lang import ast, ops
-from kelora.lang.check import _walk, mutates_receiver
+from kelora.lang.check import _walk
 from kelora.lang.compile import FnCtx, is_event
 from kelora.lang.compile_calls import NOT_CONSTANT, try_fold, wrap_error
 from kelora.lang.runtime import ReturnSignal, rterr
 from kelora.values import type_name
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# pass_context builtins whose only side effect is idempotent (creating the keyring)
-REPLAY_SAFE = frozenset({"pseudonym"})
 # a quoted number (`"500"`): compared through ops.eq, whose text-vs-number branch warns
 _NUMERIC_TEXT = re.compile(r"-?\d[\d_]*(\.\d+)?")
 _CMP = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
@@ -250,7 +248,7 @@ class Gen:
         b = comp.reg.get(node.name)
         if b is None or not b.accepts_arity(argc) or getattr(b.func, "compile_literal", None):
             return None
-        if mutates_receiver(node.name) or not all(_replay_safe(a, comp) for a in node.args):
+        if b.mutates or not all(_replay_safe(a, comp) for a in node.args):
             return None  # (in-place methods stay closures: they check what they may change)
         parts, checks, arg_lines = [], [], []
         for i, a in enumerate(node.args):
@@ -328,7 +326,7 @@ def _replay_safe(node, comp) -> bool:
             return False
         if isinstance(n, ast.Call):
             b = comp.reg.get(n.name)
-            if b is None or mutates_receiver(n.name) or not (b.pure or b.name in REPLAY_SAFE):
+            if b is None or not b.replay_safe:  # (pure, or declared replay-safe; never mutating)
                 return False
     return True
 

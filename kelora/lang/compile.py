@@ -12,7 +12,7 @@ from __future__ import annotations
 from kelora.builtins import registry
 from kelora.errors import Span
 from kelora.lang import ast, ops
-from kelora.lang.check import SPECIALS, mutates_receiver, root_of
+from kelora.lang.check import SPECIALS, root_of
 from kelora.lang.compile_calls import NOT_CONSTANT, builtin_call, dynamic_call, try_fold, user_call
 from kelora.lang.places import get_index, get_prop, no_property
 from kelora.lang.runtime import FnInfo, ScriptClosure, UserFnPtr, rterr
@@ -580,7 +580,7 @@ def _call(c, node, cx):
     b = c.reg.get(name)
     if b is None or not b.accepts_arity(argc):
         return dynamic_call(name, c.read_var(name, node.span, cx), [c.expr(a, cx) for a in node.args], span)
-    if node.args and mutates_receiver(name):
+    if node.args and b.mutates:
         root, _ = root_of(node.args[0])
         if root is not None and c.resolve(root, cx) == ("special", root):
             if root == "conf" and c.stage != "begin":

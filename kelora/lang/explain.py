@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import json
 
+from kelora.builtins import registry
 from kelora.lang import ast
 
 # Field names read by a privacy function in some stage of this run (names.check_stages).
 PRIVATE: set[str] = set()
-PRIVACY_FUNCTIONS = frozenset({"pseudonym", "hash", "bucket", "mask_ip", "normalized", "encrypt"})
-# Builtins that give `()` for input they cannot convert.
-CONVERSIONS = frozenset({"to_int", "to_float", "parse_int", "parse_float", "to_bool", "to_datetime",
-                         "to_duration", "parse_json", "to_number", "get", "get_path", "extract_regex",
-                         "parse_url", "parse_kv"})
 
 _AST_CACHE: dict[str, object] = {}
 
@@ -161,7 +157,9 @@ def _enrich(err, scope) -> None:
                 err.message = f"{err.message} ({note})"
                 return
     for n in _walk(node):
-        if isinstance(n, ast.Call) and n.name in CONVERSIONS and n.args:
+        # a builtin that gives () for input it cannot convert (@builtin(unit_on_failure=True))
+        if isinstance(n, ast.Call) and n.args and (f := registry.facts(n.name)) is not None \
+                and f.unit_on_failure:
             arg = n.args[0]
             if isinstance(arg, ast.Literal):
                 value, private = arg.value, False

@@ -54,7 +54,8 @@ def check_stages(stages: list[StageInfo], warn=None) -> None:
 
 def _note_private(stages) -> None:
     """Fields a privacy function reads anywhere: diagnostics never show their values (D24)."""
-    from kelora.lang.explain import PRIVACY_FUNCTIONS, PRIVATE, _walk, field_path
+    from kelora.builtins import registry
+    from kelora.lang.explain import PRIVATE, _walk, field_path
 
     for st in stages:
         prog = st.program
@@ -63,7 +64,7 @@ def _note_private(stages) -> None:
                 continue
             for root in (*tree.stmts, *tree.fns):
                 for n in _walk(root):
-                    if isinstance(n, ast.Call) and n.name in PRIVACY_FUNCTIONS:
+                    if isinstance(n, ast.Call) and registry.hides_value(n.name):
                         for arg in n.args:
                             for m in _walk(arg):
                                 p = field_path(m)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
+from kelora.builtins import registry
 from kelora.errors import (ExitRequest, KeloraError, ScriptCompileError, ScriptError, ScriptSyntaxError,
                            SkipEvent, Source, Span)
 from kelora.lang import ast
@@ -245,10 +246,11 @@ def _tracks_last(stmts) -> bool:
     """True when the script is one ``track_*(...)`` call with no other track call inside it: its
     arguments are computed before it records anything, so a failing run records nothing and
     the exec stage can let the op apply at once instead of queueing it for commit (T3)."""
-    if len(stmts) != 1 or not isinstance(stmts[0], ast.Call) or not stmts[0].name.startswith("track_"):
+    if len(stmts) != 1 or not isinstance(stmts[0], ast.Call) \
+            or not registry.has_effect((stmts[0].name,), "metrics"):
         return False
     inner = analyze(tuple(stmts[0].args), ())
-    return not any(name.startswith("track_") for name in inner.calls)
+    return not registry.has_effect(inner.calls, "metrics")
 
 
 def _writes_last(stmts) -> bool:

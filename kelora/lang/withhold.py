@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from kelora.builtins import registry
 from kelora.lang import ast
-from kelora.lang.check import SPECIALS, mutates_receiver
+from kelora.lang.check import SPECIALS
 
 # calls whose callee is only known at run time
 DYNAMIC = frozenset({"Fn", "call"})
@@ -124,7 +124,7 @@ def event_targets(top_stmts, fns) -> Targets:
         if isinstance(node, ast.Assign):
             place(node.target, rebind_ok=True)
         elif isinstance(node, ast.Call) and node.args and node.name not in user_names \
-                and mutates_receiver(node.name):
+                and registry.mutates(node.name):
             place(node.args[0], rebind_ok=False)
     return Targets(tuple(sorted(paths)), whole, via_alias)
 

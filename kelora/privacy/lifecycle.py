@@ -10,6 +10,7 @@ every batch (``take``) and the parent merges it (``merge``), like metrics.
 """
 from __future__ import annotations
 
+from kelora.builtins import registry
 from kelora.errors import FatalError
 from kelora.status import ExitStatus
 
@@ -25,8 +26,9 @@ class Lifecycle:
     def start(cls, pipeline) -> "Lifecycle | None":
         c = pipeline.config
         calls = pipeline.called_functions
-        if "reveal" in calls and not c.escrow:
-            raise FatalError("Pipeline error: reveal() is available only with --escrow FILE and "
+        readers = registry.with_effect(calls, "escrow")
+        if readers and not c.escrow:
+            raise FatalError(f"Pipeline error: {readers[0]}() is available only with --escrow FILE and "
                              "KELORA_ESCROW_KEY (or KELORA_ESCROW_KEY_FILE)", exit_code=1)
         if not (c.rotation_map or c.escrow or c.scan_pii):
             return None
@@ -34,7 +36,7 @@ class Lifecycle:
 
         self = cls()
         ctx = pipeline.ctx
-        uses_pseudonym = "pseudonym" in calls
+        uses_pseudonym = registry.needs_key(calls)
         current = previous = None
         if c.rotation_map or c.escrow:
             current = keys.current_secret(ctx)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from kelora.builtins import registry
 from kelora.context import Scope
 from kelora.errors import FatalError, InputError
 from kelora.run.stages import StageFailed
@@ -347,7 +348,7 @@ class InputLoop:
         fns = self.stage_fns
         process = self._process
         # an emit_each stage replaces the event by a list: the general _process handles that
-        general = "emit_each" in self.called_functions
+        general = registry.has_effect(self.called_functions, "emit")
         writer = self.sink.fast_writer()
         emit = self.sink.emit
         fmt, write = writer if writer is not None else (None, None)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from kelora.builtins import registry as builtin_registry
 from kelora.run import workers
 from kelora.run.batching import IDLE, Batcher, _fileno, _nth_line_end, _signals_held, first_task  # noqa: F401 (tests)
 from kelora.run.stages import StageFailed
@@ -65,7 +66,7 @@ class ParallelReader(Batcher):
             return
         from kelora.keyring import ensure_keyring, finish_prefetch
 
-        if "pseudonym" in p.called_functions:
+        if builtin_registry.needs_key(p.called_functions):
             ensure_keyring(p.ctx)  # derive once, here; workers inherit it through fork
         finish_prefetch()
         self.note_begin_metrics()

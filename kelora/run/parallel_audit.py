@@ -7,12 +7,13 @@ next inside a worker would see only its own batch.  So, in the per-event stages 
 
 * ``state`` is refused, with Kelora's own message;
 * reading ``metrics`` is refused (a worker holds only its batch's part; ``--end`` sees them all);
-* writing files (``append_file``, ``truncate_file``, ``mkdir``) is refused: workers would write in
-  the order batches finish, not in input order;
-* ``sample_every(n)`` counts calls across events.  Where every call is unconditional (at the top
-  level of a stage that every event reaches: no `--filter`/`--levels`/`--assert` stage and no
-  stage that may drop an event before it; not inside a condition, loop, closure, function,
-  `&&`/`||`/`??`, `try`, nor after a `return`/`throw`/`skip()`) the run is read sequentially
+* writing files (the builtins with the ``"io"`` effect: ``append_file``, ``truncate_file``,
+  ``mkdir``) is refused: workers would write in the order batches finish, not in input order;
+* ``sample_every(n)`` (effect ``"count"``) counts calls across events.  Where every call is
+  unconditional (at the top level of a stage that every event reaches: no
+  `--filter`/`--levels`/`--assert` stage and no stage that may drop an event before it; not
+  inside a condition, loop, closure, function, `&&`/`||`/`??`, `try`, nor after a
+  `return`/`throw`/`skip()`/`exit()` (effect ``"control"``)) the run is read sequentially
   instead, which gives the sequential result by definition; anywhere else it is refused;
 * seeded ``rand``/``rand_int``/``sample_prob`` need nothing here: with ``KELORA_SEED`` they draw
   from a generator per line number (kelora.builtins.mathfns), the same in both runs.
@@ -23,11 +24,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from kelora.builtins import registry
 from kelora.lang import ast
 
 STATE_MESSAGE = ("'state' is not available in --parallel mode. Rerun without --parallel if you need "
                  "shared mutable state; use track_* helpers for parallel-safe aggregation.")
-FILE_WRITES = ("append_file", "truncate_file", "mkdir")
 
 
 class ParallelRefused(Exception):
@@ -50,6 +51,11 @@ def _children(node):
                 yield value
 
 
+def _effects(name: str) -> frozenset:
+    f = registry.facts(name)
+    return f.effects if f is not None else frozenset()
+
+
 def _walk(node, unconditional: bool, found: list) -> None:
     """Collect ``(name, node, unconditional)`` for the calls and special variables of interest."""
     if isinstance(node, (list, tuple)):
@@ -60,7 +66,8 @@ def _walk(node, unconditional: bool, found: list) -> None:
         found.append((node.name, node, unconditional))
         return
     if isinstance(node, ast.Call):
-        if node.name == "sample_every" or node.name in FILE_WRITES:
+        effects = _effects(node.name)
+        if "count" in effects or "io" in effects:
             found.append((node.name, node, unconditional))
         for arg in node.args:
             _walk(arg, unconditional, found)
@@ -105,7 +112,7 @@ def _may_end_early(node) -> bool:
         return any(_may_end_early(x) for x in node)
     if isinstance(node, (ast.Return, ast.Throw)):
         return True
-    if isinstance(node, ast.Call) and node.name in ("skip", "exit"):
+    if isinstance(node, ast.Call) and "control" in _effects(node.name):
         return True
     if isinstance(node, ast.Assign) and isinstance(node.target, ast.Var) and node.target.name == "e":
         return True
@@ -141,13 +148,13 @@ def audit(stages: list[tuple[str, object]]) -> bool:
                 raise ParallelRefused(
                     "'metrics' can be read only in --end under --parallel (each worker holds only "
                     "its own batches' values). Rerun without --parallel, or read it in --end.")
-            if name in FILE_WRITES:
+            if "io" in _effects(name):
                 raise ParallelRefused(
                     f"'{name}' is not available in --parallel mode: workers would write in the order "
                     "their batches finish, not in input order. Rerun without --parallel.")
             if not unconditional:
                 raise ParallelRefused(
-                    "'sample_every' is not available in --parallel mode here: its count runs across "
+                    f"'{name}' is not available in --parallel mode here: its count runs across "
                     "events, so it is allowed only where every event calls it (at the top level of a "
                     "stage, not inside a condition, with no --filter, --levels or --assert stage "
                     "before it). Rerun without --parallel, or use sample_prob() with KELORA_SEED "

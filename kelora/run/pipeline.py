@@ -15,6 +15,7 @@ import os
 import re
 import time
 
+from kelora.builtins import registry as builtin_registry
 from kelora.config import Config
 from kelora.context import Diagnostics, RunContext, Scope
 from kelora.errors import ExitRequest, FatalError, ScriptError, ScriptRuntimeError, UsageError
@@ -227,7 +228,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.stage_fns = tuple(fns)
         self.needs_meta = needs_meta
         self.audited_stages = [("begin", self.begin), *audited, ("end", self.end)]
-        if calls & {"rand", "rand_int", "sample_prob"} and self.ctx.env.get("KELORA_SEED"):
+        if builtin_registry.has_effect(calls, "random") and self.ctx.env.get("KELORA_SEED"):
             # seeded draws depend on the line number (builtins/mathfns.run_rng): the loops
             # that keep it only per slow line (fastloop) are not for this run
             reusable = False
@@ -305,7 +306,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             from kelora.run.dask_engine import refuse
 
             refuse(self)  # side effects a retry would repeat, an unshared key, plain tcp://
-        if c.rotation_map or c.escrow or c.scan_pii or "reveal" in self.called_functions:
+        if c.rotation_map or c.escrow or c.scan_pii or builtin_registry.has_effect(self.called_functions, "escrow"):
             from kelora.privacy.lifecycle import Lifecycle
 
             self.privacy = Lifecycle.start(self)  # refusals (exit 2) before anything is read

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
+from kelora.builtins import registry
 from kelora.context import RunContext, Scope
 from kelora.errors import ScriptRuntimeError, SkipEvent
 from kelora.formats.fields import LEVEL_KEYS
@@ -31,10 +32,6 @@ MISSING_FIELD = ("Missing field during expression evaluation: {detail}. Check fi
 # Stage result for an event dropped because its stage failed (--fail-closed, conf mutation):
 # counted as `events.errored`, not as filtered.
 DROPPED_BY_ERROR = None
-
-
-# builtins whose effects wait for their stage to succeed (ctx.pending_io)
-FILE_WRITERS = frozenset({"append_file", "truncate_file", "mkdir"})
 
 
 def withhold(e: dict | None, paths) -> int:
@@ -101,9 +98,10 @@ class StageBuilder:
         declares = prog.declares_vars
         calls = prog.calls
         # a lone track_* call records nothing when it fails: no queue (Program.tracks_last)
-        tracks = any(name.startswith("track_") for name in calls) and not prog.tracks_last
-        emits = "emit_each" in calls
-        writes = not calls.isdisjoint(FILE_WRITERS)
+        tracks = registry.has_effect(calls, "metrics") and not prog.tracks_last
+        emits = registry.has_effect(calls, "emit")
+        # file writes wait for their stage to succeed (ctx.pending_io)
+        writes = registry.has_effect(calls, "io")
         record, strict, fail_closed = self.record_error, self.strict, self.fail_closed
         deepcopy = copy.deepcopy
         # a privacy stage (D17): on failure, withhold its targets instead of passing them on raw

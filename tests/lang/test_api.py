@@ -250,8 +250,7 @@ def test_builtins_can_declare_they_mutate_their_receiver(temp_builtins):
         """
         m["stamped"] = True
 
-    kl_test_stamp.mutates_receiver = True
-    temp_builtins(kl_test_stamp, pure=False)
+    temp_builtins(kl_test_stamp, pure=False, mutates=True)
     p = compile_script("e.kl_test_stamp()")
     assert p.mutates_event and not p.mutates_nested
     p = compile_script("e.inner.kl_test_stamp()")
