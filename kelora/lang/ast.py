@@ -200,7 +200,7 @@ BLOCK_ENDED = (If, Switch, While, Loop, For, FnDef, Try, Block)
 
 
 def children(node: object):
-    """Direct child nodes, for generic walks (check.py)."""
+    """Direct child nodes, for generic walks (``walk``)."""
     if isinstance(node, SwitchArm):
         if node.guard is not None:
             yield node.guard
@@ -214,6 +214,13 @@ def children(node: object):
             for x in v:
                 if isinstance(x, (Node, SwitchArm)):
                     yield x
+
+
+def walk(node: object):
+    """*node* and every node below it, parents first (the generic walk of the checks)."""
+    yield node
+    for c in children(node):
+        yield from walk(c)
 
 
 _FIELDS_CACHE: dict[type, tuple[str, ...]] = {}

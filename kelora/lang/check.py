@@ -5,7 +5,10 @@
   (``unknown-function`` with "did you mean", or ``invalid-arity``) is raised before any input is
   read.
 * ``analyze`` reports what the pipeline needs: does the script mutate the event (top level or
-  nested), declare `let` variables, and which builtins it calls.
+  nested), declare `let` variables, which builtins it calls and which special names
+  (``SPECIALS``: ``meta``, ``line``, ...) it refers to.  The pipeline decides from these (does
+  a run need ``meta``, the pseudonym key...), never from the script's text, so a comment or a
+  string that mentions a name changes nothing.
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ class Analysis:
     mutates_event: bool
     mutates_nested: bool
     declares_vars: bool
-    calls: frozenset
+    calls: frozenset  # names of the functions called (user fns excluded)
+    uses: frozenset  # the SPECIALS referred to (a local of the same name counts too)
 
 
 def root_of(node: ast.Node) -> tuple[str | None, int]:
@@ -47,6 +51,7 @@ def analyze(top_stmts, fns) -> Analysis:
     """*top_stmts*: the statements run at the stage's top level; *fns*: every user fn."""
     mut_e = mut_nested = declares = False
     calls: set[str] = set()
+    uses: set[str] = set()
     user_names = {f.name for f in fns}
     user_arities = {(f.name, len(f.params)) for f in fns}
     nodes = []
@@ -58,7 +63,10 @@ def analyze(top_stmts, fns) -> Analysis:
         nodes.extend(_walk(f))
     local_names = {n.name for n in nodes if isinstance(n, ast.Let)}
     for node in nodes:
-        if isinstance(node, ast.Assign):
+        if isinstance(node, ast.Var):
+            if node.name in SPECIALS:
+                uses.add(node.name)
+        elif isinstance(node, ast.Assign):
             root, depth = root_of(node.target)
             if root == "e":
                 mut_e = True
@@ -80,7 +88,7 @@ def analyze(top_stmts, fns) -> Analysis:
                     mut_e = True
                     if depth >= 1:
                         mut_nested = True
-    return Analysis(mut_e, mut_nested, declares, frozenset(calls))
+    return Analysis(mut_e, mut_nested, declares, frozenset(calls), frozenset(uses))
 
 
 def resolve_calls(roots, fns: dict[tuple[str, int], ast.FnDef]) -> None:

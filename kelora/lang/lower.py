@@ -459,13 +459,26 @@ def raw_body(tok: str) -> str:
     return tok[hashes + 1 : -(hashes + 1)]
 
 
+# Parsed scripts by (text, mode): the pipeline looks at the ASTs of a run's scripts before it
+# compiles them (does any call a builtin that needs the pseudonym key?).  The AST is frozen, so
+# one copy serves both.
+_PARSED: dict[tuple[str, str], ast.Script] = {}
+
+
 def to_ast(text: str, mode: str) -> ast.Script:
     """Parse and lower *text*; mode "script" or "expression"."""
     from kelora.errors import ScriptSyntaxError
 
+    got = _PARSED.get((text, mode))
+    if got is not None:
+        return got
     try:
         tree = parse(text, "script" if mode == "script" else "expression")
-        return Lowerer(text, mode).lower(tree)
+        got = Lowerer(text, mode).lower(tree)
+        if len(_PARSED) >= 32:
+            _PARSED.clear()
+        _PARSED[(text, mode)] = got
+        return got
     except ScriptSyntaxError as err:
         from kelora.lang.foreign import refine
 

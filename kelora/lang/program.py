@@ -31,7 +31,7 @@ class Program:
     """A compiled script.  ``run(scope)`` returns the value of the last expression (or None)."""
 
     __slots__ = ("source", "mode", "stage", "mutates_event", "mutates_nested", "declares_vars",
-                 "calls", "ast", "_body", "_rt", "_nslots", "run", "writes_last", "tracks_last",
+                 "calls", "uses", "ast", "_body", "_rt", "_nslots", "run", "writes_last", "tracks_last",
                  "privacy", "targets", "free_refs", "top_lets", "prelude_ast", "prelude_source")
 
     def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots, simple=False, stmts=()):
@@ -42,6 +42,7 @@ class Program:
         self.mutates_nested = analysis.mutates_nested
         self.declares_vars = analysis.declares_vars
         self.calls = analysis.calls
+        self.uses = analysis.uses  # special names referred to (check.SPECIALS): meta, line, ...
         self.writes_last = False  # see _writes_last (set by _compile)
         self.tracks_last = False  # see _tracks_last (set by _compile)
         self.privacy = False  # an exec stage that may call a value-hiding function (D17; withhold.py)
@@ -240,6 +241,19 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
     prog.prelude_ast = pre_ast
     prog.prelude_source = pre_source
     return prog
+
+
+def called_names(text: str, mode: str = "script") -> frozenset[str]:
+    """The names of the functions *text* calls, from its AST (builtins and user fns alike);
+    empty when it does not parse (compiling it reports why)."""
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+    try:
+        tree = to_ast(text, mode)
+    except (ScriptError, RecursionError):
+        return frozenset()
+    return frozenset(n.name for root in (*tree.stmts, *tree.fns) for n in ast.walk(root)
+                     if isinstance(n, ast.Call))
 
 
 def _tracks_last(stmts) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from kelora.safetext import ERRORS
 
 import os
-import re
 import time
 
 from kelora.builtins import registry as builtin_registry
@@ -30,9 +29,6 @@ from kelora.run.state import RunState
 from kelora.run.stages import StageBuilder, StageFailed
 from kelora.report.stats import ErrorLog, Stats
 from kelora.status import ExitStatus
-
-_META_WORDS = re.compile(r"\b(meta|line)\b")
-
 
 class Pipeline(InputLoop, MultilineInput, RunEnd):
     """One run.  Reading lives in ``ingest.InputLoop``, the end of the run in ``run_end.RunEnd``."""
@@ -159,9 +155,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         from kelora.lang import compile_script
 
         c = self.config
-        texts = (c.begin, c.end, c.begin_prelude, c.end_prelude,
-                 *(part for st in c.stages for part in (st.text, st.prelude)))
-        if any(t and "pseudonym" in t for t in texts):
+        if _needs_key(c):
             from kelora.keyring import prefetch
 
             prefetch(self.ctx)  # Argon2id in a thread while the scripts compile
@@ -201,7 +195,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             checked.append(StageInfo(kind, prog))
             if stage.prelude or _captures_scope(prog):
                 reusable = False
-            if _META_WORDS.search(stage.text) or (stage.prelude and _META_WORDS.search(stage.prelude)):
+            if not prog.uses.isdisjoint(("meta", "line")):  # (its --include prelude too)
                 needs_meta = True
             if kind == "exec":
                 fns.append(builder.exec_stage(prog))
@@ -493,6 +487,21 @@ def _normalize_stage(ts_of):
                 event[field_name] = DateTime(ts).iso()
         return True
     return normalize
+
+
+def _needs_key(c: Config) -> bool:
+    """Does a script of the run call a builtin that needs the pseudonym key (from the scripts'
+    ASTs: parsing them is memoised, so compiling them next does not parse them again)?  A script
+    that does not parse says no here: compiling it reports the error, in stage order."""
+    from kelora.lang.program import called_names
+
+    scripts = [(c.begin, "script"), (c.begin_prelude, "script"), (c.end, "script"),
+               (c.end_prelude, "script")]
+    for st in c.stages:
+        if st.kind not in ("levels", "exclude_levels"):
+            scripts.append((st.text, "script" if st.kind == "exec" else "expression"))
+            scripts.append((st.prelude, "script"))
+    return any(registry.needs_key(called_names(text, mode)) for text, mode in scripts if text)
 
 
 def _captures_scope(prog) -> bool:
