@@ -35,7 +35,6 @@ from kelora.cli import config_trust
 from kelora.cli import shellwords
 from kelora.errors import UsageError
 
-ROOT_KEYS = ("defaults", "secret_file")
 ALIAS_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 MAX_ALIAS_DEPTH = 10
 

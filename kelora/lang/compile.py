@@ -424,12 +424,6 @@ def _binary(c, node, cx):
     return binary
 
 
-_PY_CMP = {
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-}
-
-
 def _event_compare(name, op_name, op, const, slow):
     """`e.name OP literal`: the most common filter shape, without generic dispatch."""
     tc = type(const)

@@ -20,8 +20,6 @@ from datetime import datetime
 from kelora.formats.fields import LEVEL_KEYS
 from kelora.timestamps import NAIVE, YEARLESS
 
-MAX_SAMPLES = 3
-
 
 @dataclass
 class Stats:
