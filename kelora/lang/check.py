@@ -41,12 +41,6 @@ def root_of(node: ast.Node) -> tuple[str | None, int]:
     return None, depth
 
 
-def _walk(node):
-    yield node
-    for c in ast.children(node):
-        yield from _walk(c)
-
-
 def analyze(top_stmts, fns) -> Analysis:
     """*top_stmts*: the statements run at the stage's top level; *fns*: every user fn."""
     mut_e = mut_nested = declares = False
@@ -58,9 +52,9 @@ def analyze(top_stmts, fns) -> Analysis:
     for top in top_stmts:
         if isinstance(top, ast.Let):
             declares = True
-        nodes.extend(_walk(top))
+        nodes.extend(ast.walk(top))
     for f in fns:
-        nodes.extend(_walk(f))
+        nodes.extend(ast.walk(f))
     local_names = {n.name for n in nodes if isinstance(n, ast.Let)}
     for node in nodes:
         if isinstance(node, ast.Var):
@@ -97,7 +91,7 @@ def resolve_calls(roots, fns: dict[tuple[str, int], ast.FnDef]) -> None:
     var_names = set()
     all_nodes = []
     for r in roots:
-        all_nodes.extend(_walk(r))
+        all_nodes.extend(ast.walk(r))
     for n in all_nodes:
         if isinstance(n, ast.Let):
             var_names.add(n.name)

@@ -16,10 +16,10 @@ import re
 
 from kelora.errors import ExitRequest, FunctionError, KeloraError, ScriptError, SkipEvent
 from kelora.lang import ast, ops
-from kelora.lang.check import _walk
-from kelora.lang.compile import FnCtx, is_event
+from kelora.lang.compile import repeat_hint
+from kelora.lang.compiler import FnCtx, is_event
 from kelora.lang.compile_calls import NOT_CONSTANT, try_fold, wrap_error
-from kelora.lang.runtime import ReturnSignal, rterr
+from kelora.lang.runtime import ReturnSignal, internal_error, rterr
 from kelora.values import type_name
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -157,9 +157,7 @@ class Gen:
     def x_Binary(self, node):
         op = node.op
         if op in ("&&", "||"):
-            from kelora.lang.compile import _repeat_hint
-
-            if _repeat_hint(self.comp, node) is not None:  # `a == "x" || "y"`: the closure's hint
+            if repeat_hint(self.comp, node) is not None:  # `a == "x" || "y"`: the closure's hint
                 raise _NoGen
             word = "and" if op == "&&" else "or"
             return f"({self.boolean(node.left, op)} {word} {self.boolean(node.right, op)})", True
@@ -321,7 +319,7 @@ class Gen:
 
 
 def _replay_safe(node, comp) -> bool:
-    for n in _walk(node):
+    for n in ast.walk(node):
         if isinstance(n, (ast.Assign, ast.Let, ast.Closure, ast.Throw, ast.Return)):
             return False
         if isinstance(n, ast.Call):
@@ -334,16 +332,14 @@ def _replay_safe(node, comp) -> bool:
 def generate(comp, stmts: list, closures: list, source, slow):
     """A fast ``run(scope)`` for *stmts* (top-level AST), or None when not worth it."""
     for st in stmts:
-        for n in _walk(st):
+        for n in ast.walk(st):
             if isinstance(n, ast.Assign) and isinstance(n.target, ast.Var) and n.target.name == "e":
                 return None  # `e = ...` changes what _e refers to: leave it to the closures
     g = Gen(comp, comp.stage)
     for st in stmts:
-        for n in _walk(st):
+        for n in ast.walk(st):
             if isinstance(n, ast.Assign) and isinstance(n.target, ast.Var):
                 g.reassigned.add(n.target.name)
-    from kelora.lang.program import internal_error
-
     g.ns.update({"_src": source, "_slow": slow, "_from": _resume(closures), "_internal": internal_error,
                  "_wrap": wrap_error})
     lines = ["def _run(s):", " try:", "  _e = s.e", "  if _e is None:", "   return _slow(s)", "  _r = None"]

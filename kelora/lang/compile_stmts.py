@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from kelora.errors import ScriptCompileError, ScriptRuntimeError
 from kelora.lang import ast
-from kelora.lang.compile import UNCATCHABLE, compiles, value_of
+from kelora.lang.compiler import UNCATCHABLE, compiles, value_of
 from kelora.lang.ops import deep_copy
 from kelora.lang.places import compile_assign
 from kelora.lang.runtime import BREAK, CONTINUE, BreakSignal, ContinueSignal, ReturnSignal, rterr

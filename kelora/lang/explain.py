@@ -39,7 +39,7 @@ def show(value, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _tree(text: str):
+def tree_of(text: str):
     got = _AST_CACHE.get(text)
     if got is None:
         from kelora.errors import ScriptError
@@ -58,20 +58,14 @@ def _tree(text: str):
     return got
 
 
-def _walk(node):
-    yield node
-    for c in ast.children(node):
-        yield from _walk(c)
-
-
 def node_at(text: str, span):
     """The innermost node of *text* whose span is *span* (or None)."""
-    tree = _tree(text)
+    tree = tree_of(text)
     if not tree:
         return None
     best = None
     for root in (*tree.stmts, *tree.fns):
-        for n in _walk(root):
+        for n in ast.walk(root):
             if isinstance(n, ast.Node) and (n.span == span or getattr(n, "name_span", None) == span):
                 best = n
     return best
@@ -95,7 +89,7 @@ def field_path(node) -> list[str] | None:
 
 def _paths(node) -> list[list[str]]:
     out = []
-    for n in _walk(node):
+    for n in ast.walk(node):
         p = field_path(n)
         if p is not None and not any(q[:len(p)] == p for q in out):
             out = [q for q in out if p[:len(q)] != q]
@@ -156,7 +150,7 @@ def _enrich(err, scope) -> None:
             if note is not None:
                 err.message = f"{err.message} ({note})"
                 return
-    for n in _walk(node):
+    for n in ast.walk(node):
         # a builtin that gives () for input it cannot convert (@builtin(unit_on_failure=True))
         if isinstance(n, ast.Call) and n.args and (f := registry.facts(n.name)) is not None \
                 and f.unit_on_failure:

@@ -18,12 +18,6 @@ _REGEXY = re.compile(r"\.\*|\.\+|\\[dswDSWb]|\[\^|^\^|[^\\]\$$|\(\?|\[[A-Za-z0-9
 _SLASHES = re.compile(r"//[ \t]*(\d|e\.|\(|[A-Za-z_]\w*\s*[)\];]|[A-Za-z_]\w*\s*$)")
 
 
-def _walk(node):
-    yield node
-    for c in ast.children(node):
-        yield from _walk(c)
-
-
 def lint(stages) -> list[ScriptWarning]:
     out: list[ScriptWarning] = []
     for st in stages:
@@ -60,7 +54,7 @@ def _lint_one(tree, source, kind) -> list[ScriptWarning]:
     strings: list[Span] = []
     consts: dict[str, Span] = {}
     for root in (*tree.stmts, *tree.fns):
-        for n in _walk(root):
+        for n in ast.walk(root):
             if isinstance(n, (ast.Literal, ast.Template)) and (isinstance(getattr(n, "value", None), str)
                                                               or isinstance(n, ast.Template)):
                 strings.append(n.span)

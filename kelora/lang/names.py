@@ -55,7 +55,7 @@ def check_stages(stages: list[StageInfo], warn=None) -> None:
 def _note_private(stages) -> None:
     """Fields a privacy function reads anywhere: diagnostics never show their values (D24)."""
     from kelora.builtins import registry
-    from kelora.lang.explain import PRIVATE, _walk, field_path
+    from kelora.lang.explain import PRIVATE, field_path
 
     for st in stages:
         prog = st.program
@@ -63,10 +63,10 @@ def _note_private(stages) -> None:
             if tree is None:
                 continue
             for root in (*tree.stmts, *tree.fns):
-                for n in _walk(root):
+                for n in ast.walk(root):
                     if isinstance(n, ast.Call) and registry.hides_value(n.name):
                         for arg in n.args:
-                            for m in _walk(arg):
+                            for m in ast.walk(arg):
                                 p = field_path(m)
                                 if p is not None:
                                     PRIVATE.add(p[0])
@@ -176,11 +176,10 @@ def advice(name: str, span: Span, mode: str, source: Source | None, st: StageInf
 
 def _block_let(st: StageInfo, name: str) -> str | None:
     """Where a block-scoped `let name` of this stage (or an earlier one) is, if any."""
-    from kelora.lang.check import _walk
 
     prog = st.program
     for root in prog.ast.stmts:
-        for n in _walk(root):  # (a top-level `let` is `root` itself)
+        for n in ast.walk(root):  # (a top-level `let` is `root` itself)
             if isinstance(n, ast.Let) and n.name == name and n is not root:
                 line, col = prog.source.line_col(n.span.start)
                 return f"{prog.source.label} at {line}:{col}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from kelora.errors import ScriptCompileError
 from kelora.lang import ast, ops
 from kelora.lang.check import root_of
+from kelora.lang.compiler import conf_readonly, is_event, value_of
 from kelora.lang.runtime import rterr
 from kelora.values import Char, type_name
 
@@ -85,8 +86,6 @@ def set_index(c, key, v, span):
 
 
 def compile_assign(c, node: ast.Assign, cx):
-    from kelora.lang.compile import _conf_readonly, is_event, value_of
-
     target, span = node.target, node.span
     value = value_of(c, node.value, cx)
     if node.op == "??":
@@ -104,7 +103,7 @@ def compile_assign(c, node: ast.Assign, cx):
     root_kind = c.resolve(root, cx)[0] if root is not None else None
     if root_kind == "special" and depth > 0:
         if root == "conf" and c.stage != "begin":
-            return _conf_readonly(target.span)
+            return conf_readonly(target.span)
         if root in ("meta", "line", "metrics"):
             return lambda s: (value(s), None)[1]  # writing meta has no effect
 
@@ -229,7 +228,7 @@ def _assign_var(c, target: ast.Var, value, combine, cx, span):
             return set_e
         if name == "conf":
             if c.stage != "begin":
-                return _conf_ro(target.span)
+                return conf_readonly(target.span)
 
             def set_conf(s):
                 v = compute(s)
@@ -252,9 +251,3 @@ def _assign_var(c, target: ast.Var, value, combine, cx, span):
                     hint=(f"declare it first with `let {name} = ...`" if not hint_fn else
                           "functions cannot see outer variables: pass them as parameters"))
     return set_outer
-
-
-def _conf_ro(span):
-    from kelora.lang.compile import _conf_readonly
-
-    return _conf_readonly(span)

@@ -16,7 +16,7 @@ from kelora.lang.check import analyze, resolve_calls
 from kelora.lang.compile import Compiler, FnCtx, seq
 from kelora.lang.lower import to_ast
 from kelora.lang.runtime import (DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_OPERATIONS, BreakSignal,
-                                 ContinueSignal, FnInfo, ReturnSignal, Runtime, rterr)
+                                 ContinueSignal, FnInfo, ReturnSignal, Runtime, internal_error, rterr)
 
 MODES = ("script", "expression")
 STAGES = ("begin", "exec", "filter", "assert", "end")
@@ -86,11 +86,6 @@ class Program:
 
 
 _CONTROL = (KeloraError, SkipEvent, ExitRequest)
-
-
-def internal_error(exc: Exception, source):
-    return rterr(f"internal error while running the script: {type(exc).__name__}: {exc}", None,
-                 kind="internal").with_source(source)
 
 
 def _simple_runner(stmts, source):
@@ -291,7 +286,5 @@ _RUNTIME_NODES = (ast.While, ast.Loop, ast.For, ast.Closure, ast.Break, ast.Cont
 
 def _needs_runtime(stmts) -> bool:
     """True when the code counts operations or uses frames (so run() must reset them)."""
-    from kelora.lang.check import _walk
-
     return any(isinstance(n, _RUNTIME_NODES) or (isinstance(n, ast.Call) and n.name in ("Fn", "call"))
-               for st in stmts for n in _walk(st))
+               for st in stmts for n in ast.walk(st))

@@ -35,6 +35,12 @@ def rterr(message: str, span: Span | None, *, missing: bool = False, kind: str =
     return ScriptRuntimeError(message, kind=kind, span=span, missing_field=missing, hint=hint, value=value)
 
 
+def internal_error(exc: Exception, source) -> ScriptRuntimeError:
+    """A bug of ours in a running script: reported as an error of the script, never a traceback."""
+    return rterr(f"internal error while running the script: {type(exc).__name__}: {exc}", None,
+                 kind="internal").with_source(source)
+
+
 class Runtime:
     __slots__ = ("frame", "ops", "depth", "max_ops", "max_depth")
 

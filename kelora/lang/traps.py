@@ -101,7 +101,7 @@ def _case_miss(node, event):
 
 def _locate(op, a, b):
     """(Source, node) of the operator being evaluated, from the calling frames."""
-    from kelora.lang.explain import _tree, _walk
+    from kelora.lang.explain import tree_of
     from kelora.lang.program import Program
 
     frame = sys._getframe(3)
@@ -128,13 +128,13 @@ def _locate(op, a, b):
     found_event[0] = getattr(scope, "e", None)
     if source is None:
         return None
-    tree = _tree(source.text)
+    tree = tree_of(source.text)
     if not tree:
         return source, None
     ops_wanted = _GROUPS.get(op, (op,))
     cands = []
     for root in (*tree.stmts, *tree.fns):
-        for n in _walk(root):
+        for n in ast.walk(root):
             if isinstance(n, ast.Binary) and n.op in ops_wanted:
                 cands.append((n, n.left, n.right))
             elif isinstance(n, ast.Assign) and n.op in ops_wanted:
@@ -169,9 +169,8 @@ def _value(node, event):
 def _private(node) -> bool:
     if node is None:
         return False
-    from kelora.lang.explain import _walk
 
-    for n in _walk(node):
+    for n in ast.walk(node):
         p = field_path(n)
         if p is not None and p[0] in PRIVATE:
             return True

@@ -47,12 +47,6 @@ class Targets:
     via_alias: bool  # changes the event through a local variable (analyze() does not see these)
 
 
-def _walk(node):
-    yield node
-    for c in ast.children(node):
-        yield from _walk(c)
-
-
 def is_privacy_stage(top_stmts, fns: dict[tuple[str, int], ast.FnDef]) -> bool:
     """Does the stage (top statements + user fns it reaches) call a value-hiding or dynamic function?"""
     hiding = registry.hides_value
@@ -62,7 +56,7 @@ def is_privacy_stage(top_stmts, fns: dict[tuple[str, int], ast.FnDef]) -> bool:
     seen: set[str] = set()
     todo = list(top_stmts)
     while todo:
-        for node in _walk(todo.pop()):
+        for node in ast.walk(todo.pop()):
             if not isinstance(node, ast.Call):
                 continue
             name = node.name
@@ -80,7 +74,7 @@ def is_privacy_stage(top_stmts, fns: dict[tuple[str, int], ast.FnDef]) -> bool:
 
 def event_targets(top_stmts, fns) -> Targets:
     """Every place in *top_stmts* and *fns* (all of them) where the event may be changed."""
-    nodes = [n for root in (*top_stmts, *fns) for n in _walk(root)]
+    nodes = [n for root in (*top_stmts, *fns) for n in ast.walk(root)]
     user_names = {f.name for f in fns}
     origins = _origins(nodes)
     paths: set[tuple[str, ...]] = set()

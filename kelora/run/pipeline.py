@@ -507,10 +507,9 @@ def _needs_key(c: Config) -> bool:
 def _captures_scope(prog) -> bool:
     """Whether a compiled stage may keep its Scope beyond the event (closures, Fn pointers)."""
     from kelora.lang import ast
-    from kelora.lang.check import _walk
 
     return any(isinstance(n, ast.Closure) or (isinstance(n, ast.Call) and n.name in ("Fn", "call"))
-               for st in (*prog.ast.stmts, *prog.ast.fns) for n in _walk(st))
+               for st in (*prog.ast.stmts, *prog.ast.fns) for n in ast.walk(st))
 
 
 def run(config: Config, env) -> int:
