@@ -7,6 +7,9 @@ ragged CSV rows.  Beyond Kelora (issue 14), a filter on a field that exists but 
 says which values were seen ("No event passed the filter: e.level was "ERROR", "INFO"") — never
 the values of a field that a privacy function reads (COMPAT D24).
 
+What the scripts refer to (the fields a filter reads, the fields an ``-e`` stage assigns) is read
+from their ASTs, so a comment or a string that mentions ``e.name`` changes nothing.
+
 What the input held is learnt without per-event work: ``Sample`` keeps the first lines of each
 input as they are read (an ``itertools.chain``: the rest of the stream is iterated at C speed)
 and they are parsed again here, only when a hint may be due.  With ``--stats`` the complete key
@@ -22,8 +25,7 @@ from kelora.formats.fields import LEVEL_KEYS
 MAX_PER_SOURCE = 1000  # lines kept from the start of each input
 MAX_SOURCES = 16
 MAX_VALUES = 5  # values listed per field
-_FIELD_REF = re.compile(r"\be\.([A-Za-z_][A-Za-z0-9_]*)")
-_NUM_STRING = re.compile(r'\be\.([A-Za-z_][A-Za-z0-9_]*)\s*==\s*"(-?\d[\d_]*(?:\.\d+)?)"')
+_NUMERIC_TEXT = re.compile(r"-?\d[\d_]*(?:\.\d+)?")
 
 
 class _Tee:
@@ -122,17 +124,63 @@ def observe(sample: Sample | None, fmt: str, strict: bool, fields: set[str]) -> 
     return seen
 
 
-def filter_texts(config) -> list[str]:
-    return [st.text for st in config.stages if st.kind == "filter"]
+def _nodes(config, kind: str):
+    """Every AST node of the *kind* ("filter" or "exec") stages, in source order (parents first).
+    The stages compiled before the run, so they parse (the parse is memoised: lower.to_ast)."""
+    from kelora.errors import ScriptError
+    from kelora.lang import ast
+    from kelora.lang.lower import to_ast
+
+    for st in config.stages:
+        if st.kind != kind:
+            continue
+        try:
+            tree = to_ast(st.text, "script" if kind == "exec" else "expression")
+        except (ScriptError, RecursionError):  # pragma: no cover - compiled before the run
+            continue
+        for root in (*tree.stmts, *tree.fns):
+            yield from ast.walk(root)
+
+
+def _event_field(node) -> str | None:
+    """``NAME`` for ``e.NAME``, else None."""
+    from kelora.lang import ast
+
+    if isinstance(node, ast.Prop) and isinstance(node.obj, ast.Var) and node.obj.name == "e":
+        return node.name
+    return None
+
+
+def filter_fields(config) -> list[str]:
+    """The top-level event fields the --filter stages read (``e.a.b`` reads ``a``), in order."""
+    out: list[str] = []
+    for n in _nodes(config, "filter"):
+        f = _event_field(n)
+        if f is not None and f not in out:
+            out.append(f)
+    return out
+
+
+def _quoted_numbers(config) -> list[tuple[str, str]]:
+    """``(field, text)`` for each ``e.field == "123"`` in the --filter stages."""
+    from kelora.lang import ast
+
+    out = []
+    for n in _nodes(config, "filter"):
+        if isinstance(n, ast.Binary) and n.op == "==" and isinstance(n.right, ast.Literal) \
+                and type(n.right.value) is str and _NUMERIC_TEXT.fullmatch(n.right.value):
+            f = _event_field(n.left)
+            if f is not None:
+                out.append((f, n.right.value))
+    return out
 
 
 def assigned_keys(config) -> set[str]:
     """Fields an -e stage may create (`e.total = ...`): present although not in the input."""
-    out: set[str] = set()
-    for st in config.stages:
-        if st.kind == "exec":
-            out.update(re.findall(r"\be\.([A-Za-z_]\w*)\s*=[^=]", st.text))
-    return out
+    from kelora.lang import ast
+
+    return {f for n in _nodes(config, "exec") if isinstance(n, ast.Assign) and n.op is None
+            and (f := _event_field(n.target)) is not None}
 
 
 # ------------------------------------------------------------------------------ the hints
@@ -146,15 +194,10 @@ def zero_results(config, stats, errors_total: int, seen: Seen, private: set[str]
         hint = _level_hint(levels, stats, seen)
         if hint:
             return hint
-    texts = filter_texts(config)
-    if not texts or not seen.events:
+    if not any(st.kind == "filter" for st in config.stages) or not seen.events:
         return None
     keys = seen.keys | set(stats.keys_seen) | assigned_keys(config)
-    referenced: list[str] = []
-    for t in texts:
-        for f in _FIELD_REF.findall(t):
-            if f not in referenced:
-                referenced.append(f)
+    referenced = filter_fields(config)
     unseen = [f for f in referenced if f not in keys]
     if unseen:
         msg = (f"0 events matched. Filter referenced unseen field{'s' if len(unseen) > 1 else ''}: "
@@ -167,14 +210,13 @@ def zero_results(config, stats, errors_total: int, seen: Seen, private: set[str]
         if seen.events and getattr(seen, "_partial", False):
             msg += " (Keys from the first lines of each input.)"
         return msg
-    for t in texts:
-        for field, literal in _NUM_STRING.findall(t):
-            vals = seen.values.get(field, ())
-            if field in keys and (not vals or any(type(v) in (int, float) for v in vals)):
-                return (f"0 events matched. Filter compares e.{field} to the string \"{literal}\". If "
-                        f"e.{field} holds numbers, the quotes force a string-vs-number comparison that "
-                        f"is always false — drop them: e.{field} == {literal}. Rerun with -s to check the "
-                        f"field's type.")
+    for field, literal in _quoted_numbers(config):
+        vals = seen.values.get(field, ())
+        if field in keys and (not vals or any(type(v) in (int, float) for v in vals)):
+            return (f"0 events matched. Filter compares e.{field} to the string \"{literal}\". If "
+                    f"e.{field} holds numbers, the quotes force a string-vs-number comparison that "
+                    f"is always false — drop them: e.{field} == {literal}. Rerun with -s to check the "
+                    f"field's type.")
     # issue 14: the values a field really had (not Kelora: it stays silent here)
     from kelora.lang.explain import show
 

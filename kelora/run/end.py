@@ -203,7 +203,7 @@ class RunEnd:
             return
         from kelora.lang.explain import PRIVATE
 
-        fields = {f for t in hints.filter_texts(c) for f in hints._FIELD_REF.findall(t)}
+        fields = set(hints.filter_fields(c))
         fmt = stats.format_name or c.input_format
         seen = hints.observe(sample, fmt, c.strict, fields)
         message = hints.zero_results(c, stats, self.errors.total, seen, PRIVATE)

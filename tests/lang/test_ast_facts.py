@@ -86,3 +86,22 @@ def test_program_uses_lists_the_special_names():
     assert compile_script("fn f() { line } f()").uses == {"line"}
     assert compile_script("conf.x > 1 && metrics.n == ()", mode="expression", stage="filter").uses == {
         "conf", "metrics"}
+
+
+def _hints(args):
+    env = Env.for_test(stdin=DATA, environ={})
+    run_command(["-j", *args], env=env)
+    return env.stderr.getvalue()
+
+
+def test_end_of_run_hints_read_the_filter_ast_not_its_text():
+    # a field named only in a comment is not "referenced"
+    assert "unseen field" not in _hints(["--filter", "e.a > 5 // was e.zzz"])
+    assert "unseen field: zzz" in _hints(["--filter", "e.zzz > 5"])
+    assert "unseen field: zzz" in _hints(["--filter", 'e.a > 5 && `${e.zzz}` == "1"'])
+    # an assignment in a comment does not make a field "present" for -k
+    assert "names field 'zz'" in _hints(["-e", "// e.zz = 1", "-k", "zz"])
+    assert "names field 'zz'" not in _hints(["-e", "e.zz = 1", "-k", "zz"])
+    # the quoted-number hint comes from the comparison itself
+    assert 'compares e.a to the string "7"' in _hints(["--filter", 'e.a == "7"'])
+    assert "compares e.a" not in _hints(["--filter", 'e.a == 7 // not e.a == "7"'])
