@@ -353,7 +353,7 @@ def some(array: list, predicate: FnPtr) -> bool:
     return any(_truth(_call(predicate, owned(x), i), "some") for i, x in enumerate(array))
 
 
-@builtin("core", name="Fn")
+@builtin("core", name="Fn", dynamic=True)
 def fn_ptr(name: str) -> FnPtr:
     """A function pointer to a builtin or a script `fn`, for `call` or `map`/`filter`.
 
@@ -368,7 +368,7 @@ def fn_ptr(name: str) -> FnPtr:
     return BuiltinFnPtr(name, b.func, max(1, b.min_args))
 
 
-@builtin("core", pure=False, shares=True)
+@builtin("core", pure=False, shares=True, dynamic=True)
 def call(f: FnPtr, *args: object) -> object:
     """Call a function pointer (closure or `Fn("name")`) with arguments.
 

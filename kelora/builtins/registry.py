@@ -34,7 +34,10 @@
     fields it changes when it fails instead of restoring their raw values (COMPAT D17), and the
     fields it reads are never shown in error messages (D24);
   - ``unit_on_failure=True``: it gives ``()`` for input it cannot convert or find (``to_int``,
-    ``get``, ...): a run-time error about a ``()`` it gave names the call, not a missing field.
+    ``get``, ...): a run-time error about a ``()`` it gave names the call, not a missing field;
+  - ``dynamic=True``: it reaches a function named or held by a value (``Fn``, ``call``), so any
+    builtin, script ``fn`` or closure may run inside it: the analyses that follow calls assume
+    the worst, and such scripts are left to the closure compiler.
 * ``pass_context=True`` hands the run's ``RunContext`` as the first argument (metrics, secret,
   warnings); it is not part of the script-visible signature.
 * Method-call sugar needs nothing here: ``x.f(a)`` is compiled as ``f(x, a)``.
@@ -119,6 +122,7 @@ class Facts:
     needs_key: bool = False  # derives its result from the pseudonym key
     hides_value: bool = False  # a privacy function (COMPAT D17, D24)
     unit_on_failure: bool = False  # gives () for input it cannot convert or find
+    dynamic: bool = False  # reaches a function named or held by a value (Fn, call)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,10 @@ class Builtin:
     @property
     def unit_on_failure(self) -> bool:
         return self.facts.unit_on_failure
+
+    @property
+    def dynamic(self) -> bool:
+        return self.facts.dynamic
 
     @property
     def summary(self) -> str:
@@ -426,6 +434,7 @@ def builtin(
     needs_key: bool = False,
     hides_value: bool = False,
     unit_on_failure: bool = False,
+    dynamic: bool = False,
 ):
     """Register the decorated function as a script builtin (see the module docstring for the
     flags that say what it does).
@@ -442,7 +451,8 @@ def builtin(
     is_pure = pure and not pass_context
     facts = Facts(pure=is_pure, mutates=mutates, effects=effects,
                   replay_safe=(is_pure or replay_safe) and not mutates and not effects,
-                  needs_key=needs_key, hides_value=hides_value, unit_on_failure=unit_on_failure)
+                  needs_key=needs_key, hides_value=hides_value, unit_on_failure=unit_on_failure,
+                  dynamic=dynamic)
 
     def register(func: Callable[..., object]) -> Callable[..., object]:
         script_name = name or func.__name__
@@ -493,6 +503,12 @@ def mutates(name: str) -> bool:
     """Does builtin *name* change its first argument in place?"""
     f = facts(name)
     return f is not None and f.mutates
+
+
+def is_dynamic(name: str) -> bool:
+    """Does builtin *name* reach a function named or held by a value (``Fn``, ``call``)?"""
+    f = facts(name)
+    return f is not None and f.dynamic
 
 
 def with_effect(names: typing.Iterable[str], effect: str) -> list[str]:

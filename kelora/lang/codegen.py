@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 
+from kelora.builtins import registry
 from kelora.errors import ExitRequest, FunctionError, KeloraError, ScriptError, SkipEvent
 from kelora.lang import ast, ops
 from kelora.lang.compile import repeat_hint
@@ -192,7 +193,7 @@ class Gen:
     def x_Call(self, node):
         comp = self.comp
         argc = len(node.args)
-        if (node.name, argc) in comp.fns or node.optional or node.name in ("Fn", "call"):
+        if (node.name, argc) in comp.fns or node.optional or registry.is_dynamic(node.name):
             raise _NoGen
         b = comp.reg.get(node.name)
         if b is None or not b.accepts_arity(argc):
@@ -241,7 +242,7 @@ class Gen:
         call), then the call runs exactly once, its errors wrapped as the closure wraps them."""
         comp = self.comp
         argc = len(node.args)
-        if (node.name, argc) in comp.fns or node.optional or node.name in ("Fn", "call"):
+        if (node.name, argc) in comp.fns or node.optional or registry.is_dynamic(node.name):
             return None
         b = comp.reg.get(node.name)
         if b is None or not b.accepts_arity(argc) or getattr(b.func, "compile_literal", None):

@@ -286,5 +286,5 @@ _RUNTIME_NODES = (ast.While, ast.Loop, ast.For, ast.Closure, ast.Break, ast.Cont
 
 def _needs_runtime(stmts) -> bool:
     """True when the code counts operations or uses frames (so run() must reset them)."""
-    return any(isinstance(n, _RUNTIME_NODES) or (isinstance(n, ast.Call) and n.name in ("Fn", "call"))
+    return any(isinstance(n, _RUNTIME_NODES) or (isinstance(n, ast.Call) and registry.is_dynamic(n.name))
                for st in stmts for n in ast.walk(st))

@@ -29,7 +29,6 @@ from kelora.lang import ast
 from kelora.lang.check import SPECIALS
 
 # calls whose callee is only known at run time
-DYNAMIC = frozenset({"Fn", "call"})
 _SCALAR_RETURNS = frozenset({"string", "int", "float", "bool", "()", "number", "datetime", "duration",
                              "string|int", "int|float", "float|int"})
 _FRESH_VALUES = (ast.Literal, ast.MapLit, ast.ArrayLit, ast.Template, ast.Unary, ast.Closure)
@@ -65,7 +64,7 @@ def is_privacy_stage(top_stmts, fns: dict[tuple[str, int], ast.FnDef]) -> bool:
                     seen.add(name)
                     todo.extend(by_name[name])
                 continue
-            if name in DYNAMIC or hiding(name):
+            if registry.is_dynamic(name) or hiding(name):
                 return True
             if registry.REGISTRY.get(name) is None:
                 return True  # a variable holding a function pointer: a dynamic call
@@ -196,7 +195,7 @@ def _binding_origin(kind: str, node, origin_of) -> object:
             return FRESH
         if isinstance(node, ast.Call):
             b = registry.REGISTRY.get(node.name)
-            if b is not None and node.name not in DYNAMIC and b.returns in _SCALAR_RETURNS:
+            if b is not None and not b.dynamic and b.returns in _SCALAR_RETURNS:
                 return FRESH
         return UNKNOWN
     # "iter": a for loop's items are not copied

@@ -508,7 +508,7 @@ def _captures_scope(prog) -> bool:
     """Whether a compiled stage may keep its Scope beyond the event (closures, Fn pointers)."""
     from kelora.lang import ast
 
-    return any(isinstance(n, ast.Closure) or (isinstance(n, ast.Call) and n.name in ("Fn", "call"))
+    return any(isinstance(n, ast.Closure) or (isinstance(n, ast.Call) and registry.is_dynamic(n.name))
                for st in (*prog.ast.stmts, *prog.ast.fns) for n in ast.walk(st))
 
 

@@ -60,6 +60,7 @@ def test_known_builtins_say_what_they_do():
     assert not registry.REGISTRY["push"].replay_safe  # mutates
     assert not registry.REGISTRY["print"].replay_safe  # has an effect
     assert registry.REGISTRY["to_int"].unit_on_failure
+    assert registry.is_dynamic("Fn") and registry.is_dynamic("call") and not registry.is_dynamic("map")
     # aliases share the facts of the function they alias
     assert registry.facts("upper") == registry.facts("to_upper")
     with pytest.raises(ValueError):
