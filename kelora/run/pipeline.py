@@ -501,14 +501,14 @@ def _needs_key(c: Config) -> bool:
         if st.kind not in ("levels", "exclude_levels"):
             scripts.append((st.text, "script" if st.kind == "exec" else "expression"))
             scripts.append((st.prelude, "script"))
-    return any(registry.needs_key(called_names(text, mode)) for text, mode in scripts if text)
+    return any(builtin_registry.needs_key(called_names(text, mode)) for text, mode in scripts if text)
 
 
 def _captures_scope(prog) -> bool:
     """Whether a compiled stage may keep its Scope beyond the event (closures, Fn pointers)."""
     from kelora.lang import ast
 
-    return any(isinstance(n, ast.Closure) or (isinstance(n, ast.Call) and registry.is_dynamic(n.name))
+    return any(isinstance(n, ast.Closure) or (isinstance(n, ast.Call) and builtin_registry.is_dynamic(n.name))
                for st in (*prog.ast.stmts, *prog.ast.fns) for n in ast.walk(st))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kelora import parallel_audit
+from kelora.run import parallel_audit
 from kelora.builtins import registry
 from kelora.lang import compile_script
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from kelora import ingest, keyring
-from kelora.cli import run_command
-from kelora.env import Env
+from kelora import keyring
+from kelora.cli.app import run_command
 from kelora.lang import compile_script
+from kelora.run import ingest
+from kelora.run.env import Env
 
 DATA = b'{"a": 1, "b": "x"}\n{"a": 2, "b": "y"}\n'
 
