@@ -90,3 +90,71 @@ def test_stats_agree_after_the_generated_loop():
         assert code == stats_code
         summary = stderr.decode()
         assert f"{stats['events']['filtered']} events filtered" in summary or stats["events"]["filtered"] == 0, name
+
+
+# --------------------------------------------------------------------------- the T3 shortcut
+# `track_unique(NAME, pseudonym(e.FIELD, DOMAIN))` skips the stage when the token is cached and
+# already counted (fastloop._UNIQUE): metrics (first-seen order), messages, exit codes and stats
+# must equal the general path's, with values of every type, repeats, missing fields, unhashable
+# values, integers beyond 64 bits and events that are not objects.
+
+def _t3_data() -> bytes:
+    rnd = random.Random(17)
+    values = ["ann", "bob", "ann", "", "x" * 40, 5, 5.0, "5", True, None, [1], {"k": 1},
+              "é", 123456789012345678901234567890]
+    lines = []
+    for i in range(300):
+        keys = rnd.sample(["a", "b", "status"], rnd.randrange(0, 4))
+        ev = {k: rnd.choice(values) for k in keys}
+        lines.append(json.dumps(ev))
+        if i % 41 == 0:
+            lines.append("[1, 2]")
+        if i % 59 == 0:
+            lines.append("")
+    return ("\n".join(lines) + "\n").encode()
+
+
+T3_DATA = _t3_data()
+T3 = 'track_unique("u", pseudonym(e.a, "users"))'
+T3_CASES = {
+    "alone, counted only": ["-e", T3],
+    "alone, events written": ["-e", T3, "-F", "json"],
+    "then a filter": ["-e", T3, "--filter", "e.status != ()", "-F", "json"],
+    "after an exec": ["-e", "e.a = e.b", "-e", T3, "-F", "json"],
+    "two metrics, two domains": ["-e", T3, "-e", 'track_unique("v", pseudonym(e.b, "other"))'],
+    "same metric name from another function first": ["-e", 'track_count("u")', "-e", T3],
+}
+
+
+def _t3_run(args, extra=()):
+    env = clean_env({"KELORA_SECRET": "kelora-test-secret"})
+    proc = subprocess.run([KELORA_BIN, "-j", *args, "--metrics=json", *extra], input=T3_DATA,
+                          capture_output=True, env=env, timeout=60)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("name", list(T3_CASES))
+@pytest.mark.parametrize("strict", [[], ["--strict"]], ids=["", "strict"])
+def test_track_unique_shortcut_equals_the_general_path(name, strict):
+    args = [*T3_CASES[name], *strict]
+    fast, general = _t3_run(args), _t3_run([*args, "--take", "1000000"])
+    assert fast == general
+    assert fast[0] != 0 or b'"u"' in fast[1]
+
+
+def test_track_unique_shortcut_in_first_seen_order_and_parallel():
+    fast = _t3_run(T3_CASES["alone, counted only"])
+    assert fast[0] == 0
+    metrics = json.loads(fast[1][fast[1].index(b"{"):])
+    assert len(metrics["u"]) == len(set(metrics["u"])) > 3
+    for batch in ("1", "7", "1000"):
+        par = _t3_run(T3_CASES["alone, counted only"], ("--parallel", "--threads", "2", "--batch-size", batch))
+        assert par == fast, batch
+
+
+def test_track_unique_shortcut_stats_equal():
+    # --stats keeps the general loop: its counts must equal the summary of the shortcut loop
+    args = T3_CASES["alone, counted only"]
+    fast = _t3_run(args)
+    with_stats = _t3_run([*args, "--stats=json"])
+    assert fast[0] == with_stats[0]

@@ -14,6 +14,16 @@ Lean stages: an exec stage with ``.lean = (run, failed)`` (``StageBuilder.exec_s
 filter stage with ``.lean_filter = (run, settle, index, declares_vars)`` that declares no
 variables; the run must allow one shared ``Scope`` (no closures capturing it).
 
+One exec stage shape has a shortcut: ``track_unique(NAME, pseudonym(e.FIELD, DOMAIN))`` (T3).
+When the field is a text whose token is already in the domain's token cache and that token is
+already among the metric's values, the call would change nothing, so the loop does not make it:
+a cache lookup and a set test instead of two builtin calls.  Every other event (a new value, a
+missing or non-text field, a queued op, a wrapped pseudonymizer without a cache) runs the stage
+as usual, so first-seen order, warnings and errors are the stage's own.
+
+Output: with ``fmt`` None (events suppressed, e.g. by ``-m``; ``Sink.counts_only``) an event is
+counted as written when it is not empty, as ``Sink.emit`` counts it.
+
 Counters: ``tally`` receives ``[lines read, events created on this path, events written, events
 dropped by a stage error, clean evaluations per filter]`` when the loop ends — also when a
 signal, a closed pipe or ``--strict`` ends it.  Every other created event was filtered.
@@ -60,6 +70,14 @@ _TAIL = '''
         tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)
 '''
 
+_TAIL_COUNT = '''
+            if <event>:
+                output += 1
+    finally:
+        owner.line_num = n
+        tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)
+'''
+
 _EXEC = """
             try:
                 run@(s)
@@ -74,6 +92,28 @@ _EXEC = """
                     continue
             if s.e is None:
                 s.e = {}
+"""
+
+# the T3 shortcut (see the module doc): tok@ / seen@ are bound by bind@ once the stage has run
+_UNIQUE = """
+            try:
+                _hit = tok@(<event>[<field>]) in seen@
+            except (KeyError, TypeError):  # no such field, or not hashable (no text: no token)
+                _hit = False
+            if not _hit:"""
+
+# ... as the last step of a loop that only counts: a hit is counted and the loop goes on
+_UNIQUE_LAST = """
+            try:
+                if tok@(<event>[<field>]) in seen@:
+                    output += 1  # (the event holds the field: it is not empty)
+                    continue
+            except (KeyError, TypeError):  # no such field, or not hashable (no text: no token)
+                pass"""
+
+_REBIND = """
+            if seen@ is _unbound:
+                tok@, seen@ = bind@(s.ctx)
 """
 
 _SETTLE = """<pad>except (SkipEvent, ScriptRuntimeError) as exc:
@@ -122,7 +162,7 @@ def lean_steps(stage_fns) -> list | None:
     for fn in stage_fns:
         lean, lean_filter = getattr(fn, "lean", None), getattr(fn, "lean_filter", None)
         if lean is not None:
-            steps.append(("exec", *lean))
+            steps.append(("exec", *lean, unique_token(getattr(fn, "program", None))))
         elif lean_filter is not None and not lean_filter[3]:
             steps.append(("filter", *lean_filter[:3]))
         else:
@@ -130,9 +170,54 @@ def lean_steps(stage_fns) -> list | None:
     return steps
 
 
-def build_loop(steps: list):
+def unique_token(prog) -> tuple | None:
+    """``(name, field, domain)`` when *prog* is exactly ``track_unique(NAME, pseudonym(e.FIELD,
+    DOMAIN))`` with literal texts and no functions or prelude of its own, else None."""
+    from kelora.lang import ast
+
+    script = getattr(prog, "ast", None)
+    if script is None or script.fns or prog.prelude_ast is not None or len(script.stmts) != 1:
+        return None
+    call = script.stmts[0]
+    if not (type(call) is ast.Call and call.name == "track_unique" and not call.method and not call.optional
+            and len(call.args) == 2):
+        return None
+    name, inner = call.args
+    if not (type(name) is ast.Literal and type(name.value) is str and type(inner) is ast.Call
+            and inner.name == "pseudonym" and not inner.method and not inner.optional and len(inner.args) == 2):
+        return None
+    field, domain = inner.args
+    if not (type(field) is ast.Prop and not field.optional and type(field.obj) is ast.Var and field.obj.name == "e"
+            and type(domain) is ast.Literal and type(domain.value) is str and domain.value):
+        return None
+    return name.value, field.name, domain.value
+
+
+def _unique_binder(name: str, domain: str):
+    """``bind(ctx) -> (token lookup, the metric's seen set)`` once the metric and the domain's
+    cached pseudonymizer exist (they are created by the stage's first run), else the unbound pair."""
+    from kelora.metrics.store import UniqueMetric
+
+    def bind(ctx):
+        keyring = ctx.keyring
+        m = ctx.metrics.metrics.get(name)
+        if keyring is None or type(m) is not UniqueMetric:
+            return _NO_TOKEN, _unbound
+        cache = getattr(keyring.by_domain.get(domain), "cache", None)
+        if cache is None:  # (a lifecycle wrapper: every value goes through it)
+            return _NO_TOKEN, _unbound
+        return cache.get, m.seen
+    return bind
+
+
+_unbound = frozenset()  # (an empty "seen": nothing is skipped until bound)
+_NO_TOKEN = {}.get
+
+
+def build_loop(steps: list, writes: bool = True):
     """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally)`` for
-    *steps* (from :func:`lean_steps`)."""
+    *steps* (from :func:`lean_steps`); *writes* False: ``fmt`` is None and events are only
+    counted (see the module doc)."""
     from orjson import JSONDecodeError, loads
 
     # the first filter whose program is one generated expression is written in (only one:
@@ -147,11 +232,32 @@ def build_loop(steps: list):
     ns: dict = dict(inline[1]) if inline is not None else {}
     body: list[str] = []
     filters = []
+    tokens: list[int] = []  # exec steps with the T3 shortcut
     exec_seen = False
+    # one T3 stage alone changes no event: the exact re-read of huge integers is needed only
+    # before it runs the stage (on output, as with no stages, a written huge float is re-checked)
+    defer = len(steps) == 1 and len(steps[0]) > 3 and steps[0][3] is not None
+    late_bind = defer and not writes  # (a hit then ends the event: only a stage run needs the scope)
     for i, step in enumerate(steps):
         if step[0] == "exec":
             ns[f"run{i}"], ns[f"failed{i}"] = step[1], step[2]
-            body.append(_EXEC.replace("@", str(i)))
+            shape = step[3] if len(step) > 3 else None
+            if shape is None:
+                body.append(_EXEC.replace("@", str(i)))
+            else:  # the T3 shortcut: the stage runs (indented) only when it may change something
+                ns[f"bind{i}"] = _unique_binder(shape[0], shape[2])
+                tokens.append(i)
+                check = (("\n            s.e = _e" if late_bind else "") +
+                         "\n            if big in raw.translate(digits):  # (deferred: see `defer`)"
+                         "\n                s.e = _e = exact(raw, _e)") if defer else ""
+                general = check + _EXEC + _REBIND
+                if i == len(steps) - 1 and not writes:
+                    code = _UNIQUE_LAST
+                else:
+                    code = _UNIQUE
+                    general = general.replace("\n            ", "\n                ")
+                code = code.replace("<field>", repr(shape[1])).replace("<event>", "s.e" if exec_seen else "_e")
+                body.append((code + general).replace("@", str(i)))
             exec_seen = True
             continue
         ns[f"run{i}"], ns[f"settle{i}"] = step[1], step[2]
@@ -173,22 +279,26 @@ def build_loop(steps: list):
 
     # integers beyond 64 bits (kelora/formats/exactjson.py): exec stages see exact values from
     # the start; without one, only lines whose output shows a huge float are looked at
-    if exec_seen:
+    if exec_seen and not defer:
         checks = ("\n                    if big in raw.translate(digits):  # an integer orjson read as a float"
                   "\n                        _e = exact(raw, _e)", "")
     else:
         checks = ("", "\n            if written[0]:"
                       "\n                data = refmt(raw, data, fmt)")
+    if not writes:
+        checks = (checks[0], "")
+    ns.update(_unbound=_unbound, _NO_TOKEN=_NO_TOKEN)
     ns.update(loads=loads, JSONDecodeError=JSONDecodeError, SkipEvent=SkipEvent,
               big=RUN, digits=DIGITS, exact=exact, written=BIG_FLOAT_WRITTEN, refmt=refmt,
               ScriptRuntimeError=ScriptRuntimeError)
     # clean evaluations per filter; the first stage's are derived (see _FIRST_FILTER_TEST)
     oks = [("(n - first - slow_lines - unclean)" if i == 0 else f"ok{i}") for i, _ in filters]
+    tail = _TAIL if writes else _TAIL_COUNT
     source = (_HEAD.replace("<input_check>", checks[0]).replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
-                            + "    unclean = 0\n")
-              + ("            s.e = _e\n" if bound else "")
+                            + "    unclean = 0\n" + "".join(f"    tok{i}, seen{i} = _NO_TOKEN, _unbound\n" for i in tokens))
+              + ("            s.e = _e\n" if bound and not late_bind else "")
               + "".join(body)
-              + _TAIL.replace("<output_check>", checks[1]).replace("<event>", "s.e" if exec_seen else "_e").replace(
+              + tail.replace("<output_check>", checks[1]).replace("<event>", "s.e" if exec_seen else "_e").replace(
                   "<oks>", "(" + "".join(f"{x}, " for x in oks) + ")"))
     if inline is not None:
         source = source.replace("<expr>", inline[0])  # last: the expression may hold any text

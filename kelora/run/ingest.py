@@ -357,7 +357,7 @@ class InputLoop:
         # One Scope for every event when no stage can keep a reference to it (closures and
         # function pointers capture their scope): saves building one per event.
         shared = Scope(None, None, ctx, {}) if self.scope_reusable else None
-        if shared is not None and writer is not None and not general:
+        if shared is not None and not general and (writer is not None or (fns and self.sink.counts_only)):
             from kelora.run.fastloop import lean_steps
 
             lean = lean_steps(fns)
@@ -444,7 +444,7 @@ class InputLoop:
         if loop is None:
             from kelora.run.fastloop import build_loop
 
-            loop = self.lean_loop = build_loop(steps)
+            loop = self.lean_loop = build_loop(steps, writes=fmt is not None)
         max_bytes = self.config.max_line_bytes
         tally: list = []
         try:

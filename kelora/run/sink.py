@@ -148,6 +148,14 @@ class OutputSink:
             return None
         return self.formatter, self._write
 
+    @property
+    def counts_only(self) -> bool:
+        """Whether :meth:`emit` would only count each event (output suppressed, e.g. by ``-m``,
+        with nothing selected, scanned or observed on the way): written when not empty, else
+        filtered.  A caller's own loop may then count instead of calling it."""
+        return (self.suppressed and self.take is None and not self.collect and not self.selects
+                and self.scan is None)
+
     def write_error(self, exc: OSError) -> None:
         """Raise what a failed event write means (BrokenPipeError passes through as is)."""
         if isinstance(exc, BrokenPipeError):

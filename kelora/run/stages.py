@@ -149,6 +149,7 @@ class StageBuilder:
 
             # the same steps, for a caller's loop that inlines them (Pipeline._read_json_fast)
             lean_stage.lean = (run, failed)  # type: ignore[attr-defined]
+            lean_stage.program = prog  # type: ignore[attr-defined]  # (fastloop.unique_token)
             return lean_stage
 
         def stage(scope: Scope):
