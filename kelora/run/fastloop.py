@@ -35,7 +35,7 @@ import re
 from kelora.errors import ScriptRuntimeError, SkipEvent
 
 _HEAD = '''
-def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally):
+def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally, observe_in, observe_out):
     first = n
     output = errored = slow_lines = 0
 <ok_init>
@@ -52,9 +52,9 @@ def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally):
                 owner.line_num = n
                 slow_lines += 1
                 if len(raw) > max_bytes:
-                    raw = owner._cut_line(raw, n)
+                    raw = owner._cut_line(raw, n)<flush>
                 slow(raw, n)
-                continue
+                continue<observe_in>
 '''
 
 _TAIL = '''
@@ -64,8 +64,8 @@ _TAIL = '''
                     write(data)
                 except OSError as exc:
                     write_error(exc)
-                output += 1
-    finally:
+                output += 1<observe_out>
+    finally:<final_flush>
         owner.line_num = n
         tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)
 '''
@@ -73,7 +73,7 @@ _TAIL = '''
 _TAIL_COUNT = '''
             if <event>:
                 output += 1
-    finally:
+    finally:<final_flush>
         owner.line_num = n
         tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)
 '''
@@ -214,10 +214,37 @@ _unbound = frozenset()  # (an empty "seen": nothing is skipped until bound)
 _NO_TOKEN = {}.get
 
 
-def build_loop(steps: list, writes: bool = True):
-    """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally)`` for
-    *steps* (from :func:`lean_steps`); *writes* False: ``fmt`` is None and events are only
-    counted (see the module doc)."""
+# stats (observe="chunk"): the events as read are handed to observe_in in chunks (before a slow
+# line, which observes its own event, and at the end: the order of first sight is kept)
+_CHUNK_IN = """
+            chunk_add(_e)
+            if not n & 63:  # (every 64 lines; a slow line hands the chunk over early)
+                observe_in(chunk)
+                chunk.clear()"""
+_FLUSH = """
+                if chunk:
+                    observe_in(chunk)
+                    chunk.clear()"""
+# ... and the events written, to observe_out in chunks too (they are not changed once written;
+# the output observations are sets and a span: their order does not matter)
+_CHUNK_OUT = """
+                written_add(<event>)
+                if len(written_events) >= 512:
+                    observe_out(written_events)
+                    written_events.clear()"""
+_FLUSH_OUT = """
+        if written_events:
+            observe_out(written_events)
+            written_events.clear()"""
+
+
+def build_loop(steps: list, writes: bool = True, observe: str | None = None):
+    """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally,
+    observe_in, observe_out)`` for *steps* (from :func:`lean_steps`); *writes* False: ``fmt``
+    is None and events are only counted (see the module doc).  *observe* (stats): "each" calls
+    ``observe_in(event)`` as each event is read, "chunk" ``observe_in(list of events)`` (when no
+    stage changes them: report.observe.ChunkObserver); both call ``observe_out(list of events)``
+    with the events written, in chunks."""
     from orjson import JSONDecodeError, loads
 
     # the first filter whose program is one generated expression is written in (only one:
@@ -236,7 +263,7 @@ def build_loop(steps: list, writes: bool = True):
     exec_seen = False
     # one T3 stage alone changes no event: the exact re-read of huge integers is needed only
     # before it runs the stage (on output, as with no stages, a written huge float is re-checked)
-    defer = len(steps) == 1 and len(steps[0]) > 3 and steps[0][3] is not None
+    defer = len(steps) == 1 and len(steps[0]) > 3 and steps[0][3] is not None and observe is None
     late_bind = defer and not writes  # (a hit then ends the event: only a stage run needs the scope)
     for i, step in enumerate(steps):
         if step[0] == "exec":
@@ -293,8 +320,16 @@ def build_loop(steps: list, writes: bool = True):
               ScriptRuntimeError=ScriptRuntimeError)
     # clean evaluations per filter; the first stage's are derived (see _FIRST_FILTER_TEST)
     oks = [("(n - first - slow_lines - unclean)" if i == 0 else f"ok{i}") for i, _ in filters]
-    tail = _TAIL if writes else _TAIL_COUNT
-    source = (_HEAD.replace("<input_check>", checks[0]).replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
+    tail = (_TAIL if writes else _TAIL_COUNT).replace(
+        "<observe_out>", _CHUNK_OUT if observe and writes else "")
+    flush = _FLUSH if observe == "chunk" else ""
+    tail = tail.replace("<final_flush>", flush.replace("\n        ", "\n") + (_FLUSH_OUT if observe and writes else ""))
+    head = _HEAD.replace("<flush>", flush).replace(
+        "<observe_in>", _CHUNK_IN if observe == "chunk" else "\n            observe_in(_e)" if observe else "")
+    if observe:
+        head = head.replace("    try:\n        for raw", ("    chunk = []\n    chunk_add = chunk.append\n" if observe == "chunk" else "")
+                            + "    written_events = []\n    written_add = written_events.append\n    try:\n        for raw")
+    source = (head.replace("<input_check>", checks[0]).replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
                             + "    unclean = 0\n" + "".join(f"    tok{i}, seen{i} = _NO_TOKEN, _unbound\n" for i in tokens))
               + ("            s.e = _e\n" if bound and not late_bind else "")
               + "".join(body)
@@ -306,4 +341,5 @@ def build_loop(steps: list, writes: bool = True):
     loop = ns["loop"]
     loop.filter_indexes = tuple(index for _, index in filters)  # the order of the ok counts
     loop.source_code = source
+    loop.observe = observe
     return loop

@@ -179,14 +179,15 @@ class InputLoop:
         ragged = (getattr(parser, "ragged_extra", 0), getattr(parser, "ragged_missing", 0)) if parser else (0, 0)
         take = c.take
         gate = self._input_gate(collect)  # timestamps for stats and --since/--until
-        if (head is None and keep_re is None and ignore_re is None and not needs_meta and gate is None and take is None and not c.skip_lines
-                and c.input_format == "json" and self.context is None):
+        # (a gate that only observes, for the stats, does not keep a run off the fast loops)
+        if (head is None and keep_re is None and ignore_re is None and not needs_meta and take is None and not c.skip_lines
+                and (gate is None or not c.time_window) and c.input_format == "json" and self.context is None):
             if parser is None:
                 parser = self.parser = self.make_parser("")
             from kelora.formats.inputs import JsonParser
 
             if type(parser) is JsonParser:
-                return self._read_json_fast(src)
+                return self._read_json_fast(src, gate)
         for raw in src.lines:
             self.line_num += 1
             n = self.line_num
@@ -330,14 +331,16 @@ class InputLoop:
                 meta["filename"] = src.meta_name
         self._process(Scope(event, meta, self.ctx, {}), 0)
 
-    def _read_json_fast(self, src) -> None:
+    def _read_json_fast(self, src, gate=None) -> None:
         """`read_stream` for the common case, chosen once per file: JSON lines with no line
         selection (--head/--skip-lines/--keep-lines/--ignore-lines/--max-line-bytes), no meta,
         no --take and no stats.  orjson takes the raw line (its newline is JSON whitespace);
         any line it does not turn into an object (blank, BOM, bad JSON, invalid UTF-8) goes to
         `_json_slow_line`, which does what the general loop does, as does a line longer than
         --max-line-bytes.  Line and event counts are
-        kept in locals and added to the stats when the file ends (or the run stops)."""
+        kept in locals and added to the stats when the file ends (or the run stops).
+        *gate*: ``_input_gate``'s function when it only observes (stats): called with each
+        event as created (or, in the generated loop, chunks of them: report.observe)."""
         from orjson import JSONDecodeError, loads
 
         from kelora.formats.exactjson import DIGITS as digits, RUN as big, exact, refmt
@@ -349,7 +352,8 @@ class InputLoop:
         process = self._process
         # an emit_each stage replaces the event by a list: the general _process handles that
         general = registry.has_effect(self.called_functions, "emit")
-        writer = self.sink.fast_writer()
+        writer = self.sink.fast_writer(observing=True)
+        self._fast_gate = gate  # (_json_slow_line observes the events it creates with it)
         emit = self.sink.emit
         fmt, write = writer if writer is not None else (None, None)
         write_error = self.sink.write_error
@@ -362,7 +366,9 @@ class InputLoop:
 
             lean = lean_steps(fns)
             if lean is not None:
-                return self._read_json_lean(src, lean, fmt, write)
+                return self._read_json_lean(src, lean, fmt, write, gate)
+        if writer is not None and self.sink.collect:  # (the loop below writes through emit then)
+            fmt = write = None
         # integers beyond 64 bits: checked as each line is read when stages may change the event
         # or it goes on without a writer; else only for lines whose output shows a huge float
         check_in = bool(fns) or fmt is None
@@ -390,6 +396,8 @@ class InputLoop:
                     slow(raw, n)
                     continue
                 created += 1
+                if gate is not None:
+                    gate(event)
                 if fns:
                     if shared is not None:
                         scope = shared
@@ -437,19 +445,36 @@ class InputLoop:
             stats.lines_read += n - first
             stats.events_created += created
 
-    def _read_json_lean(self, src, steps: list, fmt, write) -> None:
+    def _read_json_lean(self, src, steps: list, fmt, write, gate=None) -> None:
         """`_read_json_fast` when every stage is lean: a loop generated for these stages
-        (kelora.run.fastloop), once per run."""
+        (kelora.run.fastloop), once per run.  With stats, the events as read are observed in
+        chunks (report.observe) when no stage may change them, else one by one by *gate*."""
         loop = self.lean_loop
-        if loop is None:
+        observe_in = observe = None
+        if gate is not None:
+            # filters that cannot change the event (and no stage at all) leave it as read until
+            # its chunk is observed
+            unchanged = all(st[0] == "filter" and getattr(fn, "program", None) is not None
+                            and not fn.program.mutates_event for st, fn in zip(steps, self.stage_fns))
+            if unchanged:
+                from kelora.report.observe import ChunkObserver
+
+                observe_in, observe = ChunkObserver(self.stats, self.event_time), "chunk"
+            else:
+                observe_in, observe = gate, "each"
+        if loop is None or loop.observe != observe:  # (the same for every file of a run)
             from kelora.run.fastloop import build_loop
 
-            loop = self.lean_loop = build_loop(steps, writes=fmt is not None)
+            loop = self.lean_loop = build_loop(steps, writes=fmt is not None, observe=observe)
+        observe_out = None
+        if gate is not None:  # (a gate for --ts-field/--ts-format alone, without stats: nothing out)
+            observe_out = self.sink.output_observer(self.event_time) or _ignore
         max_bytes = self.config.max_line_bytes
         tally: list = []
         try:
             loop(src.lines, self.line_num, self, Scope(None, None, self.ctx, {}), fmt, write,
-                 self.sink.write_error, self._json_slow_line, NO_LIMIT if max_bytes is None else max_bytes, tally)
+                 self.sink.write_error, self._json_slow_line, NO_LIMIT if max_bytes is None else max_bytes, tally,
+                 observe_in, observe_out)
         finally:
             read, created, output, errored, oks = tally
             stats = self.stats
@@ -490,6 +515,9 @@ class InputLoop:
             stats.lines_header += 1
             return
         stats.events_created += 1
+        gate = getattr(self, "_fast_gate", None)
+        if gate is not None:
+            gate(event)
         self._process(Scope(event, None, self.ctx, {}), 0)
 
     def _too_long(self, raw: bytes, n: int, src, length: int | None = None) -> bytes:
@@ -549,3 +577,6 @@ class InputLoop:
                 text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
                 self.reporter.write(f"  {text}")
 
+
+def _ignore(events) -> None:
+    pass

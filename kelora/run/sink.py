@@ -139,14 +139,34 @@ class OutputSink:
         if self.flush_each:
             self.out.flush()
 
-    def fast_writer(self):
+    def fast_writer(self, observing: bool = False):
         """``(format, write)`` for a caller's own per-event loop, or None when this sink needs
         :meth:`emit` (suppressed output, --take, stats collection, flush per event on a TTY).
         The caller counts: empty ``format(event)`` -> filtered, else written -> output; an
-        ``OSError`` from ``write`` goes through :meth:`write_error`."""
-        if self.suppressed or self.take is not None or self.collect or self.flush_each or self.scan is not None:
+        ``OSError`` from ``write`` goes through :meth:`write_error`.  *observing*: the caller
+        also calls :meth:`output_observer`'s function with each written event (stats)."""
+        if (self.suppressed or self.take is not None or (self.collect and not observing) or self.flush_each
+                or self.scan is not None):
             return None
         return self.formatter, self._write
+
+    def output_observer(self, event_time):
+        """``observe(events)`` for a list of events a caller's loop wrote: what :meth:`emit`
+        records for the stats ("Keys output", output levels and time span); None when stats
+        are off.  (*event_time*: the run's EventTime, whose ``of`` is ``self.ts_of``.)"""
+        if not self.collect:
+            return None
+        stats, ts_of = self.stats, self.ts_of
+        if self.selects:
+            select, observe = self.select, stats.observe_output
+
+            def each(events):
+                for event in events:
+                    observe(event, ts_of, select(event))
+            return each
+        from kelora.report.observe import ChunkObserver
+
+        return ChunkObserver(stats, event_time, output=True)
 
     @property
     def counts_only(self) -> bool:

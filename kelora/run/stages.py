@@ -240,6 +240,7 @@ class StageBuilder:
 
         # the same steps, for a read loop that inlines them (InputLoop._read_json_filter)
         stage.lean_filter = (run, settle, index, prog.declares_vars)  # type: ignore[attr-defined]
+        stage.program = prog  # type: ignore[attr-defined]  # (whether it may change the event)
         return stage
 
     # ------------------------------------------------------------------ assert

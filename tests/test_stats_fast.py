@@ -1,0 +1,104 @@
+"""--stats/--with-stats keep the JSON fast loops (the generated one observes the events as read
+in chunks: kelora/report/observe.py): the stats must be exactly those of the general per-event
+path (`--take` with a limit no input reaches sends a run there), on varied inputs: timestamps
+missing, null, numeric, in other layouts, invalid dates and times, under several keys; levels
+missing, null, numeric, maps, under other keys; lines that are not objects, blank lines, a BOM;
+more events than one chunk; filters, exec stages, --parallel."""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+
+import pytest
+
+from tests.cli.test_cli_cases import clean_env
+from tests.conftest import KELORA_BIN
+
+
+def _data(seed: int, n: int = 1500, mixed_keys: bool = True) -> bytes:
+    rnd = random.Random(seed)
+    good = lambda: (f"2024-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}T{rnd.randint(0, 23):02d}:"
+                    f"{rnd.randint(0, 59):02d}:{rnd.randint(0, 59):02d}.{rnd.randint(0, 999):03d}Z")
+    odd_ts = [None, 1717200000, 1717200000123, 1717200000.5, "2024-02-30T10:00:00.000Z", "2024-06-01T24:00:00.000Z",
+              "2024-06-01T10:00:60.000Z", "2024-06-01t10:00:00.000z", "2024-06-01T10:00:00.000+02:00",
+              "2024-06-01 10:00:00", "2024-06-01T10:00:00Z", "not a time", "", True, [1], {"a": 1},
+              "२०२४-06-01T10:00:00.000Z", "0999-06-01T10:00:00.000Z", 123456789012345678901234567890]
+    odd_level = [None, 3, "", "warn", ["x"], {"a": 1}, True, 2.5]
+    lines = []
+    for i in range(n):
+        ev = {}
+        r = rnd.random()
+        if r < 0.85 or not mixed_keys:
+            ev["timestamp"] = good() if rnd.random() < 0.97 else rnd.choice(odd_ts)
+        elif r < 0.9:
+            ev["ts"] = rnd.choice([good(), rnd.choice(odd_ts)])
+        elif r < 0.95 and mixed_keys:
+            ev["time"] = good()
+            ev["timestamp"] = good()
+        r = rnd.random()
+        if r < 0.9:
+            ev["level"] = rnd.choice(["INFO", "WARN", "ERROR", "debug"])
+        elif r < 0.95:
+            ev["level"] = rnd.choice(odd_level)
+            ev["severity"] = rnd.choice(["crit", 7])
+        elif mixed_keys:
+            ev["lvl"] = rnd.choice(["trace", None])
+        ev["status"] = rnd.choice([200, 404, 500, 503, "500", None])
+        ev[f"k{rnd.randrange(30)}"] = i
+        lines.append(json.dumps(ev, ensure_ascii=False))
+        if i % 97 == 0:
+            lines.append("not json")
+        if i % 211 == 0:
+            lines.append("")
+        if i % 307 == 0:
+            lines.append("\ufeff" + json.dumps({"timestamp": good(), "level": "BOM", "bom": 1}))
+        if i % 401 == 0:
+            lines.append("[1, 2]")
+    return ("\n".join(lines) + "\n").encode()
+
+
+CASES = {
+    "passthrough": [],
+    "filter": ["--filter", "e.status >= 500"],
+    "filter that raises": ["--filter", "e.status > 300 && e.level.len() > 3"],
+    "two filters": ["--filter", "e.status != ()", "--filter", "e.level != ()"],
+    "exec": ["-e", "e.x = e.status", "-F", "json"],
+    "exec removing the timestamp": ["-e", "e.timestamp = (); e.level = ()"],
+    "filter that changes the event": ["--filter", 'e.remove("level") != 42'],
+    "-k": ["-k", "timestamp,status"],
+}
+
+
+def _stats(args, data, extra=()):
+    proc = subprocess.run([KELORA_BIN, "-j", *args, "--stats=json", *extra], input=data, capture_output=True,
+                          env=clean_env(), timeout=120)
+    out = proc.stdout
+    start = out.rfind(b"\n{")
+    stats = json.loads(out[start + 1:] if start >= 0 else out)
+    stats.pop("throughput", None)
+    return proc.returncode, stats, proc.stderr
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("seed", [1, 2])
+def test_stats_from_the_fast_loops_equal_the_general_path(name, seed):
+    data = _data(seed, mixed_keys=seed == 1)
+    fast = _stats(CASES[name], data)
+    general = _stats([*CASES[name], "--take", "100000000"], data)
+    assert fast == general
+    assert fast[1]["events"]["created"] > 1000 if "events" in fast[1] else True
+
+
+def test_with_stats_summary_equal_and_parallel():
+    data = _data(3)
+    args = ["--filter", "e.status >= 500", "-F", "json", "--with-stats"]
+    run = lambda extra: subprocess.run([KELORA_BIN, "-j", *args, *extra], input=data, capture_output=True,
+                                       env=clean_env(), timeout=120)
+    fast, general = run([]), run(["--take", "100000000"])
+    strip = lambda err: b"\n".join(l for l in err.splitlines() if b"Throughput" not in l)
+    assert fast.stdout == general.stdout and fast.returncode == general.returncode
+    assert strip(fast.stderr) == strip(general.stderr)
+    assert b"Keys seen" in fast.stderr
+    par = _stats(CASES["filter"], data, ("--parallel", "--threads", "2", "--batch-size", "300"))
+    assert par[:2] == _stats(CASES["filter"], data)[:2]  # (warnings are per worker)
