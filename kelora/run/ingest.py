@@ -353,7 +353,7 @@ class InputLoop:
         # an emit_each stage replaces the event by a list: the general _process handles that
         general = registry.has_effect(self.called_functions, "emit")
         writer = self.sink.fast_writer(observing=True)
-        self._fast_gate = gate  # (_json_slow_line observes the events it creates with it)
+        self.fast_gate = gate  # (_json_slow_line observes the events it creates with it)
         emit = self.sink.emit
         fmt, write = writer if writer is not None else (None, None)
         write_error = self.sink.write_error
@@ -515,7 +515,7 @@ class InputLoop:
             stats.lines_header += 1
             return
         stats.events_created += 1
-        gate = getattr(self, "_fast_gate", None)
+        gate = self.fast_gate
         if gate is not None:
             gate(event)
         self._process(Scope(event, None, self.ctx, {}), 0)

@@ -70,6 +70,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.hint_sample = None
         self.hint_sample_ready = False
         self.lean_loop = None
+        self.fast_gate = None  # the JSON fast loop's input observer (its slow lines use it too)
         self.assert_render = None
         if (config.stats is not None or config.with_stats or config.time_window or config.normalize_ts
                 or config.ts_field or config.ts_format):
