@@ -22,9 +22,9 @@ def _run(monkeypatch, args, environ=None):
     fast = ingest.InputLoop._read_json_fast
     prefetch = keyring.prefetch
 
-    def spy_fast(self, src):
+    def spy_fast(self, src, *rest):
         seen["fast"] += 1
-        return fast(self, src)
+        return fast(self, src, *rest)
 
     def spy_prefetch(ctx):
         seen["prefetch"] += 1
