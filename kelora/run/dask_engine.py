@@ -37,7 +37,8 @@ import uuid
 from kelora.errors import FatalError, UsageError
 from kelora.run.batch import Range
 from kelora.run.batching import IDLE, Batcher, _signals_held, first_task
-from kelora.run.stages import FILE_WRITERS, StageFailed
+from kelora.builtins import registry as builtin_registry
+from kelora.run.stages import StageFailed
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 SECRET_SOURCES = ("KELORA_SECRET", "KELORA_SECRET_FILE")  # what a local cluster's workers get
@@ -63,11 +64,12 @@ def refuse(pipeline) -> None:
             raise UsageError(f"{flag} is not supported with --engine dask: its files would be written "
                              "by every worker (and again by a retried batch); rerun without --engine dask")
     calls = pipeline.called_functions
-    writers = sorted(calls & (FILE_WRITERS | {"reveal"}))
+    # file writers and escrow reads: effects a batch re-run after a lost worker would repeat
+    writers = sorted({*builtin_registry.with_effect(calls, "io"), *builtin_registry.with_effect(calls, "escrow")})
     if writers:
         raise UsageError(f"{', '.join(writers)} cannot be used with --engine dask: a batch re-run after a "
                          "lost worker would repeat its effect; rerun without --engine dask")
-    if "pseudonym" in calls:
+    if builtin_registry.needs_key(calls):
         from kelora.keyring import resolve_secret
 
         secret, _ = resolve_secret(pipeline.ctx)
