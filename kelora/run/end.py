@@ -190,7 +190,9 @@ class RunEnd:
         c, stats = self.config, self.stats
         if not self.reporter.hints_on or c.silent:
             return
-        if (not c.files and not c.no_input and not self.env.stdin_isatty and stats.lines_read == 0
+        # (an interrupted run did not find stdin empty: Ctrl-C stopped it)
+        if (not c.files and not c.no_input and not self.env.stdin_isatty and self.interrupted is None
+                and stats.lines_read == 0
                 and stats.events_created == 0 and stats.parse_errors == 0 and c.head != 0
                 and c.stats is None and c.metrics is None):
             self.reporter.hint(hints.NO_INPUT)
