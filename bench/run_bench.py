@@ -15,7 +15,9 @@ token memo, byte-identical output) in the same rotation; the targets are against
 
 Environment knobs: BENCH_SIZE (1m | 100k), BENCH_REPS (rounds per task), BENCH_JQ_REPS,
 BENCH_TASKS (e.g. "T0,T2"), BENCH_REF (the shared/bench directory), BENCH_NO_DOC=1 (print only),
-BENCH_PARALLEL=0 / BENCH_WITH_STATS=0 (skip those sections).
+BENCH_PARALLEL=0 / BENCH_WITH_STATS=0 (skip those sections), BENCH_BASELINE (a git revision of kelora
+run in the same rotation, "none" to skip; default: the last commit before the second wave of work,
+so every task is compared with kelora as it was before the restructure).
 The data (``bench/data/``, git-ignored) is generated on first use with the shared generator.
 """
 from __future__ import annotations
@@ -88,6 +90,9 @@ PARALLEL_TARGET = 1.8   # T2 --parallel --threads 2 over the fair single-core ce
 WITH_STATS_TARGET = 1.15  # T1 --with-stats over T1 without, at most (issue 16)
 # exit codes that are a normal end of a task: the gate exits 1 when it finds PII (it does here)
 OK_CODES = {"T6": (0, 1)}
+# kelora before the second wave (restructure, hardening, parity): "no task slower than before"
+# (issues 13, 16, 17) is this comparison, made in the same rotation as everything else
+BASELINE = os.environ.get("BENCH_BASELINE", "dc60243")
 STREAMING = ("T0", "T1", "T2", "T4")  # peak RSS must not grow with the input
 
 
@@ -125,6 +130,13 @@ def paired(a: list[str], b: list[str], reps: int, warmup: bool, env: dict, ok=(0
         ra.append(run_once(a, env, ok=ok))
         rb.append(run_once(b, env, ok=ok))
     return ra, rb
+
+
+def runs_ok(argv: list[str], env: dict, ok=(0,)) -> bool:
+    """Whether *argv* (the baseline kelora) can do this task at all: a task added after the
+    baseline (e.g. --scan-pii) has no before/after figure."""
+    head = argv[:argv.index("-j") + 1] + [ten_lines()] + argv[argv.index("-j") + 2:]
+    return subprocess.run(head, env=env, capture_output=True).returncode in ok
 
 
 def rotated(argvs: list[list[str]], reps: int, warmup: bool, env: dict, ok=(0,)) -> list[list]:
@@ -169,6 +181,29 @@ def ensure_data(size: str) -> str:
 def count_lines(path: str) -> int:
     with open(path, "rb") as f:
         return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+
+
+def baseline_kelora(rev: str) -> list[str] | None:
+    """The command that runs kelora at git revision *rev*: its source exported (git archive) under
+    bench/data/ and run with this checkout's interpreter and dependencies."""
+    if not rev or rev.lower() == "none":
+        return None
+    full = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", rev + "^{commit}"],
+                          capture_output=True, text=True)
+    if full.returncode != 0:
+        print(f"bench: baseline revision {rev!r} not found; the before/after table is skipped", file=sys.stderr)
+        return None
+    short = full.stdout.strip()
+    dest = os.path.join(DATA, f"baseline-{short}")
+    if not os.path.isdir(os.path.join(dest, "kelora")):
+        tmp = dest + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        archive = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", short], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        os.replace(tmp, dest)
+    # env(1) sets PYTHONPATH for that command only: the exported kelora wins over the editable install
+    return ["env", f"PYTHONPATH={dest}", PY, "-m", "kelora"]
 
 
 # --------------------------------------------------------------------------- facts
@@ -220,7 +255,8 @@ def versions() -> str:
 
 # --------------------------------------------------------------------------- the benchmark
 
-def bench_tasks(size: str, path: str, events: int, reps: int, jq_reps: int, tasks: list[str]) -> dict:
+def bench_tasks(size: str, path: str, events: int, reps: int, jq_reps: int, tasks: list[str],
+                base: list[str] | None = None) -> dict:
     env = dict(os.environ, KELORA_SECRET=SECRET)
     results = {}
     for name in tasks:
@@ -232,13 +268,17 @@ def bench_tasks(size: str, path: str, events: int, reps: int, jq_reps: int, task
         fair = [PY, fair_script if os.path.isabs(fair_script) else os.path.join(REF, fair_script), path] if fair_script else None
         print(f"{name} {title}: kelora vs ceiling{' vs fair ceiling' if fair else ''}, {reps} rounds ...",
               file=sys.stderr, flush=True)
-        runs = rotated([kel, ref] + ([fair] if fair else []), reps, True, env, ok)
+        before = base + ["-j", path] + args if base and runs_ok(base + ["-j", path] + args, env, ok) else None
+        runs = rotated([kel, ref] + ([fair] if fair else []) + ([before] if before else []), reps, True, env, ok)
         rk, rc = runs[0], runs[1]
         row = {"title": title, "target": target, "kelora": summary(rk, events), "ceiling": summary(rc, events),
                "ratio": ratio(rk, rc), "fair_target": fair_target}
         if fair:
             row["fair"] = summary(runs[2], events)
             row["fair_ratio"] = ratio(rk, runs[2])
+        if before:
+            row["before"] = summary(runs[-1], events)
+            row["vs_before"] = ratio(rk, runs[-1])
         if jq_reps and jq_prog is not None and shutil.which("jq"):
             flags, prog = jq_prog
             print(f"{name}: jq vs ceiling, {jq_reps} pairs ...", file=sys.stderr, flush=True)
@@ -310,11 +350,17 @@ def bench_with_stats(path: str, events: int, reps: int) -> dict:
             "cpu_cost": (statistics.median(cpu), min(cpu), max(cpu))}
 
 
-def bench_startup(reps: int) -> dict:
+def ten_lines() -> str:
     ten = os.path.join(DATA, "events_10.jsonl")
-    with open(ensure_data("100k"), "rb") as src, open(ten, "wb") as dst:
-        for _ in range(10):
-            dst.write(src.readline())
+    if not os.path.exists(ten):
+        with open(ensure_data("100k"), "rb") as src, open(ten, "wb") as dst:
+            for _ in range(10):
+                dst.write(src.readline())
+    return ten
+
+
+def bench_startup(reps: int) -> dict:
+    ten = ten_lines()
     env = dict(os.environ, KELORA_SECRET=SECRET)
     cases = {
         "python -c pass": [PY, "-c", "pass"],
@@ -398,6 +444,19 @@ def render(meta: dict, res: dict, rss_small: dict, par: dict | None, start: dict
                              f"{fmt_ratio(row[key + '_ratio'])} | | {faster} |")
         if "mlr" not in row and row.get("has_mlr", True):
             lines.append(f"| {name} | Miller | — | — | — | — | not installed | | |")
+    befores = {n: r for n, r in res.items() if "before" in r}
+    if befores:
+        lines += ["", f"### Against kelora before the second wave (commit {meta.get('baseline', '?')})", "",
+                  "The same task run by kelora as it was before the restructure, hardening and parity work "
+                  "(`BENCH_BASELINE`, exported from git and run in the same rotation). ratio = today's "
+                  "throughput / the baseline's; ≥ 1.00 means not slower (within noise: a round-by-round "
+                  "spread that straddles 1.00 is a tie).",
+                  "", "| task | today wall s | today cpu s | before wall s | before cpu s | ratio today/before |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for name, row in befores.items():
+            k, b = row["kelora"], row["before"]
+            lines.append(f"| {name} {row['title']} | {k['wall']:.2f} | {k['cpu']:.2f} | {b['wall']:.2f} | "
+                         f"{b['cpu']:.2f} | **{fmt_ratio(row['vs_before'])}** |")
     lines += ["", "### Memory: peak RSS of kelora, 100k vs 1M events (streaming tasks must not grow)", ""]
     if rss_small:
         lines += ["| task | 100k MiB | " + f"{size} MiB | growth |", "|---|---:|---:|---:|"]
@@ -481,7 +540,10 @@ def main() -> None:
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "size": size, "reps": reps, "jq_reps": jq_reps, "machine": machine_line(),
             "versions": versions(), "events": events, "bytes": os.path.getsize(path)}
-    res = bench_tasks(size, path, events, reps, jq_reps, tasks)
+    base = baseline_kelora(BASELINE)
+    if base:
+        meta["baseline"] = base[1].rsplit("-", 1)[-1]
+    res = bench_tasks(size, path, events, reps, jq_reps, tasks, base)
     rss_small = bench_rss_small([t for t in STREAMING if t in res]) if not quick else {}
     par = bench_parallel(path, events, max(2, reps - 2)) if "T2" in tasks and os.environ.get("BENCH_PARALLEL", "1") != "0" else None
     par6 = (bench_parallel_t6(path, events, max(2, reps - 2))
