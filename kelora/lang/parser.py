@@ -82,6 +82,49 @@ def grammar_text() -> str:
     raise FileNotFoundError("kelora.lark: the script grammar is missing from the installation")
 
 
+PARSER_OPTIONS = dict(parser="lalr", lexer="contextual", start=["script", "expression"],
+                      propagate_positions=True, maybe_placeholders=True)
+
+
+def parser_cache_path() -> str | bool:
+    """Where Lark may keep the built parse tables (building them costs ~0.4 s of every start):
+    a directory of our own, ``<tmp>/kelora-<uid>``, mode 0700; else no cache (False).
+
+    Lark's own ``cache=True`` reads a pickle from a predictable name in the shared temporary
+    directory: another local user could place one there first and run code in kelora, next to
+    the secret (docs/security.md).  So the file is only used inside a directory that this user
+    owns and nobody else can write, and only if the file itself is ours and not writable by others."""
+    import os
+    import stat
+    import sys
+    import tempfile
+
+    if not hasattr(os, "getuid"):
+        return False
+    uid = os.getuid()
+    folder = os.path.join(tempfile.gettempdir(), f"kelora-{uid}")
+    try:
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
+        st = os.lstat(folder)  # (lstat: a symlink someone planted is not our directory)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o077:
+            return False
+        from lark import __version__ as lark_version
+
+        path = os.path.join(folder, f"grammar-lark{lark_version}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return path
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != uid or st.st_mode & 0o022:
+            return False
+        return path
+    except OSError:  # (no temporary directory we can use: build the tables in memory)
+        return False
+
+
 def get_parser():
     global _PARSER
     if _PARSER is None:
@@ -90,15 +133,7 @@ def get_parser():
         from lark import Lark, logger
 
         logger.setLevel(logging.ERROR)  # shift/reduce resolutions are intended (see grammar)
-        _PARSER = Lark(
-            grammar_text(),
-            parser="lalr",
-            lexer="contextual",
-            start=["script", "expression"],
-            propagate_positions=True,
-            maybe_placeholders=True,
-            cache=True,
-        )
+        _PARSER = Lark(grammar_text(), **PARSER_OPTIONS, cache=parser_cache_path())
     return _PARSER
 
 
