@@ -99,8 +99,11 @@ def render_text(store: MetricStore, level: str = "full") -> str:
     return "\n".join(out).rstrip()
 
 
+_TSV_BLANKS = str.maketrans("\t\r\n", "   ")
+
+
 def _tsv_field(text: str) -> str:
-    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return text.translate(_TSV_BLANKS)
 
 
 def _tsv_value(v: object) -> str:
@@ -120,7 +123,9 @@ def render_tsv(store: MetricStore) -> str:
             for k, c in sorted(value.items(), key=lambda kv: (-kv[1], kv[0])):  # type: ignore[union-attr]
                 lines.append(f"{name}\t{_tsv_field(k)}\t{c}")
         elif shape == "unique":
-            lines += [f"{name}\t\t{_tsv_value(v)}" for v in value]  # type: ignore[union-attr]
+            # (texts, the common case, straight to their field: a unique metric can hold millions)
+            lines += [f"{name}\t\t{v.translate(_TSV_BLANKS) if type(v) is str else _tsv_value(v)}"
+                      for v in value]  # type: ignore[union-attr]
         elif shape == "ranked":
             lines += [f"{name}\t{_tsv_field(r['key'])}\t{r['count']}" for r in value]  # type: ignore[union-attr]
         elif shape == "ranked_by":

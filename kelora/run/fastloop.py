@@ -102,18 +102,26 @@ _UNIQUE = """
                 _hit = False
             if not _hit:"""
 
-# ... as the last step of a loop that only counts: a hit is counted and the loop goes on
+# ... as the last step of a loop that only counts: a hit is counted and the loop goes on; a
+# text not seen yet is tokenized and tracked by the two builtins themselves, without the
+# interpreter around them (exactly the stage's work: a text's token cannot fail, and a lean
+# stage queues no op, so ``ctx.pending`` is None unless a caller set it; then the stage runs)
 _UNIQUE_LAST = """
             try:
-                if tok@(<event>[<field>]) in seen@:
+                _v = <event>[<field>]
+                if tok@(_v) in seen@:
                     output += 1  # (the event holds the field: it is not empty)
                     continue
             except (KeyError, TypeError):  # no such field, or not hashable (no text: no token)
-                pass"""
+                _v = None
+            if type(_v) is str and seen@ is not _unbound and s.ctx.pending is None:
+                track_unique(s.ctx, <name>, pfn@(_v))
+                output += 1
+                continue"""
 
 _REBIND = """
             if seen@ is _unbound:
-                tok@, seen@ = bind@(s.ctx)
+                tok@, seen@, pfn@ = bind@(s.ctx)
 """
 
 _SETTLE = """<pad>except (SkipEvent, ScriptRuntimeError) as exc:
@@ -194,19 +202,21 @@ def unique_token(prog) -> tuple | None:
 
 
 def _unique_binder(name: str, domain: str):
-    """``bind(ctx) -> (token lookup, the metric's seen set)`` once the metric and the domain's
-    cached pseudonymizer exist (they are created by the stage's first run), else the unbound pair."""
+    """``bind(ctx) -> (token lookup, the metric's seen set, the pseudonymizer)`` once the metric
+    and the domain's cached pseudonymizer exist (they are created by the stage's first run), else
+    the unbound triple."""
     from kelora.metrics.store import UniqueMetric
 
     def bind(ctx):
         keyring = ctx.keyring
         m = ctx.metrics.metrics.get(name)
         if keyring is None or type(m) is not UniqueMetric:
-            return _NO_TOKEN, _unbound
-        cache = getattr(keyring.by_domain.get(domain), "cache", None)
+            return _NO_TOKEN, _unbound, None
+        fn = keyring.by_domain.get(domain)
+        cache = getattr(fn, "cache", None)
         if cache is None:  # (a lifecycle wrapper: every value goes through it)
-            return _NO_TOKEN, _unbound
-        return cache.get, m.seen
+            return _NO_TOKEN, _unbound, None
+        return cache.get, m.seen, fn
     return bind
 
 
@@ -283,7 +293,8 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None):
                 else:
                     code = _UNIQUE
                     general = general.replace("\n            ", "\n                ")
-                code = code.replace("<field>", repr(shape[1])).replace("<event>", "s.e" if exec_seen else "_e")
+                code = code.replace("<field>", repr(shape[1])).replace("<name>", repr(shape[0])).replace(
+                    "<event>", "s.e" if exec_seen else "_e")
                 body.append((code + general).replace("@", str(i)))
             exec_seen = True
             continue
@@ -314,7 +325,9 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None):
                       "\n                data = refmt(raw, data, fmt)")
     if not writes:
         checks = (checks[0], "")
-    ns.update(_unbound=_unbound, _NO_TOKEN=_NO_TOKEN)
+    from kelora.builtins.tracking import track_unique
+
+    ns.update(_unbound=_unbound, _NO_TOKEN=_NO_TOKEN, track_unique=track_unique)
     ns.update(loads=loads, JSONDecodeError=JSONDecodeError, SkipEvent=SkipEvent,
               big=RUN, digits=DIGITS, exact=exact, written=BIG_FLOAT_WRITTEN, refmt=refmt,
               ScriptRuntimeError=ScriptRuntimeError)
@@ -330,7 +343,7 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None):
         head = head.replace("    try:\n        for raw", ("    chunk = []\n    chunk_add = chunk.append\n" if observe == "chunk" else "")
                             + "    written_events = []\n    written_add = written_events.append\n    try:\n        for raw")
     source = (head.replace("<input_check>", checks[0]).replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
-                            + "    unclean = 0\n" + "".join(f"    tok{i}, seen{i} = _NO_TOKEN, _unbound\n" for i in tokens))
+                            + "    unclean = 0\n" + "".join(f"    tok{i}, seen{i}, pfn{i} = _NO_TOKEN, _unbound, None\n" for i in tokens))
               + ("            s.e = _e\n" if bound and not late_bind else "")
               + "".join(body)
               + tail.replace("<output_check>", checks[1]).replace("<event>", "s.e" if exec_seen else "_e").replace(
