@@ -157,6 +157,12 @@ def summary(runs: list[dict], events: int) -> dict:
             "rss": statistics.median(r["rss"] for r in runs), "eps": events / wall, "n": len(runs)}
 
 
+def cpu_ratio(tool: list[dict], base: list[dict]) -> tuple[float, float, float]:
+    """As :func:`ratio`, from CPU seconds (less sensitive to other load on the machine)."""
+    rs = [b["cpu"] / t["cpu"] for t, b in zip(tool, base)]
+    return statistics.median(rs), min(rs), max(rs)
+
+
 def ratio(tool: list[dict], ceiling: list[dict]) -> tuple[float, float, float]:
     """Throughput of *tool* over the ceiling's: median (min, max) of the pairwise ratios."""
     rs = [c["wall"] / t["wall"] for t, c in zip(tool, ceiling)]
@@ -279,6 +285,7 @@ def bench_tasks(size: str, path: str, events: int, reps: int, jq_reps: int, task
         if before:
             row["before"] = summary(runs[-1], events)
             row["vs_before"] = ratio(rk, runs[-1])
+            row["vs_before_cpu"] = cpu_ratio(rk, runs[-1])
         if jq_reps and jq_prog is not None and shutil.which("jq"):
             flags, prog = jq_prog
             print(f"{name}: jq vs ceiling, {jq_reps} pairs ...", file=sys.stderr, flush=True)
@@ -449,14 +456,14 @@ def render(meta: dict, res: dict, rss_small: dict, par: dict | None, start: dict
         lines += ["", f"### Against kelora before the second wave (commit {meta.get('baseline', '?')})", "",
                   "The same task run by kelora as it was before the restructure, hardening and parity work "
                   "(`BENCH_BASELINE`, exported from git and run in the same rotation). ratio = today's "
-                  "throughput / the baseline's; ≥ 1.00 means not slower (within noise: a round-by-round "
-                  "spread that straddles 1.00 is a tie).",
-                  "", "| task | today wall s | today cpu s | before wall s | before cpu s | ratio today/before |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "throughput / the baseline's, from wall and from CPU seconds (round by round, median "
+                  "(min–max)); ≥ 1.00 means not slower (a spread that straddles 1.00 is a tie within noise).",
+                  "", "| task | today wall s | today cpu s | before wall s | before cpu s | ratio (wall) | ratio (cpu) |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for name, row in befores.items():
             k, b = row["kelora"], row["before"]
             lines.append(f"| {name} {row['title']} | {k['wall']:.2f} | {k['cpu']:.2f} | {b['wall']:.2f} | "
-                         f"{b['cpu']:.2f} | **{fmt_ratio(row['vs_before'])}** |")
+                         f"{b['cpu']:.2f} | **{fmt_ratio(row['vs_before'])}** | {fmt_ratio(row['vs_before_cpu'])} |")
     lines += ["", "### Memory: peak RSS of kelora, 100k vs 1M events (streaming tasks must not grow)", ""]
     if rss_small:
         lines += ["| task | 100k MiB | " + f"{size} MiB | growth |", "|---|---:|---:|---:|"]
