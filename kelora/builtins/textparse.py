@@ -13,7 +13,7 @@ import re
 import orjson
 
 from kelora.builtins.limits import MAX_OPS, want_ops
-from kelora.formats.exactjson import exact_text_if_needed
+from kelora.formats.exactjson import exact_refused, exact_text_if_needed
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 from kelora.formats.combined import parse_combined as _combined
@@ -32,6 +32,10 @@ def parse_json(text: str) -> object:
     try:
         return exact_text_if_needed(text, orjson.loads(text))
     except orjson.JSONDecodeError as err:
+        if str(err).startswith("number is infinity"):  # an integer longer than a float holds
+            value = exact_refused(text)
+            if value is not None:
+                return value
         raise FunctionError(f"parse_json(): invalid JSON: {err}") from None
 
 

@@ -32,6 +32,27 @@ def exact(raw, parsed):
         return parsed
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value - value != 0.0:  # inf (NaN cannot come from a number's text)
+        raise ValueError("number out of range")
+    return value
+
+
+def _no_constant(name: str):
+    raise ValueError(f"invalid literal {name}")
+
+
+def exact_refused(raw):
+    """*raw*, which orjson refused as "number out of range", read exactly when the number is an
+    integer (more digits than a float holds, fewer than Python's 4300-digit limit); None when it
+    is a float out of range or the line is not JSON as orjson reads it (no NaN/Infinity)."""
+    try:
+        return json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+
+
 def exact_if_needed(raw: bytes, parsed):
     """*parsed* (orjson's reading of *raw* bytes), or the exact reading when *raw* has a long
     digit run."""

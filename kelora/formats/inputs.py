@@ -12,7 +12,7 @@ import orjson
 
 from kelora.errors import InputError
 
-from .exactjson import exact_if_needed, exact_text_if_needed
+from .exactjson import exact_if_needed, exact_refused, exact_text_if_needed
 from .scalars import infer_scalar
 
 _loads = orjson.loads
@@ -55,6 +55,9 @@ _SERDE_WORDING = (
     ("invalid escaped sequence in string", "invalid escape"),
     ("number is infinity when parsed as double", "number out of range"),
 )
+# an integer too long even for a float (300+ digits): orjson refuses the line, the exact reader
+# keeps its digits (COMPAT D20; integers past Python's 4300-digit limit stay an error)
+_OUT_OF_RANGE = "Invalid JSON: number out of range"
 _ORJSON_POS = re.compile(r":? line (\d+) column (\d+) \(char \d+\)$")
 
 
@@ -89,6 +92,10 @@ class JsonParser(Parser):
             obj = _loads(line)
         except _JSONDecodeError as exc:
             message = json_error_message(exc)  # (the error holds a copy of the line: let it go)
+            if message.startswith(_OUT_OF_RANGE):
+                obj = exact_refused(line)
+                if type(obj) is dict:
+                    return obj
         else:
             if type(obj) is not dict:
                 raise _not_object(obj)
@@ -103,6 +110,10 @@ class JsonParser(Parser):
             obj = _loads(raw)
         except _JSONDecodeError as exc:
             message = json_error_message(exc)  # (the error holds a copy of the line: let it go)
+            if message.startswith(_OUT_OF_RANGE):
+                obj = exact_refused(raw)
+                if type(obj) is dict:
+                    return obj
         else:
             if type(obj) is not dict:
                 raise _not_object(obj)

@@ -413,3 +413,21 @@ SELECTION_DATA = (b'{"n":1,"level":"info"}\n{"n":2,"level":"error"}\n\n{"n":3}\n
 def test_accounting_with_every_selection_flag(args):
     doc = run(["-j", *args, "--stats=json"], SELECTION_DATA).stats()
     assert_accounting(doc)
+
+
+def test_integers_too_long_for_a_float_keep_their_digits():
+    # orjson refuses an integer of 300+ digits ("number out of range"); COMPAT D20 keeps integers
+    # exact up to Python's 4300-digit limit, also through parse_json().  A float out of range,
+    # NaN and 5000 digits stay errors.
+    long = "7" * 400
+    data = (f'{{"id":{long},"n":-{long}}}\n'.encode()
+            + f'{{"f":{long}.5}}\n'.encode()
+            + f'{{"g":{long},"x":NaN}}\n'.encode()
+            + b'{"big":' + b"9" * 5000 + b"}\n"
+            + json.dumps({"s": f'{{"a":{long}}}'}).encode() + b"\n")
+    res, _ = check(["-j", "-e", "if e.s != () { e.p = parse_json(e.s) }", "-F", "json"], data,
+                   err_has=["number out of range"], stats={"lines.errors": 3, "events.output": 2})
+    first, last = (json.loads(x) for x in res.out.splitlines())
+    assert first == {"id": int(long), "n": -int(long)}
+    assert last["p"] == {"a": int(long)}
+    assert f'"id":{long},' in res.out.decode()
