@@ -231,7 +231,7 @@ def _rebuild_keyring(source: str, config_path: str | None) -> "Keyring":
 
 # --------------------------------------------------------------------------- secret loading
 
-def _read_secret_file(path: str, origin: str) -> bytes:
+def read_secret_file(path: str, origin: str) -> bytes:
     """Secret bytes of a file; refuses group/other-accessible files (like ssh)."""
     shown = path
     path = os.path.expanduser(path)
@@ -329,10 +329,10 @@ def resolve_secret(ctx) -> tuple[bytes | None, str]:
     if path is not None:
         if path == "":
             raise FatalError("KELORA_SECRET_FILE is set but empty; name a secret file", exit_code=2)
-        return _read_secret_file(path, "KELORA_SECRET_FILE"), SOURCE_ENV_FILE
+        return read_secret_file(path, "KELORA_SECRET_FILE"), SOURCE_ENV_FILE
     path = getattr(ctx, "secret_file", None)
     if path:
-        return _read_secret_file(path, "config secret_file"), SOURCE_CONFIG_FILE
+        return read_secret_file(path, "config secret_file"), SOURCE_CONFIG_FILE
     return None, SOURCE_EPHEMERAL
 
 
@@ -346,7 +346,8 @@ def _fingerprint(secret: bytes) -> bytes:
     return hashlib.sha256(b"kelora-master-cache:" + secret).digest()
 
 
-def _master_for(secret: bytes) -> bytes:
+def master_for(secret: bytes) -> bytes:
+    """The master key of *secret* (Argon2id, once per process: cached, or joined from prefetch())."""
     fp = _fingerprint(secret)
     pending = _PENDING.pop(fp, None)
     if pending is not None:
@@ -401,7 +402,7 @@ def load_keyring(ctx) -> Keyring:
     else:
         short = len(secret) < SHORT_SECRET
         keyring = Keyring(
-            _master_for(secret), source,
+            master_for(secret), source,
             config_path=getattr(ctx, "secret_file", None) if source == SOURCE_CONFIG_FILE else None,
         )
         del secret
@@ -423,7 +424,7 @@ def environment_fingerprint(secret_file: str | None, secret_env: Mapping[str, st
     secret, _ = resolve_secret(RunContext(secret_file=secret_file, secret_env=secret_env))
     if secret is None:
         return None
-    return Keyring(_master_for(secret), SOURCE_ENV).fingerprint()
+    return Keyring(master_for(secret), SOURCE_ENV).fingerprint()
 
 
 def ensure_keyring(ctx) -> Keyring:

@@ -155,7 +155,7 @@ def type_name(v: object) -> str:
 
 # --------------------------------------------------------------------------- float display
 
-def _decimal_parts(x: float) -> tuple[str, int]:
+def decimal_parts(x: float) -> tuple[str, int]:
     """Shortest round-trip digits and exponent of |x|: value = 0.DIGITS * 10**exp."""
     r = repr(abs(x))
     if "e" in r:
@@ -178,7 +178,7 @@ def _plain_decimal(x: float) -> str:
     """Rust ``{}`` for a finite float: shortest round-trip, never an exponent, no ``.0``."""
     if x == 0:
         return "-0" if math.copysign(1.0, x) < 0 else "0"
-    digits, point = _decimal_parts(x)
+    digits, point = decimal_parts(x)
     sign = "-" if x < 0 else ""
     if point <= 0:
         return f"{sign}0.{'0' * -point}{digits}"
@@ -189,7 +189,7 @@ def _plain_decimal(x: float) -> str:
 
 def _exp_form(x: float) -> str:
     """Rust ``{:e}``: ``1e14``, ``1.5e-14``."""
-    digits, point = _decimal_parts(x)
+    digits, point = decimal_parts(x)
     sign = "-" if x < 0 else ""
     mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
     return f"{sign}{mant}e{point - 1}"

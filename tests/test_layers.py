@@ -97,3 +97,81 @@ def test_a_violation_is_caught(tmp_path):
     bad.write_text("def f():\n    from kelora.run import pipeline\n")
     found = list(imports_of("kelora.values", bad))
     assert found == [(2, "kelora.run.pipeline")] and layer_of(found[0][1]) < layer_of("kelora.values")
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _is_module(dotted: str) -> bool:
+    path = PKG.parent / dotted.replace(".", "/")
+    return path.with_suffix(".py").exists() or path.is_dir()
+
+
+def private_uses(name: str, path: Path):
+    """``(line, what)`` for each private name *name*'s module takes from another kelora module:
+    ``from kelora.x import _y`` (relative imports too), ``x._y`` on an imported kelora module,
+    and a private module (``kelora.builtins._regex``) imported from outside its package.
+    Binding a public name to a private alias (``import kelora.x as _x``) is fine."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+
+    def module_ok(dotted: str) -> bool:  # a `_module` is private to the package that holds it
+        parts = dotted.split(".")
+        return all(not _private(p) or ".".join(parts[:i]) == package
+                   or package.startswith(".".join(parts[:i]) + ".") for i, p in enumerate(parts))
+
+    modules_bound = {}  # local name -> kelora module it is bound to
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("kelora"):
+                    if not module_ok(alias.name):
+                        yield node.lineno, alias.name
+                    local = alias.asname or alias.name.split(".")[0]
+                    modules_bound[local] = alias.asname and alias.name or local
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            if not target.startswith("kelora"):
+                continue
+            if not module_ok(target):
+                yield node.lineno, target
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                if _is_module(sub):
+                    if not module_ok(sub):
+                        yield node.lineno, sub
+                    modules_bound[alias.asname or alias.name] = sub
+                elif _private(alias.name):
+                    yield node.lineno, sub
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and _private(node.attr) and isinstance(node.value, ast.Name)
+                and node.value.id in modules_bound):
+            yield node.lineno, f"{modules_bound[node.value.id]}.{node.attr}"
+
+
+def test_no_private_name_is_taken_from_another_module():
+    # a name shared across modules is part of its module's interface: it gets a public name
+    # (or moves to the module that owns the fact), so renaming a private helper breaks nothing
+    wrong = [f"{path.relative_to(PKG.parent)}:{line} uses {what}"
+             for name, path in modules() for line, what in private_uses(name, path)]
+    assert not wrong, "private names used across modules:\n" + "\n".join(wrong)
+
+
+def test_a_private_use_is_caught(tmp_path):
+    bad = tmp_path / "x.py"
+    bad.write_text("from kelora.keyring import _fingerprint as fp, resolve_secret as _rs\n"
+                   "from kelora import values\nimport kelora.formats._priv\n"
+                   "from kelora.builtins._regex import compile_regex\n"
+                   "def f():\n    return values._hidden\n")
+    found = sorted(w for _, w in private_uses("kelora.run.x", bad))
+    assert found == sorted(["kelora.keyring._fingerprint", "kelora.formats._priv",
+                            "kelora.builtins._regex", "kelora.values._hidden"])
+    # the same private module from inside its own package is fine
+    ok = tmp_path / "y.py"
+    ok.write_text("from kelora.builtins._regex import compile_regex\nfrom ._owned import owned\n")
+    assert list(private_uses("kelora.builtins.y", ok)) == []

@@ -171,7 +171,7 @@ def test_full_disk_is_a_write_error(events_file):
 
 
 def test_nth_line_end_matches_a_plain_scan():
-    from kelora.run.parallel import _nth_line_end
+    from kelora.run.batching import nth_line_end
 
     rnd = random.Random(7)
     for _ in range(3000):
@@ -185,7 +185,7 @@ def test_nth_line_end_matches_a_plain_scan():
                 expected = -1
                 break
             expected = pos = k + 1
-        assert _nth_line_end(bytearray(block + b"\n\n"), limit, start, n, guess) == expected
+        assert nth_line_end(bytearray(block + b"\n\n"), limit, start, n, guess) == expected
 
 
 def test_a_killed_worker_ends_the_run_instead_of_hanging_it(tmp_path):

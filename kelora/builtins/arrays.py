@@ -8,7 +8,7 @@ import functools
 import math
 
 from kelora import values
-from kelora.builtins.conversion import _float_from
+from kelora.builtins.conversion import float_from
 from kelora.builtins.limits import want_str
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
@@ -120,7 +120,7 @@ def pluck_as_nums(items: list, field: str) -> list:
     out = []
     for v in items:
         if isinstance(v, dict):
-            x = _float_from(v.get(field), None, None)
+            x = float_from(v.get(field), None, None)
             if x is not None:
                 out.append(x)
     return out

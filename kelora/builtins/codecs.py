@@ -120,9 +120,9 @@ def escape_json(text: str) -> str:
     Examples:
         escape_json("say \\"hi\\"\\n")  =>  "say \\\\\\"hi\\\\\\"\\\\n"
     """
-    from kelora.builtins.serializers import _json_str
+    from kelora.builtins.serializers import json_str
 
-    return check_str(_json_str(text)[1:-1], "escape_json")
+    return check_str(json_str(text)[1:-1], "escape_json")
 
 
 _BAD_ESCAPE = re.compile(r'(?<!\\)"')

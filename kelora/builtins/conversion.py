@@ -59,7 +59,8 @@ def _int_from(v: object, thousands: str | None) -> int | None:
     return None
 
 
-def _float_from(v: object, thousands: str | None, decimal: str | None) -> float | None:
+def float_from(v: object, thousands: str | None, decimal: str | None) -> float | None:
+    """``to_float``'s conversion (None where it gives ``()``): also pluck_as_nums's."""
     t = type(v)
     if t is float:
         return v  # type: ignore[return-value]
@@ -136,7 +137,7 @@ def to_float(value: object, thousands: str = _NOTHING, decimal: str = _NOTHING) 
     """
     th = None if thousands is _NOTHING else thousands
     dec = None if decimal is _NOTHING else decimal
-    return _float_from(value, th, dec)  # type: ignore[arg-type]
+    return float_from(value, th, dec)  # type: ignore[arg-type]
 
 
 @builtin("conversion", shares=True)
@@ -156,7 +157,7 @@ def to_float_or(value: object, a: object, b: object = _NOTHING, c: object = _NOT
         th, dec, default = str(a), str(b), c
     else:
         raise FunctionError("to_float_or(): thousands and decimal must be strings")
-    x = _float_from(value, th, dec)
+    x = float_from(value, th, dec)
     return default if x is None else x
 
 

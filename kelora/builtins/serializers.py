@@ -27,7 +27,7 @@ def format_float_json(x: float) -> str:
         return "null"
     if x == 0:
         return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
-    digits, point = values._decimal_parts(x)  # value = 0.DIGITS * 10**point
+    digits, point = values.decimal_parts(x)  # value = 0.DIGITS * 10**point
     sign = "-" if x < 0 else ""
     n = len(digits)
     if 0 < point <= 16:
@@ -41,7 +41,8 @@ def format_float_json(x: float) -> str:
     return f"{sign}{mant}e{exp}"
 
 
-def _json_str(s: str) -> str:
+def json_str(s: str) -> str:
+    """JSON string literal of *s*, quotes included (escape_json drops them)."""
     try:
         return orjson.dumps(str(s)).decode()
     except orjson.JSONEncodeError:  # lone surrogates (undecodable input bytes): U+FFFD, as the
@@ -52,7 +53,7 @@ def json_dumps(v: object, indent: int = 0, _level: int = 0) -> str:
     """Compact (indent 0) or pretty JSON text of a script value, keys in map order."""
     t = type(v)
     if t is str or t is values.Char:
-        return _json_str(v)  # type: ignore[arg-type]
+        return json_str(v)  # type: ignore[arg-type]
     if v is None:
         return "null"
     if t is bool:
@@ -70,7 +71,7 @@ def json_dumps(v: object, indent: int = 0, _level: int = 0) -> str:
         else:
             sep = ": " if indent else ":"
             parts = [
-                _json_str(k) + sep + json_dumps(x, indent, _level + 1)
+                json_str(k) + sep + json_dumps(x, indent, _level + 1)
                 for k, x in v.items()  # type: ignore[union-attr]
             ]
             open_, close = "{", "}"
@@ -80,8 +81,8 @@ def json_dumps(v: object, indent: int = 0, _level: int = 0) -> str:
         end_pad = " " * (indent * _level)
         return open_ + "\n" + ",\n".join(pad + p for p in parts) + "\n" + end_pad + close
     if t is values.DateTime:
-        return _json_str(v.iso())  # type: ignore[union-attr]
-    return _json_str(values.to_string(v))
+        return json_str(v.iso())  # type: ignore[union-attr]
+    return json_str(values.to_string(v))
 
 
 @builtin("serializers")

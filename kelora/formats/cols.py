@@ -20,8 +20,8 @@ import re
 
 from kelora.errors import InputError, UsageError
 
-from .csvin import _CONVERT, _TYPES
 from .inputs import Parser
+from .scalars import CONVERTERS, FIELD_TYPES
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _WS_COLUMN = re.compile(r"[^ \t]+")
@@ -45,7 +45,7 @@ def _split_type(token: str) -> tuple[str, str | None]:
     """``name(N):int`` -> (``name(N)``, "int") when the part after the last ':' is a type."""
     colon = token.rfind(":")
     if colon > 0 and colon > token.rfind(")"):
-        kind = _TYPES.get(token[colon + 1:].lower())
+        kind = FIELD_TYPES.get(token[colon + 1:].lower())
         if kind is not None:
             return token[:colon], kind
     return token, None
@@ -125,7 +125,7 @@ class ColsParser(Parser):
     def _convert(self, name: str, kind: str | None, value):
         if kind is None or kind == "string" or value is None:
             return value
-        out = _CONVERT[kind](value)
+        out = CONVERTERS[kind](value)
         if out is None and self.strict:
             raise InputError(f"Type conversion error for field '{name}' (value: '{value}'): "
                              f"Cannot convert '{value}' to {kind}")

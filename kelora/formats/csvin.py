@@ -23,19 +23,10 @@ import sys
 from kelora.errors import InputError, UsageError
 
 from .inputs import Parser
-from .scalars import parse_bool_word, parse_f64, parse_i64
+from .scalars import CONVERTERS, FIELD_TYPES
 
 # A single huge cell must not abort the run (the default limit is 128 KiB).
 csv.field_size_limit(sys.maxsize)
-
-_TYPES = {
-    "int": "int", "i64": "int", "integer": "int",
-    "float": "float", "f64": "float", "double": "float",
-    "bool": "bool", "boolean": "bool",
-    "string": "string", "str": "string",
-}
-_CONVERT = {"int": parse_i64, "float": parse_f64, "bool": parse_bool_word}
-
 
 def parse_type_spec(spec: str) -> dict[str, str]:
     """``"status:int, bytes:float"`` -> {"status": "int", "bytes": "float"}; UsageError when bad."""
@@ -49,7 +40,7 @@ def parse_type_spec(spec: str) -> dict[str, str]:
             continue  # a bare name carries no annotation
         if not name:
             raise UsageError(f"Invalid field spec '{item}': Field name cannot be empty")
-        kind = _TYPES.get(type_text.strip().lower())
+        kind = FIELD_TYPES.get(type_text.strip().lower())
         if kind is None:
             raise UsageError(
                 f"Invalid field spec '{item}': Unknown type annotation: '{type_text.strip()}'",
@@ -132,7 +123,7 @@ class CsvParser(Parser):
 
     def _set_headers(self, names: list[str]) -> None:
         self.headers = tuple(names)
-        self.converters = tuple((name, _CONVERT[self.types[name]], self.types[name])
+        self.converters = tuple((name, CONVERTERS[self.types[name]], self.types[name])
                                 if name in self.types else None for name in names)
 
     def parse(self, line):

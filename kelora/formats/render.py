@@ -34,7 +34,7 @@ def json_default(v):
     return clean(to_string(v))
 
 
-def _json_safe(v):
+def json_safe(v):
     """Copy of ``v`` where ints beyond 64 bits (orjson refuses them) are written as their exact
     digits (``orjson.Fragment``: raw JSON), a number as in the input (COMPAT D20)."""
     t = type(v)
@@ -43,9 +43,9 @@ def _json_safe(v):
     if isinstance(v, str):
         return clean(v)  # unpaired surrogates -> U+FFFD (kelora.safetext)
     if t is dict:
-        return {clean_key(k): _json_safe(x) for k, x in v.items()}
+        return {clean_key(k): json_safe(x) for k, x in v.items()}
     if t is list:
-        return [_json_safe(x) for x in v]
+        return [json_safe(x) for x in v]
     return v
 
 
@@ -74,7 +74,7 @@ def json_bytes(obj, option: int = 0) -> bytes:
         data = _dumps(obj, default=json_default, option=option)
     except _JSONEncodeError:
         try:
-            data = _dumps(_json_safe(obj), default=json_default, option=option)
+            data = _dumps(json_safe(obj), default=json_default, option=option)
         except (_JSONEncodeError, RecursionError):
             # orjson stops at 255 levels, but valid input may nest deeper (orjson reads 1024):
             # build those levels here rather than lose the event
@@ -106,7 +106,7 @@ def _deep_json(v, depth: int) -> bytes:
                                  for k, x in v.items()]) + b"}"
     if t is list:
         return b"[" + b",".join([_deep_json(x, depth + 1) for x in v]) + b"]"
-    return _dumps(_json_safe(v), default=json_default)
+    return _dumps(json_safe(v), default=json_default)
 
 
 def json_text(obj) -> str:

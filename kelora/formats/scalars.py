@@ -40,6 +40,17 @@ def parse_bool_word(text: str) -> bool | None:
     return _BOOL_WORDS.get(text.lower())
 
 
+# Field type annotations (CSV ``-f 'csv status:int'`` and ``cols:name:int``): every spelling
+# Kelora accepts -> its type, and the converter of each type (string fields stay as read).
+FIELD_TYPES = {
+    "int": "int", "i64": "int", "integer": "int",
+    "float": "float", "f64": "float", "double": "float",
+    "bool": "bool", "boolean": "bool",
+    "string": "string", "str": "string",
+}
+CONVERTERS = {"int": parse_i64, "float": parse_f64, "bool": parse_bool_word}
+
+
 # Kelora types a logfmt value as a number only when it is a JSON number (RFC 8259 §6: optional
 # ``-``, no leading zero, no ``+``, no inf/nan), so zip codes (``02134``), ids (``007``), phone
 # numbers (``+1555``) and ``inf``/``nan`` stay the strings they were (its looks_like_json_number).

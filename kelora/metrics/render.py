@@ -143,9 +143,9 @@ def render_json(store: MetricStore) -> str:
     try:
         text = orjson.dumps(doc, option=option).decode()
     except orjson.JSONEncodeError:  # integers beyond 64 bits: exact digits (COMPAT D20); text UTF-8
-        from kelora.formats.render import _json_safe  # cannot hold: U+FFFD (kelora.safetext)
+        from kelora.formats.render import json_safe  # cannot hold: U+FFFD (kelora.safetext)
 
-        text = orjson.dumps(_json_safe(doc), option=option | orjson.OPT_NON_STR_KEYS).decode()
+        text = orjson.dumps(json_safe(doc), option=option | orjson.OPT_NON_STR_KEYS).decode()
     return escape_json_text(text)  # DEL/C1 as \u009b (D18)
 
 

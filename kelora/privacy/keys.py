@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 
 from kelora.errors import FatalError
-from kelora.keyring import _read_secret_file, resolve_secret
+from kelora.keyring import read_secret_file, resolve_secret
 
 PREVIOUS = "KELORA_SECRET_PREVIOUS"
 ESCROW = "KELORA_ESCROW_KEY"
@@ -51,7 +51,7 @@ def _from_env(env, name: str) -> tuple[bytes | None, str | None]:
     if path is not None:
         if path == "":
             raise FatalError(f"{name}_FILE is set but empty; name a secret file", exit_code=2)
-        return _read_secret_file(path, name + "_FILE"), name + "_FILE"
+        return read_secret_file(path, name + "_FILE"), name + "_FILE"
     return None, None
 
 

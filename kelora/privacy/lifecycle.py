@@ -41,11 +41,11 @@ class Lifecycle:
         if c.rotation_map or c.escrow:
             current = keys.current_secret(ctx)
         if c.rotation_map:
-            from kelora.keyring import Keyring, _master_for
+            from kelora.keyring import Keyring, master_for
             from kelora.privacy.rotation import RotationMap
 
             previous, source = keys.previous_secret(ctx, current)
-            self.rotation = RotationMap(Keyring(_master_for(previous), source), c.rotation_map)
+            self.rotation = RotationMap(Keyring(master_for(previous), source), c.rotation_map)
         if c.escrow:
             from kelora.privacy.escrow import Escrow
 

@@ -44,7 +44,7 @@ DEFAULT_BATCH_LINES = 1000  # as Kelora's --batch-size
 RANGE_BYTES = 2 << 20
 
 
-def _nth_line_end(block, limit: int, i: int, n: int, guess: int) -> int:
+def nth_line_end(block, limit: int, i: int, n: int, guess: int) -> int:
     """The offset just after the *n*-th newline of ``block[i:limit]`` (n >= 1), or -1 if it
     has fewer; *guess* is the expected distance, so only the lines between the guess and the
     answer are stepped over."""
@@ -79,7 +79,7 @@ def _quoted_newline(src) -> bool:
         return True
 
 
-def _fileno(stream) -> int | None:
+def fd_of(stream) -> int | None:
     try:
         return stream.fileno()
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
@@ -90,7 +90,7 @@ def _plain_file(src) -> tuple | None:
     """``(dev, ino)`` when *src* reads a regular file as it is (not decompressed), else None."""
     if src.fd is None or not isinstance(src.stream, io.BufferedReader):
         return None
-    if _fileno(src.stream) != src.fd:
+    if fd_of(src.stream) != src.fd:
         return None  # a decompressor in between
     try:
         st = os.fstat(src.fd)
@@ -150,7 +150,7 @@ def _idle_ticks(lines):
         yield raw
 
 
-class _signals_held:
+class signals_held:
     """Hold SIGINT and SIGTERM for the block (they are delivered at its end)."""
 
     SIGNALS = {signal.SIGINT, signal.SIGTERM}
@@ -280,9 +280,9 @@ class Batcher:
         timeout = self.p.config.batch_timeout
         if not timeout:
             return None
-        fd = src.fd if src.fd is not None else (_fileno(self.p.env.stdin) if src.label == "stdin" else None)
+        fd = src.fd if src.fd is not None else (fd_of(self.p.env.stdin) if src.label == "stdin" else None)
         stream = src.stream
-        if fd is None or not isinstance(stream, io.BufferedReader) or _fileno(stream) != fd:
+        if fd is None or not isinstance(stream, io.BufferedReader) or fd_of(stream) != fd:
             return None  # a decompressor in between (or an in-memory stream)
         try:
             mode = os.fstat(fd).st_mode
@@ -331,7 +331,7 @@ class Batcher:
                     count = lines + block.count(b"\n", i, end)
                 else:
                     need = size - lines
-                    end = _nth_line_end(block, limit, i, need, int(need * per_line))
+                    end = nth_line_end(block, limit, i, need, int(need * per_line))
                     if end < 0:  # the block runs out first
                         lines += block.count(b"\n", i, limit)
                         break

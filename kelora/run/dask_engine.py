@@ -36,7 +36,7 @@ import uuid
 
 from kelora.errors import FatalError, UsageError
 from kelora.run.batch import Range
-from kelora.run.batching import IDLE, Batcher, _signals_held, first_task
+from kelora.run.batching import IDLE, Batcher, first_task, signals_held
 from kelora.builtins import registry as builtin_registry
 from kelora.run.stages import StageFailed
 
@@ -308,7 +308,7 @@ class DaskReader(Batcher):
 
     @staticmethod
     def _close(client, cluster) -> None:
-        with _signals_held():
+        with signals_held():
             for thing in (client, cluster):
                 if thing is not None:
                     try:
@@ -361,7 +361,7 @@ class DaskReader(Batcher):
             raise StageFailed(f"batch {seq + 1} failed on a Dask worker: {name}: {exc}") from None
         if result is None:
             raise _mismatch(err)
-        with _signals_held():
+        with signals_held():
             if err:
                 self.p.sink.flush()
                 self.p.env.stderr.write(err)

@@ -37,7 +37,7 @@ import os
 
 from kelora.builtins import registry as builtin_registry
 from kelora.run import workers
-from kelora.run.batching import IDLE, Batcher, _fileno, _nth_line_end, _signals_held, first_task  # noqa: F401 (tests)
+from kelora.run.batching import IDLE, Batcher, fd_of, first_task, signals_held
 from kelora.run.stages import StageFailed
 from kelora.run.workers import Turns, Workers
 
@@ -52,8 +52,8 @@ class ParallelReader(Batcher):
     def _turns(self, mp):
         """Workers write the output when it is a real descriptor (stdout or an -o file)."""
         sink = self.p.sink
-        out_fd = _fileno(sink.out)
-        print_fd = _fileno(sink.printed) if sink.prints_apart else None
+        out_fd = fd_of(sink.out)
+        print_fd = fd_of(sink.printed) if sink.prints_apart else None
         if out_fd is None or (sink.prints_apart and print_fd is None):
             return None
         return Turns(mp, out_fd, print_fd, self._header, self.ordered)
@@ -135,7 +135,7 @@ class ParallelReader(Batcher):
         --unordered.  (Short waits keep Ctrl-C responsive.)  Signals are held meanwhile: a
         result taken off its pipe is always absorbed (or kept in ``done``), so the counts of an
         interrupted run are exact; the signal arrives when this returns."""
-        with _signals_held():
+        with signals_held():
             self._collect_held(pool, timeout)
 
     def _collect_held(self, pool: Workers, timeout: float) -> None:

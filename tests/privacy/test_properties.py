@@ -9,7 +9,7 @@ from kelora.builtins.normalize import normalized
 
 from .conftest import BENCH_SECRET
 
-MASTER = K._master_for(BENCH_SECRET.encode())
+MASTER = K.master_for(BENCH_SECRET.encode())
 KEYRING = K.Keyring(MASTER, K.SOURCE_ENV, cache_limit=64)
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80)

@@ -22,7 +22,7 @@ def test_there_are_twelve_vectors():
 
 @pytest.mark.parametrize("vec", VECTORS, ids=[f"v{i + 1}" for i in range(len(VECTORS))])
 def test_vector_intermediates_and_token(vec):
-    master = K._master_for(vec["secret"].encode())
+    master = K.master_for(vec["secret"].encode())
     assert master.hex() == vec["master_hex"]
     dkey = K.domain_key(master, vec["domain"])
     assert dkey.hex() == vec["domain_key_hex"]
@@ -46,7 +46,7 @@ def test_uncached_argon2_matches_vector():
 
 
 def test_fast_path_equals_reference_on_many_values():
-    master = K._master_for(BENCH_SECRET.encode())
+    master = K.master_for(BENCH_SECRET.encode())
     kr = K.Keyring(master, K.SOURCE_ENV, cache_limit=50)  # small: exercise cache clearing
     values = [f"user{i}@example.com" for i in range(300)] + ["", "ä", "😀", "a\tb", "x" * 200]
     for d in ("users", "sessions", "kunden-ä"):
@@ -57,7 +57,7 @@ def test_fast_path_equals_reference_on_many_values():
 
 
 def test_token_cache_hits_return_the_same_object():
-    kr = K.Keyring(K._master_for(BENCH_SECRET.encode()), K.SOURCE_ENV)
+    kr = K.Keyring(K.master_for(BENCH_SECRET.encode()), K.SOURCE_ENV)
     fn = kr.pseudonymizer("users")
     assert fn("alice") is fn("alice")
     assert len(fn.cache) == 1
@@ -134,7 +134,7 @@ def test_env_keyring_pickles_without_key_material(monkeypatch):
     ctx, _ = make_ctx({"KELORA_SECRET": BENCH_SECRET})
     tok = pseudonym(ctx, "a", "users")
     blob = pickle.dumps(ctx.keyring)
-    master = K._master_for(BENCH_SECRET.encode())
+    master = K.master_for(BENCH_SECRET.encode())
     assert master not in blob and BENCH_SECRET.encode() not in blob
     # the receiving process derives the key from its own environment
     monkeypatch.setenv("KELORA_SECRET", BENCH_SECRET)
@@ -145,7 +145,7 @@ def test_env_keyring_pickles_without_key_material(monkeypatch):
 def test_repr_hides_keys(bench_ctx):
     pseudonym(bench_ctx, "a", "users")
     text = repr(bench_ctx.keyring) + str(bench_ctx.keyring)
-    master = K._master_for(BENCH_SECRET.encode())
+    master = K.master_for(BENCH_SECRET.encode())
     assert BENCH_SECRET not in text and master.hex() not in text
     assert "hidden" in text
 

@@ -132,7 +132,7 @@ def test_empty_secret_file_variable_is_an_error():
 def test_secret_never_in_error_texts(tmp_path):
     """Provoke every error path with a distinctive secret; it must appear nowhere."""
     secret = "TOPSECRET-\u00e4-" + "z" * 20
-    master = K._master_for(secret.encode())
+    master = K.master_for(secret.encode())
     texts = []
     ctx, rec = make_ctx({"KELORA_SECRET": secret})
     pseudonym(ctx, "ok", "users")
