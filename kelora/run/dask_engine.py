@@ -80,6 +80,8 @@ def refuse(pipeline) -> None:
         import distributed  # noqa: F401
     except ImportError:
         raise UsageError("--engine dask needs Dask: pip install 'kelora[dask]'") from None
+    if c.scheduler is not None:
+        tls_settings(c.scheduler)
 
 
 def check_address(address: str, insecure: bool) -> None:
@@ -95,6 +97,42 @@ def check_address(address: str, insecure: bool) -> None:
         return
     raise UsageError(f"--scheduler '{address}' is not encrypted, and events are personal data in transit: "
                      "use a tls:// scheduler address, or add --insecure-transport to send them in the clear")
+
+
+TLS_SETTINGS = ("distributed.comm.tls.ca-file, distributed.comm.tls.client.cert and .client.key in Dask's "
+                "configuration (or DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT, "
+                "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY)")
+
+
+def tls_settings(address: str):
+    """Dask's ``Security`` for *address* (None for an unencrypted one), read from Dask's own
+    configuration (docs/dask.md): a ``tls://`` scheduler needs the cluster's CA and a client
+    certificate, and both must load, else ``UsageError`` before anything is read (Dask itself
+    would fail in the middle of connecting, with a TypeError)."""
+    scheme = address.partition("://")[0] if "://" in address else "tcp"
+    if scheme not in ("tls", "wss"):
+        return None
+    from distributed.security import Security
+
+    try:
+        security = Security()
+    except (ValueError, TypeError) as exc:  # a bad tls.min-version and the like
+        raise UsageError(f"Dask's TLS configuration is not valid: {exc}") from None
+    if not (security.tls_ca_file and security.tls_client_cert):
+        missing = "CA file" if not security.tls_ca_file else "client certificate"
+        raise UsageError(f"--scheduler '{address}' uses TLS, and Dask's configuration names no {missing}",
+                         hint="set " + TLS_SETTINGS)
+    for key, value in (("ca-file", security.tls_ca_file), ("client.cert", security.tls_client_cert),
+                       ("client.key", security.tls_client_key)):
+        # a value holding a newline is the PEM text itself (as Dask reads it), else a path
+        if value and "\n" not in value and not os.access(value, os.R_OK):
+            raise UsageError(f"Dask's TLS setting distributed.comm.tls.{key} names '{value}', which cannot be read",
+                             hint="check " + TLS_SETTINGS)
+    try:
+        security.get_connection_args("client")  # loads the files: a wrong path fails here
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise UsageError(f"Dask's TLS settings cannot be loaded: {exc}", hint="check " + TLS_SETTINGS) from None
+    return security
 
 
 # ---------------------------------------------------------------------------- the workers' side
@@ -287,7 +325,8 @@ class DaskReader(Batcher):
                          "distributed.admin.tick.limit": "1h"})  # no "event loop unresponsive" lines
         if c.scheduler is not None:
             try:
-                client = Client(c.scheduler, timeout="20s", set_as_default=False)
+                client = Client(c.scheduler, timeout="20s", set_as_default=False,
+                                security=tls_settings(c.scheduler))
             except (OSError, TimeoutError) as exc:
                 raise FatalError(f"cannot connect to the Dask scheduler at '{c.scheduler}': {exc}") from None
             try:
@@ -301,9 +340,19 @@ class DaskReader(Batcher):
         # The secret variables reach the workers as their own process environment at spawn
         # (the nanny keeps them to restart a lost worker); never in a task or a message.
         env = {k: v for k, v in self.p.env.secrets.items() if k in SECRET_SOURCES} if with_secret else {}
-        cluster = LocalCluster(n_workers=c.threads or os.cpu_count() or 2, processes=True,
-                               threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-                               silence_logs=logging.CRITICAL, env=env)
+        tls = {}
+        if dask.config.get("distributed.comm.require-encryption", None):
+            # the user's Dask configuration asks for TLS on every connection: throwaway
+            # certificates (cryptography), which live as long as this run's cluster
+            from distributed.security import Security
+
+            tls = {"protocol": "tls://", "security": Security.temporary()}
+        try:
+            cluster = LocalCluster(n_workers=c.threads or os.cpu_count() or 2, processes=True,
+                                   threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=logging.CRITICAL, env=env, **tls)
+        except Exception as exc:  # noqa: BLE001 - Dask's configuration (ports, limits): one clear line
+            raise FatalError(f"the local Dask cluster did not start: {type(exc).__name__}: {exc}") from None
         return Client(cluster, set_as_default=False), cluster
 
     @staticmethod

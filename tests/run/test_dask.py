@@ -37,8 +37,9 @@ def cluster():
     c.close()
 
 
-def _kelora(args, stdin=None, secret=SECRET, timeout=180):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KELORA_")}
+def _kelora(args, stdin=None, secret=SECRET, timeout=180, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KELORA_", "DASK_"))}
+    env.update(env_extra or {})
     if secret is not None:
         env["KELORA_SECRET"] = secret
     return subprocess.run([KELORA_BIN, *args], input=stdin, capture_output=True, env=env, timeout=timeout)
@@ -50,13 +51,13 @@ def _stats(stderr_or_out: bytes) -> dict:
     return data
 
 
-def _same_as_sequential(cluster, args, stdin=None, extra=("--batch-size", "97")):
+def _same_as_sequential(cluster, args, stdin=None, extra=("--batch-size", "97"), env_extra=None):
     """Events (and stderr), --metrics=json and --stats=json of the Dask run equal the sequential
     run's (the two reports come from one run: metrics, then stats, on stdout)."""
     dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address, *extra]
     for flags in ((), ("--metrics=json", "--stats=json")):
         seq = _kelora([*args, *flags], stdin)
-        got = _kelora([*args, *flags, *dask], stdin)
+        got = _kelora([*args, *flags, *dask], stdin, env_extra=env_extra)
         assert got.returncode == seq.returncode, got.stderr
         assert got.stderr == seq.stderr
         if not flags:
@@ -196,12 +197,103 @@ def test_refused_before_reading(args, secret, message):
 
 
 def test_plain_tcp_is_allowed_with_insecure_transport():
+    from kelora.errors import UsageError
     from kelora.run.dask_engine import check_address
 
     check_address("tcp://10.1.2.3:8786", insecure=True)
     check_address("tls://10.1.2.3:8786", insecure=False)
     check_address("tcp://127.0.0.1:8786", insecure=False)  # never leaves the machine
     check_address("localhost:8786", insecure=False)
+    check_address("tcp://[::1]:8786", insecure=False)
+    for remote in ("tcp://scheduler.internal:8786", "10.1.2.3:8786", "tcp://localhost.example.com:8786",
+                   "ws://10.1.2.3:8786", "tcp://[2001:db8::1]:8786"):
+        with pytest.raises(UsageError, match="is not encrypted"):
+            check_address(remote, insecure=False)
+
+
+# ---------------------------------------------------------------------------- over TLS
+
+TLS = "DASK_DISTRIBUTED__COMM__TLS__"
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(tmp_path_factory):
+    """A cluster that speaks only TLS (throwaway CA and certificates from ``Security.temporary``,
+    made with ``cryptography``), and the Dask settings a client needs to reach it, as a user
+    gives them to kelora: Dask's own environment variables (docs/dask.md)."""
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    security = Security.temporary()
+    d = tmp_path_factory.mktemp("tls")
+    files = {}
+    for name, pem in (("CA_FILE", security.tls_ca_file), ("CLIENT__CERT", security.tls_client_cert),
+                      ("CLIENT__KEY", security.tls_client_key)):
+        path = d / f"{name.lower()}.pem"
+        path.write_text(pem)
+        path.chmod(0o600)
+        files[TLS + name] = str(path)
+    c = LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", protocol="tls://",
+                     security=security, dashboard_address=None, silence_logs=logging.CRITICAL,
+                     env={"KELORA_SECRET": SECRET})
+    assert c.scheduler_address.startswith("tls://")
+    yield c, files
+    c.close()
+
+
+def test_tls_scheduler_same_output_stats_and_metrics(tls_cluster, bench_data):
+    """Events, metrics and stats through a tls:// scheduler (the key check included) are the
+    sequential run's, byte for byte; the certificates come from Dask's configuration."""
+    cluster, settings = tls_cluster
+    _same_as_sequential(cluster, ["-j", str(bench_data), *SCRIPT, "-F", "json"], env_extra=settings)
+
+
+def test_tls_scheduler_is_not_reached_in_the_clear(tls_cluster, bench_data):
+    cluster, _ = tls_cluster
+    plain = cluster.scheduler_address.replace("tls://", "tcp://")
+    got = _kelora(["-j", str(bench_data), *SCRIPT, "--engine", "dask", "--scheduler", plain])
+    assert got.returncode == 1 and got.stdout == b""
+    assert b"cannot connect to the Dask scheduler" in got.stderr and b"Traceback" not in got.stderr
+
+
+def test_tls_scheduler_without_tls_settings_is_refused(tls_cluster, bench_data, tmp_path):
+    """No CA or client certificate in Dask's configuration, or one that cannot be read: a usage
+    error before anything is read (Dask itself failed with a TypeError, shown as an internal
+    error); certificates of another CA: the connection is refused, in one line."""
+    cluster, settings = tls_cluster
+    args = ["-j", str(bench_data), *SCRIPT, "--engine", "dask", "--scheduler", cluster.scheduler_address]
+    missing = tmp_path / "missing.pem"
+    for env_extra, code, message in [
+        ({}, 2, b"uses TLS, and Dask's configuration names no CA file"),
+        ({TLS + "CA_FILE": settings[TLS + "CA_FILE"]}, 2, b"names no client certificate"),
+        ({**settings, TLS + "CLIENT__CERT": str(missing)}, 2, str(missing).encode() + b"', which cannot be read"),
+    ]:
+        got = _kelora(args, env_extra=env_extra)
+        assert (got.returncode, got.stdout) == (code, b""), got.stderr
+        assert message in got.stderr and b"DASK_DISTRIBUTED__COMM__TLS__CA_FILE" in got.stderr
+        assert b"Traceback" not in got.stderr and b"internal error" not in got.stderr
+    from distributed.security import Security
+
+    other = Security.temporary()  # a client certificate the cluster's CA did not sign
+    wrong = {}
+    for name, pem in (("CA_FILE", other.tls_ca_file), ("CLIENT__CERT", other.tls_client_cert),
+                      ("CLIENT__KEY", other.tls_client_key)):
+        (tmp_path / name).write_text(pem)
+        wrong[TLS + name] = str(tmp_path / name)
+    got = _kelora(args, env_extra=wrong)
+    assert (got.returncode, got.stdout) == (1, b"")
+    assert b"cannot connect to the Dask scheduler" in got.stderr and b"Traceback" not in got.stderr
+
+
+def test_local_cluster_under_require_encryption(bench_data):
+    """Dask's configuration requires TLS everywhere: kelora's own cluster gets throwaway
+    certificates (it failed to start, an internal error)."""
+    args = ["-j", str(bench_data), *SCRIPT, "-F", "logfmt"]
+    seq = _kelora(args)
+    got = _kelora([*args, "--engine", "dask", "--threads", "2", "--batch-size", "500"],
+                  env_extra={"DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True"})
+    assert got.returncode == 0, got.stderr
+    assert (got.stdout, got.stderr) == (seq.stdout, seq.stderr)
 
 
 def test_without_dask_installed_a_clear_error():
