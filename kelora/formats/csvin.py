@@ -115,7 +115,9 @@ class CsvParser(Parser):
         except StopIteration:  # pragma: no cover - a line always yields a row
             return [""]
         except csv.Error as exc:
-            raise InputError(f"Failed to parse CSV line: {exc}") from None
+            # (Python's csv module adds advice about opening files that is no use here)
+            reason = str(exc).split(" - do you need to open the file")[0]
+            raise InputError(f"Failed to parse CSV line: {reason}") from None
 
     def start_file(self) -> None:
         """Each file brings its own header (Kelora re-initializes the CSV parser per file)."""

@@ -165,8 +165,9 @@ class InputLoop:
         collect = c.stats is not None or c.with_stats
         ws = WHITESPACE
         meta_name = src.meta_name
-        process = self._process
+        deliver = self._deliver
         parser = self.parser
+        start = 0  # the first line of a CSV record that spans lines
         if parser is None and c.input_format in AUTO_FORMATS:
             parser = self.parser = self._detect_ahead(src)
         line_format = c.input_format == "line" or getattr(parser, "format_name", None) == "line"
@@ -206,9 +207,10 @@ class InputLoop:
                 stats.lines_joined += 1
                 if not raw.count(b'"') & 1:
                     continue
-                raw = b"\n".join(pending)
+                # the whole record, named by its first line (meta, errors), as multiline events are
+                self._record(self.decode(b"\n".join(pending), start), start, meta_name, gate)
                 pending = None
-                text = None
+                continue
             else:
                 if n <= c.skip_lines:  # the global line number: --parallel workers see later lines only
                     stats.lines_filtered += 1
@@ -240,6 +242,7 @@ class InputLoop:
                     chunk = getattr(parser, "records_span_lines", False)
                 if chunk and raw.count(b'"') & 1:
                     pending = [raw]
+                    start = n
                     continue
             try:
                 if text is None:
@@ -253,24 +256,10 @@ class InputLoop:
             except InputError as err:
                 self._parse_error(err, raw if text is None else text)
                 continue
-            if event is None:
-                stats.lines_header += 1
-                continue
-            stats.events_created += 1
-            if gate is not None and not gate(event):
-                stats.events_filtered += 1
-                continue
-            if needs_meta:
-                meta = {"line": text, "line_num": n}
-                if meta_name is not None:
-                    meta["filename"] = meta_name
-            else:
-                meta = None
-            process(Scope(event, meta, self.ctx, {}), 0)
-            if take is not None and stats.events_output >= take:
-                raise StopInput()
-        if pending is not None:  # the input ended inside a quoted field
-            self._last_record(b"\n".join(pending), src)
+            deliver(event, text, n, meta_name, gate)
+        if pending is not None:  # the input ended inside a quoted field: the parser reports it
+            # (Kelora's "Unterminated quoted field"), or, resilient, it is a parse error
+            self._record(self.decode(b"\n".join(pending), start), start, meta_name, gate)
         if parser is not None:
             stats.ragged_extra += getattr(parser, "ragged_extra", 0) - ragged[0]
             stats.ragged_missing += getattr(parser, "ragged_missing", 0) - ragged[1]
@@ -310,26 +299,44 @@ class InputLoop:
             return (lo is None or ts >= lo) and (hi is None or ts <= hi)
         return gate
 
-    def _last_record(self, raw: bytes, src) -> None:
-        """A CSV record still open at the end of the input: the parser reports it (Kelora's
-        "Unterminated quoted field"), or, resilient, counts it as a parse error."""
-        text = self.decode(raw, self.line_num)
-        try:
-            event = self.parser.parse(text)
-        except InputError as err:
-            self._parse_error(err, text)
+    def _deliver(self, event, text, n: int, meta_name, gate) -> None:
+        """A parsed record's way on, in every read loop but the generated one: counted, seen by
+        the input gate (stats, --since/--until), given its meta, run through the stages;
+        ``--take`` ends the input."""
+        stats = self.stats
+        if event is None:
+            stats.lines_header += 1
             return
-        if event is None:  # pragma: no cover - an unterminated header raises above
+        stats.events_created += 1
+        if gate is not None and not gate(event):
+            stats.events_filtered += 1
             return
-        self.stats.events_created += 1
-        if self.config.stats is not None or self.config.with_stats:
-            self.stats.observe_input(event)
         meta = None
         if self.needs_meta:
-            meta = {"line": text, "line_num": self.line_num}
-            if src.meta_name is not None:
-                meta["filename"] = src.meta_name
+            meta = {"line": text, "line_num": n}
+            if meta_name is not None:
+                meta["filename"] = meta_name
         self._process(Scope(event, meta, self.ctx, {}), 0)
+        take = self.config.take
+        if take is not None and stats.events_output >= take:
+            raise StopInput()
+
+    def _record(self, text: str, first: int, meta_name, gate) -> None:
+        """One record of several physical lines (a multiline event, a CSV record with quoted
+        newlines) parsed and delivered; its first line names it in meta and messages."""
+        current = self.line_num
+        self.line_num = first
+        try:
+            if self.parser is None:
+                self.parser = self.make_parser(text)
+            try:
+                event = self.parser.parse(text)
+            except InputError as err:
+                self._parse_error(err, text)
+                return
+            self._deliver(event, text, first, meta_name, gate)
+        finally:
+            self.line_num = current
 
     def _read_json_fast(self, src, gate=None) -> None:
         """`read_stream` for the common case, chosen once per file: JSON lines with no line
@@ -511,14 +518,7 @@ class InputLoop:
         except InputError as err:
             self._parse_error(err, raw if text is None else text)
             return
-        if event is None:
-            stats.lines_header += 1
-            return
-        stats.events_created += 1
-        gate = self.fast_gate
-        if gate is not None:
-            gate(event)
-        self._process(Scope(event, None, self.ctx, {}), 0)
+        self._deliver(event, text, n, None, self.fast_gate)  # (no meta, --take or window here)
 
     def _too_long(self, raw: bytes, n: int, src, length: int | None = None) -> bytes:
         """A line over --max-line-bytes (*raw* without its line ending, or *length* given):

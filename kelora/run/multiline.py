@@ -19,10 +19,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from kelora.context import Scope
-from kelora.errors import InputError
 from kelora.run.ingest import StopInput
-from kelora.run.stages import StageFailed
 
 JOINS = {"space": " ", "newline": "\n", "empty": ""}
 _MAX_PREFIX_CHARS = 64
@@ -189,10 +186,11 @@ class MultilineInput:
         ignore_re = re.compile(c.ignore_lines).search if c.ignore_lines else None
         line_format = c.input_format == "line"
         chunker = Chunker(c.multiline)
-        record = self._multiline_record
+        record = self._record
+        meta_name = src.meta_name
         gate = self._input_gate(c.stats is not None or c.with_stats)
         stop = False
-        for raw in src.stream:  # (mirrors InputLoop.read_stream)
+        for raw in src.lines:  # (mirrors InputLoop.read_stream; lines of bounded length)
             self.line_num += 1
             n = self.line_num
             stats.lines_read += 1
@@ -208,12 +206,7 @@ class MultilineInput:
                 stats.lines_filtered += 1
                 continue
             if max_bytes is not None and len(raw) > max_bytes:
-                stats.truncated_lines += 1
-                message = f"line {n} is {len(raw)} bytes, over --max-line-bytes {max_bytes}; truncated"
-                if c.strict:
-                    raise StageFailed(message)
-                self.reporter.warning(message)
-                raw = raw[:max_bytes]
+                raw = self._too_long(raw, n, src)  # (a capped reader's piece: the rest is dropped unread)
             if not line_format and not raw.strip():
                 stats.lines_blank += 1
                 continue
@@ -224,43 +217,10 @@ class MultilineInput:
             if ignore_re is not None and ignore_re(text):
                 stats.lines_filtered += 1
                 continue
-            for rec in chunker.feed(text, n):
-                record(rec, src, gate)
+            for text, first in chunker.feed(text, n):
+                record(text, first, meta_name, gate)
         rec = chunker.flush()
         if rec is not None:
-            record(rec, src, gate)
+            record(rec[0], rec[1], meta_name, gate)
         if stop:
             raise StopInput()
-
-    def _multiline_record(self, rec: tuple[str, int], src, gate) -> None:
-        text, first = rec
-        stats = self.stats
-        current = self.line_num
-        self.line_num = first  # errors and meta name the event's first line
-        try:
-            if self.parser is None:
-                self.parser = self.make_parser(text)
-            try:
-                event = self.parser.parse(text)
-            except InputError as err:
-                self._parse_error(err, text)
-                return
-            if event is None:
-                stats.lines_header += 1
-                return
-            stats.events_created += 1
-            if gate is not None and not gate(event):
-                stats.events_filtered += 1
-                return
-            meta = None
-            if self.needs_meta:
-                meta = {"line": text, "line_num": first}
-                if src.meta_name is not None:
-                    meta["filename"] = src.meta_name
-            self._process(Scope(event, meta, self.ctx, {}), 0)
-            take = self.config.take
-            if take is not None and stats.events_output >= take:
-                raise StopInput()
-        finally:
-            self.line_num = current
-
