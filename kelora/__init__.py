@@ -20,10 +20,63 @@ def _is_the_command() -> bool:
     return _sys.argv[0] == "-m" and "-m" in orig and orig[orig.index("-m") + 1:][:1] == ["kelora"]
 
 
+def _hold_signals_in_native_imports() -> None:
+    """Ctrl-C/SIGTERM while a C extension initialises (orjson, xxhash, blake3, the cffi
+    bindings, ...) must not raise inside it: such an init imports Python modules (orjson's imports
+    json), a KeyboardInterrupt there makes it fail half-way, and some inits then
+    crash the process (SIGSEGV, seen with orjson at ~0.1 s into start-up).  Around every
+    extension module's create/exec step (main thread only: handlers run there alone), the two
+    signals are only recorded, and the handler in place before is run with them right after the
+    step, in ordinary Python code: the run then stops exactly as for a signal a moment later.
+    (Handlers, not the signal mask: another thread could still take a masked signal and have
+    its Python handler run inside the init.)"""
+    import _frozen_importlib_external as bootstrap  # the import system itself: already loaded
+    import _thread
+
+    main_thread = _thread.get_ident()
+    held: list[int] = []
+    depth = [0]
+    loader = bootstrap.ExtensionFileLoader
+
+    def record(signum, frame):
+        held.append(signum)
+
+    def holding(step):
+        def wrapper(self, arg):
+            if depth[0] or _thread.get_ident() != main_thread:  # nested: the outer one holds
+                return step(self, arg)
+            saved = []
+            for sig in (_signal.SIGINT, _signal.SIGTERM):
+                before = _signal.getsignal(sig)
+                if before is not None:  # (None: a handler not set from Python, left alone)
+                    saved.append((sig, before))
+                    _signal.signal(sig, record)
+            depth[0] = 1
+            try:
+                return step(self, arg)
+            finally:
+                depth[0] = 0
+                for sig, before in saved:
+                    _signal.signal(sig, before)
+                got, held[:] = list(held), []
+                for sig in dict.fromkeys(got):  # the safe point: each signal once, in order
+                    _signal.raise_signal(sig)
+
+        return wrapper
+
+    loader.create_module = holding(loader.create_module)
+    loader.exec_module = holding(loader.exec_module)
+
+
 if _is_the_command():
+    if isinstance(getattr(_sys, "last_value", None), KeyboardInterrupt):
+        # Ctrl-C in the interpreter's own start-up, where Python printed it and went on
+        # ("Failed checking if argv[0] is an import path entry"): it still ends the command
+        _os._exit(130)
     try:
         _signal.signal(_signal.SIGINT, _quit_quietly)
         _signal.signal(_signal.SIGTERM, _quit_quietly)
+        _hold_signals_in_native_imports()
     except ValueError:  # not the main thread
         pass
 

@@ -91,18 +91,36 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt as intr:  # outside the pipeline's own handler (e.g. while compiling)
         code = ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
     except Exception as exc:  # a bug: one line instead of a traceback, exit 134 like Kelora's panic
-        if os.environ.get("KELORA_DEBUG"):
-            raise
-        from kelora.escape import escape_diag
+        intr = _interrupt_inside(exc)
+        if intr is not None:
+            code = ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
+        else:
+            if os.environ.get("KELORA_DEBUG"):
+                raise
+            from kelora.escape import escape_diag
 
-        sys.stderr.write(escape_diag(f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in kelora; "
-                                     "please report it with the command line; KELORA_DEBUG=1 shows the traceback)") + "\n")
-        code = ExitStatus.INTERNAL
+            sys.stderr.write(escape_diag(f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in "
+                                         "kelora; please report it with the command line; KELORA_DEBUG=1 shows the "
+                                         "traceback)") + "\n")
+            code = ExitStatus.INTERNAL
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):
         code = _broken_pipe()
     sys.exit(int(code))
+
+
+def _interrupt_inside(exc: BaseException) -> KeyboardInterrupt | None:
+    """The signal an error stands for: Python 3.11 wraps a KeyboardInterrupt raised while a class
+    is created (``__set_name__``, e.g. in ``platform`` imported lazily) in a RuntimeError, and
+    an error raised while handling or because of a signal has it as cause or context."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _reserve_standard_streams() -> None:
@@ -139,15 +157,29 @@ def _reserve_standard_streams() -> None:
 def _redeliver_lost_signals(unraisable) -> None:
     """A signal that arrives while Python runs a finalizer or weakref callback raises there, and
     Python drops such exceptions ("Exception ignored in …", a traceback on stderr) and goes on
-    as if no signal came.  Send it again instead: it is then raised at the next ordinary line."""
+    as if no signal came.  Raise it again at the next Python call instead (a one-shot trace
+    function: its exception propagates into the frame being entered, and tracing is then off).
+    Sending the signal again would not do: ``os.kill`` and ``interrupt_main`` run the handler
+    before this hook returns, and the new KeyboardInterrupt is dropped the same way.  Should
+    the next call be in a finalizer too, that one comes back here and tries again."""
     exc = unraisable.exc_value
     if isinstance(exc, KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+        again = Terminated if isinstance(exc, Terminated) else KeyboardInterrupt
+
+        def raise_again(frame, event, arg):
+            sys.settrace(None)
+            raise again()
+
+        sys.settrace(raise_again)
         return
     sys.__unraisablehook__(unraisable)
 
 
+_TERMINATED: list[bool] = []  # SIGTERM came (typer's parser loses which signal it was)
+
+
 def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests
+    _TERMINATED.append(True)
     try:
         sys.stderr.write("kelora: Received SIGTERM, shutting down gracefully...\n")  # Kelora's words
         sys.stderr.flush()
@@ -333,9 +365,13 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
     argv = normalize_argv(expanded, takes_value)
     ctx_holder: dict = {}
     try:
-        command.main(args=argv, prog_name="kelora", standalone_mode=False, obj=ctx_holder)
+        got = command.main(args=argv, prog_name="kelora", standalone_mode=False, obj=ctx_holder)
     except click_errors() as exc:
         raise _usage_from_click(exc) from None
+    if "params" not in ctx_holder and got == ExitStatus.SIGINT:
+        # typer turns a KeyboardInterrupt while parsing (Ctrl-C, or SIGTERM's Terminated) into
+        # a returned 130: raise it again, or the run would go on as if no signal came
+        raise Terminated() if _TERMINATED else KeyboardInterrupt()
     if "params" not in ctx_holder:  # --help was printed by click
         return None, {"exit": 0}  # type: ignore[return-value]
     params = ctx_holder["params"]
