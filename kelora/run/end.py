@@ -190,7 +190,8 @@ class RunEnd:
         c, stats = self.config, self.stats
         if not self.reporter.hints_on or c.silent:
             return
-        # (an interrupted run did not find stdin empty: Ctrl-C stopped it)
+        # (an interrupted run did not find stdin empty: Ctrl-C stopped it while it waited for
+        # input; its lines read are counted even when the signal came as the pipe ended)
         if (not c.files and not c.no_input and not self.env.stdin_isatty and self.interrupted is None
                 and stats.lines_read == 0
                 and stats.events_created == 0 and stats.parse_errors == 0 and c.head != 0

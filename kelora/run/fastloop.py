@@ -26,7 +26,10 @@ counted as written when it is not empty, as ``Sink.emit`` counts it.
 
 Counters: ``tally`` receives ``[lines read, events created on this path, events written, events
 dropped by a stage error, clean evaluations per filter]`` when the loop ends — also when a
-signal, a closed pipe or ``--strict`` ends it.  Every other created event was filtered.
+signal, a closed pipe or ``--strict`` ends it.  Every other created event was filtered.  The
+``finally`` sets it before making any call: Ctrl-C in ``producer | kelora`` often comes as the
+pipe ends, the read then returns the end of input instead of being interrupted, and Python runs
+the handler at the next call (the first one in ``finally``), which must not lose the counts.
 """
 from __future__ import annotations
 
@@ -65,17 +68,17 @@ _TAIL = '''
                 except OSError as exc:
                     write_error(exc)
                 output += 1<observe_out>
-    finally:<final_flush>
+    finally:  # (the counts first, by code that makes no call: see the module doc)
         owner.line_num = n
-        tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)
+        tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)<final_flush>
 '''
 
 _TAIL_COUNT = '''
             if <event>:
                 output += 1
-    finally:<final_flush>
+    finally:  # (the counts first, by code that makes no call: see the module doc)
         owner.line_num = n
-        tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)
+        tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)<final_flush>
 '''
 
 _EXEC = """
@@ -247,6 +250,19 @@ _FLUSH_OUT = """
             observe_out(written_events)
             written_events.clear()"""
 
+# the observations still in hand when the loop ends; a signal that came as the input ended (the
+# read saw the end of the pipe, so Python runs the handler only at the next call) is raised by
+# the first call here: the chunks are handed over all the same, then the signal goes on
+_FINAL_FLUSH = """
+        _stop = None
+        for _ in (0, 1):
+            try:<flushes>
+                break
+            except KeyboardInterrupt as exc:
+                _stop = exc
+        if _stop is not None:
+            raise _stop"""
+
 
 def build_loop(steps: list, writes: bool = True, observe: str | None = None):
     """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally,
@@ -336,7 +352,8 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None):
     tail = (_TAIL if writes else _TAIL_COUNT).replace(
         "<observe_out>", _CHUNK_OUT if observe and writes else "")
     flush = _FLUSH if observe == "chunk" else ""
-    tail = tail.replace("<final_flush>", flush.replace("\n        ", "\n") + (_FLUSH_OUT if observe and writes else ""))
+    final = flush + (_FLUSH_OUT.replace("\n", "\n        ") if observe and writes else "")
+    tail = tail.replace("<final_flush>", _FINAL_FLUSH.replace("<flushes>", final) if final else "")
     head = _HEAD.replace("<flush>", flush).replace(
         "<observe_in>", _CHUNK_IN if observe == "chunk" else "\n            observe_in(_e)" if observe else "")
     if observe:

@@ -483,15 +483,32 @@ class InputLoop:
                  self.sink.write_error, self._json_slow_line, NO_LIMIT if max_bytes is None else max_bytes, tally,
                  observe_in, observe_out)
         finally:
-            read, created, output, errored, oks = tally
-            stats = self.stats
-            stats.lines_read += read
-            stats.events_created += created
-            stats.events_output += output
-            stats.events_errored += errored
-            stats.events_filtered += created - output - errored
-            for index, ok in zip(loop.filter_indexes, oks):
-                self.builder.filter_ok[index] += ok
+            # A signal that came as the input ended is raised at the first call here (the read
+            # returned the end of the pipe, not EINTR: kelora.run.fastloop's module doc), maybe
+            # on entering _add_tally, before it did anything: then it is called again.
+            stop = None
+            while tally:
+                try:
+                    self._add_tally(tally, loop.filter_indexes)
+                except KeyboardInterrupt as exc:
+                    stop = exc
+            if stop is not None:
+                raise stop
+
+    def _add_tally(self, tally: list, filter_indexes) -> None:
+        """The generated loop's counts into the stats, once: the counts by code that makes no
+        call (nothing can interrupt it half-way), then *tally* is emptied."""
+        read, created, output, errored, oks = tally
+        stats = self.stats
+        stats.lines_read += read
+        stats.events_created += created
+        stats.events_output += output
+        stats.events_errored += errored
+        stats.events_filtered += created - output - errored
+        del tally[:]
+        filter_ok = self.builder.filter_ok
+        for index, ok in zip(filter_indexes, oks):
+            filter_ok[index] += ok
 
     def _json_slow_line(self, raw: bytes, n: int) -> None:
         """One line `_read_json_fast` could not parse directly, as the general loop treats it

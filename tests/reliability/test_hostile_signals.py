@@ -186,3 +186,58 @@ def test_a_signal_at_an_exact_point_of_start_up_ends_the_run_cleanly(point, sig,
     assert p.returncode == code, (p.returncode, err)
     assert "Traceback" not in err and "internal error" not in err and "Exception ignored" not in err, err
     assert p.stdout == b""
+
+
+def _blocked_in_read(pid: int, timeout: float = 20.0) -> None:
+    """Wait until kelora sleeps in a pipe read (it has taken every line written so far)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/wchan") as f:
+                if "pipe" in f.read():
+                    time.sleep(0.05)
+                    return
+        except OSError:
+            break
+        time.sleep(0.02)
+    time.sleep(2.0)  # (no /proc wchan here: give it time)
+
+
+# Ctrl-C in `producer | kelora` usually reaches both: the producer dies, the pipe ends, and
+# kelora's read returns the end of input instead of being interrupted; Python then raises the
+# KeyboardInterrupt at the next call, in the generated loop's `finally`, and its counts were lost
+# ("lines_read 0" and the "stdin is empty" hint, or exit 134 with --stats).
+@pytest.mark.parametrize("args", [
+    ["-q", "-e", "e.x = 1", "--stats=json"],
+    ["-m", "-e", 'track_count("n")', "--stats=json"],
+    ["-q", "--filter", "e.i % 3 == 0", "--stats=json"],  # stats observe chunks of events
+    ["-F", "json", "-e", "e.x = 1", "--with-stats"],  # events written, stats observed as written
+    ["-q", "-e", 'track_sum("n", 1)', "--with-metrics"],  # no stats: the end-of-run hint
+])
+def test_sigint_as_the_input_pipe_ends_keeps_the_counts(args):
+    lines = b"".join(b'{"i":%d,"msg":"m"}\n' % i for i in range(1000))
+    for _ in range(3):  # (the signal and the end of the pipe race: several tries)
+        r, w = os.pipe()
+        p = subprocess.Popen([KELORA_BIN, "-j", *args], stdin=r, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=ENV)
+        os.close(r)
+        os.write(w, lines)
+        _blocked_in_read(p.pid)
+        p.send_signal(signal.SIGINT)
+        os.close(w)  # at once, as the producer of a pipeline dies
+        out, err = p.communicate(timeout=60)
+        out, err = out.decode(), err.decode()
+        assert p.returncode == 130, (p.returncode, err)
+        assert "internal error" not in err and "Traceback" not in err, err
+        assert "stdin is empty" not in err, err
+        if "--stats=json" in args:
+            doc = json.loads(out)
+            assert doc["lines"]["read"] == 1000, doc
+            assert doc["events"]["created"] == 1000, doc
+            ev = doc["events"]
+            assert ev["created"] == ev["output"] + ev["filtered"] + ev.get("errors", 0), doc
+        elif "--with-stats" in args:
+            assert out.count("\n") == 1000
+            assert "Lines processed: 1000 total" in err and "Events created: 1000 total, 1000 output" in err, err
+        else:
+            assert err.endswith("n            = 1000\n"), err
