@@ -146,7 +146,8 @@ def test_script_parser_raises_only_script_errors(text, mode):
 # control characters and 1 MB lines.  A call may only fail with kelora's own errors, and no
 # call may take long (the old patterns took minutes on such input).
 
-import time as _time  # noqa: E402 (this section is self-contained)
+import signal as _signal  # noqa: E402 (this section is self-contained)
+import time as _time  # noqa: E402
 
 from kelora.builtins.registry import load_all as _load_builtins
 from kelora.errors import KeloraError
@@ -158,6 +159,18 @@ _SKIP_BUILTINS = {  # side effects outside the values (process exit, files, outp
     "exit", "append_file", "truncate_file", "mkdir", "read_file", "read_lines",
 }
 _BOUND_S = 60.0  # per call, 1 MB included: a 1M-item to_chars took 27 s once under a load of 20
+# A call still running after twice the bound is stopped (SIGALRM) and fails with its example:
+# a call that never ends must not stall a long `make fuzz` run (it once ran 85 min unfinished).
+_HANG_S = 2 * _BOUND_S
+_SLOW_LOG = os.environ.get("KELORA_FUZZ_SLOW_LOG")  # make fuzz: calls over 5 s, to see where time goes
+
+
+class _StillRunning(AssertionError):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _StillRunning(f"the call was still running after {_HANG_S:.0f} s")
 
 
 def _string_builtins() -> list:
@@ -239,13 +252,21 @@ def test_builtins_on_hostile_strings_raise_only_kelora_errors_in_bounded_time(na
     ctx.emitted = []
     t0 = _time.monotonic()
     result = None
+    previous = _signal.signal(_signal.SIGALRM, _alarm)
+    _signal.setitimer(_signal.ITIMER_REAL, _HANG_S)
     try:
         result = b.func(ctx, *args) if b.pass_context else b.func(*args)
     except (KeloraError, SkipEvent, ExitRequest):
         pass
+    finally:
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
+        _signal.signal(_signal.SIGALRM, previous)
     # (lone surrogates, to_char(0xD800) or a "\ud800" JSON escape, are no UnicodeError any more:
     # text UTF-8 cannot hold becomes U+FFFD wherever it leaves kelora, kelora.safetext)
     took = _time.monotonic() - t0
+    if _SLOW_LOG and took > 5:
+        with open(_SLOW_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{took:.1f}s {name} {len(text)} chars {text[:20]!r}\n")
     # whatever a builtin returns (or emits) can be written by every output format
     for value in (result, *ctx.emitted):
         if value is not None and not isinstance(value, (range, FnPtr)):
