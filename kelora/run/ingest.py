@@ -240,6 +240,12 @@ class InputLoop:
                     parser = self.parser = self.make_parser(text if text is not None else self.decode(raw, n), sample)
                     parse_bytes = getattr(parser, "parse_bytes", None)
                     chunk = getattr(parser, "records_span_lines", False)
+                    if parse_bytes is not None and not (needs_meta or keep_re or ignore_re) and raw.isascii():
+                        # decoded only to choose the parser: parsed from its bytes as the next lines
+                        # are (a line cut at --max-line-bytes was else held three times: its
+                        # bytes, its text and the copy in the parser's error; a gzip bomb's
+                        # 64 MiB line peaked at 226 MB).  (ASCII: no decode warning counted twice)
+                        text = None
                 if chunk and raw.count(b'"') & 1:
                     pending = [raw]
                     start = n

@@ -73,7 +73,9 @@ def zstd_bomb(tmp_path_factory):
 LONG = 1500 << 20
 
 
-@pytest.mark.parametrize("fmt", ["json", "line"])
+# auto: the first line was decoded to detect the format and then parsed as text, so the cut line
+# was held as bytes, as text and as the copy in orjson's error (226 MB)
+@pytest.mark.parametrize("fmt", ["json", "line", "auto"])
 def test_gzip_of_one_huge_line_is_truncated_in_bounded_memory(gzip_bomb, fmt):
     res = _measured(["-f", fmt, str(gzip_bomb), "-F", "none", "--stats=json", "-e", "e.n = 1"])
     assert "Traceback" not in res["err"] and "internal error" not in res["err"], res["err"]
@@ -81,7 +83,7 @@ def test_gzip_of_one_huge_line_is_truncated_in_bounded_memory(gzip_bomb, fmt):
     assert res["peak_mb"] < PEAK_MB, res
     stats = json.loads(res["out"][res["out"].rindex('{\n  "format"'):])
     assert stats["lines"]["read"] == 2  # the line after the long one is read as it is
-    if fmt == "json":
+    if fmt in ("json", "auto"):  # (auto: the line after it is JSON)
         assert res["code"] == 0 and stats["lines"]["errors"] == 1  # the cut JSON does not parse
         assert stats["events"]["output"] == 1 and stats["keys"]["seen"] == ["after"]
     else:
