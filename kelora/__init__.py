@@ -46,21 +46,29 @@ def _hold_signals_in_native_imports() -> None:
             if depth[0] or _thread.get_ident() != main_thread:  # nested: the outer one holds
                 return step(self, arg)
             saved = []
-            for sig in (_signal.SIGINT, _signal.SIGTERM):
-                before = _signal.getsignal(sig)
-                if before is not None:  # (None: a handler not set from Python, left alone)
-                    saved.append((sig, before))
-                    _signal.signal(sig, record)
-            depth[0] = 1
             try:
+                for sig in (_signal.SIGINT, _signal.SIGTERM):
+                    before = _signal.getsignal(sig)
+                    if before is not None:  # (None: a handler not set from Python, left alone)
+                        _signal.signal(sig, record)  # (a signal pending before the step raises here)
+                        saved.append((sig, before))
+                depth[0] = 1
                 return step(self, arg)
             finally:
                 depth[0] = 0
-                for sig, before in saved:
-                    _signal.signal(sig, before)
+                late = None
+                for sig, before in saved:  # every handler back, even if a signal comes meanwhile
+                    while True:
+                        try:
+                            _signal.signal(sig, before)
+                            break
+                        except KeyboardInterrupt as exc:  # (SIGINT's own handler was back already)
+                            late = exc
                 got, held[:] = list(held), []
                 for sig in dict.fromkeys(got):  # the safe point: each signal once, in order
                     _signal.raise_signal(sig)
+                if late is not None:
+                    raise late
 
         return wrapper
 

@@ -368,9 +368,11 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
         got = command.main(args=argv, prog_name="kelora", standalone_mode=False, obj=ctx_holder)
     except click_errors() as exc:
         raise _usage_from_click(exc) from None
-    if "params" not in ctx_holder and got == ExitStatus.SIGINT:
+    if got == ExitStatus.SIGINT:
         # typer turns a KeyboardInterrupt while parsing (Ctrl-C, or SIGTERM's Terminated) into
-        # a returned 130: raise it again, or the run would go on as if no signal came
+        # a returned 130 (the command itself returns None), also one that came after the flags
+        # were stored (closing click's context): raise it again, or the run would go on as if
+        # no signal came
         raise Terminated() if _TERMINATED else KeyboardInterrupt()
     if "params" not in ctx_holder:  # --help was printed by click
         return None, {"exit": 0}  # type: ignore[return-value]
