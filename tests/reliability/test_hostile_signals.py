@@ -174,6 +174,7 @@ POINTS = Path(__file__).parent / "signal_points"
     "native:orjson.orjson:2",  # orjson's init imports json: a KeyboardInterrupt there crashed it
     "native:orjson.orjson:6",
     "parse",  # typer turned the KeyboardInterrupt into a returned 130 that kelora took for --help
+    "call:__exit__:_click/core.py:3",  # ... also once the flags were stored: the run went on, exit 0
     "finalizer",  # raised in a __del__, dropped, and the redelivery was dropped the same way
     "set_name",  # Python 3.11 wraps it in a RuntimeError ("Error calling __set_name__"): exit 134
 ])

@@ -6,6 +6,8 @@ ones where a signal at the wrong moment went wrong; timing alone hits each one r
   KELORA_TEST_SIGNAL=native:NAME   while the C extension NAME initialises (at its first nested
                                    import: orjson imports uuid, enum, dataclasses, numpy there)
   KELORA_TEST_SIGNAL=parse         while typer/click parses the command line
+  KELORA_TEST_SIGNAL=call:F:PATH:N at the Nth call of function F in a file ending with PATH,
+                                   once kelora's main runs (e.g. call:__exit__:_click/core.py:3)
   KELORA_TEST_SIGNAL=finalizer     inside a finalizer (__del__), once kelora's main runs
   KELORA_TEST_SIGNAL=set_name      inside a __set_name__ call (class creation), once main runs
 
@@ -56,7 +58,9 @@ if _POINT.startswith("native:"):
 
     sys.addaudithook(_audit)
 
-elif _POINT in ("parse", "finalizer", "set_name"):
+elif _POINT in ("parse", "finalizer", "set_name") or _POINT.startswith("call:"):
+    _func, _path, _nth = (_POINT.split(":") + ["", "", "1"])[1:4]
+    _calls = []
 
     class _Bomb:
         def __del__(self):
@@ -73,6 +77,9 @@ elif _POINT in ("parse", "finalizer", "set_name"):
             hit = code.co_name == "run_command" and _main_runs()
         elif _POINT == "set_name":
             hit = code.co_name == "__set_name__" and _main_runs()
+        elif code.co_name == _func and code.co_filename.endswith(_path) and _main_runs():
+            _calls.append(1)
+            hit = len(_calls) == int(_nth or 1)
         if hit:
             sys.setprofile(None)
             if _POINT == "finalizer":
