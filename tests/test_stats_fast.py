@@ -102,3 +102,48 @@ def test_with_stats_summary_equal_and_parallel():
     assert b"Keys seen" in fast.stderr
     par = _stats(CASES["filter"], data, ("--parallel", "--threads", "2", "--batch-size", "300"))
     assert par[:2] == _stats(CASES["filter"], data)[:2]  # (warnings are per worker)
+
+
+
+def _with_stats(args, data):
+    """(exit code, the --with-stats summary without its throughput line)"""
+    proc = subprocess.run([KELORA_BIN, "-j", *args, "--with-stats"], input=data, capture_output=True,
+                          env=clean_env(), timeout=120)
+    return proc.returncode, [l for l in proc.stderr.splitlines() if b"Throughput" not in l]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("seed", [1, 2])
+def test_with_stats_from_the_generated_loop_equal_the_general_path(name, seed):
+    """--with-stats (events written: the generated loop observes chunks) against the general path."""
+    data = _data(seed, mixed_keys=seed == 1)
+    fast = _with_stats(CASES[name], data)
+    assert fast == _with_stats([*CASES[name], "--take", "100000000"], data)
+    assert any(l.startswith(b"Keys seen") for l in fast[1])
+
+
+def _minute_runs() -> bytes:
+    """Timestamps in order within one minute per chunk (the shortcut that checks a chunk's minute
+    once), with odd texts among them: a second of 60-69, a text holding the separator the
+    observer joins with, an invalid date for a whole chunk, a text one character short."""
+    lines = []
+    for i in range(400):
+        ts = f"2024-06-01T10:{i // 64:02d}:{(i % 64) * 0.9:06.3f}Z"
+        if i == 70:
+            ts = "2024-06-01T10:01:61.000Z"
+        elif i == 140:
+            ts = "2024-06-01T10:02:00.000Z|2024-06-01T10:02:01.000Z"
+        elif 192 <= i < 256:
+            ts = f"2024-02-30T10:03:{(i % 64) * 0.9:06.3f}Z"
+        elif i == 300:
+            ts = "2024-06-01T10:04:03.000"
+        lines.append(json.dumps({"timestamp": ts, "level": "INFO", "status": 500 + i % 2}))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("args", [[], ["--filter", "e.status >= 501"]])
+def test_with_stats_in_order_within_a_minute_equal_the_general_path(args):
+    data = _minute_runs()
+    fast = _with_stats(args, data)
+    assert fast == _with_stats([*args, "--take", "100000000"], data)
+    assert any(b"334/400 parsed" in l for l in fast[1])

@@ -5,11 +5,13 @@ whole filter run (a timestamp is parsed into a ``datetime`` for every event, and
 distinct).  The JSON fast loops instead hand over the events they parsed in chunks, before any
 stage has run, and :class:`ChunkObserver` records the same facts with C-level operations over
 the chunk: the union of the keys, the distinct values of the first level key, and for the
-common timestamp layout ``YYYY-MM-DDTHH:MM:SS.mmmZ`` one check of the whole chunk, after which
-only the earliest and latest texts (which sort as the times do) are parsed.  Anything else
-(mixed timestamp keys, other layouts, non-text levels) takes the per-event methods for that
-chunk, so the counts, sets, spans and the first-seen order of the timestamp fields are exactly
-those of the per-event observations (tests/test_stats_fast.py holds them equal).
+common timestamp layout ``YYYY-MM-DDTHH:MM:SS.mmmZ`` a few byte-level checks of the whole chunk,
+after which only the earliest and latest texts (which sort as the times do) are kept; they are
+parsed once, when the observer is closed (:meth:`ChunkObserver.close`, at the end of each read
+loop).  Anything else (mixed timestamp keys, other layouts, non-text levels) takes the
+per-event methods for that chunk, so the counts, sets, spans and the first-seen order of the
+timestamp fields are exactly those of the per-event observations (tests/test_stats_fast.py
+holds them equal).
 """
 from __future__ import annotations
 
@@ -19,23 +21,25 @@ from operator import itemgetter
 from kelora.formats.fields import LEVEL_KEYS
 from kelora.timestamps import TS_KEYS
 
-# The layout: every text 24 characters, all of them together with their ASCII digits turned
-# into "0" equal to the pattern repeated (one C-level check of the chunk); the second's tens
-# digit 0-5; the date, hour and minute (the first 16 characters) checked once per distinct
-# minute with the real parser (which rejects 30 February or hour 24).
-_PATTERN = b"0000-00-00T00:00:00.000Z"
+# The layout.  The texts of a chunk joined with "|" (a character the layout has not) and their
+# ASCII digits turned into "0" must equal the layout repeated with "|" between: so every text is
+# exactly one layout (a text holding "|" would add a separator the pattern has not).  The tens of
+# the second (every 25th byte from the 17th) must be 0-5.  The date, hour and minute (the first
+# 16 characters) are checked with the real parser once per distinct minute (it rejects
+# 30 February or hour 24): when the earliest and latest texts of a chunk share them, every text
+# between does.
+_LAYOUT = b"0000-00-00T00:00:00.000Z"
 _ZEROS = bytes.maketrans(b"0123456789", b"0000000000")
 _MINUTE = itemgetter(slice(0, 16))
-_SECOND_TENS = itemgetter(17)
-_TENS = frozenset("012345")
-_LEVEL = LEVEL_KEYS[0]
+_LEVELS = repeat(LEVEL_KEYS[0])  # (for map: it stops at the end of the chunk)
 
 
 class ChunkObserver:
     """``observe(chunk)``: the input observations of a list of events as parsed (not yet
     changed by any stage), as ``Stats.observe_input`` and ``observe_time`` would make them
     one by one, in order; with *output*, those of events as written (``Stats.observe_output``
-    without -k/-K/-c: keys, levels and the output time span)."""
+    without -k/-K/-c: keys, levels and the output time span).  :meth:`close` completes the
+    time span (call it once the events are observed; observing more afterwards is fine)."""
 
     def __init__(self, stats, event_time, output: bool = False):
         self.stats = stats
@@ -48,19 +52,34 @@ class ChunkObserver:
         self.fast_ts = event_time.keys is TS_KEYS and getattr(event_time.parser, "_custom", None) is None
         self.ts_keys = frozenset(event_time.keys)
         self.minutes: dict[str, bool] = {}  # "YYYY-MM-DDTHH:MM" -> the real parser accepts it
+        self.pattern = b"|".join([_LAYOUT] * 64)
+        self.nkeys = -1  # the size of keys_into when present was found
+        self.present: set = set()  # the timestamp keys among keys_into
+        self.key, self.repeat_key = None, None  # the timestamp key of the last chunk, repeated
+        self.lo = self.hi = None  # the earliest and latest text of the layout, not yet in the span
 
     def __call__(self, chunk: list) -> None:
         if not chunk:
             return
         stats = self.stats
-        keys = set().union(*chunk)
-        self.keys_into |= keys
+        keys = self.keys_into
+        keys.update(*chunk)
+        if len(keys) != self.nkeys:  # (a key never seen before: which timestamp keys are there)
+            self.nkeys = len(keys)
+            self.present = keys & self.ts_keys
         self._levels(chunk)
-        present = keys & self.ts_keys
-        if not present:
+        present = self.present
+        if not present:  # (none in any event so far)
             if not self.output:
                 stats.ts_missing += len(chunk)
             return
+        if len(present) > 1:  # several so far: this chunk's own
+            present = set().union(*chunk) & self.ts_keys
+            if not present:
+                if not self.output:
+                    stats.ts_missing += len(chunk)
+                return
+        # (one key seen so far: an event without it has a None there, and _times says False)
         if not (self.fast_ts and len(present) == 1 and self._times(chunk, next(iter(present)))):
             of = self.of
             if self.output:
@@ -76,14 +95,17 @@ class ChunkObserver:
 
     def _levels(self, chunk: list) -> None:
         seen = self.levels_into
-        values = list(map(dict.get, chunk, repeat(_LEVEL)))
+        values = list(map(dict.get, chunk, _LEVELS))
         try:
             distinct = set(values)
         except TypeError:  # a map or array as the level: one by one
             distinct = None
-        if distinct is not None and all(type(v) is str for v in distinct):
-            seen |= distinct
-            return
+        if distinct is not None:
+            if distinct <= seen:  # (texts only: seen holds nothing else)
+                return
+            if all(type(v) is str for v in distinct):
+                seen |= distinct
+                return
         from kelora.report.stats import level_of
 
         for event, value in zip(chunk, values):
@@ -97,34 +119,55 @@ class ChunkObserver:
     def _times(self, chunk: list, key: str) -> bool:
         """The chunk's timestamps when every event has *key* as text in the common layout and
         no other timestamp key is present; False (nothing recorded) otherwise."""
-        values = list(map(dict.get, chunk, repeat(key)))
+        values = list(map(dict.get, chunk, self.repeat_key if key == self.key else self._key(key)))
         try:
-            joined = "".join(values).encode()
+            joined = "|".join(values).encode()
         except (TypeError, UnicodeEncodeError):  # not all texts (or lone surrogates)
             return False
-        if (joined.translate(_ZEROS) != _PATTERN * len(values) or set(map(len, values)) != {24}
-                or not _TENS.issuperset(map(_SECOND_TENS, values))):
+        n = len(values)
+        if len(joined) != 25 * n - 1:
             return False
+        pattern = self.pattern
+        if len(pattern) < len(joined):
+            pattern = self.pattern = b"|".join([_LAYOUT] * n)
+        if not pattern.startswith(joined.translate(_ZEROS)) or joined[17::25].strip(b"012345"):
+            return False
+        ordered = sorted(values)  # (cheaper than min and max: the texts come nearly in order)
+        lo, hi = ordered[0], ordered[-1]
         minutes = self.minutes
         parse = self.parse
-        for minute in set(map(_MINUTE, values)):
+        for minute in (lo[:16],) if lo[:16] == hi[:16] else set(map(_MINUTE, values)):
             ok = minutes.get(minute)
             if ok is None:
                 dt, flags = parse(minute + ":00.000Z")
                 ok = minutes[minute] = dt is not None and not flags
             if not ok:
                 return False
-        stats = self.stats
-        if self.output:
-            span = stats.span_out
-        else:
-            n = len(values)
+        if not self.output:
+            stats = self.stats
             stats.ts_fields[key] = stats.ts_fields.get(key, 0) + n
             stats.ts_parsed += n
-            span = stats.span_in
-        for text in (min(values), max(values)):  # (same layout: text order is time order)
-            _widen(span, parse(text)[0])
+        if self.lo is None:
+            self.lo, self.hi = lo, hi
+        else:
+            if lo < self.lo:
+                self.lo = lo
+            if hi > self.hi:
+                self.hi = hi
         return True
+
+    def _key(self, key: str) -> repeat:
+        self.key, self.repeat_key = key, repeat(key)
+        return self.repeat_key
+
+    def close(self) -> None:
+        """Widen the time span by the earliest and latest texts of the layout seen so far
+        (same layout: text order is time order)."""
+        if self.lo is not None:
+            span = self.stats.span_out if self.output else self.stats.span_in
+            for text in (self.lo, self.hi):
+                _widen(span, self.parse(text)[0])
+            self.lo = self.hi = None
 
 
 def _widen(span: list, ts) -> None:

@@ -498,6 +498,10 @@ class InputLoop:
                     self._add_tally(tally, loop.filter_indexes)
                 except KeyboardInterrupt as exc:
                     stop = exc
+            for observer in (observe_in, observe_out):  # (a ChunkObserver keeps its time span as texts)
+                close = getattr(type(observer), "close", None)
+                if close is not None:
+                    close(observer)
             if stop is not None:
                 raise stop
 
