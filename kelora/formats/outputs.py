@@ -20,6 +20,7 @@ from kelora.values import Char, DateTime, Duration
 from . import registry
 from .fields import COLORED_LEVEL_KEYS
 from .inspect import make_inspect
+from .csvrow import row_builder
 from .order import MISSING, make_selector, parse_key_list
 from .render import display, fast_float, flatten, json_bytes, json_text, leaf_text
 
@@ -339,9 +340,13 @@ def _make_logfmt(select):
 
 # --------------------------------------------------------------------------- csv / tsv
 
+def _csv_special(delim: str):
+    """The search for what makes a CSV cell need quotes (besides spaces at its ends)."""
+    return re.compile("[" + re.escape(delim) + '"\r\n]').search
+
+
 def _csv_needs_quote(delim: str):
-    special = re.compile("[" + re.escape(delim) + '"\r\n]')
-    search = special.search
+    search = _csv_special(delim)
 
     def needs(s: str) -> bool:
         return not s or s[0] == " " or s[-1] == " " or search(s) is not None
@@ -401,7 +406,7 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False, csv
         header_text = escape_controls(header_text)
     header = (header_text + "\n").encode("utf-8", ERRORS)
 
-    def fmt_csv(event, meta=None):
+    def general(event):
         cells = []
         append = cells.append
         found = False
@@ -429,10 +434,31 @@ def _make_csv(keys: tuple, exclude: tuple, fmt: str, terminal: bool = False, csv
             return pending + row
         return row
 
+    # the common case: a row function generated for the first event's column types (csvrow);
+    # not for --csv-safe or a terminal (their rows take the general formatter)
+    build = row_builder(columns, delim, _csv_special(delim)) if cell_of is None and not terminal else None
+    row_of = None
+    tries = 0
+
+    def fmt_csv(event, meta=None):
+        nonlocal row_of, tries
+        if row_of is None:
+            if build is None or tries >= 64:
+                return general(event)
+            tries += 1
+            row_of = build(event)
+            if row_of is None:
+                return general(event)
+        text = row_of(event)
+        if text is None or fmt_csv.header is not None:  # (the first row: general writes the header)
+            return general(event)
+        return text.encode("utf-8", ERRORS)
+
     # The header still to be written before the first row (None once written, or for the
     # ``nh`` variants).  Parallel workers set it to None and the parent writes it once.
     fmt_csv.header = header if registry.OUTPUTS[fmt].header else None
     fmt_csv.header_line = header
+    fmt_csv.general = general  # (tests compare the two)
     return fmt_csv
 
 
