@@ -209,7 +209,8 @@ def baseline_kelora(rev: str) -> list[str] | None:
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
         os.replace(tmp, dest)
     # env(1) sets PYTHONPATH for that command only: the exported kelora wins over the editable install
-    return ["env", f"PYTHONPATH={dest}", PY, "-m", "kelora"]
+    # (-P: the current folder, maybe this checkout, does not come before PYTHONPATH)
+    return ["env", f"PYTHONPATH={dest}", PY, "-P", "-m", "kelora"]
 
 
 # --------------------------------------------------------------------------- facts
