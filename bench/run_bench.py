@@ -15,7 +15,7 @@ token memo, byte-identical output) in the same rotation; the targets are against
 
 Environment knobs: BENCH_SIZE (1m | 100k), BENCH_REPS (rounds per task), BENCH_JQ_REPS,
 BENCH_TASKS (e.g. "T0,T2"), BENCH_REF (the shared/bench directory), BENCH_NO_DOC=1 (print only),
-BENCH_PARALLEL=0 / BENCH_WITH_STATS=0 (skip those sections), BENCH_BASELINE (a git revision of kelora
+BENCH_PARALLEL=0 / BENCH_WITH_STATS=0 / BENCH_DASK=0 (skip those sections), BENCH_BASELINE (a git revision of kelora
 run in the same rotation, "none" to skip; default: the last commit before the second wave of work,
 so every task is compared with kelora as it was before the restructure).
 The data (``bench/data/``, git-ignored) is generated on first use with the shared generator.
@@ -87,6 +87,7 @@ FAIR = {"T0": ("ref/py_orjson_t0_canon.py", 1.10),
         "T3": ("ref/py_orjson_t3_memo.py", 0.85),
         "T4": (None, 0.90)}
 PARALLEL_TARGET = 1.8   # T2 --parallel --threads 2 over the fair single-core ceiling (issue 17)
+DASK_TARGET = 1.4  # T2 --engine dask on a local 2-worker cluster over the fair single-core ceiling (issue 17)
 WITH_STATS_TARGET = 1.15  # T1 --with-stats over T1 without, at most (issue 16)
 # exit codes that are a normal end of a task: the gate exits 1 when it finds PII (it does here)
 OK_CODES = {"T6": (0, 1)}
@@ -344,6 +345,39 @@ def bench_parallel(path: str, events: int, reps: int) -> dict:
             "parallel_5000": summary(rb, events), "speedup_5000": ratio(rb, rs), "fair_ratio_5000": ratio(rb, rc)}
 
 
+def bench_dask(path: str, events: int, reps: int) -> dict | None:
+    """T2 on Dask with 2 worker processes, against one kelora process and the fair single-core
+    ceiling (target: DASK_TARGET times its throughput), two ways: ``--engine dask --threads 2``
+    (kelora starts its own local cluster in every run: the start-up is in the figure, as a user
+    of that command pays it), and ``--scheduler`` to a local 2-worker cluster that is already
+    running (this process holds its scheduler; results fetched straight from the workers, as
+    docs/dask.md describes).  None when Dask is not installed (the optional extra)."""
+    env = dict(os.environ, KELORA_SECRET=SECRET)
+    try:
+        import logging
+
+        from distributed import LocalCluster
+    except ImportError:
+        print("T2 --engine dask: skipped (Dask is not installed: pip install 'kelora[dask]')", file=sys.stderr)
+        return None
+    single = KELORA + ["-j", path] + TASKS["T2"][1]
+    own = KELORA + ["-j", path, "--engine", "dask", "--threads", "2"] + TASKS["T2"][1]
+    fair = [PY, os.path.join(REF, FAIR["T2"][0]), path]
+    print(f"T2 --engine dask (own cluster, running cluster) vs single process vs fair ceiling, {reps} rounds ...",
+          file=sys.stderr, flush=True)
+    cluster = LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=logging.CRITICAL, env={"KELORA_SECRET": SECRET})
+    try:
+        running = own[:own.index("--threads")] + ["--scheduler", cluster.scheduler_address] + TASKS["T2"][1]
+        env["DASK_DISTRIBUTED__CLIENT__DIRECT_TO_WORKERS"] = "True"  # only read with --scheduler
+        ro, rr, rs, rc = rotated([own, running, single, fair], reps, True, env)
+    finally:
+        cluster.close()
+    return {"single": summary(rs, events), "dask": summary(ro, events), "speedup": ratio(ro, rs),
+            "fair": summary(rc, events), "fair_ratio": ratio(ro, rc),
+            "running": summary(rr, events), "running_fair_ratio": ratio(rr, rc), "running_speedup": ratio(rr, rs)}
+
+
 def bench_with_stats(path: str, events: int, reps: int) -> dict:
     """T1 with --with-stats against T1 without (issue 16: at most WITH_STATS_TARGET)."""
     env = dict(os.environ, KELORA_SECRET=SECRET)
@@ -392,7 +426,7 @@ def fmt_ratio(r) -> str:
 
 
 def render(meta: dict, res: dict, rss_small: dict, par: dict | None, start: dict, par6: dict | None = None,
-           wstats: dict | None = None) -> str:
+           wstats: dict | None = None, dask: dict | None = None) -> str:
     size = meta["size"]
     lines = [
         f"Measured {meta['date']} with `make bench` (BENCH_SIZE={size}, {meta['reps']} rounds per task after "
@@ -488,6 +522,27 @@ def render(meta: dict, res: dict, rss_small: dict, par: dict | None, start: dict
                       f"batch size **{fmt_ratio(par['fair_ratio'])}**, target ≥ {PARALLEL_TARGET}: {met}; "
                       f"--batch-size 5000: **{fmt_ratio(par['fair_ratio_5000'])}**. Over the single kelora process: "
                       f"{fmt_ratio(par['speedup'])} (--batch-size 5000: {fmt_ratio(par['speedup_5000'])})."]
+    if dask:
+        s, d, f, r = dask["single"], dask["dask"], dask["fair"], dask["running"]
+        met = "yes" if dask["fair_ratio"][0] >= DASK_TARGET else "**no**"
+        met_r = "yes" if dask["running_fair_ratio"][0] >= DASK_TARGET else "**no**"
+        lines += ["", "### T2 on Dask with 2 worker processes (2 cores)", "",
+                  "`--engine dask --threads 2` starts a local cluster in every run: its start-up and shutdown "
+                  "(worker processes that import Dask and kelora, derive the key, compile the scripts) are in "
+                  "the figure. `--scheduler` sends the same run to a local 2-worker cluster that is already "
+                  "running (results fetched from the workers directly, docs/dask.md). The driver cuts the file, "
+                  "the workers `pread` their byte ranges and send back formatted output. cpu s is the driver's "
+                  "(with its own cluster's workers, which it starts and reaps; without the running cluster's).", "",
+                  "| mode | wall s | events/s | peak RSS MiB | cpu s | ratio vs fair | target | met |",
+                  "|---|---:|---:|---:|---:|---:|---:|:---:|",
+                  f"| fair single-core ceiling (`py_orjson_t2_canon_memo.py`) | {f['wall']:.2f} | {f['eps']:,.0f} | {f['rss']:.0f} | {f['cpu']:.2f} | 1.00 | | |",
+                  f"| kelora, single process | {s['wall']:.2f} | {s['eps']:,.0f} | {s['rss']:.0f} | {s['cpu']:.2f} | | | |",
+                  f"| kelora --engine dask --threads 2 (own cluster) | {d['wall']:.2f} | {d['eps']:,.0f} | {d['rss']:.0f} | "
+                  f"{d['cpu']:.2f} | **{fmt_ratio(dask['fair_ratio'])}** | ≥ {DASK_TARGET} | {met} |",
+                  f"| kelora --engine dask --scheduler (running 2-worker cluster) | {r['wall']:.2f} | {r['eps']:,.0f} | "
+                  f"{r['rss']:.0f} | {r['cpu']:.2f} | **{fmt_ratio(dask['running_fair_ratio'])}** | ≥ {DASK_TARGET} | {met_r} |",
+                  "", f"Over the single kelora process: own cluster {fmt_ratio(dask['speedup'])}, running cluster "
+                      f"{fmt_ratio(dask['running_speedup'])} (medians of round-by-round wall ratios)."]
     if wstats:
         p, w = wstats["plain"], wstats["stats"]
         met = "yes" if wstats["cost"][0] <= WITH_STATS_TARGET else "**no**"
@@ -558,11 +613,13 @@ def main() -> None:
             if "T6" in tasks and os.environ.get("BENCH_PARALLEL", "1") != "0" else None)
     wstats = (bench_with_stats(path, events, max(2, reps - 2))
               if "T1" in tasks and os.environ.get("BENCH_WITH_STATS", "1") != "0" else None)
+    dask = (bench_dask(path, events, max(2, reps - 2))
+            if "T2" in tasks and os.environ.get("BENCH_DASK", "1") != "0" else None)
     start = bench_startup(10)
-    text = render(meta, res, rss_small, par, start, par6, wstats)
+    text = render(meta, res, rss_small, par, start, par6, wstats, dask)
     with open(os.path.join(DATA, f"results_{size}.json"), "w") as f:
         json.dump({"meta": meta, "tasks": res, "rss_100k": rss_small, "parallel": par, "parallel_t6": par6,
-                   "with_stats": wstats, "startup": start}, f, indent=1)
+                   "with_stats": wstats, "dask": dask, "startup": start}, f, indent=1)
     print(text)
     if os.environ.get("BENCH_NO_DOC") != "1":
         write_doc(text)

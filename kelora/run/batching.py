@@ -174,11 +174,13 @@ class Batcher:
     """The driver's side of a parallel run of ``Pipeline`` *pipeline*: cutting and absorbing.
     Subclasses send the tasks somewhere (``read_inputs``)."""
 
+    range_bytes = RANGE_BYTES  # a plain file's byte ranges without --batch-size (see _ranges)
+
     def __init__(self, pipeline):
         self.p = pipeline
         c = pipeline.config
         self.batch_size = c.batch_size or DEFAULT_BATCH_LINES  # batches of lines (stdin, pipes, gzip)
-        self.range_lines = c.batch_size  # None: byte ranges of ~RANGE_BYTES (see _ranges)
+        self.range_lines = c.batch_size  # None: byte ranges of ~range_bytes (see _ranges)
         self.ordered = not c.unordered
         self.seq = 0
         self.absorbed_written = 0  # batches written by workers whose results were merged
@@ -302,7 +304,7 @@ class Batcher:
 
     def _ranges(self, src, ident: tuple):
         """The rest of a regular file as byte ranges: of ``--batch-size`` lines each when given,
-        else of about ``RANGE_BYTES`` each (cut after a newline).
+        else of about ``range_bytes`` each (cut after a newline).
 
         The parent reads the file in large blocks only to find where batches end and how many
         lines they hold; workers read the bytes again (from the page cache) with ``pread``.  An
@@ -323,8 +325,8 @@ class Batcher:
                 per_line = limit / (block.count(b"\n", 0, limit) + 1)
             i = 0
             while True:
-                if size is None:  # by bytes: the first line end past RANGE_BYTES
-                    end = block.find(b"\n", max(i, start + RANGE_BYTES - pos - 1), limit) + 1
+                if size is None:  # by bytes: the first line end past range_bytes
+                    end = block.find(b"\n", max(i, start + self.range_bytes - pos - 1), limit) + 1
                     if end == 0:
                         lines += block.count(b"\n", i, limit)
                         break

@@ -183,8 +183,10 @@ def check_worker(key_check: str | None, secret_file: str | None) -> str | None:
 
 
 def run_task(plan, run_id: str, forwarded: dict, task):
-    """A Dask task: one batch of *plan*; returns ``(BatchResult, stderr text)``, or
-    ``(None, why)`` when this worker's key differs.  It never raises: Dask would log the failed
+    """A Dask task: one batch of *plan*; returns ``(output bytes, BatchResult, stderr text)``,
+    or ``(b"", None, why)`` when this worker's key differs.  The output comes first and apart
+    from the result: Dask then sends it as a frame of its own, neither copied into a pickle
+    stream nor scanned (a tuple whose first item Dask serializes itself is sent item by item).  It never raises: Dask would log the failed
     task with its arguments, the batch's events among them."""
     from kelora.run.batch import run_batch
 
@@ -197,7 +199,7 @@ def run_task(plan, run_id: str, forwarded: dict, task):
         try:
             _check_key(plan.key_check, plan.config.secret_file, env.secrets)
         except KeyMismatch as err:
-            return None, str(err)
+            return b"", None, str(err)
         try:
             pipe = worker_pipeline(plan, env)
             if plan.key_check is not None:
@@ -209,17 +211,18 @@ def run_task(plan, run_id: str, forwarded: dict, task):
             from kelora.run.state import RunState
 
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            return BatchResult(task.seq, RunState(), failure=f"a Dask worker could not start the run: {message}"), ""
+            return None, BatchResult(task.seq, RunState(), failure=f"a Dask worker could not start the run: {message}"), ""
         env.stderr.seek(0)
         env.stderr.truncate()  # compile-time notes are the driver's to show
         state = _LOCAL.run = (run_id, pipe, env)
     _, pipe, env = state
     result = run_batch(pipe, task)
+    out, result.out = result.out, None
     err = env.stderr.getvalue()
     if err:
         env.stderr.seek(0)
         env.stderr.truncate()
-    return result, err
+    return out, result, err
 
 
 # ---------------------------------------------------------------------------- the driver
@@ -261,6 +264,12 @@ def _wait(fut, timeout: float) -> None:
 class DaskReader(Batcher):
     """Runs the batches of ``Pipeline`` *pipeline* on a Dask cluster; called instead of
     ``Pipeline._read_inputs``."""
+
+    # A Dask task costs far more than a --parallel pipe message (the scheduler's bookkeeping, a
+    # connection to fetch each result): ranges of 8 MiB instead of 2 (~25,000 benchmark events;
+    # PER_WORKER in flight per worker, so the driver's memory stays bounded).  T2 on 1M events,
+    # 2 workers, CPU s: driver 2.7 -> 2.3, workers 10.2 -> 9.1 (docs/benchmarks.md).
+    range_bytes = 8 << 20
 
     def read_inputs(self) -> None:
         p = self.p
@@ -348,12 +357,18 @@ class DaskReader(Batcher):
 
             tls = {"protocol": "tls://", "security": Security.temporary()}
         try:
-            cluster = LocalCluster(n_workers=c.threads or os.cpu_count() or 2, processes=True,
-                                   threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-                                   silence_logs=logging.CRITICAL, env=env, **tls)
+            # the workers' statistical profiler (a thread walking every stack 100 times a second,
+            # for the dashboard this cluster does not have) only takes the GIL from the batches;
+            # the nanny hands this configuration to the workers it starts
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                cluster = LocalCluster(n_workers=c.threads or os.cpu_count() or 2, processes=True,
+                                       threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=logging.CRITICAL, env=env, **tls)
         except Exception as exc:  # noqa: BLE001 - Dask's configuration (ports, limits): one clear line
             raise FatalError(f"the local Dask cluster did not start: {type(exc).__name__}: {exc}") from None
-        return Client(cluster, set_as_default=False), cluster
+        # results come straight from the worker that holds them, not relayed by the scheduler
+        # (which runs in this process: every batch's bytes were received and sent once more)
+        return Client(cluster, set_as_default=False, direct_to_workers=True), cluster
 
     @staticmethod
     def _close(client, cluster) -> None:
@@ -402,7 +417,7 @@ class DaskReader(Batcher):
     def _take(self, seq: int) -> None:
         fut = self.pending.pop(seq)
         try:
-            result, err = fut.result()
+            out, result, err = fut.result()
         except Exception as exc:  # noqa: BLE001 - a task that failed in Dask: one clear line
             name = type(exc).__name__
             if name == "KilledWorker":
@@ -410,6 +425,7 @@ class DaskReader(Batcher):
             raise StageFailed(f"batch {seq + 1} failed on a Dask worker: {name}: {exc}") from None
         if result is None:
             raise _mismatch(err)
+        result.out = out
         with signals_held():
             if err:
                 self.p.sink.flush()
