@@ -264,13 +264,15 @@ _FINAL_FLUSH = """
             raise _stop"""
 
 
-def build_loop(steps: list, writes: bool = True, observe: str | None = None):
+def build_loop(steps: list, writes: bool = True, observe: str | None = None, changes: bool = False):
     """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally,
     observe_in, observe_out)`` for *steps* (from :func:`lean_steps`); *writes* False: ``fmt``
     is None and events are only counted (see the module doc).  *observe* (stats): "each" calls
     ``observe_in(event)`` as each event is read, "chunk" ``observe_in(list of events)`` (when no
     stage changes them: report.observe.ChunkObserver); both call ``observe_out(list of events)``
-    with the events written, in chunks."""
+    with the events written, in chunks.  *changes*: a filter may change the event (then, as
+    with exec stages, integers beyond 64 bits are read exactly before the stages run: the
+    output-side re-read of the line would lose the filter's changes)."""
     from orjson import JSONDecodeError, loads
 
     # the first filter whose program is one generated expression is written in (only one:
@@ -289,7 +291,8 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None):
     exec_seen = False
     # one T3 stage alone changes no event: the exact re-read of huge integers is needed only
     # before it runs the stage (on output, as with no stages, a written huge float is re-checked)
-    defer = len(steps) == 1 and len(steps[0]) > 3 and steps[0][3] is not None and observe is None
+    defer = (len(steps) == 1 and steps[0][0] == "exec" and len(steps[0]) > 3 and steps[0][3] is not None
+             and observe is None)  # (a filter step's [3] is its index, not a shape)
     late_bind = defer and not writes  # (a hit then ends the event: only a stage run needs the scope)
     for i, step in enumerate(steps):
         if step[0] == "exec":
@@ -333,7 +336,7 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None):
 
     # integers beyond 64 bits (kelora/formats/exactjson.py): exec stages see exact values from
     # the start; without one, only lines whose output shows a huge float are looked at
-    if exec_seen and not defer:
+    if (exec_seen or changes) and not defer:
         checks = ("\n                    if big in raw.translate(digits):  # an integer orjson read as a float"
                   "\n                        _e = exact(raw, _e)", "")
     else:
@@ -372,4 +375,5 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None):
     loop.filter_indexes = tuple(index for _, index in filters)  # the order of the ok counts
     loop.source_code = source
     loop.observe = observe
+    loop.changes = changes
     return loop

@@ -464,21 +464,24 @@ class InputLoop:
         chunks (report.observe) when no stage may change them, else one by one by *gate*."""
         loop = self.lean_loop
         observe_in = observe = None
+        # filters that cannot change the event (and no stage at all) leave it as read
+        unchanged = all(st[0] == "filter" and getattr(fn, "program", None) is not None
+                        and not fn.program.mutates_event and not fn.program.mutates_nested
+                        for st, fn in zip(steps, self.stage_fns))
+        # (a filter that changes the event: see build_loop's *changes*)
+        changes = not unchanged and any(st[0] == "filter" for st in steps)
         if gate is not None:
-            # filters that cannot change the event (and no stage at all) leave it as read until
-            # its chunk is observed
-            unchanged = all(st[0] == "filter" and getattr(fn, "program", None) is not None
-                            and not fn.program.mutates_event for st, fn in zip(steps, self.stage_fns))
+            # ... until its chunk is observed
             if unchanged:
                 from kelora.report.observe import ChunkObserver
 
                 observe_in, observe = ChunkObserver(self.stats, self.event_time), "chunk"
             else:
                 observe_in, observe = gate, "each"
-        if loop is None or loop.observe != observe:  # (the same for every file of a run)
+        if loop is None or loop.observe != observe or loop.changes != changes:  # (the same for every file of a run)
             from kelora.run.fastloop import build_loop
 
-            loop = self.lean_loop = build_loop(steps, writes=fmt is not None, observe=observe)
+            loop = self.lean_loop = build_loop(steps, writes=fmt is not None, observe=observe, changes=changes)
         observe_out = None
         if gate is not None:  # (a gate for --ts-field/--ts-format alone, without stats: nothing out)
             observe_out = self.sink.output_observer(self.event_time) or _ignore
