@@ -193,7 +193,7 @@ class RunEnd:
         # (an interrupted run did not find stdin empty: Ctrl-C stopped it while it waited for
         # input; its lines read are counted even when the signal came as the pipe ended)
         if (not c.files and not c.no_input and not self.env.stdin_isatty and self.interrupted is None
-                and stats.lines_read == 0
+                and stats.lines_read == 0 and not stats.files_failed  # (unreadable: said already)
                 and stats.events_created == 0 and stats.parse_errors == 0 and c.head != 0
                 and c.stats is None and c.metrics is None):
             self.reporter.hint(hints.NO_INPUT)

@@ -136,3 +136,22 @@ def test_capped_reading_cuts_lines_exactly_like_a_plain_file(tmp_path, fmt, extr
     assert sorted(a.err.replace(str(plain), "F").splitlines()) == sorted(b.err.replace(str(packed), "F").splitlines())
     assert "line 7 is 5000 bytes" in a.err and "line 3 is 18 bytes" in a.err and "line 1 is" not in a.err
     assert a.code == b.code == c.code
+
+
+# make fuzz found b"\x1f\x8b" alone on stdin: text, as in Kelora (the gzip magic is 1F 8B 08);
+# with the whole magic, a truncated stream is a read error, and no "stdin is empty" hint then
+@pytest.mark.parametrize("data, code, line", [
+    (b"\x1f\x8b", 0, "\x1f\ufffd"),
+    (b"\x1f\x8bxy\n", 0, "\x1f\ufffdxy"),
+    (b"\x1f\x8b\x08", 1, None),
+    (b"(\xb5/\xfd", 1, None),
+])
+def test_compression_is_told_by_its_whole_magic(data, code, line):
+    res = run_bin(["-f", "line", "-F", "json"], data)
+    assert res.code == code, res.err
+    assert "Traceback" not in res.err
+    if line is None:
+        assert "kelora: Failed to read 'stdin':" in res.err and "stdin is empty" not in res.err, res.err
+        assert res.out == b""
+    else:
+        assert json.loads(res.out) == {"line": line}
