@@ -28,7 +28,12 @@ def parse_int_text(text: str) -> int | None:
     """Rust ``i64::from_str``: optional sign and ASCII digits, within i64; else None."""
     if _INT_RE.fullmatch(text) is None:
         return None
-    n = int(text)
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 19:  # beyond i64 (Python's int() refuses over 4,300 digits: make fuzz found it)
+        return None
+    n = int(digits) if digits else 0
+    if text[:1] == "-":
+        n = -n
     return n if values.I64_MIN <= n <= values.I64_MAX else None
 
 
@@ -265,7 +270,12 @@ def parse_int(text: str, radix: int = 10) -> int:
             return n
         if "_" in stripped or not stripped:
             raise ValueError
-        return int(stripped, radix)
+        if len(stripped.lstrip("+-").lstrip("0")) > 64:  # more digits than any i64 has in any radix
+            raise ValueError
+        n = int(stripped, radix)
+        if not values.I64_MIN <= n <= values.I64_MAX:  # (Rust's from_str_radix: overflow)
+            raise ValueError
+        return n
     except ValueError:
         raise FunctionError(f"Error parsing integer number '{text}'") from None
 

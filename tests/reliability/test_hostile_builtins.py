@@ -224,3 +224,23 @@ def test_integers_keep_their_exact_digits_with_filters_selections_and_stages(arg
     assert res.code == 0, res.err
     first = res.out.decode().splitlines()[0]
     assert BIG in first and "1.2345678901234568e" not in first, first
+
+
+# make fuzz found to_int of 20,000 digits failing with Python's own "Exceeds the limit (4300
+# digits) for integer string conversion" (as a script error naming sys.set_int_max_str_digits):
+# digits beyond any i64 are no integer, as in Kelora (Rust's i64::from_str), whatever their count
+@pytest.mark.parametrize("script, out", [
+    ("e.v = to_int(e.m)", {"k": 1}),  # () : no field
+    ("e.v = to_int_or(e.m, -1)", {"v": -1, "k": 1}),
+    ('e.v = to_int("000" + e.z + "42")', {"v": 42, "k": 1}),  # leading zeros are still a number
+    ("e.v = parse_int(e.m)", {"k": 1}),  # an error: "Error parsing integer number"
+    ('e.v = parse_int("f" + e.f, 16)', {"k": 1}),  # overflow in any radix: the same error
+])
+def test_integers_from_text_of_any_length_are_only_i64(script, out):
+    line = json.dumps({"m": "1" * 20_000, "z": "0" * 20_000, "f": "f" * 20_000}).encode() + b"\n"
+    res = run_bin(["-j", "-e", script, "-e", "e.m = (); e.z = (); e.f = (); e.k = 1", "-F", "json"], stdin=line)
+    assert_no_traceback(res)
+    assert "int_max_str_digits" not in res.err and "4300" not in res.err, res.err
+    assert res.code == 0, res.err
+    assert json.loads(res.out) == out
+    assert ("Error parsing integer number" in res.err) == ("parse_int" in script), res.err
