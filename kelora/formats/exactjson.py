@@ -9,7 +9,10 @@ no Python-level work for the other lines.  Integers past Python's 4300-digit con
 stay orjson's float (converting them would be quadratic work).
 
 Where the check runs: a read loop whose stages may change the event (exec stages, or events
-handed on without a writer) checks every line when it is read.  A loop with no exec stage
+handed on without a writer) checks every line when it is read, except the generated loop when
+the stages name every key they read (``Program.event_reads``): it checks a line only when one of
+those keys holds a float or a container, and an output that shows a huge float gets the other
+keys' exact values where the stages left them as read (``unread_exact``).  A loop with no exec stage
 (passthrough, filters, `-k`) checks only the lines whose output contains a float of 64-bit size
 or more (the float writers raise ``values.BIG_FLOAT_WRITTEN``) and then writes the exact
 reading instead: the common line pays one list lookup, not a scan.
@@ -77,5 +80,34 @@ def refmt(raw: bytes, data, fmt):
     if RUN in raw.translate(DIGITS):
         event = exact(raw, None)
         if type(event) is dict:
-            return fmt(event)
+            data = fmt(event)
+            BIG_FLOAT_WRITTEN[0] = False  # (a float of that size in the line itself sets it again)
+    return data
+
+
+def unread_exact(raw: bytes, event: dict, data, fmt, reads: frozenset):
+    """*data* (the formatted *event*, which shows a float of 64-bit size) again, after each key
+    no stage reads (not in *reads*) whose value is still the one orjson read takes the exact
+    reading's value: what reading the line exactly first would have given.  (Equal counts as
+    unchanged: a stage that wrote the same value, to float precision, gets the exact digits.)"""
+    from orjson import loads
+
+    from kelora.values import BIG_FLOAT_WRITTEN
+
+    BIG_FLOAT_WRITTEN[0] = False
+    if RUN not in raw.translate(DIGITS):
+        return data
+    exact_event = exact(raw, None)
+    if type(exact_event) is not dict:
+        return data
+    as_read = loads(raw)
+    changed = False
+    for key, value in exact_event.items():
+        # (not `!=` against the exact value: 2**64 as a float equals the int 2**64)
+        if key not in reads and key in event and event[key] is not value and event[key] == as_read.get(key):
+            event[key] = value
+            changed = True
+    if changed:
+        data = fmt(event)
+        BIG_FLOAT_WRITTEN[0] = False  # (a float of that size in the event sets it again)
     return data

@@ -32,7 +32,7 @@ class Program:
 
     __slots__ = ("source", "mode", "stage", "mutates_event", "mutates_nested", "declares_vars",
                  "calls", "uses", "ast", "_body", "_rt", "_nslots", "run", "writes_last", "tracks_last",
-                 "privacy", "targets", "free_refs", "top_lets", "prelude_ast", "prelude_source")
+                 "privacy", "targets", "free_refs", "top_lets", "prelude_ast", "prelude_source", "event_reads")
 
     def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots, simple=False, stmts=()):
         self.source = source
@@ -47,6 +47,7 @@ class Program:
         self.tracks_last = False  # see _tracks_last (set by _compile)
         self.privacy = False  # an exec stage that may call a value-hiding function (D17; withhold.py)
         self.targets = None  # withhold.Targets of an exec stage: what it may change in the event
+        self.event_reads = None  # the event's top-level keys it may read (event_reads), None: any
         self.free_refs = ()  # (name, span, "read" | "write" | "fn", source): see names.py
         self.top_lets = frozenset()  # names its top level declares (visible to later stages)
         self.prelude_ast = None
@@ -228,6 +229,7 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
             # a for variable or closure parameter changes the event in place: snapshot it whole,
             # so a failing run is rolled back (analyze() sees only places rooted at `e`)
             prog.mutates_event = prog.mutates_nested = True
+    prog.event_reads = event_reads((*top_stmts, *fn_defs.values()))
     plain = not fn_defs and not (pre_ast is not None and pre_ast.stmts)
     prog.writes_last = plain and _writes_last(script.stmts)
     prog.tracks_last = plain and _tracks_last(script.stmts)
@@ -236,6 +238,38 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
     prog.prelude_ast = pre_ast
     prog.prelude_source = pre_source
     return prog
+
+
+def event_reads(roots) -> frozenset[str] | None:
+    """The event's top-level keys the code under *roots* can read: every ``e.NAME`` and
+    ``e["NAME"]`` except as the whole target of a plain assignment (``e.NAME = ...`` only
+    writes); None when ``e`` is used any other way (passed whole, ``e.keys()``, ``e[expr]``,
+    ``e = ...``), so that any key may be read.  Over-approximate on purpose (a closure parameter
+    named ``e`` counts too).  The generated read loop reads a line exactly (integers beyond 64
+    bits) only when one of these keys may hold such a number (kelora.run.fastloop)."""
+    from kelora.lang import ast
+
+    nodes = [n for root in roots for n in ast.walk(root)]
+    written = {id(n.target) for n in nodes if type(n) is ast.Assign and n.op is None}
+    keys: set[str] = set()
+    named: set[int] = set()  # the `e` of each e.NAME / e["NAME"]
+    for n in nodes:
+        obj = getattr(n, "obj", None)
+        if type(obj) is not ast.Var or obj.name != "e":
+            continue
+        if type(n) is ast.Prop:
+            key = n.name
+        elif type(n) is ast.Index and type(n.index) is ast.Literal and type(n.index.value) is str:
+            key = n.index.value
+        else:
+            continue
+        named.add(id(obj))
+        if id(n) not in written:
+            keys.add(key)
+    for n in nodes:
+        if type(n) is ast.Var and n.name == "e" and id(n) not in named:
+            return None
+    return frozenset(keys)
 
 
 def called_names(text: str, mode: str = "script") -> frozenset[str]:

@@ -444,7 +444,10 @@ class InputLoop:
                     continue
                 data = fmt(event)
                 if written[0]:  # a huge float was written: was it an integer of the line?
-                    data = refmt(raw, data, fmt)
+                    if check_in:  # (no: the line was read exactly, and stages may have changed
+                        written[0] = False  # the event: the line read again would undo that)
+                    else:
+                        data = refmt(raw, data, fmt)
                 if data:
                     try:
                         write(data)
@@ -481,7 +484,12 @@ class InputLoop:
         if loop is None or loop.observe != observe or loop.changes != changes:  # (the same for every file of a run)
             from kelora.run.fastloop import build_loop
 
-            loop = self.lean_loop = build_loop(steps, writes=fmt is not None, observe=observe, changes=changes)
+            keys: frozenset | None = frozenset()
+            for fn in self.stage_fns:  # the event keys any stage may read (None: any key)
+                used = getattr(getattr(fn, "program", None), "event_reads", None)
+                keys = None if used is None or keys is None else keys | used
+            loop = self.lean_loop = build_loop(steps, writes=fmt is not None, observe=observe, changes=changes,
+                                               keys=keys)
         observe_out = None
         if gate is not None:  # (a gate for --ts-field/--ts-format alone, without stats: nothing out)
             observe_out = self.sink.output_observer(self.event_time) or _ignore
