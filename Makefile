@@ -59,8 +59,9 @@ bench: $(STAMP)
 # (tests/reliability/test_fuzz.py); prints hypothesis statistics (examples run per test), each
 # test's duration and, on failure, the falsifying example.  FUZZ_EXAMPLES per test (20000: about
 # 30-45 min on 2 shared cores).  A builtin call still running after 120 s fails with its example
-# (a hang cannot stall the run); shrinking stops after hypothesis's 5 min; calls over 5 s are
-# listed in FUZZ_SLOW_LOG.
+# (a hang cannot stall the run), and so does a result over 1 GiB written out; the run caps its
+# address space at 4 GiB (a memory bomb is a MemoryError, not the OOM killer); shrinking stops
+# after hypothesis's 5 min; calls over 5 s are listed in FUZZ_SLOW_LOG.
 FUZZ_EXAMPLES ?= 20000
 FUZZ_SLOW_LOG ?= /tmp/kelora-fuzz-slow.log
 fuzz: $(STAMP)

@@ -153,6 +153,7 @@ import time as _time  # noqa: E402
 
 from kelora.builtins.registry import load_all as _load_builtins
 from kelora.errors import KeloraError
+from kelora.lang.ops import MAX_STRING_LEN
 from kelora.values import FnPtr
 
 _UNITS = [".", "-", "@", ":", "1", "a", "a.", "a-", "1.", "a@", "1:", "a:", "a.a@", "\"a", "a(", "(",
@@ -164,7 +165,35 @@ _BOUND_S = 60.0  # per call, 1 MB included: a 1M-item to_chars took 27 s once un
 # A call still running after twice the bound is stopped (SIGALRM) and fails with its example:
 # a call that never ends must not stall a long `make fuzz` run (it once ran 85 min unfinished).
 _HANG_S = 2 * _BOUND_S
+# A long run caps its own address space: a builtin that tries to allocate without bound then
+# fails with MemoryError and its example (make fuzz was once killed by the OOM killer at 24 GB).
+_AS_LIMIT = 4 << 30
+if EXAMPLES:
+    import resource as _resource
+
+    _resource.setrlimit(_resource.RLIMIT_AS, (_AS_LIMIT, _resource.getrlimit(_resource.RLIMIT_AS)[1]))
 _SLOW_LOG = os.environ.get("KELORA_FUZZ_SLOW_LOG")  # make fuzz: calls over 5 s, to see where time goes
+
+
+_WRITTEN_LIMIT = 4 * MAX_STRING_LEN  # (what 1 MB inputs may fairly give: a string is at most 16 MiB)
+
+
+def _written_size(value) -> int:
+    """About how many bytes *value* takes written out (each reference counted), stopping early."""
+    total, stack = 0, [value]
+    while stack and total <= _WRITTEN_LIMIT:
+        x = stack.pop()
+        if isinstance(x, (str, bytes)):
+            total += len(x) + 2
+        elif isinstance(x, dict):
+            total += 2 + sum(len(k) + 4 for k in x)
+            stack.extend(x.values())
+        elif isinstance(x, (list, tuple)):
+            total += 2 + len(x)
+            stack.extend(x)
+        else:
+            total += 8
+    return total
 
 
 class _StillRunning(AssertionError):
@@ -269,6 +298,12 @@ def test_builtins_on_hostile_strings_raise_only_kelora_errors_in_bounded_time(na
     if _SLOW_LOG and took > 5:
         with open(_SLOW_LOG, "a", encoding="utf-8") as log:
             log.write(f"{took:.1f}s {name} {len(text)} chars {text[:20]!r}\n")
+    # what a builtin returns is bounded as written out, not only in memory: a value holding the
+    # same text many times (shared references) would else take gigabytes to write (make fuzz was
+    # killed by the OOM killer at 24 GB while orjson wrote one)
+    for value in (result, *ctx.emitted):
+        size = _written_size(value)
+        assert size <= _WRITTEN_LIMIT, f"{name} returned a value of {size} bytes written out ({text[:20]!r}...)"
     # whatever a builtin returns (or emits) can be written by every output format
     for value in (result, *ctx.emitted):
         if value is not None and not isinstance(value, (range, FnPtr)):

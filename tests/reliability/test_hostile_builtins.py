@@ -244,3 +244,21 @@ def test_integers_from_text_of_any_length_are_only_i64(script, out):
     assert res.code == 0, res.err
     assert json.loads(res.out) == out
     assert ("Error parsing integer number" in res.err) == ("parse_int" in script), res.err
+
+
+def _one_gib():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+# make fuzz found extract_re_maps with a 1 MB field name over a million matches: one shared
+# string in memory, a terabyte written out (the OOM killer at 24 GB; orjson crashed under a cap)
+def test_extract_re_maps_counts_its_maps_as_written_against_the_string_limit():
+    line = json.dumps({"m": "." * MB, "f": "k" * MB}).encode() + b"\n"
+    res = run_bin(["-j", "-e", 'e.r = extract_re_maps(e.m, ".", e.f)', "-e", "e.m = (); e.f = (); e.k = 1",
+                   "-F", "json"], stdin=line, preexec_fn=_one_gib, timeout=120)
+    assert_no_traceback(res)
+    assert res.code == 0, res.err
+    assert "extract_regex_maps(): string length exceeds the limit" in res.err, res.err
+    assert json.loads(res.out) == {"k": 1}
