@@ -47,6 +47,14 @@ def modules():
         yield name, path
 
 
+def from_target(node: ast.ImportFrom, package: str) -> str:
+    """The module a `from ... import` reads, relative imports resolved against *package*."""
+    if node.level:
+        base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+        return f"{base}.{node.module}" if node.module else base
+    return node.module or ""
+
+
 def imports_of(name: str, path: Path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
@@ -56,11 +64,7 @@ def imports_of(name: str, path: Path):
                 if alias.name.startswith("kelora"):
                     yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                target = f"{base}.{node.module}" if node.module else base
-            else:
-                target = node.module or ""
+            target = from_target(node, package)
             if not target.startswith("kelora"):
                 continue
             for alias in node.names:  # `from kelora.x import y`: y may be a module
@@ -131,11 +135,7 @@ def private_uses(name: str, path: Path):
                     local = alias.asname or alias.name.split(".")[0]
                     modules_bound[local] = alias.asname and alias.name or local
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                target = f"{base}.{node.module}" if node.module else base
-            else:
-                target = node.module or ""
+            target = from_target(node, package)
             if not target.startswith("kelora"):
                 continue
             if not module_ok(target):
