@@ -57,8 +57,8 @@ bench: $(STAMP)
 
 # Long fuzz run of the input parsers, whole runs, the script parser and every string builtin
 # (tests/reliability/test_fuzz.py); prints hypothesis statistics (examples run per test), each
-# test's duration and, on failure, the falsifying example.  FUZZ_EXAMPLES per test (20000: about
-# 30-45 min on 2 shared cores).  A builtin call still running after 120 s fails with its example
+# test's duration and, on failure, the falsifying example.  FUZZ_EXAMPLES per test (20000: 7.5 min
+# at a load of 4 on the 2 shared cores, under 30 min at a load of 10).  A builtin call still running after 120 s fails with its example
 # (a hang cannot stall the run), and so does a result over 1 GiB written out; the run caps its
 # address space at 4 GiB (a memory bomb is a MemoryError, not the OOM killer); shrinking stops
 # after hypothesis's 5 min; calls over 5 s are listed in FUZZ_SLOW_LOG.
