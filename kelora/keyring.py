@@ -281,27 +281,8 @@ def read_secret_file(path: str, origin: str) -> bytes:
 
 
 # --------------------------------------------------------------------------- isolation (D16)
-
-_SECRET_NAME = re.compile(r"KELORA_(?:\w*SECRET\w*|ESCROW_KEY\w*)\Z")
-_HELD: dict[str, str] = {}  # secret variables this process took out of os.environ
-
-
-def is_secret_variable(name: str) -> bool:
-    """KELORA_SECRET, KELORA_SECRET_FILE, any KELORA_*SECRET*, KELORA_ESCROW_KEY*."""
-    return _SECRET_NAME.match(name) is not None
-
-
-def take_process_secrets() -> dict[str, str]:
-    """Move the secret variables out of ``os.environ`` into this module (the ``kelora`` command
-    does this first thing, before any script or worker runs).  Nothing is read or validated
-    here: the secret source stays lazy, exactly as before."""
-    for name in [k for k in os.environ if is_secret_variable(k)]:
-        _HELD[name] = os.environ.pop(name)
-    return dict(_HELD)
-
-
-def held_secrets() -> dict[str, str]:
-    return dict(_HELD)
+# (in kelora/secretenv.py: the command holds the variables back before it imports anything heavy)
+from kelora.secretenv import held_secrets, is_secret_variable, take_process_secrets  # noqa: E402,F401
 
 
 def secret_env_of(ctx) -> Mapping[str, str]:
@@ -311,7 +292,7 @@ def secret_env_of(ctx) -> Mapping[str, str]:
     if secret_env is not None:
         return secret_env
     env = getattr(ctx, "env", None) or {}
-    return {**_HELD, **{k: v for k, v in env.items() if is_secret_variable(k)}}
+    return {**held_secrets(), **{k: v for k, v in env.items() if is_secret_variable(k)}}
 
 
 SHORT_SECRET = 16  # bytes; Kelora accepts shorter secrets, kelora warns (COMPAT D16)

@@ -5,7 +5,7 @@
     domain   kelora.lang, kelora.builtins, kelora.formats, kelora.metrics, kelora.report,
              kelora.privacy, kelora.timestamps, kelora.keyring, kelora.fileguard, kelora.context
     core     kelora.values, kelora.errors, kelora.status, kelora.config, kelora.safetext,
-             kelora.escape, kelora.atomicfile, kelora (the package)
+             kelora.escape, kelora.atomicfile, kelora.secretenv, kelora (the package)
 
 Every import counts, also those inside functions (kelora imports lazily for start-up time, but a
 lazy import is still a dependency).  A module may import its own layer and the layers below.
@@ -24,7 +24,7 @@ LAYERS = [
                 "kelora.privacy", "kelora.timestamps", "kelora.keyring", "kelora.fileguard",
                 "kelora.context")),
     ("core", ("kelora.values", "kelora.errors", "kelora.status", "kelora.config", "kelora.safetext",
-              "kelora.escape", "kelora.atomicfile", "kelora")),
+              "kelora.escape", "kelora.atomicfile", "kelora.secretenv", "kelora")),
 ]
 
 

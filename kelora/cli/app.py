@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: never returns, never shows a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
     _reserve_standard_streams()
-    from kelora.keyring import take_process_secrets
+    from kelora.secretenv import take_process_secrets
 
     take_process_secrets()  # COMPAT D16: no script or worker sees the secret variables
     from kelora.safetext import ERRORS

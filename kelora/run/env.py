@@ -29,7 +29,7 @@ class Env:
 
     @classmethod
     def from_process(cls) -> "Env":
-        from kelora.keyring import held_secrets
+        from kelora.secretenv import held_secrets
 
         return cls(
             stdin=sys.stdin.buffer,
@@ -66,7 +66,7 @@ def _isatty(stream) -> bool:
 def isolate_secrets(env: Env) -> Env:
     """``env`` with the secret variables moved from ``environ`` to ``secrets`` (a new Env and a
     new mapping: the caller's environment object is never changed)."""
-    from kelora.keyring import is_secret_variable
+    from kelora.secretenv import is_secret_variable
 
     names = [k for k in env.environ if is_secret_variable(k)]
     if not names:

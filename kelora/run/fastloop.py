@@ -356,9 +356,11 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
                       "\n                data = refmt(raw, data, fmt)")
     if not writes:
         checks = (checks[0], "")
-    from kelora.builtins.tracking import track_unique
+    ns.update(_unbound=_unbound, _NO_TOKEN=_NO_TOKEN)
+    if tokens:  # (the T3 shortcut's own call)
+        from kelora.builtins.tracking import track_unique
 
-    ns.update(_unbound=_unbound, _NO_TOKEN=_NO_TOKEN, track_unique=track_unique)
+        ns["track_unique"] = track_unique
     ns.update(loads=loads, JSONDecodeError=JSONDecodeError, SkipEvent=SkipEvent,
               big=RUN, digits=DIGITS, exact=exact, written=BIG_FLOAT_WRITTEN, refmt=refmt,
               unread_exact=unread_exact, reads=keys, risky=frozenset({float, dict, list}),
