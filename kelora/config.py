@@ -112,6 +112,12 @@ class Config:
     extra: dict = field(default_factory=dict)
 
     @property
+    def has_scripts(self) -> bool:
+        """Whether the run compiles any script (without one, the language is never imported)."""
+        return (self.begin is not None or self.end is not None
+                or any(st.kind not in ("levels", "exclude_levels") for st in self.stages))
+
+    @property
     def time_window(self) -> bool:
         return self.since is not None or self.until is not None
 

@@ -19,7 +19,6 @@ that are hashed, checked and parsed are the same.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -68,6 +67,8 @@ def discover(env: Mapping[str, str], cwd: Path) -> Found | None:
 
 
 def digest(data: bytes) -> str:
+    import hashlib  # (~3 ms at start-up: only when a config file is read)
+
     return hashlib.sha256(data).hexdigest()
 
 

@@ -127,6 +127,8 @@ def observe(sample: Sample | None, fmt: str, strict: bool, fields: set[str]) -> 
 def _nodes(config, kind: str):
     """Every AST node of the *kind* ("filter" or "exec") stages, in source order (parents first).
     The stages compiled before the run, so they parse (the parse is memoised: lower.to_ast)."""
+    if not any(st.kind == kind for st in config.stages):  # (nothing to import the language for)
+        return
     from kelora.errors import ScriptError
     from kelora.lang import ast
     from kelora.lang.lower import to_ast
@@ -177,6 +179,8 @@ def _quoted_numbers(config) -> list[tuple[str, str]]:
 
 def assigned_keys(config) -> set[str]:
     """Fields an -e stage may create (`e.total = ...`): present although not in the input."""
+    if not any(st.kind == "exec" for st in config.stages):
+        return set()
     from kelora.lang import ast
 
     return {f for n in _nodes(config, "exec") if isinstance(n, ast.Assign) and n.op is None

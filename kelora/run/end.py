@@ -204,8 +204,10 @@ class RunEnd:
         sample = self.hint_sample
         if sample is None and not stats.keys_seen:
             return
-        from kelora.lang.explain import PRIVATE
-
+        if c.has_scripts:  # (the fields a privacy function reads: kelora.lang.names fills it)
+            from kelora.lang.explain import PRIVATE
+        else:
+            PRIVATE = frozenset()
         fields = set(hints.filter_fields(c))
         fmt = stats.format_name or c.input_format
         seen = hints.observe(sample, fmt, c.strict, fields)
