@@ -58,6 +58,39 @@ def _data(seed: int, n: int = 1500, mixed_keys: bool = True) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _one_key_each(seed: int, n: int = 1500) -> bytes:
+    """One timestamp key and one level key for a long stretch (a ValueObserver then keeps only
+    their values), with odd values and events lacking either key; then, inside a chunk, events
+    with a second timestamp key that comes first in the search order ("ts" before "timestamp")
+    and a second level key, which change what an event's timestamp and level are."""
+    rnd = random.Random(seed)
+    odd_ts = [None, 1717200000, 1717200000.5, "2024-02-30T10:00:00.000Z", "not a time", "", [1], {"a": 1},
+              "2024-06-01T10:00:00Z", 123456789012345678901234567890]
+    odd_level = [None, 3, "", ["x"], {"a": 1}, True]
+    lines = []
+    for i in range(n):
+        ev = {"status": rnd.choice([200, 500, 503])}
+        r = rnd.random()
+        if r < 0.9:
+            ev["timestamp"] = f"2024-06-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{rnd.randint(0, 999):03d}Z"
+        elif r < 0.97:
+            ev["timestamp"] = rnd.choice(odd_ts)
+        r = rnd.random()
+        if r < 0.9:
+            ev["level"] = rnd.choice(["INFO", "WARN", "ERROR"])
+        elif r < 0.97:
+            ev["level"] = rnd.choice(odd_level)
+        if i > 1100 and i % 5 == 0:
+            ev["ts"] = f"2023-01-01T00:00:{i % 60:02d}.000Z"
+        if i > 1300 and i % 7 == 0:
+            ev["lvl"] = "TRACE"
+            ev["level"] = None
+        lines.append(json.dumps(ev))
+        if i % 401 == 0:
+            lines.append("not json")
+    return ("\n".join(lines) + "\n").encode()
+
+
 CASES = {
     "passthrough": [],
     "filter": ["--filter", "e.status >= 500"],
@@ -139,6 +172,20 @@ def _minute_runs() -> bytes:
             ts = "2024-06-01T10:04:03.000"
         lines.append(json.dumps({"timestamp": ts, "level": "INFO", "status": 500 + i % 2}))
     return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("name", ["passthrough", "filter", "exec", "exec removing the timestamp",
+                                  "filter that changes the event"])
+@pytest.mark.parametrize("seed", [4, 5])
+def test_stats_with_one_timestamp_and_level_key_equal_the_general_path(name, seed):
+    """The values-only observation (stages that change events) and the chunked one, against the
+    general path, on data that keeps one timestamp and one level key for most of the input."""
+    data = _one_key_each(seed)
+    fast = _stats(CASES[name], data)
+    assert fast == _stats([*CASES[name], "--take", "100000000"], data)
+    assert _with_stats(CASES[name], data) == _with_stats([*CASES[name], "--take", "100000000"], data)
+    fields = fast[1]["timestamp"] if "timestamp" in fast[1] else fast[1]
+    assert "ts" in json.dumps(fields)  # (the late key was seen)
 
 
 @pytest.mark.parametrize("args", [[], ["--filter", "e.status >= 501"]])

@@ -19,6 +19,7 @@ from itertools import repeat
 from operator import itemgetter
 
 from kelora.formats.fields import LEVEL_KEYS
+from kelora.report.stats import level_of
 from kelora.timestamps import TS_KEYS
 
 # The layout.  The texts of a chunk joined with "|" (a character the layout has not) and their
@@ -80,7 +81,8 @@ class ChunkObserver:
                     stats.ts_missing += len(chunk)
                 return
         # (one key seen so far: an event without it has a None there, and _times says False)
-        if not (self.fast_ts and len(present) == 1 and self._times(chunk, next(iter(present)))):
+        if not (self.fast_ts and len(present) == 1 and self._times(self._values(chunk, next(iter(present))),
+                                                                   next(iter(present)))):
             of = self.of
             if self.output:
                 span = stats.span_out
@@ -106,8 +108,6 @@ class ChunkObserver:
             if all(type(v) is str for v in distinct):
                 seen |= distinct
                 return
-        from kelora.report.stats import level_of
-
         for event, value in zip(chunk, values):
             if type(value) is str:
                 seen.add(value)
@@ -116,10 +116,12 @@ class ChunkObserver:
                 if level is not None:
                     seen.add(level)
 
-    def _times(self, chunk: list, key: str) -> bool:
-        """The chunk's timestamps when every event has *key* as text in the common layout and
-        no other timestamp key is present; False (nothing recorded) otherwise."""
-        values = list(map(dict.get, chunk, self.repeat_key if key == self.key else self._key(key)))
+    def _values(self, chunk: list, key: str) -> list:
+        return list(map(dict.get, chunk, self.repeat_key if key == self.key else self._key(key)))
+
+    def _times(self, values, key: str) -> bool:
+        """Record the timestamps *values* of *key* (one per event, the events' only timestamp
+        key) when every one is a text in the common layout; False (nothing recorded) otherwise."""
         try:
             joined = "|".join(values).encode()
         except (TypeError, UnicodeEncodeError):  # not all texts (or lone surrogates)
@@ -175,3 +177,72 @@ def _widen(span: list, ts) -> None:
         span[0] = ts
     if span[1] is None or ts > span[1]:
         span[1] = ts
+
+
+WHOLE = object()  # (replan's timestamp key when each event is to be observed whole)
+
+
+class ValueObserver(ChunkObserver):
+    """The input observations made as each event is read, for loops whose stages may change
+    the events (a :class:`ChunkObserver` would see them changed).  Observing each event whole
+    (``Stats.observe_input`` and ``observe_time``, which parses every timestamp) made stats cost
+    T2 ~45 %; this costs it ~25 %.  (For loops that change no event the two observers cost about
+    the same: this one runs more bytecode per event, the other holds 64 events at a time, which
+    costs as much in memory traffic; docs/benchmarks.md.)
+
+    The generated read loop (kelora.run.fastloop, ``observe="values"``) adds each event's keys
+    to the keys seen itself (one C call), and keeps only the values of the one timestamp key
+    and the one level key that any event so far has had (None where an event lacks one).
+    When the keys seen grow, :meth:`replan` observes the values kept so far and names the keys
+    to keep.  With one timestamp key in the keys seen, an event's timestamp is that key's
+    value (``EventTime.of`` of the event is ``of({key: value})``), and likewise its level;
+    with several (or --ts-field/--ts-format) each event is observed whole at once by
+    :meth:`one`, as ``Stats.observe_input`` and ``observe_time`` would (its keys are in)."""
+
+    def __init__(self, stats, event_time):
+        super().__init__(stats, event_time)
+        self.level_keys = frozenset(LEVEL_KEYS)
+        self.tk = self.lk = None  # the keys whose values are kept
+
+    def replan(self, times: list, levels: list):
+        """``(number of keys seen, timestamp key or WHOLE, level key)`` for the keys seen now,
+        after observing the values kept so far."""
+        self(times, levels)
+        keys = self.keys_into
+        ts = keys & self.ts_keys
+        lv = keys & self.level_keys
+        if not self.fast_ts or len(ts) > 1 or len(lv) > 1:
+            self.tk, self.lk = WHOLE, None
+        else:
+            self.tk, self.lk = next(iter(ts), None), next(iter(lv), None)
+        return len(keys), self.tk, self.lk
+
+    def one(self, event: dict) -> None:
+        level = level_of(event)
+        if level is not None:
+            self.levels_into.add(level)
+        self.stats.observe_time(*self.of(event))
+
+    def __call__(self, times: list, levels: list) -> None:
+        """Observe the values kept (one per event, None where it lacks the key), and empty
+        the lists."""
+        if levels:
+            seen = self.levels_into
+            try:
+                distinct = set(levels)
+            except TypeError:  # a map or array as the level
+                distinct = levels
+            # (seen holds texts only; the only level key holding no text means no level)
+            if type(distinct) is not set or not distinct <= seen:
+                seen.update(v for v in distinct if type(v) is str)
+            levels.clear()
+        if times:
+            tk = self.tk
+            stats = self.stats
+            if tk is None:
+                stats.ts_missing += len(times)
+            elif not self._times(times, tk):
+                observe_time, of = stats.observe_time, self.of
+                for value in times:
+                    observe_time(*of({tk: value}))
+            times.clear()

@@ -238,6 +238,30 @@ _FLUSH = """
                 if chunk:
                     observe_in(chunk)
                     chunk.clear()"""
+# stats (observe="values", report.observe.ValueObserver): each event's keys join the keys seen
+# here, and only the values of its timestamp and level keys (named by the observer's replan)
+# are kept; nothing waits for the stages, which may change the event
+_VALUES_IN = """
+            keys_seen.update(_e)
+            if len(keys_seen) != nkeys:  # (a key not seen before: what to pick may change)
+                nkeys, tk, lk = replan(times, levels)
+            if tk is _WHOLE:
+                observe_one(_e)
+            else:
+                times.append(_e.get(tk))
+                levels.append(_e.get(lk))
+            if not n & 63:
+                observe_in(times, levels)"""
+_VALUES_FLUSH = """
+                if times or levels:
+                    observe_in(times, levels)"""
+_VALUES_INIT = """    times = []
+    levels = []
+    keys_seen = observe_in.keys_into
+    replan, observe_one = observe_in.replan, observe_in.one
+    nkeys = -1
+    tk = lk = None
+"""
 # ... and the events written, to observe_out in chunks too (they are not changed once written;
 # the output observations are sets and a span: their order does not matter)
 _CHUNK_OUT = """
@@ -268,10 +292,11 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
                keys: frozenset | None = None):
     """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally,
     observe_in, observe_out)`` for *steps* (from :func:`lean_steps`); *writes* False: ``fmt``
-    is None and events are only counted (see the module doc).  *observe* (stats): "each" calls
-    ``observe_in(event)`` as each event is read, "chunk" ``observe_in(list of events)`` (when no
-    stage changes them: report.observe.ChunkObserver); both call ``observe_out(list of events)``
-    with the events written, in chunks.  *changes*: a filter may change the event (then, as
+    is None and events are only counted (see the module doc).  *observe* (stats): "chunk" calls
+    ``observe_in(list of events)`` (when no stage changes them: report.observe.ChunkObserver),
+    "values" adds each event's keys to ``observe_in.keys_into`` and hands ``observe_in`` lists
+    of the values its ``pick`` takes (report.observe.ValueObserver); both call
+    ``observe_out(list of events)`` with the events written, in chunks.  *changes*: a filter may change the event (then, as
     with exec stages, integers beyond 64 bits are read exactly before the stages run: the
     output-side re-read of the line would lose the filter's changes).  *keys*: the event's
     top-level keys the stages may read (``Program.event_reads`` of them all), None: any."""
@@ -357,6 +382,10 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
     if not writes:
         checks = (checks[0], "")
     ns.update(_unbound=_unbound, _NO_TOKEN=_NO_TOKEN)
+    if observe == "values":
+        from kelora.report.observe import WHOLE
+
+        ns["_WHOLE"] = WHOLE
     if tokens:  # (the T3 shortcut's own call)
         from kelora.builtins.tracking import track_unique
 
@@ -369,13 +398,14 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
     oks = [("(n - first - slow_lines - unclean)" if i == 0 else f"ok{i}") for i, _ in filters]
     tail = (_TAIL if writes else _TAIL_COUNT).replace(
         "<observe_out>", _CHUNK_OUT if observe and writes else "")
-    flush = _FLUSH if observe == "chunk" else ""
+    flush = _FLUSH if observe == "chunk" else _VALUES_FLUSH if observe == "values" else ""
     final = flush + (_FLUSH_OUT.replace("\n", "\n        ") if observe and writes else "")
     tail = tail.replace("<final_flush>", _FINAL_FLUSH.replace("<flushes>", final) if final else "")
     head = _HEAD.replace("<flush>", flush).replace(
-        "<observe_in>", _CHUNK_IN if observe == "chunk" else "\n            observe_in(_e)" if observe else "")
+        "<observe_in>", _CHUNK_IN if observe == "chunk" else _VALUES_IN if observe == "values" else "")
     if observe:
-        head = head.replace("    try:\n        for raw", ("    chunk = []\n    chunk_add = chunk.append\n" if observe == "chunk" else "")
+        head = head.replace("    try:\n        for raw", ("    chunk = []\n    chunk_add = chunk.append\n" if observe == "chunk" else
+                                                       _VALUES_INIT if observe == "values" else "")
                             + "    written_events = []\n    written_add = written_events.append\n    try:\n        for raw")
     source = (head.replace("<input_check>", checks[0]).replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
                             + "    unclean = 0\n" + "".join(f"    tok{i}, seen{i}, pfn{i} = _NO_TOKEN, _unbound, None\n" for i in tokens))

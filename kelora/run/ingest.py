@@ -464,7 +464,8 @@ class InputLoop:
     def _read_json_lean(self, src, steps: list, fmt, write, gate=None) -> None:
         """`_read_json_fast` when every stage is lean: a loop generated for these stages
         (kelora.run.fastloop), once per run.  With stats, the events as read are observed in
-        chunks (report.observe) when no stage may change them, else one by one by *gate*."""
+        chunks (report.observe.ChunkObserver) when no stage may change them, else as each is read
+        (report.observe.ValueObserver: its keys, and its timestamp and level values)."""
         loop = self.lean_loop
         observe_in = observe = None
         # filters that cannot change the event (and no stage at all) leave it as read
@@ -473,14 +474,13 @@ class InputLoop:
                         for st, fn in zip(steps, self.stage_fns))
         # (a filter that changes the event: see build_loop's *changes*)
         changes = not unchanged and any(st[0] == "filter" for st in steps)
-        if gate is not None:
-            # ... until its chunk is observed
-            if unchanged:
-                from kelora.report.observe import ChunkObserver
+        if gate is not None:  # (it only observes: the observers here do the same work)
+            from kelora.report.observe import ChunkObserver, ValueObserver
 
+            if unchanged:
                 observe_in, observe = ChunkObserver(self.stats, self.event_time), "chunk"
-            else:
-                observe_in, observe = gate, "each"
+            else:  # (stages may change the events: what is observed is taken as they are read)
+                observe_in, observe = ValueObserver(self.stats, self.event_time), "values"
         if loop is None or loop.observe != observe or loop.changes != changes:  # (the same for every file of a run)
             from kelora.run.fastloop import build_loop
 
