@@ -13,6 +13,7 @@ from kelora.builtins import registry
 from kelora.context import Scope
 from kelora.errors import FatalError, InputError
 from kelora.run.stages import StageFailed
+from kelora.run.heap import plug_holes
 
 WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
 AUTO_FORMATS = ("auto", "auto-per-file")
@@ -495,6 +496,7 @@ class InputLoop:
             observe_out = self.sink.output_observer(self.event_time) or _ignore
         max_bytes = self.config.max_line_bytes
         tally: list = []
+        plugs = plug_holes()  # noqa: F841 - held while the loop runs (kelora.run.heap)
         try:
             loop(src.lines, self.line_num, self, Scope(None, None, self.ctx, {}), fmt, write,
                  self.sink.write_error, self._json_slow_line, NO_LIMIT if max_bytes is None else max_bytes, tally,
