@@ -81,8 +81,8 @@ class ChunkObserver:
                     stats.ts_missing += len(chunk)
                 return
         # (one key seen so far: an event without it has a None there, and _times says False)
-        if not (self.fast_ts and len(present) == 1 and self._times(self._values(chunk, next(iter(present))),
-                                                                   next(iter(present)))):
+        key = next(iter(present))
+        if not (self.fast_ts and len(present) == 1 and self._times(self._values(chunk, key), key)):
             of = self.of
             if self.output:
                 span = stats.span_out

@@ -294,9 +294,10 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
     observe_in, observe_out)`` for *steps* (from :func:`lean_steps`); *writes* False: ``fmt``
     is None and events are only counted (see the module doc).  *observe* (stats): "chunk" calls
     ``observe_in(list of events)`` (when no stage changes them: report.observe.ChunkObserver),
-    "values" adds each event's keys to ``observe_in.keys_into`` and hands ``observe_in`` lists
-    of the values its ``pick`` takes (report.observe.ValueObserver); both call
-    ``observe_out(list of events)`` with the events written, in chunks.  *changes*: a filter may change the event (then, as
+    "values" adds each event's keys to ``observe_in.keys_into`` and hands ``observe_in`` the
+    lists of its timestamp and level values (report.observe.ValueObserver); both call
+    ``observe_out(list of events)`` with the events written, in chunks.  *changes*: a filter
+    may change the event (then, as
     with exec stages, integers beyond 64 bits are read exactly before the stages run: the
     output-side re-read of the line would lose the filter's changes).  *keys*: the event's
     top-level keys the stages may read (``Program.event_reads`` of them all), None: any."""

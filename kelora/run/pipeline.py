@@ -165,11 +165,6 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                                         prelude=c.begin_prelude)
             if c.begin_from_project:
                 _no_reveal_from_project(self.begin, "--begin", c)
-        checked = []  # (StageInfo of each script: kelora.lang.names is imported for the first)
-        if self.begin is not None:
-            from kelora.lang.names import StageInfo
-
-            checked.append(StageInfo("begin", self.begin))
         calls: set[str] = set()
         if self.begin is not None:
             calls |= self.begin.calls
@@ -195,9 +190,6 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                 _no_reveal_from_project(prog, stage.label, c)
             audited.append((kind, prog))
             calls |= prog.calls
-            from kelora.lang.names import StageInfo
-
-            checked.append(StageInfo(kind, prog))
             if stage.prelude or _captures_scope(prog):
                 reusable = False
             if not prog.uses.isdisjoint(("meta", "line")):  # (its --include prelude too)
@@ -218,20 +210,19 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             if c.end_from_project:
                 _no_reveal_from_project(self.end, "--end", c)
         if self.end is not None:
-            from kelora.lang.names import StageInfo
-
             calls |= self.end.calls
-            checked.append(StageInfo("end", self.end))
-        if checked:  # (a run without scripts, such as a passthrough, never imports the language)
-            from kelora.lang.names import check_stages
+        self.audited_stages = [("begin", self.begin), *audited, ("end", self.end)]
+        scripts = [(kind, prog) for kind, prog in self.audited_stages if prog is not None]
+        if scripts:  # (a run without scripts, such as a passthrough, never imports the language)
+            from kelora.lang.names import StageInfo, check_stages
 
             # names no stage declares (COMPAT D23), before any input is read; silent-trap warnings
-            check_stages(checked, warn=self.reporter.warning if self.reporter.warnings_on else None)
+            check_stages([StageInfo(kind, prog) for kind, prog in scripts],
+                         warn=self.reporter.warning if self.reporter.warnings_on else None)
         self.called_functions = frozenset(calls)
         self.state.filter_ok = builder.filter_ok
         self.stage_fns = tuple(fns)
         self.needs_meta = needs_meta
-        self.audited_stages = [("begin", self.begin), *audited, ("end", self.end)]
         if builtin_registry.has_effect(calls, "random") and self.ctx.env.get("KELORA_SEED"):
             # seeded draws depend on the line number (builtins/mathfns.run_rng): the loops
             # that keep it only per slow line (fastloop) are not for this run
@@ -503,16 +494,16 @@ def _needs_key(c: Config) -> bool:
     """Does a script of the run call a builtin that needs the pseudonym key (from the scripts'
     ASTs: parsing them is memoised, so compiling them next does not parse them again)?  A script
     that does not parse says no here: compiling it reports the error, in stage order."""
+    if not c.has_scripts:  # (a run without scripts never imports the language)
+        return False
+    from kelora.lang.program import called_names
+
     scripts = [(c.begin, "script"), (c.begin_prelude, "script"), (c.end, "script"),
                (c.end_prelude, "script")]
     for st in c.stages:
         if st.kind not in ("levels", "exclude_levels"):
             scripts.append((st.text, "script" if st.kind == "exec" else "expression"))
             scripts.append((st.prelude, "script"))
-    if not c.has_scripts:  # (a run without scripts never imports the language)
-        return False
-    from kelora.lang.program import called_names
-
     return any(builtin_registry.needs_key(called_names(text, mode)) for text, mode in scripts if text)
 
 
