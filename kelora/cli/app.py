@@ -99,15 +99,32 @@ def main(argv: list[str] | None = None) -> None:
                 raise
             from kelora.escape import escape_diag
 
-            sys.stderr.write(escape_diag(f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in "
-                                         "kelora; please report it with the command line; KELORA_DEBUG=1 shows the "
-                                         "traceback)") + "\n")
+            missing = _missing_dependency(exc)
+            if missing:  # (an installation problem, not a bug: say what to install)
+                text = (f"kelora: cannot run: the Python package {missing!r} is not installed. Hint: install "
+                        "kelora with its dependencies (pip install kelora, or make install in a checkout)")
+            else:
+                text = (f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in kelora; please "
+                        "report it with the command line; KELORA_DEBUG=1 shows the traceback)")
+            sys.stderr.write(escape_diag(text) + "\n")
             code = ExitStatus.INTERNAL
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):
         code = _broken_pipe()
     sys.exit(int(code))
+
+
+def _missing_dependency(exc: BaseException) -> str | None:
+    """The package an error says is not installed (run from a checkout without `make install`, or
+    a broken environment), else None; kelora's own modules are not a dependency."""
+    seen: set = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] != "kelora":
+            return exc.name.split(".")[0]
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _interrupt_inside(exc: BaseException) -> KeyboardInterrupt | None:
