@@ -33,3 +33,37 @@ def test_fair_t1_ceiling_output_equals_kelora(tmp_path):
     assert kelora.returncode == 0
     assert ceiling.count(b"\n") > 100
     assert kelora.stdout == ceiling
+
+
+def test_t1_stats_ceiling_output_and_stats_equal_kelora(tmp_path):
+    """bench/ceiling_t1_stats.py (the T1 ceiling with its stats, beside which `make bench` shows
+    what the stats cost a hand-written program): the same events, and the same stats lines but
+    for Throughput, as kelora --with-stats, on data of the benchmark's kind (every event with a
+    level and a timestamp of the one layout) whose shapes vary."""
+    rnd = random.Random(5)
+    extra = ["service", "event", "message", "user", "ts_note"]
+    lines = []
+    for i in range(500):
+        ev = {"timestamp": f"2024-06-0{1 + i % 3}T{rnd.randrange(24):02d}:{rnd.randrange(60):02d}:"
+                           f"{rnd.randrange(60):02d}.{rnd.choice([0, 80, 999]):03d}Z",
+              "level": rnd.choice(["INFO", "WARN", "ERROR", "DEBUG"])}
+        ev.update((k, f"{k}-{i % 5}") for k in rnd.sample(extra, rnd.randrange(len(extra))))
+        # (errors and warnings only among those written, `path` only among those filtered out)
+        failed = ev["level"] in ("ERROR", "WARN") and rnd.random() < 0.6
+        ev["status"] = rnd.choice([500, 503]) if failed else rnd.choice([200, 404])
+        if not failed:
+            ev["path"] = "/"
+        lines.append(json.dumps(ev, separators=(",", ":")))
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ceiling = subprocess.run([sys.executable, str(ROOT / "bench" / "ceiling_t1_stats.py"), str(path)],
+                             capture_output=True, check=True, timeout=60, cwd=tmp_path)
+    kelora = subprocess.run([KELORA_BIN, "-j", str(path), "--filter", "e.status >= 500", "-F", "json",
+                             "--with-stats"], capture_output=True, env=clean_env(), timeout=60)
+    assert kelora.returncode == 0
+    assert ceiling.stdout.count(b"\n") > 100
+    assert kelora.stdout == ceiling.stdout
+    stats = [line for line in kelora.stderr.decode().split("\n") if not line.startswith("Throughput:")]
+    for differs in ("Input time span (before filtering):", "Levels output:", "Keys output:"):
+        assert differs in kelora.stderr.decode()
+    assert "\n".join(stats) == ceiling.stderr.decode()
