@@ -242,3 +242,28 @@ def test_a_text_the_parser_takes_off_the_layout_is_not_ordered_as_text(sep, args
     fast = _with_stats(args, data)
     assert fast == _with_stats([*args, "--take", "100000000"], data)
     assert b"Time span: 2024-06-01T10:05:00+00:00 to 2024-06-01T10:09:00+00:00 (4m)" in fast[1]
+
+
+@pytest.mark.parametrize("args, observe", [(["--stats=json"], "chunk"), (["-q", "--stats"], "chunk"),
+                                           (["--filter", "e.status >= 500", "--stats"], "chunk"),
+                                           (["-e", "e.x = 1", "--stats=json"], "values")])
+def test_stats_without_output_take_the_generated_loop(tmp_path, monkeypatch, capfd, args, observe):
+    """`--stats` (events not written, only counted and observed as written) runs the generated
+    loop, which observes chunks, as --with-stats does; it used to take a per-event loop that
+    parsed every timestamp (2.4x the time on 1M events)."""
+    import kelora
+    from kelora.run import fastloop
+
+    built = []
+    real = fastloop.build_loop
+
+    def spy(steps, writes=True, observe=None, **kw):
+        built.append((writes, observe))
+        return real(steps, writes=writes, observe=observe, **kw)
+
+    monkeypatch.setattr(fastloop, "build_loop", spy)
+    path = tmp_path / "e.jsonl"
+    path.write_bytes(_data(6, n=300))
+    assert kelora.main(["--ignore-config", "-j", str(path), *args]) == 0
+    assert built == [(False, observe)]
+    assert "Keys" in capfd.readouterr().out.replace("keys", "Keys")

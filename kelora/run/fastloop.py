@@ -21,8 +21,9 @@ a cache lookup and a set test instead of two builtin calls.  Every other event (
 missing or non-text field, a queued op, a wrapped pseudonymizer without a cache) runs the stage
 as usual, so first-seen order, warnings and errors are the stage's own.
 
-Output: with ``fmt`` None (events suppressed, e.g. by ``-m``; ``Sink.counts_only``) an event is
-counted as written when it is not empty, as ``Sink.emit`` counts it.
+Output: with ``fmt`` None (events suppressed, e.g. by ``-m`` or ``--stats``; ``Sink.counts_only``)
+an event is counted as written when it is not empty, as ``Sink.emit`` counts it (and with stats,
+observed as written).
 
 Counters: ``tally`` receives ``[lines read, events created on this path, events written, events
 dropped by a stage error, clean evaluations per filter]`` when the loop ends — also when a
@@ -75,7 +76,7 @@ _TAIL = '''
 
 _TAIL_COUNT = '''
             if <event>:
-                output += 1
+                output += 1<observe_out>
     finally:  # (the counts first, by code that makes no call: see the module doc)
         owner.line_num = n
         tally[:] = (n - first, n - first - slow_lines, output, errored, <oks>)<final_flush>
@@ -405,10 +406,10 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
               ScriptRuntimeError=ScriptRuntimeError)
     # clean evaluations per filter; the first stage's are derived (see _FIRST_FILTER_TEST)
     oks = [("(n - first - slow_lines - unclean)" if i == 0 else f"ok{i}") for i, _ in filters]
-    tail = (_TAIL if writes else _TAIL_COUNT).replace(
-        "<observe_out>", _CHUNK_OUT if observe and writes else "")
+    # (an event counted as written is observed as one written: --stats suppresses the output)
+    tail = (_TAIL if writes else _TAIL_COUNT).replace("<observe_out>", _CHUNK_OUT if observe else "")
     flush = _FLUSH if observe == "chunk" else _VALUES_FLUSH if observe == "values" else ""
-    final = flush + (_FLUSH_OUT.replace("\n", "\n        ") if observe and writes else "")
+    final = flush + (_FLUSH_OUT.replace("\n", "\n        ") if observe else "")
     tail = tail.replace("<final_flush>", _FINAL_FLUSH.replace("<flushes>", final) if final else "")
     head = _HEAD.replace("<flush>", flush).replace(
         "<observe_in>", _CHUNK_IN if observe == "chunk" else _VALUES_IN if observe == "values" else "")

@@ -375,7 +375,7 @@ class InputLoop:
         # One Scope for every event when no stage can keep a reference to it (closures and
         # function pointers capture their scope): saves building one per event.
         shared = Scope(None, None, ctx, {}) if self.scope_reusable else None
-        if shared is not None and not general and (writer is not None or (fns and self.sink.counts_only)):
+        if shared is not None and not general and (writer is not None or self.sink.counts_only(observing=True)):
             from kelora.run.fastloop import lean_steps
 
             lean = lean_steps(fns)
