@@ -118,6 +118,15 @@ class Stats:
         if ts is not None:
             _widen(self.span_out, ts)
 
+    def mirror_output(self) -> None:
+        """The written events' observations are the input's (every non-empty event read was
+        counted as written: kelora.run.ingest's count-only loop without stages)."""
+        self.keys_output |= self.keys_seen
+        self.levels_output |= self.levels_seen
+        for ts in self.span_in:
+            if ts is not None:
+                _widen(self.span_out, ts)
+
     def ts_override_warning(self) -> str | None:
         """Kelora's warning when --ts-field/--ts-format parsed nothing at all."""
         field_name, fmt = self.ts_override_field, self.ts_override_format

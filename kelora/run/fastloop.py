@@ -290,18 +290,19 @@ _FINAL_FLUSH = """
 
 
 def build_loop(steps: list, writes: bool = True, observe: str | None = None, changes: bool = False,
-               keys: frozenset | None = None):
+               keys: frozenset | None = None, observe_written: bool = True):
     """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally,
     observe_in, observe_out)`` for *steps* (from :func:`lean_steps`); *writes* False: ``fmt``
     is None and events are only counted (see the module doc).  *observe* (stats): "chunk" calls
     ``observe_in(list of events)`` (when no stage changes them: report.observe.ChunkObserver),
     "values" adds each event's keys to ``observe_in.keys_into`` and hands ``observe_in`` the
     lists of its timestamp and level values (report.observe.ValueObserver); both call
-    ``observe_out(list of events)`` with the events written, in chunks.  *changes*: a filter
-    may change the event (then, as
-    with exec stages, integers beyond 64 bits are read exactly before the stages run: the
-    output-side re-read of the line would lose the filter's changes).  *keys*: the event's
-    top-level keys the stages may read (``Program.event_reads`` of them all), None: any."""
+    ``observe_out(list of events)`` with the events written (or counted as written), in
+    chunks, unless *observe_written* is False (the caller takes their observations from the
+    input's).  *changes*: a filter may change the event (then, as with exec stages, integers
+    beyond 64 bits are read exactly before the stages run: the output-side re-read of the line
+    would lose the filter's changes).  *keys*: the event's top-level keys the stages may read
+    (``Program.event_reads`` of them all), None: any."""
     from orjson import JSONDecodeError, loads
 
     # the first filter whose program is one generated expression is written in (only one:
@@ -407,16 +408,18 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
     # clean evaluations per filter; the first stage's are derived (see _FIRST_FILTER_TEST)
     oks = [("(n - first - slow_lines - unclean)" if i == 0 else f"ok{i}") for i, _ in filters]
     # (an event counted as written is observed as one written: --stats suppresses the output)
-    tail = (_TAIL if writes else _TAIL_COUNT).replace("<observe_out>", _CHUNK_OUT if observe else "")
+    out = observe and observe_written
+    tail = (_TAIL if writes else _TAIL_COUNT).replace("<observe_out>", _CHUNK_OUT if out else "")
     flush = _FLUSH if observe == "chunk" else _VALUES_FLUSH if observe == "values" else ""
-    final = flush + (_FLUSH_OUT.replace("\n", "\n        ") if observe else "")
+    final = flush + (_FLUSH_OUT.replace("\n", "\n        ") if out else "")
     tail = tail.replace("<final_flush>", _FINAL_FLUSH.replace("<flushes>", final) if final else "")
     head = _HEAD.replace("<flush>", flush).replace(
         "<observe_in>", _CHUNK_IN if observe == "chunk" else _VALUES_IN if observe == "values" else "")
     if observe:
         head = head.replace("    try:\n        for raw", ("    chunk = []\n    chunk_add = chunk.append\n" if observe == "chunk" else
                                                        _VALUES_INIT if observe == "values" else "")
-                            + "    written_events = []\n    written_add = written_events.append\n    try:\n        for raw")
+                            + ("    written_events = []\n    written_add = written_events.append\n" if out else "")
+                            + "    try:\n        for raw")
     source = (head.replace("<input_check>", checks[0]).replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
                             + "    unclean = 0\n" + "".join(f"    tok{i}, seen{i}, pfn{i} = _NO_TOKEN, _unbound, None\n" for i in tokens))
               + ("            s.e = _e\n" if bound and not late_bind else "")
@@ -431,4 +434,5 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
     loop.source_code = source
     loop.observe = observe
     loop.changes = changes
+    loop.observe_written = observe_written
     return loop

@@ -482,7 +482,14 @@ class InputLoop:
                 observe_in, observe = ChunkObserver(self.stats, self.event_time), "chunk"
             else:  # (stages may change the events: what is observed is taken as they are read)
                 observe_in, observe = ValueObserver(self.stats, self.event_time), "values"
-        if loop is None or loop.observe != observe or loop.changes != changes:  # (the same for every file of a run)
+        # Counted, not written, without stages (`kelora -j FILE --stats`): every non-empty event
+        # read counts as written, so the written events' keys, levels and time span are those
+        # observed on input (an empty one has none): taken from them after the loop, not observed
+        # a second time.  (Lines the loop hands to the slow path are observed there, both ways.)
+        mirror = (observe == "chunk" and not steps and fmt is None and self.sink.collect
+                  and not self.sink.selects)
+        if (loop is None or loop.observe != observe or loop.changes != changes
+                or loop.observe_written == mirror):  # (the same for every file of a run)
             from kelora.run.fastloop import build_loop
 
             keys: frozenset | None = frozenset()
@@ -490,7 +497,7 @@ class InputLoop:
                 used = getattr(getattr(fn, "program", None), "event_reads", None)
                 keys = None if used is None or keys is None else keys | used
             loop = self.lean_loop = build_loop(steps, writes=fmt is not None, observe=observe, changes=changes,
-                                               keys=keys)
+                                               keys=keys, observe_written=not mirror)
         observe_out = None
         if gate is not None:  # (a gate for --ts-field/--ts-format alone, without stats: nothing out)
             observe_out = self.sink.output_observer(self.event_time) or _ignore
@@ -515,6 +522,8 @@ class InputLoop:
                 close = getattr(type(observer), "close", None)
                 if close is not None:
                     close(observer)
+            if mirror:
+                self.stats.mirror_output()
             if stop is not None:
                 raise stop
 
