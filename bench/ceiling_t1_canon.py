@@ -22,6 +22,16 @@ def order_for(keys):
     return None if order == list(keys) else order
 
 
+def canonical(o, cache):
+    """*o* in canonical key order (*cache*: key tuple -> reorder list, or None when in order)."""
+    shape = tuple(o)
+    try:
+        order = cache[shape]
+    except KeyError:
+        order = cache[shape] = order_for(shape)
+    return o if order is None else {k: o[k] for k in order}
+
+
 def main():
     out = sys.stdout.buffer.write
     cache = {}
@@ -29,14 +39,7 @@ def main():
         for line in f:
             o = loads(line)
             if o["status"] >= 500:
-                shape = tuple(o)
-                try:
-                    order = cache[shape]
-                except KeyError:
-                    order = cache[shape] = order_for(shape)
-                if order is not None:
-                    o = {k: o[k] for k in order}
-                out(dumps(o, option=NL))
+                out(dumps(canonical(o, cache), option=NL))
 
 
 if __name__ == "__main__":

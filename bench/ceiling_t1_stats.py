@@ -21,7 +21,7 @@ from operator import itemgetter
 
 from orjson import OPT_APPEND_NEWLINE as NL, dumps, loads
 
-from ceiling_t1_canon import order_for
+from ceiling_t1_canon import canonical
 
 
 def main():
@@ -51,14 +51,7 @@ def main():
                         lo_out = ts
                     if ts > hi_out:
                         hi_out = ts
-                    shape = tuple(o)
-                    try:
-                        order = cache[shape]
-                    except KeyError:
-                        order = cache[shape] = order_for(shape)
-                    if order is not None:
-                        o = {k: o[k] for k in order}
-                    out(dumps(o, option=NL))
+                    out(dumps(canonical(o, cache), option=NL))
                     written += 1
     sys.stderr.write(report(lines, written, (lo, hi), (lo_out, hi_out), keys, levels, keys_out, levels_out))
 
