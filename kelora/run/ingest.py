@@ -375,7 +375,7 @@ class InputLoop:
         # One Scope for every event when no stage can keep a reference to it (closures and
         # function pointers capture their scope): saves building one per event.
         shared = Scope(None, None, ctx, {}) if self.scope_reusable else None
-        if shared is not None and not general and (writer is not None or self.sink.counts_only(observing=True)):
+        if shared is not None and not general and (writer is not None or self.sink.counts_only):
             from kelora.run.fastloop import lean_steps
 
             lean = lean_steps(fns)
@@ -499,7 +499,7 @@ class InputLoop:
             loop = self.lean_loop = build_loop(steps, writes=fmt is not None, observe=observe, changes=changes,
                                                keys=keys, observe_written=not mirror)
         observe_out = None
-        if gate is not None:  # (a gate for --ts-field/--ts-format alone, without stats: nothing out)
+        if gate is not None and not mirror:  # (a gate for --ts-field/--ts-format alone, without stats: nothing out)
             observe_out = self.sink.output_observer(self.event_time) or _ignore
         max_bytes = self.config.max_line_bytes
         tally: list = []

@@ -168,14 +168,13 @@ class OutputSink:
 
         return ChunkObserver(stats, event_time, output=True)
 
-    def counts_only(self, observing: bool = False) -> bool:
+    @property
+    def counts_only(self) -> bool:
         """Whether :meth:`emit` would only count each event (output suppressed, e.g. by ``-m`` or
         ``--stats``, with nothing selected or scanned on the way): written when not empty, else
-        filtered.  A caller's own loop may then count instead of calling it; *observing*: the
-        caller also hands the events it counts as written to :meth:`output_observer`'s function
-        (stats), as for :meth:`fast_writer`."""
-        return (self.suppressed and self.take is None and (observing or not self.collect) and not self.selects
-                and self.scan is None)
+        filtered.  A caller's own loop may then count instead of calling it, and with stats hand
+        the events it counts as written to :meth:`output_observer`'s function."""
+        return self.suppressed and self.take is None and not self.selects and self.scan is None
 
     def write_error(self, exc: OSError) -> None:
         """Raise what a failed event write means (BrokenPipeError passes through as is)."""
