@@ -91,28 +91,34 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt as intr:  # outside the pipeline's own handler (e.g. while compiling)
         code = ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
     except Exception as exc:  # a bug: one line instead of a traceback, exit 134 like Kelora's panic
-        intr = _interrupt_inside(exc)
-        if intr is not None:
-            code = ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
-        else:
-            if os.environ.get("KELORA_DEBUG"):
-                raise
-            from kelora.escape import escape_diag
-
-            missing = _missing_dependency(exc)
-            if missing:  # (an installation problem, not a bug: say what to install)
-                text = (f"kelora: cannot run: the Python package {missing!r} is not installed. Hint: install "
-                        "kelora with its dependencies (pip install kelora, or make install in a checkout)")
-            else:
-                text = (f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in kelora; please "
-                        "report it with the command line; KELORA_DEBUG=1 shows the traceback)")
-            sys.stderr.write(escape_diag(text) + "\n")
-            code = ExitStatus.INTERNAL
+        if os.environ.get("KELORA_DEBUG") and _interrupt_inside(exc) is None:
+            raise
+        code = unexpected_error(exc, sys.stderr)
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):
         code = _broken_pipe()
     sys.exit(int(code))
+
+
+def unexpected_error(exc: Exception, stderr) -> int:
+    """The exit code for an exception no handler expected, reported on *stderr* in one line (no
+    traceback): a signal that came inside it ends as the signal; else exit 134, like Kelora's
+    panic, naming a missing dependency rather than calling it a bug."""
+    intr = _interrupt_inside(exc)
+    if intr is not None:
+        return ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
+    from kelora.escape import escape_diag
+
+    missing = _missing_dependency(exc)
+    if missing:  # (an installation problem, not a bug: say what to install)
+        text = (f"kelora: cannot run: the Python package {missing!r} is not installed. Hint: install "
+                "kelora with its dependencies (pip install kelora, or make install in a checkout)")
+    else:
+        text = (f"kelora: internal error: {type(exc).__name__}: {exc} (this is a bug in kelora; please "
+                "report it with the command line; KELORA_DEBUG=1 shows the traceback)")
+    stderr.write(escape_diag(text) + "\n")
+    return ExitStatus.INTERNAL
 
 
 def _missing_dependency(exc: BaseException) -> str | None:
@@ -229,18 +235,20 @@ def run_command(args: list[str], env=None) -> int:
         env.stdout.write(f"kelora {__version__}\n".encode())
         return ExitStatus.OK
     try:
-        if not args or "--interactive" in args or "--no-history" in args:
+        # the words given as options (a script or key list that looks like one is not)
+        given = config_file_words(args)
+        if not args or "--interactive" in given or "--no-history" in given:
             from kelora.cli import interactive  # before config defaults could fill an empty command line
 
-            if interactive.wanted(args, env):
+            if interactive.wanted(given, env):
                 return interactive.run(args, env)
         if any(a in ("--help-functions", "--help-rhai", "--help-time", "--help-multiline")
-               or a.startswith("--help-functions=") for a in args):
-            return _help_topics(args, env)
-        if "--help" in args or any(a.startswith("--help=") for a in args):
+               or a.startswith("--help-functions=") for a in given if a):
+            return _help_topics(given, env)
+        if "--help" in given or any(a.startswith("--help=") for a in given if a):
             from kelora.cli import helpsearch
 
-            word = helpsearch.keyword(args)
+            word = helpsearch.keyword(given)
             if word is not None:  # Kelora's `--help KEYWORD` search
                 env.stdout.write(helpsearch.render(word).encode())
                 return ExitStatus.OK
@@ -275,7 +283,15 @@ def _print_error(env, err: KeloraError) -> None:
     env.stderr.flush()
 
 
-def _help_topics(args: list[str], env) -> int:
+def config_file_words(args: list[str]) -> list[str | None]:
+    """``config_file.option_words`` of *args* for kelora's own options."""
+    from kelora.cli import config_file
+    from kelora.cli.flags import build_command
+
+    return config_file.option_words(args, option_table(build_command()))
+
+
+def _help_topics(args: list[str | None], env) -> int:
     from kelora.cli import docs
 
     if "--help-time" in args or "--help-multiline" in args:
@@ -291,7 +307,8 @@ def _help_topics(args: list[str], env) -> int:
                 word = a.split("=", 1)[1] or None
                 break
             if a == "--help-functions":
-                word = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else None
+                after = args[i + 1] if i + 1 < len(args) else None
+                word = after if after and not after.startswith("-") else None
                 break
         text = docs.functions_help(word)  # (no match: Kelora's message, exit 0)
     env.stdout.write(text.encode())
@@ -349,11 +366,11 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
     command = build_command()
     options = option_table(command)
     protected = fileguard.file_ids(fileguard.secret_file_paths(env.secrets, None), str(env.cwd))
-    head = args[: args.index("--")] if "--" in args else args
-    if "--trust-config" in head:
+    given = config_file.option_words(args, options)  # (a value that looks like an option is not one)
+    if "--trust-config" in given:
         env.stdout.write(config_file.trust(env.environ, env.cwd, options, protected).encode())
         return None, {"exit": 0}  # type: ignore[return-value]
-    data = config_file.load(args, env.environ, env.cwd, protected)
+    data = config_file.load(args, env.environ, env.cwd, protected, options)
     if data.secret_file:
         protected = protected | fileguard.file_ids([data.secret_file])
     data.protected = protected
@@ -361,12 +378,12 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
         try:
             config_file.check_project(data, options)
         except UsageError as err:
-            if "--show-config" not in head:
+            if "--show-config" not in given:
                 raise
             for src in data.sources:
                 if src.role == "project config":
                     src.note = f"refused: {err.message}"
-    user_flags = {opt for opt, _ in config_file.scan_words(head, options) if opt}
+    user_flags = {opt for opt, _ in config_file.scan_words(args, options) if opt}
     if data.warnings and not (user_flags & {"--silent", "--no-warnings", "--no-diagnostics", "--show-config"}
                               or env.environ.get("KELORA_NO_WARNINGS") is not None):
         for line in data.warnings:

@@ -193,17 +193,19 @@ TRUST_HINT = "run 'kelora --trust-config' here to trust it"
 
 
 def load(argv: list[str], env: Mapping[str, str], cwd: Path,
-         protected: frozenset = frozenset()) -> ConfigData:
-    """Read the config files that apply to this command line."""
+         protected: frozenset = frozenset(), options: Mapping[str, bool] | None = None) -> ConfigData:
+    """Read the config files that apply to this command line (*options*: ``option_table``, so
+    that a script, key or file name that looks like ``--config-file=...`` is not taken for it)."""
     data = ConfigData()
-    explicit = _flag_value(argv, "--config-file")
+    given = _option_values(argv, options or {})
+    explicit = given.get("--config-file")
     if explicit is not None:
-        if _flag_value(argv, "--save-alias") is not None and not os.path.lexists(explicit):
+        if given.get("--save-alias") is not None and not os.path.lexists(explicit):
             data.sources.append(Source(explicit, "--config-file", False, "does not exist yet"))
             return data  # --save-alias creates it
         parse_file(Path(explicit), data, role="--config-file", protected=protected)
         return data
-    if "--ignore-config" in _before_dashdash(argv):
+    if "--ignore-config" in given:
         data.skipped = "--ignore-config"
         return data
     if env.get("KELORA_IGNORE_CONFIG") is not None:
@@ -268,20 +270,9 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _before_dashdash(argv: list[str]) -> list[str]:
-    return argv[: argv.index("--")] if "--" in argv else argv
-
-
-def _flag_value(argv: list[str], flag: str) -> str | None:
-    value = None
-    for i, arg in enumerate(argv):
-        if arg == "--":
-            break
-        if arg == flag and i + 1 < len(argv):
-            value = argv[i + 1]
-        elif arg.startswith(flag + "="):
-            value = arg[len(flag) + 1 :]
-    return value
+def _option_values(argv: list[str], options: Mapping[str, bool]) -> dict[str, str | None]:
+    """The options given in *argv* (as click reads them) -> the last value given (None: a flag)."""
+    return {opt: val for opt, val in scan_words(argv, options) if opt is not None}
 
 
 def _split(words: str, what: str) -> list[str]:
@@ -382,6 +373,23 @@ def scan_words(words: list[str], options: Mapping[str, bool]) -> list[tuple[str 
     ``(None, word)`` for each positional argument.  ``options`` maps every option string to
     whether it takes a value; unknown options are taken as flags."""
     return [(opt, val) for opt, val, _ in scan_words_at(words, options)]
+
+
+def option_words(words: list[str], options: Mapping[str, bool]) -> list[str | None]:
+    """*words* with each option's value, and every word after a ``--`` that ends the options,
+    replaced by None: a word the checks made before click parses (``"--help" in ...``) find
+    here was given as an option or an argument, never as the value of another option (a
+    script, a key list, a file name that merely looks like ``--config-file=...``)."""
+    pairs = scan_words_at(words, options)
+    taken = {k for *_, at in pairs for k in at}
+    stop = next((i for i, w in enumerate(words) if w == "--" and i not in taken), len(words))
+    out: list[str | None] = [None] * len(words)
+    for _opt, _val, at in pairs:
+        if at[0] < stop:
+            out[at[0]] = words[at[0]]  # (an option's own word, or an argument)
+    if stop < len(words):
+        out[stop] = "--"
+    return out
 
 
 def scan_words_at(words: list[str], options: Mapping[str, bool]) -> list[tuple[str | None, str | None, list[int]]]:

@@ -9,10 +9,13 @@ Exit 0 either way.
 from __future__ import annotations
 
 
-def keyword(args: list[str]) -> str | None:
-    """The KEYWORD of `--help KEYWORD` / `--help=KEYWORD` in *args*, or None (plain --help)."""
+def keyword(args: list[str | None]) -> str | None:
+    """The KEYWORD of `--help KEYWORD` / `--help=KEYWORD` in *args* (``config_file.option_words``:
+    None for an option's value), or None (plain --help)."""
     head = args[: args.index("--")] if "--" in args else args
     for i, a in enumerate(head):
+        if a is None:
+            continue
         if a.startswith("--help="):
             return a.split("=", 1)[1] or None
         if a == "--help" and i + 1 < len(head):

@@ -255,3 +255,29 @@ def test_save_alias_into_a_trusted_project_file_keeps_it_trusted(home):
     assert res.code == 0 and "em = -k email" in (repo / ".kelora.ini").read_text()
     used = kelora(["-j", "-a", "em"], inner, home)
     assert used.code == 0 and json.loads(used.out) == {"email": "alice@example.com"}, used.err
+
+
+# ------------------------------------------------------------ a value is never taken for an option
+
+@pytest.mark.parametrize("args", [
+    ["-K", "--config-file={evil}"], ["-K", "--config-file={evil}", "--ignore-config"],
+    ["--exclude-keys=--config-file={evil}"], ["-k", "--trust-config"], ["-e", "--show-config"],
+    ["--filter", "--help"], ["-e", "--help-functions"], ["-e", "--interactive"], ["--begin", "--version"],
+])
+def test_a_script_or_key_list_that_looks_like_a_config_option_is_not_one(home, tmp_path, args):
+    """The checks made before the flags are parsed (--config-file, --ignore-config,
+    --trust-config, --help, interactive mode) read the words as click does: a value given to
+    -K/-e/--filter is a value, whatever it looks like (the Python API passes callers' texts)."""
+    repo, _ = repo_with(home)
+    evil = tmp_path / "evil.ini"
+    evil.write_text(PLANT)
+    words = [w.format(evil=evil) for w in args]
+    res = kelora(["-j", *words, "-F", "json"], repo, home)
+    assert b'"leak"' not in res.out  # (the planted defaults: not read from evil.ini nor trusted)
+    assert not (home / ".config" / "kelora" / "trusted-configs").exists()
+    assert all(line.startswith(b"{") for line in res.out.splitlines()), res.out[:300]  # no help, no version
+    assert "Config loaded" not in res.err
+    if args[0] in ("-e", "--filter", "--begin"):  # a script: compiled, and refused as one
+        assert res.code == 1 and "Pipeline error" in res.err, res.err
+    else:
+        assert res.code == 0, res.err

@@ -155,7 +155,9 @@ def _dispatch(text: str, session, env) -> None:
         return
     if words[0] == "kelora":  # pasted from a shell: the program name is implied here
         words = words[1:]
-    if "--interactive" in words:
+    from kelora.cli.app import config_file_words
+
+    if "--interactive" in config_file_words(words):
         sys.stderr.write("Error: already in interactive mode\n")
         return
     if not words:
