@@ -97,8 +97,8 @@ def __getattr__(name):
         from kelora import api
 
         return getattr(api, name)
-    if name in ("KeloraError", "UsageError", "FatalError", "ScriptError", "ScriptCompileError",
-                "ScriptRuntimeError", "InputError"):
+    if name in ("KeloraError", "UsageError", "FatalError", "ScriptError", "ScriptSyntaxError",
+                "ScriptCompileError", "ScriptRuntimeError", "InputError"):
         from kelora import errors
 
         return getattr(errors, name)

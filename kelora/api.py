@@ -14,92 +14,207 @@ CLI's (a ``KeloraError`` subclass with the same message).  Each ``process()`` ca
 scripts compiled, ``--begin`` run once, events through the stages as they are pulled, and
 ``--end`` when the input is exhausted; only then are ``metrics`` and ``stats`` available.
 
+The values given (scripts, key names) are passed as ``--option=value`` words, and ``args=`` is
+looked over before anything parses it: no value is ever taken for an option, and an option
+that would do something other than this run (write a config, print help, read files, change
+the output format) is refused before it does anything.
+
 The API never changes ``os.environ``: the secret comes from the ``secret=`` argument, or (None)
 from the environment as the command reads it, and only the keyring sees it.  Diagnostics
-(warnings, the error summary) and script ``print`` output are kept in ``diagnostics`` and
-``printed`` rather than written to the process's streams.
+(warnings, the error summary; control characters escaped as on a terminal) and script
+``print`` output are kept in ``diagnostics`` and ``printed`` rather than written to the
+process's streams.
 """
 from __future__ import annotations
 
 import io
 import os
+import sys
 from typing import Iterable, Iterator, Sequence
 
 from kelora.errors import FatalError, KeloraError, UsageError
 
-_STAGE_FLAGS = {"exec": "-e", "filter": "--filter", "assert": "--assert", "levels": "-l",
-                "exclude_levels": "-L"}
+_STAGE_FLAGS = {"exec": "--exec", "filter": "--filter", "assert": "--assert", "levels": "--levels",
+                "exclude_levels": "--exclude-levels"}
+
+# Options args= may not hold, and why (kelora.main runs any command line).
+_ELSEWHERE = "run the command line with kelora.main([...]) instead"
+_NOT_HERE = {
+    **dict.fromkeys(("-F", "--output-format", "-J", "-b", "--brief", "-o", "--output-file", "-q", "--quiet",
+                     "--silent", "-s", "--stats", "-m", "--metrics", "--freq", "--card", "--describe"),
+                    "process() yields the events themselves, as dicts"),
+    **dict.fromkeys(("--with-stats", "--with-metrics", "--metrics-file"),
+                    "read p.stats and p.metrics once the run has ended"),
+    **dict.fromkeys(("--no-input",), "process() takes the events"),
+    **dict.fromkeys(("-P", "--parallel", "--threads", "--engine", "--scheduler", "--batch-size", "--batch-timeout",
+                     "--unordered", "--insecure-transport", "-M", "--multiline", "--multiline-join", "-A",
+                     "--after-context", "-B", "--before-context", "-C", "--context", "--rotation-map", "--escrow",
+                     "--scan-pii"), "it needs the whole command-line run"),
+    **dict.fromkeys(("-h", "--help", "--help-functions", "--help-rhai", "--help-time", "--help-multiline",
+                     "-V", "--version", "--interactive", "--no-history", "--save-alias", "--show-config",
+                     "--trust-config"), "it is a command of its own, not a run"),
+    **dict.fromkeys(("--config-file", "-a", "--alias"), "a Pipeline reads no config file: give the options"),
+}
 
 
-def _texts(value) -> list[str]:
+def _texts(value, what: str) -> list[str]:
+    """One text or a sequence of texts, as a list; UsageError for anything else."""
     if value is None:
         return []
-    return [value] if isinstance(value, str) else list(value)
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, (bytes, dict)) or not hasattr(items, "__iter__"):
+        raise UsageError(f"{what}= takes a text or a list of texts, not a {type(value).__name__}")
+    items = list(items)
+    for item in items:
+        if not isinstance(item, str):
+            raise UsageError(f"{what}= takes a text or a list of texts; it holds a {type(item).__name__}")
+    return items
+
+
+def _text(value, what: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise UsageError(f"{what}= takes a text, not a {type(value).__name__}")
+    return value
+
+
+def _key_list(value, what: str) -> str:
+    names = _texts(value, what)
+    for name in names:
+        if "," in name or not name:
+            raise UsageError(f"{what}=: {name!r} is not one key name (give one name per item; "
+                             "a name cannot hold a comma, as on the command line)")
+    return ",".join(names)
+
+
+class _Secret:
+    """The ``secret=`` argument, held apart: never shown, never pickled (nor a Pipeline holding it)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a kelora.Pipeline given secret= cannot be pickled (the secret is never written "
+                        "anywhere); build the Pipeline where it runs")
+
+
+def _take_secret(secret) -> _Secret | None:
+    if secret is None:
+        return None
+    if isinstance(secret, (bytes, bytearray)):
+        # (as the environment gives undecodable bytes: the keyring encodes it back exactly)
+        secret = bytes(secret).decode("utf-8", "surrogateescape")
+    elif not isinstance(secret, str):
+        raise UsageError(f"secret= takes a text or bytes, not a {type(secret).__name__}")
+    if not secret:
+        raise UsageError("secret= must not be empty (None reads KELORA_SECRET or KELORA_SECRET_FILE)")
+    return _Secret(secret)
+
+
+def _shown(err: KeloraError) -> KeloraError:
+    """*err* with the control characters of its text escaped, as the command shows them on a
+    terminal (D18): event data reaches messages, and callers print them."""
+    from kelora.escape import escape_diag
+
+    err.report = escape_diag(str(err))
+    if err.hint:
+        err.hint = escape_diag(err.hint)
+    return err
 
 
 class Pipeline:
     """One kelora run, set up once and run with ``process()`` (each call is a new run)."""
 
     def __init__(self, exec: str | Sequence[str] | None = None, filter: str | Sequence[str] | None = None,
-                 begin: str | None = None, end: str | None = None, keys: Sequence[str] | None = None,
-                 exclude_keys: Sequence[str] | None = None, secret: str | bytes | None = None, *,
+                 begin: str | None = None, end: str | None = None, keys: str | Sequence[str] | None = None,
+                 exclude_keys: str | Sequence[str] | None = None, secret: str | bytes | None = None, *,
                  stages: Sequence[tuple[str, str]] | None = None, input_format: str = "json",
                  strict: bool = False, fail_closed: bool = False, args: Sequence[str] = ()):
         if stages is not None and (exec is not None or filter is not None):
             raise UsageError("give either stages=[...] or exec=/filter=, not both (stages keeps their order)")
-        argv = ["--ignore-config", "-f", input_format, "-F", "json", "--no-emoji"]
-        ordered = list(stages) if stages is not None else (
-            [("exec", t) for t in _texts(exec)] + [("filter", t) for t in _texts(filter)])
+        if not isinstance(input_format, str) or not input_format:
+            raise UsageError(f"input_format= takes a format name such as 'json' or 'logfmt', not {input_format!r}")
+        argv = ["--ignore-config", f"--input-format={input_format}", "--output-format=json", "--no-emoji"]
+        if stages is not None:
+            ordered = []
+            for stage in (stages if not isinstance(stages, (str, bytes)) else [stages]):
+                if not (isinstance(stage, (tuple, list)) and len(stage) == 2 and isinstance(stage[1], str)):
+                    raise UsageError(f"stages= takes (kind, script) pairs, such as ('exec', 'e.x = 1'); got {stage!r}")
+                ordered.append((stage[0], stage[1]))
+        else:
+            ordered = [("exec", t) for t in _texts(exec, "exec")] + [("filter", t) for t in _texts(filter, "filter")]
         for kind, text in ordered:
             flag = _STAGE_FLAGS.get(kind)
             if flag is None:
                 raise UsageError(f"unknown stage kind {kind!r}; use one of: {', '.join(_STAGE_FLAGS)}")
-            argv += [flag, text]
-        if begin is not None:
-            argv += ["--begin", begin]
-        if end is not None:
-            argv += ["--end", end]
+            argv.append(f"{flag}={text}")  # (attached: a script is never read as an option)
+        if _text(begin, "begin") is not None:
+            argv.append(f"--begin={begin}")
+        if _text(end, "end") is not None:
+            argv.append(f"--end={end}")
         if keys is not None:
-            argv += ["-k", ",".join(keys)]
+            argv.append(f"--keys={_key_list(keys, 'keys')}")
         if exclude_keys:
-            argv += ["-K", ",".join(exclude_keys)]
+            argv.append(f"--exclude-keys={_key_list(exclude_keys, 'exclude_keys')}")
         if strict:
             argv.append("--strict")
         if fail_closed:
             argv.append("--fail-closed")
+        if isinstance(args, (str, bytes)) or not all(isinstance(a, str) for a in args):
+            raise UsageError("args= takes a list of command-line words, such as ['--take', '10']")
+        args = list(args)
+        _refuse_options(args)
         self.argv = [*argv, *args]
-        self._secret = secret.decode() if isinstance(secret, bytes) else secret
+        self._secret = _take_secret(secret)
         self._metrics: dict | None = None
         self._stats: dict | None = None
+        self._latest = None  # the newest process() run: only it publishes its results
         self.exit_code: int | None = None
         self.diagnostics = ""
         self.printed = b""
-        config, env = self._config()  # flags and scripts are checked now, as the command
-        _Run(config, env).check()       # does before reading any input
+        try:
+            config, env = self._config()  # flags and scripts are checked now, as the command
+            _Run(config, env).check()       # does before reading any input
+        except KeloraError as err:
+            raise _shown(err) from None
+
+    def __reduce_ex__(self, protocol):
+        if self._secret is not None:
+            return self._secret.__reduce_ex__(protocol)  # (refuses)
+        return super().__reduce_ex__(protocol)
 
     # ------------------------------------------------------------------ set-up
     def _env(self):
+        from kelora.escape import EscapingStream
         from kelora.run.env import Env, isolate_secrets
 
         environ = dict(os.environ)  # a copy: the caller's environment is never changed
-        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO(), environ=environ)
+        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=EscapingStream(io.StringIO()), environ=environ)
         env = isolate_secrets(env)
         if self._secret is not None:
             from kelora.keyring import is_secret_variable
 
             secrets = {k: v for k, v in env.secrets.items() if not is_secret_variable(k)
                        or k.startswith(("KELORA_SECRET_PREVIOUS", "KELORA_ESCROW"))}
-            env.secrets = {**secrets, "KELORA_SECRET": self._secret}
+            env.secrets = {**secrets, "KELORA_SECRET": self._secret.text}
         return env
 
     def _config(self):
+        from dataclasses import replace
+
         from kelora.cli.app import parse_args
 
         env = self._env()
         config, extra = parse_args(self.argv, env)
-        if extra.get("exit") is not None:
+        if extra.get("exit") is not None:  # (args= is looked over first: not expected)
             raise UsageError(f"these options do not run a pipeline: {' '.join(self.argv)}")
-        return config, env
+        # the stats are collected to be read (p.stats), and the events come from process():
+        # no stdin, and no end-of-run hint about an empty one
+        return replace(config, keep_stats=True, no_input=True), env
 
     @property
     def metrics(self) -> dict:
@@ -118,39 +233,115 @@ class Pipeline:
     # ------------------------------------------------------------------ the run
     def process(self, events: Iterable) -> Iterator[dict]:
         """Run the stages over *events* (dicts, or lines as ``str``/``bytes`` in the
-        ``input_format``), yielding each output event as a dict as soon as it is produced."""
+        ``input_format``), yielding each output event as a dict as soon as it is produced.
+        ``metrics``, ``stats``, ``exit_code``, ``diagnostics`` and ``printed`` then belong to
+        this run (to the newest one, when several are pulled in turn)."""
+        if isinstance(events, (str, bytes, bytearray, dict)) or not hasattr(events, "__iter__"):
+            raise UsageError(f"process() takes an iterable of events (dicts) or lines, not a "
+                             f"{type(events).__name__}" + ("; wrap one line in a list" if isinstance(
+                                 events, (str, bytes, bytearray)) else ""))
         self._metrics = self._stats = None
         self.exit_code = None
-        config, env = self._config()
-        return self._run(config, env, events)
-
-    def _run(self, config, env, events) -> Iterator[dict]:
-        import orjson
-
-        run = _Run(config, env)
-        run.start()
+        self.diagnostics, self.printed = "", b""
+        self._latest = token = object()
         try:
+            config, env = self._config()
+        except KeloraError as err:
+            raise _shown(err) from None
+        return self._run(config, env, events, token)
+
+    def _run(self, config, env, events, token) -> Iterator[dict]:
+        run = _Run(config, env)
+        try:
+            run.start()
             for n, item in enumerate(events, 1):
-                if isinstance(item, str):
-                    line = item.encode("utf-8", "surrogateescape")
-                elif isinstance(item, bytes):
-                    line = item
-                elif isinstance(item, dict):
-                    try:
-                        line = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
-                    except TypeError as exc:
-                        raise UsageError(f"event {n} cannot be given to kelora: {exc}") from None
-                else:
-                    raise UsageError(f"event {n} is a {type(item).__name__}; give dicts, or lines as str/bytes")
-                yield from run.feed(line)
+                yield from run.feed(_lines(item, n))
                 if run.stopped:
                     break
             yield from run.finish()
+        except KeloraError as err:
+            raise _shown(err) from None
         finally:
-            self.diagnostics += env.stderr.getvalue()
-            self.printed += run.printed()
-        self.exit_code = run.exit_code
-        self._metrics, self._stats = run.metrics, run.stats
+            if self._latest is token:
+                self.diagnostics = env.stderr.getvalue()
+                self.printed = run.printed()
+        if self._latest is token:
+            self.exit_code = run.exit_code
+            self._metrics, self._stats = run.metrics, run.stats
+
+
+def _refuse_options(args: list[str]) -> None:
+    """UsageError for an option of *args* that a Pipeline cannot take, before any is acted on."""
+    from kelora.cli.app import option_table
+    from kelora.cli.config_file import scan_words
+    from kelora.cli.flags import build_command
+
+    for opt, value in scan_words(args, option_table(build_command())):
+        if opt is None:
+            raise UsageError(f"{value!r}: input files are not available in kelora.Pipeline (process() takes "
+                             f"the events); {_ELSEWHERE}")
+        why = _NOT_HERE.get(opt)
+        if why is not None:
+            raise UsageError(f"{opt}: not available in kelora.Pipeline ({why}); {_ELSEWHERE}")
+
+
+def _lines(item, n: int) -> list[bytes]:
+    """The input lines of one item of process(): a dict as one JSON line, a str or bytes as the
+    lines it holds (as the command would read them from a file)."""
+    if isinstance(item, dict):
+        return [_json_line(item, n)]
+    if isinstance(item, str):
+        try:
+            data = item.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate: invalid UTF-8, read as the command reads it
+            data = item.encode("utf-8", "surrogatepass")
+    elif isinstance(item, (bytes, bytearray)):
+        data = bytes(item)
+    else:
+        raise UsageError(f"event {n} is a {type(item).__name__}; give dicts, or lines as str/bytes")
+    parts = data.split(b"\n")
+    if len(parts) > 1 and parts[-1] == b"":
+        parts.pop()  # (a final newline ends the last line)
+    return [part + b"\n" for part in parts]
+
+
+def _json_line(event: dict, n: int) -> bytes:
+    """*event* as a JSON line, exactly: texts as keys only, numbers as given (integers beyond 64
+    bits too); NaN and infinities, which JSON cannot carry, are refused rather than nulled."""
+    import orjson
+
+    try:
+        line = orjson.dumps(event)
+    except TypeError as exc:
+        if "64-bit" not in str(exc) and "Recursion" not in str(exc):
+            raise UsageError(f"event {n} cannot be given to kelora: {exc}") from None
+        import json
+
+        _check_plain(event, n)
+        try:
+            return json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+                "utf-8", "surrogatepass")
+        except (TypeError, ValueError, RecursionError) as err:
+            raise UsageError(f"event {n} cannot be given to kelora: {err}") from None
+    if b"null" in line:  # (orjson writes NaN and infinities as null)
+        _check_plain(event, n)
+    return line
+
+
+def _check_plain(value, n: int, depth: int = 0) -> None:
+    """UsageError for a NaN or infinite float, or a key that is not a text, anywhere in *value*."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is float and (v != v or v in (float("inf"), float("-inf"))):
+            raise UsageError(f"event {n} holds {v!r}, which a JSON event cannot carry; give None or a text")
+        if isinstance(v, dict):
+            for k in v:
+                if not isinstance(k, str):
+                    raise UsageError(f"event {n} cannot be given to kelora: Dict key must be str (got {k!r})")
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
 
 
 class _Run:
@@ -166,18 +357,21 @@ class _Run:
         self.exit_code = 0
         self.stopped = self.exited = False  # --take reached or exit() called; exit(): no --end
         self.metrics = self.stats = None
+        self.started = 0.0
 
     def check(self) -> None:
         """Compile the scripts (a ScriptError, a KeloraError, with the CLI's message) and refuse
-        the options that need the whole command-line run."""
+        the options that need the whole command-line run; then what the command checks before
+        reading (the -f spec)."""
         from kelora.errors import ScriptError
+        from kelora.formats import make_input_parser
 
         pipe = self.pipe
         c = pipe.config
         try:
             pipe.compile()
         except ScriptError as err:  # str(err): the CLI's message (what, where, the line, a caret, a hint)
-            err.message = f"Pipeline error: {err.render()}"
+            err.report = f"Pipeline error: {err.render()}"
             raise
         whole_run = [flag for flag, used in (
             ("--parallel", c.parallel), ("-o", c.output_file), ("-M", c.multiline is not None),
@@ -185,12 +379,15 @@ class _Run:
             ("--escrow", c.escrow), ("--scan-pii", c.scan_pii), ("reveal()", "reveal" in pipe.called_functions),
         ) if used]
         if whole_run:
-            raise UsageError(f"{', '.join(whole_run)}: not available in Pipeline.process(); "
-                             "run the command line with kelora.main([...]) instead")
+            raise UsageError(f"{', '.join(whole_run)}: not available in Pipeline.process(); {_ELSEWHERE}")
+        make_input_parser(c.input_format, strict=c.strict, cols_sep=c.cols_sep)
 
     def start(self) -> None:
+        import time
+
         pipe = self.pipe
         self.check()
+        self.started = time.perf_counter()
         pipe.sink = pipe.make_sink()
         pipe.sink.open(in_memory=True)
         pipe.sink.redirect(self.out, self.print_out, pipe.stats)
@@ -208,32 +405,49 @@ class _Run:
         except StageFailed as fail:  # --strict
             raise FatalError(f"Pipeline error: {fail.message}") from None
         except ExitRequest as req:  # exit(code): the run ends here, without --end
+            if req.message:
+                self.env.stderr.write(req.message + "\n")
             self.exit_code = req.code
             self.stopped = self.exited = True
 
-    def feed(self, line: bytes) -> list[dict]:
-        """Run one input line; the events it produced (none once the run has stopped)."""
+    def feed(self, lines: list[bytes]) -> list[dict]:
+        """Run input lines; the events they produced (none once the run has stopped)."""
         from kelora.run.batch import Lines
 
         if self.stopped:
             return []
         pipe = self.pipe
-        pipe.current_source = source = Lines([line + b"\n"], None)
+        pipe.current_source = source = Lines(lines, None)
         self._run(lambda: pipe.read_stream(source))
         return self._take()
 
     def _take(self) -> list[dict]:
         import orjson
 
+        from kelora.formats.exactjson import DIGITS, RUN, exact
+
         data = self.out.getvalue()
         if not data:
             return []
         self.out.seek(0)
         self.out.truncate()
-        return [orjson.loads(line) for line in data.splitlines()]
+        events = []
+        for line in data.splitlines():
+            try:
+                event = orjson.loads(line)
+            except orjson.JSONDecodeError:  # (nested deeper than orjson reads)
+                import json
+
+                event = json.loads(line)
+            else:
+                if RUN in line.translate(DIGITS):  # an integer beyond 64 bits: read exactly
+                    event = exact(line, event)
+            events.append(event)
+        return events
 
     def finish(self) -> list[dict]:
         import json
+        import time
 
         from kelora.metrics.render import render
         from kelora.report.messages import stats_json
@@ -242,8 +456,13 @@ class _Run:
         if not self.exited:
             self._run(pipe.run_end)
         events = self._take()
+        stats = pipe.stats
+        stats.elapsed = time.perf_counter() - self.started
+        stats.files_processed = stats.files_processed or 1  # (the iterable, as the command counts stdin)
+        if not self.exited:
+            pipe.write_diagnostics()  # the error summary and hints, into diagnostics
         self.metrics = json.loads(render(pipe.ctx.metrics, "json") or "{}")
-        self.stats = json.loads(stats_json(pipe.stats))
+        self.stats = json.loads(stats_json(stats))
         if self.exit_code == 0:
             self.exit_code = int(pipe.exit_code())
         return events
@@ -252,22 +471,63 @@ class _Run:
         return self.print_out.getvalue()
 
 
+def _process_env():
+    """The process's streams as the command uses them, also where stdout has no file descriptor
+    (a notebook, ``contextlib.redirect_stdout``, a test's capture): then through ``sys.stdout``."""
+    from kelora.run.env import Env
+
+    try:
+        return Env.from_process()
+    except (io.UnsupportedOperation, AttributeError, ValueError, OSError):
+        from kelora.secretenv import held_secrets
+
+        from pathlib import Path
+
+        stdin = getattr(sys.stdin, "buffer", None) or io.BytesIO()
+        out = getattr(sys.stdout, "buffer", None) or _TextOut(sys.stdout)
+        return Env(stdin=stdin, stdout=out, stderr=sys.stderr, environ=os.environ, cwd=Path.cwd(),
+                   secrets=held_secrets())
+
+
+class _TextOut:
+    """A byte stream over a text one (the command writes UTF-8 bytes)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def write(self, data: bytes) -> int:
+        self.text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self.text.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
 def main(argv: Sequence[str]) -> int:
     """Run a kelora command line in this process (the real stdin/stdout/stderr) and return its
-    exit code, as the ``kelora`` command would exit.  ``os.environ`` is left as it is."""
-    from kelora.cli.app import run_command
-    from kelora.run.env import Env
+    exit code, as the ``kelora`` command would exit.  ``os.environ`` is left as it is; nothing
+    is raised (an unexpected error is reported in one line, exit 134, as by the command)."""
+    from kelora.cli.app import run_command, unexpected_error
     from kelora.status import ExitStatus
 
-    env = Env.from_process()
+    if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
+        raise UsageError("kelora.main() takes a list of command-line words, such as ['-j', 'app.log']")
     try:
+        env = _process_env()
         code = run_command(list(argv), env)
     except BrokenPipeError:
         code = ExitStatus.BROKEN_PIPE
     except KeyboardInterrupt:
         code = ExitStatus.SIGINT
+    except Exception as exc:  # a bug: reported as the command reports it
+        code = unexpected_error(exc, sys.stderr)
+        env = None
     try:
-        env.stdout.flush()
+        if env is not None:
+            env.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):
         code = ExitStatus.BROKEN_PIPE
     return int(code)

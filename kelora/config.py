@@ -81,6 +81,7 @@ class Config:
     # stats / metrics
     stats: str | None = None  # None | "table" | "json"
     with_stats: bool = False
+    keep_stats: bool = False  # the stats are collected for a caller who reads them (kelora.api), not printed
     metrics: str | None = None  # None | "auto" | "short" | "full" | "tsv" | "json"
     with_metrics: bool = False
     metrics_file: str | None = None
@@ -116,6 +117,11 @@ class Config:
         """Whether the run compiles any script (without one, the language is never imported)."""
         return (self.begin is not None or self.end is not None
                 or any(st.kind not in ("levels", "exclude_levels") for st in self.stages))
+
+    @property
+    def collects_stats(self) -> bool:
+        """Whether the run observes what the stats show (keys, levels, time spans)."""
+        return self.stats is not None or self.with_stats or self.keep_stats
 
     @property
     def time_window(self) -> bool:

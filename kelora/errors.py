@@ -43,13 +43,17 @@ class Source:
 class KeloraError(Exception):
     """Base of every error kelora reports to the user."""
 
+    # the whole text the command line prints for it, where that is more than the message (the
+    # Python API's script errors: the located report; kelora.api), else None
+    report: str | None = None
+
     def __init__(self, message: str, *, hint: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message
+        return self.message if self.report is None else self.report
 
 
 class UsageError(KeloraError):

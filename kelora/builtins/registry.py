@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import threading
 import types
 import typing
 from dataclasses import dataclass
@@ -325,23 +326,33 @@ class _Pending:
 
 REGISTRY: dict[str, Builtin] = _Registry()
 _LOADED = False  # have the builtin modules been imported (and registered their functions)?
+_LOADING = False  # ... are they being imported (by the thread holding _LOAD_LOCK)?
+_LOAD_LOCK = threading.RLock()
 
 
 def _load_modules() -> None:
     """Import every module of the package once, on the first lookup: a script that calls no
-    function (``--filter 'e.status >= 500'``) never pays for the ~25 modules (~25 ms)."""
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True  # first: the modules' decorators look names up while registering
-    import importlib
-    import pkgutil
+    function (``--filter 'e.status >= 500'``) never pays for the ~25 modules (~25 ms).
+    Another thread's lookup waits until every module is in (programs compiling scripts in
+    threads through the Python API); the loading thread's own lookups, made by the modules'
+    decorators while registering, go on with what is registered so far."""
+    global _LOADED, _LOADING
+    with _LOAD_LOCK:
+        if _LOADED or _LOADING:
+            return
+        _LOADING = True
+        try:
+            import importlib
+            import pkgutil
 
-    import kelora.builtins as package
+            import kelora.builtins as package
 
-    for mod in pkgutil.iter_modules(package.__path__):
-        if mod.name != "registry" and not mod.name.startswith("_"):
-            importlib.import_module(f"{package.__name__}.{mod.name}")
+            for mod in pkgutil.iter_modules(package.__path__):
+                if mod.name != "registry" and not mod.name.startswith("_"):
+                    importlib.import_module(f"{package.__name__}.{mod.name}")
+            _LOADED = True  # (only once all are in: a failed import is retried by the next lookup)
+        finally:
+            _LOADING = False
 
 
 def _type_info(annotation: object) -> tuple[frozenset[type] | None, str]:

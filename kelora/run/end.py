@@ -38,6 +38,14 @@ class RunEnd:
             self._write_hints()
         self._detection_warning()
 
+    def write_diagnostics(self) -> None:
+        """What a run that is not stopped early prints after its metrics and stats: the error
+        summary, the end-of-run hints and the detection warning (the Python API, whose metrics
+        and stats are read rather than printed, calls it alone)."""
+        self._write_summary()
+        self._write_hints()
+        self._detection_warning()
+
     def _detection_warning(self) -> None:
         """Kelora's warning when an auto-detected format (not ``line``) failed on many lines:
         at least 10 parse errors and a third of the lines, or no event at all after 3."""

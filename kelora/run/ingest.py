@@ -163,7 +163,7 @@ class InputLoop:
         ignore_re = re.compile(c.ignore_lines).search if c.ignore_lines else None
         auto = c.input_format in AUTO_FORMATS
         needs_meta = self.needs_meta
-        collect = c.stats is not None or c.with_stats
+        collect = c.collects_stats
         ws = WHITESPACE
         meta_name = src.meta_name
         deliver = self._deliver

@@ -188,7 +188,7 @@ class MultilineInput:
         chunker = Chunker(c.multiline)
         record = self._record
         meta_name = src.meta_name
-        gate = self._input_gate(c.stats is not None or c.with_stats)
+        gate = self._input_gate(c.collects_stats)
         stop = False
         for raw in src.lines:  # (mirrors InputLoop.read_stream; lines of bounded length)
             self.line_num += 1

@@ -72,7 +72,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.lean_loop = None
         self.fast_gate = None  # the JSON fast loop's input observer (its slow lines use it too)
         self.assert_render = None
-        if (config.stats is not None or config.with_stats or config.time_window or config.normalize_ts
+        if (config.collects_stats or config.time_window or config.normalize_ts
                 or config.ts_field or config.ts_format):
             from kelora.timestamps import event_time
 

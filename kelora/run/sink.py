@@ -24,7 +24,7 @@ class OutputSink:
         self.config = config
         self.env = env
         self.stats = stats
-        self.collect = config.stats is not None or config.with_stats
+        self.collect = config.collects_stats
         self.suppressed = config.quiet or config.silent or config.data_only or config.output_format == "none"
         self.formatter = make_formatter(
             "json" if config.output_format == "none" else config.output_format,

@@ -195,3 +195,157 @@ def test_main_runs_a_command_line_and_returns_its_exit_code(tmp_path):
     assert code == 10
     assert out.read_text() == '{"a":2}\n'
     assert kelora.main(["--ignore-config", "-j", str(tmp_path / "missing.jsonl")]) == 1
+
+
+# ---------------------------------------------------------------------- hostile and odd callers
+def test_a_value_is_never_taken_for_an_option_and_args_that_are_not_a_run_do_nothing(tmp_path, monkeypatch, capfd):
+    """Callers pass their users' texts (a filter, a column list): none becomes an option, and an
+    option in args= that would do something besides the run is refused before it acts."""
+    home = tmp_path / "home"
+    (home / "proj" / ".git").mkdir(parents=True)
+    (home / "proj" / ".kelora.ini").write_text("defaults = -e 'e.planted = 1'\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.chdir(home / "proj")
+    evil = tmp_path / "evil.ini"
+    evil.write_text("defaults = --filter 'e.a > 0' -e 'e.planted = 1'\n")
+    p = kelora.Pipeline(exclude_keys=[f"--config-file={evil}"])
+    assert list(p.process([{"a": 1}, {"a": -1}])) == [{"a": 1}, {"a": -1}]
+    with pytest.raises(kelora.ScriptError):
+        kelora.Pipeline(filter=f"--config-file={evil}")
+    with pytest.raises(kelora.ScriptError):
+        kelora.Pipeline(filter="--trust-config")
+    for args in (["--save-alias", "zz"], ["--trust-config"], ["--help"], ["--version"], ["--show-config"],
+                 ["--config-file", str(evil)], ["-F", "logfmt"], ["-m"], ["--stats=json"], ["-q"],
+                 ["--metrics-file", str(tmp_path / "m.json")], ["app.log"], ["--no-input"], ["--parallel"]):
+        with pytest.raises(kelora.UsageError, match="not available in kelora.Pipeline"):
+            kelora.Pipeline(exec="e.a = 1", args=args)
+    assert not (home / ".config").exists()  # no alias saved, nothing trusted
+    assert not (tmp_path / "m.json").exists()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # (no help, no version on the process's streams)
+
+
+def test_main_runs_where_stdout_has_no_file_descriptor_and_reports_a_bug_in_one_line(monkeypatch, capsys):
+    import contextlib
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):  # (a notebook's stdout has no fileno either)
+        assert kelora.main(["--version"]) == 0
+    assert buf.getvalue() == f"kelora {kelora.__version__}\n"
+    import kelora.cli.app as app
+
+    def broken(args, env):
+        raise RuntimeError("planted")
+    monkeypatch.setattr(app, "run_command", broken)
+    monkeypatch.delenv("KELORA_DEBUG", raising=False)
+    assert kelora.main(["-j"]) == 134
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: planted" in err and "Traceback" not in err
+
+
+def test_values_cross_the_dict_boundary_exactly_or_are_refused():
+    p = kelora.Pipeline()
+    assert list(p.process(['{"n": 18446744073709551616}'])) == [{"n": 18446744073709551616}]
+    assert list(p.process([{"n": 2 ** 70, "m": [-(2 ** 80)]}])) == [{"n": 2 ** 70, "m": [-(2 ** 80)]}]
+    assert list(p.process([{"a": None, "b": [None]}])) == [{"a": None, "b": [None]}]
+    for bad in ({"f": float("nan")}, {"f": [float("inf")]}, {1: "a", "1": "b"}, {"n": 2 ** 70, "k": {2: 1}}):
+        with pytest.raises(kelora.UsageError, match="event 1"):
+            list(p.process([bad]))
+
+
+def test_stats_equal_the_cli_and_diagnostics_hold_what_the_cli_prints_at_the_end():
+    lines = [b'{"timestamp":"2024-01-01T00:00:00Z","level":"INFO","a":1}',
+             b'{"timestamp":"2024-01-01T00:05:00Z","level":"ERROR","a":0,"b":2}', b"not json"]
+    env = Env.for_test(b"\n".join(lines) + b"\n")
+    run_command(["--ignore-config", "-j", "--filter", "e.a > 0", "--stats=json"], env)
+    expected = json.loads(env.stdout.getvalue() or env.stderr.getvalue().split("\n", 1)[1])
+    p = kelora.Pipeline(filter="e.a > 0")
+    list(p.process(lines))
+    got = p.stats
+    for doc in (expected, got):
+        doc.pop("throughput")
+    assert got == expected
+    # the end-of-run summary, and exit()'s message
+    p = kelora.Pipeline(filter="e.nope.foo > 1")
+    list(p.process([{"x": 1}, {"x": 2}]))
+    env = Env.for_test(b'{"x":1}\n{"x":2}\n')
+    assert run_command(["--ignore-config", "-j", "--filter", "e.nope.foo > 1", "-F", "json"], env) == p.exit_code == 1
+    assert p.diagnostics == env.stderr.getvalue() and "Filter errors: 2 total" in p.diagnostics
+    p = kelora.Pipeline(exec='exit(3, "stopping here")')
+    assert list(p.process([{"x": 1}])) == [] and p.exit_code == 3 and p.diagnostics == "stopping here\n"
+
+
+def test_control_characters_of_the_data_are_escaped_in_diagnostics_and_errors():
+    p = kelora.Pipeline(exec="throw e.m", args=["-v"])
+    list(p.process([{"m": "\x1b]0;pwned\x07"}]))
+    assert "\x1b" not in p.diagnostics and "\\u{1b}]0;pwned" in p.diagnostics
+    with pytest.raises(kelora.FatalError) as err:
+        list(kelora.Pipeline(exec="throw e.m", strict=True).process([{"m": "\x1b]0;pwned\x07"}]))
+    assert "\x1b" not in str(err.value) and "\\u{1b}" in str(err.value)
+
+
+def test_pipelines_built_in_threads_at_once_all_compile():
+    # (a fresh interpreter: the builtins are loaded on the first lookup, by whichever thread)
+    code = ("import kelora, threading\nerrs = []\n"
+            "def w():\n    try: kelora.Pipeline(exec='track_inc(\"n\"); e.x = to_int(e.a)')\n"
+            "    except Exception as e: errs.append(str(e))\n"
+            "ts = [threading.Thread(target=w) for _ in range(6)]\n[t.start() for t in ts]\n[t.join() for t in ts]\n"
+            "print(len(errs))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout == "0\n", proc.stderr
+
+
+def test_the_secret_argument_is_checked_kept_out_of_pickles_and_bytes_work_as_the_environment_gives_them():
+    import pickle
+
+    raw = b"\xff\xfe-a-binary-secret-0123456789"
+    script = 'e.t = pseudonym(e.u, "users")'
+    env = Env.for_test(b'{"u":"ann"}\n', environ={"KELORA_SECRET": raw.decode("utf-8", "surrogateescape")})
+    run_command(["--ignore-config", "-j", "-e", script, "-F", "json"], env)
+    got = list(kelora.Pipeline(exec=script, secret=raw).process([{"u": "ann"}]))
+    assert got == [json.loads(env.stdout.getvalue())]
+    p = kelora.Pipeline(exec=script, secret=SECRET)
+    with pytest.raises(TypeError) as err:
+        pickle.dumps(p)
+    assert SECRET not in str(err.value) and SECRET not in repr(vars(p))
+    for bad in ("", 12345):
+        with pytest.raises(kelora.UsageError) as err:
+            kelora.Pipeline(exec=script, secret=bad)
+        assert "KELORA_SECRET must" not in str(err.value)
+    pickle.loads(pickle.dumps(kelora.Pipeline(exec="e.a = 1")))  # (without a secret: fine)
+
+
+def test_arguments_and_items_are_checked_and_each_run_has_its_own_results():
+    assert list(kelora.Pipeline(keys="msg").process([{"msg": 1, "m": 2}])) == [{"msg": 1}]
+    assert list(kelora.Pipeline(exclude_keys="msg").process([{"msg": 1, "m": 2}])) == [{"m": 2}]
+    for kw in ({"keys": ["a,b"]}, {"exec": 5}, {"stages": [("exec",)]}, {"args": "-q"}, {"begin": ["x"]},
+               {"input_format": None}, {"input_format": "yaml"}):
+        with pytest.raises(kelora.UsageError):
+            kelora.Pipeline(**kw)
+    p = kelora.Pipeline(input_format="logfmt")
+    assert list(p.process(["a=1\nb=2\n", b"c=3\r\n"])) == [{"a": 1}, {"b": 2}, {"c": 3}]
+    for items in ('{"a":1}', b"{}", None, 5):
+        with pytest.raises(kelora.UsageError):
+            p.process(items)
+    out = list(kelora.Pipeline().process(['{"a":"\ud800"}']))  # (a lone surrogate: invalid UTF-8, as read)
+    assert len(out) == 1 and "\ufffd" in out[0]["a"]
+    p = kelora.Pipeline(exec="print(e.a)")
+    list(p.process([{"a": 1}]))
+    list(p.process([{"a": 2}]))
+    assert p.printed == b"2\n"
+    first = p.process([{"a": 3}])
+    next(first)
+    list(p.process([{"a": 4}, {"a": 5}]))
+    list(first)  # (an older run ending later does not replace the newer one's results)
+    assert p.printed == b"4\n5\n" and p.stats["events"]["created"] == 2
+
+
+def test_script_errors_keep_their_own_render_and_every_error_class_is_exported():
+    with pytest.raises(kelora.ScriptSyntaxError) as err:
+        kelora.Pipeline(exec="e.x = ")
+    assert str(err.value).startswith("Pipeline error: exec script syntax error")
+    assert err.value.render().startswith("exec script syntax error")
+    for name in ("KeloraError", "UsageError", "FatalError", "ScriptError", "ScriptSyntaxError",
+                 "ScriptCompileError", "ScriptRuntimeError", "InputError"):
+        assert issubclass(getattr(kelora, name), kelora.KeloraError)
