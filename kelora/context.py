@@ -22,10 +22,13 @@ class Diagnostics:
         print_fn: Callable[[str], None] | None = None,
         eprint_fn: Callable[[str], None] | None = None,
         warn_fn: Callable[[str], None] | None = None,
+        warn_once_fn: Callable[[str, str], None] | None = None,
     ):
         self.print = print_fn or (lambda s: None)
         self.eprint = eprint_fn or (lambda s: None)
         self._warn = warn_fn or (lambda s: None)
+        # (key, message): a parallel worker's reporter marks these for the driver (Reporter.warning_once)
+        self._warn_once = warn_once_fn or (lambda key, message: self._warn(message))
         self._seen: set[str] = set()
 
     def warn(self, message: str) -> None:
@@ -34,7 +37,19 @@ class Diagnostics:
     def warn_once(self, key: str, message: str) -> None:
         if key not in self._seen:
             self._seen.add(key)
-            self._warn(message)
+            self._warn_once(key, message)
+
+    def first_time(self, key: str) -> bool:
+        """Record *key* as warned; whether it was new (a driver keeping one of each)."""
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def forget_once(self) -> None:
+        """Warn again on the next occurrence of every key (a worker starting a batch: each batch
+        reports its own first occurrences, and the driver keeps the first in input order)."""
+        self._seen.clear()
 
 
 class RunContext:

@@ -255,3 +255,72 @@ def test_csv_headers_per_file_whatever_the_spelling_of_the_format(tmp_path, spec
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout.count(b"\n") == 4 and b'"a":"b"' not in runs[0].stdout and b'"a":' in runs[0].stdout
     assert runs[1].stdout == runs[0].stdout and runs[1].returncode == 0
+
+
+# --------------------------------------------------------------------------- found by probing
+def _same(args, files=(), stdin=None, cwd=None, batches=("7", "1", "500")):
+    """The sequential run and --parallel runs with several batch sizes: stdout, stderr and exit
+    code equal (Throughput lines aside)."""
+    def run(extra):
+        proc = subprocess.run([KELORA_BIN, *map(str, files), *args, *extra], input=stdin, capture_output=True,
+                              env=clean_env(SECRET), timeout=120, cwd=cwd)
+        err = b"\n".join(line for line in proc.stderr.splitlines() if b"Throughput" not in line)
+        return proc.returncode, proc.stdout, err
+    seq = run([])
+    for batch in batches:
+        assert run(["--parallel", "--threads", "2", "--batch-size", batch]) == seq, batch
+    return seq
+
+
+def test_csv_files_of_a_detected_format_each_bring_their_header(tmp_path):
+    """-f auto choosing CSV/TSV over several files: read in one process, as with -f csv
+    (before, the second file's header was a data row under the first file's names)."""
+    (tmp_path / "a.csv").write_text("a,b,c\n1,2,3\n")
+    (tmp_path / "b.csv").write_text("x,y,z\n7,8,9\n")
+    (tmp_path / "a.tsv").write_text("\n\np\tq\n1\t2\n")
+    code, out, _ = _same(["-F", "json", "--with-stats"], [tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert out == b'{"a":"1","b":"2","c":"3"}\n{"x":"7","y":"8","z":"9"}\n'
+    _same(["-F", "json"], [tmp_path / "a.tsv", tmp_path / "a.tsv"])
+    _same(["-F", "json", "--skip-lines", "1"], ["-", tmp_path / "b.csv"], stdin=b"h1,h2\nv1,v2\nv3,v4\n")
+
+
+def test_a_failed_input_is_taken_in_its_place(tmp_path):
+    """An input that cannot be opened or read is reported when a sequential run reaches it:
+    with --strict every event before it is written first, an earlier batch's stop keeps it
+    from being reported at all (before, the parent raised at once and killed the workers)."""
+    import gzip
+
+    j = tmp_path / "j.jsonl"
+    j.write_text("".join(f'{{"i":{i}}}\n' for i in range(3000)))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('not json\n{"a":1}\n')
+    trunc = tmp_path / "t.gz"
+    trunc.write_bytes(gzip.compress(j.read_bytes())[:300])
+    missing = tmp_path / "missing.jsonl"
+    code, out, err = _same(["-j", "--strict", "-F", "json"], [j, missing])
+    assert code == 1 and out.count(b"\n") == 3000 and err.count(b"missing.jsonl") == 1
+    _same(["-j", "-F", "json", "--with-stats"], [j, missing, j])
+    _same(["-j", "--strict", "--with-stats", "-F", "json"], [j, trunc])
+    _same(["-j", "--with-stats", "-F", "json"], [j, trunc, j])
+    _same(["-j", "--strict"], [bad, missing])
+    _same(["-j", "-e", "if e.i == 5 { exit(0) }", "-F", "json"], [j, missing])
+
+
+def test_stderr_comes_in_input_order_and_once_only_warnings_once(tmp_path):
+    """A batch's stderr (eprint, -v errors, --assert, warnings) is written by the parent in
+    input order; a warning given once per run is shown once, for its first occurrence in the
+    input (before: once per worker, quoting whichever batch a worker saw first), and a limit on
+    a merged metric warns as the sequential run does."""
+    n = tmp_path / "n.jsonl"
+    n.write_text("".join(f'{{"n":"{i}","i":{i}}}\n' for i in range(2000)))
+    code, _, err = _same(["-j", "-e", 'eprint("E" + e.i)', "-F", "none"], [n])
+    assert err.splitlines()[:3] == [b"E0", b"E1", b"E2"]
+    _same(["-j", "-v", "-e", "e.x = e.nope * 2", "-F", "none"], [n])
+    _same(["-j", "--assert", "e.i < 1990", "-F", "none"], [n])
+    _, _, err = _same(["-j", "-e", "e.x = e.n + 1; e.y = e.i / 7; e.z = e.n > 10", "-F", "none"], [n])
+    assert err.count(b"warning") == 3
+    _same(["-j", "-e", "emit_each([1, #{a: e.i}])", "-F", "none"], [n])
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(f'{{"n":{i}}}\n' for i in range(100_050)))
+    _, _, err = _same(["-j", "-e", 'track_unique("u", e.n)', "-q"], [many], batches=("20000",))
+    assert err.count(b"holds more than 100000") == 1

@@ -213,11 +213,7 @@ def track_unique(ctx, name: str, value: object) -> None:
             )
     m = _record(ctx, UniqueMetric, name, "track_unique", (value,))
     if m is not None and len(m.order) > UNIQUE_WARN_LIMIT:
-        ctx.diag.warn_once(
-            f"track_unique-limit:{name}",
-            f"track_unique('{name}') holds more than {UNIQUE_WARN_LIMIT} values; "
-            "consider track_cardinality for large sets",
-        )
+        ctx.diag.warn_once(*m.over_limit(name))
 
 
 @builtin("tracking", pass_context=True, pure=False, effects={"metrics"})

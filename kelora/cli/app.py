@@ -317,6 +317,9 @@ def _help_topics(args: list[str | None], env) -> int:
 
 # --------------------------------------------------------------------------- argv -> Config
 
+MAX_BATCH_TIMEOUT_MS = 2**31 - 1  # (what a wait on a pipe accepts on every platform)
+
+
 def normalize_argv(args: list[str], takes_value: set[str]) -> list[str]:
     """Rewrite bare `-s`/`--stats`/`-m`/`--metrics` (their value must be attached with '=')."""
     out: list[str] = []
@@ -709,6 +712,8 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     threads = p.get("threads") or 0
     if threads > 1000:
         raise UsageError("--threads must be at most 1000")
+    if threads < 0:
+        raise UsageError(f"invalid value '{threads}' for '--threads <THREADS>': use 0 (one per core) or more")
     batch_size = p.get("batch_size")
     if batch_size is not None and batch_size <= 0:
         raise UsageError("Batch size must be greater than 0")
@@ -718,6 +723,9 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     batch_timeout = p.get("batch_timeout")
     if batch_timeout is not None and batch_timeout < 0:
         raise UsageError("--batch-timeout must be 0 or more (milliseconds)")
+    if batch_timeout is not None and batch_timeout > MAX_BATCH_TIMEOUT_MS:
+        raise UsageError(f"--batch-timeout must be at most {MAX_BATCH_TIMEOUT_MS} (milliseconds, ~24 days); "
+                         "0 never sends a partial batch early")
     parallel = bool(p.get("parallel")) or threads > 0 or batch_size is not None or engine == "dask"
     if p.get("no_parallel"):
         parallel = False

@@ -36,11 +36,12 @@ class StageInfo:
         self.flag = flag  # "-e" / "--filter" / "-E" ... when known (for the file-name advice)
 
 
-def check_stages(stages: list[StageInfo], warn=None) -> None:
+def check_stages(stages: list[StageInfo], warn=None, warn_once=None) -> None:
     """Raise ``ScriptCompileError`` (with its source) for the first name nothing declares.
 
     With *warn* (a ``text -> None`` sink, given when warnings are on), also report the silent
-    traps that the script's shape shows (lint.py) and watch for those of run time (traps.py).
+    traps that the script's shape shows (lint.py) and watch for those of run time (traps.py),
+    through *warn_once* (``(key, text) -> None``) when given.
     """
     _check_names(stages)
     _note_private(stages)
@@ -49,7 +50,7 @@ def check_stages(stages: list[StageInfo], warn=None) -> None:
 
         for w in lint.lint(stages):
             warn(w.render())
-        traps.install(warn)
+        traps.install(warn_once or (lambda key, text: warn(text)))
 
 
 def _note_private(stages) -> None:

@@ -20,9 +20,13 @@ _GROUPS = {"==": ("==", "!="), "+": ("+",), "/": ("/",), "<": ("<",), "<=": ("<=
 _MAX_LOCATES = 20  # per (operator, types): enough to find several places, bounded per run
 
 
-def install(warn) -> None:
-    """Warn through *warn(text)* from now on (one hook per process)."""
-    seen_places: set = set()
+_SEEN_PLACES: set = set()  # the places warned about (forget() empties it)
+
+
+def install(warn_once) -> None:
+    """Warn through *warn_once(key, text)* from now on (one hook per process), once per place."""
+    seen_places = _SEEN_PLACES
+    seen_places.clear()
     tries: dict = {}
 
     def hook(op, a, b, result):
@@ -45,14 +49,14 @@ def install(warn) -> None:
             place = (source.label if source else None, node.span, "case")
             if place not in seen_places:
                 seen_places.add(place)
-                warn(text(source))
+                warn_once(f"trap:{place!r}", text(source))
             return
         place = (source.label if source else None, node.span if node is not None else None, op)
         if place in seen_places:
             return
         seen_places.add(place)
         tries[key] = n + 1
-        warn(_render(op, a, b, result, source, node))
+        warn_once(f"trap:{place!r}", _render(op, a, b, result, source, node))
 
     ops.TRAP_HOOK = hook
 
@@ -69,6 +73,11 @@ def _numeric_text(v) -> bool:
 
 def uninstall() -> None:
     ops.TRAP_HOOK = None
+
+
+def forget() -> None:
+    """Warn again about every place (a parallel worker starting a batch; see Diagnostics.forget_once)."""
+    _SEEN_PLACES.clear()
 
 
 class _Ev:

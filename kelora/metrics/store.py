@@ -188,6 +188,14 @@ class UniqueMetric(Metric):
             seen.add(k)
             self.order.append(v)
 
+    def over_limit(self, name: str) -> tuple[str, str] | None:
+        """``(once-key, warning)`` when the set has grown past ``UNIQUE_WARN_LIMIT``, else None
+        (the builtin asks per call; a parallel driver after merging a batch's values)."""
+        if len(self.order) <= UNIQUE_WARN_LIMIT:
+            return None
+        return (f"track_unique-limit:{name}", f"track_unique('{name}') holds more than {UNIQUE_WARN_LIMIT} "
+                "values; consider track_cardinality for large sets")
+
     def merge(self, other: "UniqueMetric") -> None:
         seen, order = self.seen, self.order
         key = self.key

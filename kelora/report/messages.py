@@ -30,6 +30,9 @@ def use_color(config: Config, env) -> bool:
     return env.stdout_isatty
 
 
+ONCE_OPEN, ONCE_KEY, ONCE_CLOSE = "\x00", "\x01", "\x02"  # (escaped text never holds them)
+
+
 class Reporter:
     def __init__(self, config: Config, env):
         self.config = config
@@ -85,6 +88,25 @@ class Reporter:
     def warning(self, message: str) -> None:
         if self.warnings_on:
             self.write(self.prefix["warning"] + message)
+
+    # A batch run on its own (a --parallel worker, a Dask task) marks its once-only warnings,
+    # so that the driver, which writes the batches' stderr in input order, keeps the first of
+    # each (kelora.run.batching.first_warnings).  Each batch reports its own first occurrences.
+    mark_once = False
+
+    def warning_once(self, key: str, message: str) -> None:
+        """A warning given once per run for *key* (``Diagnostics.warn_once``, traps)."""
+        if not self.warnings_on:
+            return
+        if not self.mark_once:
+            self.warning(message)
+            return
+        from kelora.escape import escape_diag, raw_stream
+
+        raw = raw_stream(self.err)
+        raw.write(ONCE_OPEN + key.encode("utf-8", "surrogatepass").hex() + ONCE_KEY)
+        self.warning(escape_diag(message))
+        raw.write(ONCE_CLOSE)
 
     def hint(self, message: str, *, survives_metrics: bool = False) -> None:
         if self.config.silent or not self.config.hints:

@@ -77,6 +77,7 @@ class BatchResult:
     failure: str | None = None
     exit_request: tuple | None = None
     write_failure: tuple | None = None
+    stderr: str = ""  # what a --parallel worker wrote to stderr in this batch (escaped already)
 
 
 SKIPPED = (0, "not written: the run was stopping")

@@ -17,6 +17,7 @@ batch.  The pipe is read through ``_IdleRaw``, which raises ``_Idle`` instead of
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import select
@@ -24,13 +25,38 @@ import signal
 import stat
 
 from kelora.formats import registry
+from kelora.report.messages import ONCE_CLOSE, ONCE_KEY, ONCE_OPEN
 from kelora.run.batch import SKIPPED, BatchResult, Range, Task
 from kelora.run.stages import StageFailed
+
+
+_ONCE_MARKED = re.compile(f"{ONCE_OPEN}([0-9a-f]*){ONCE_KEY}(.*?){ONCE_CLOSE}", re.S)
+
+
+class _OneProcess(Exception):
+    """Raised by ``Batcher._batches`` before its first task: the run is read in this process
+    (``Batcher.first_task``) from *src*, whose lines read so far are put back."""
+
+    def __init__(self, src):
+        self.src = src
 
 
 class _IdleTick:
     def __repr__(self) -> str:
         return "IDLE"
+
+
+class InputFailed:
+    """What ``Batcher._batches`` yields, in input order, for an input that could not be opened
+    or read to its end.  The driver takes it in once every earlier batch is absorbed
+    (``Batcher.input_failed``), as a sequential run reaches it: an earlier batch that stops the
+    run (--strict, exit()) keeps it from being reported, and with --strict the events before it
+    are all written."""
+
+    __slots__ = ("label", "message", "shown", "open_failure")
+
+    def __init__(self, label: str, message: str, shown: str, open_failure: bool):
+        self.label, self.message, self.shown, self.open_failure = label, message, shown, open_failure
 
 
 IDLE = _IdleTick()  # what ``Batcher._batches`` yields when a pipe was idle for --batch-timeout
@@ -115,6 +141,7 @@ class _IdleRaw(io.RawIOBase):
         self.timeout = timeout
         self.armed = False
         self.at_line_end = True
+        self.peeking = False  # detection looking ahead: take only bytes already there
 
     def readable(self) -> bool:
         return True
@@ -126,6 +153,8 @@ class _IdleRaw(io.RawIOBase):
         if self.prefix:
             data, self.prefix = self.prefix[:len(b)], self.prefix[len(b):]
         else:
+            if self.peeking and not select.select([self.fd], [], [], 0)[0]:
+                return 0  # (a peek then gives what is buffered: the first line is not held back)
             if self.armed and self.at_line_end and not select.select([self.fd], [], [], self.timeout)[0]:
                 raise _Idle
             data = os.read(self.fd, len(b))
@@ -162,14 +191,6 @@ class signals_held:
         signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
 
 
-def first_task(batches):
-    """The first ``Task`` of *batches* (None: no input), skipping idle ticks."""
-    for task in batches:
-        if task is not IDLE:
-            return task
-    return None
-
-
 class Batcher:
     """The driver's side of a parallel run of ``Pipeline`` *pipeline*: cutting and absorbing.
     Subclasses send the tasks somewhere (``read_inputs``)."""
@@ -199,12 +220,10 @@ class Batcher:
 
         p, c = self.p, self.p.config
         stats = p.stats
-        for src in p.sources():
+        self.sources = p.sources()
+        for src in self.sources:
             if isinstance(src, reader.OpenFailure):
-                stats.files_failed.append(src.path)
-                p.reporter.error(src.message)
-                if c.strict:
-                    raise StageFailed(src.message)
+                yield InputFailed(src.path, src.message, src.message + p.format_as_file_hint(src.path), True)
                 continue
             stats.files_processed += 1
             batch: list[bytes] = []
@@ -237,7 +256,22 @@ class Batcher:
                         if not raw.strip():
                             batch.append(raw)
                             continue
-                        self._prime_parser(raw, p.line_num, src)
+                        if timed is not None:
+                            timed.peeking = True
+                        try:
+                            self._prime_parser(raw, p.line_num, src)
+                        finally:
+                            if timed is not None:
+                                timed.peeking = False
+                        if self._header_per_file():
+                            # each input brings its own header, which a batch cannot carry: the
+                            # whole run is read here (as with -f csv over several files)
+                            p.parser.start_file()
+                            p.header_line = None
+                            p.line_num -= len(batch) + 1
+                            stats.files_processed -= 1
+                            src.lines = itertools.chain(batch, [raw], src.lines)
+                            raise _OneProcess(src)
                         if timed is not None:
                             timed.armed = True  # (detection has peeked at the buffered lines)
                         spans = getattr(p.parser, "records_span_lines", False)
@@ -266,15 +300,47 @@ class Batcher:
             except (OSError, EOFError, ValueError) as exc:
                 if isinstance(exc, (BrokenPipeError, UnicodeError)):
                     raise  # a closed pipe, or text that is no input's fault: not a failed read
+                if batch:  # (the lines read before the failure)
+                    yield self._task(batch, first, src)
+                    batch = []
                 message = f"Failed to read '{src.label}': {exc}"
-                stats.files_failed.append(src.label)
-                p.reporter.error(message)
-                if c.strict:
-                    raise StageFailed(message)
+                yield InputFailed(src.label, message, message, False)
             if batch:
                 yield self._task(batch, first, src)
             if c.head is not None and p.line_num >= c.head:
                 return
+
+    def _header_per_file(self) -> bool:
+        """Several inputs, in a format detected as one with a header line (-f auto chose CSV)."""
+        p = self.p
+        return len(p.config.files) > 1 and (registry.has_header(p.stats.format_name)
+                                            or getattr(p.parser, "has_header", False))
+
+    def first_task(self, batches):
+        """The first ``Task`` of *batches* (primes the parser; inputs that failed before it are
+        taken in); None when there is no input, or when the input was read here, in one process
+        (see ``_header_per_file``)."""
+        try:
+            for task in batches:
+                if type(task) is InputFailed:
+                    self.input_failed(task)
+                elif task is not IDLE:
+                    return task
+            return None
+        except _OneProcess as one:
+            self.p.read_sources(itertools.chain([one.src], self.sources))
+            return None
+
+    def input_failed(self, failed: InputFailed) -> None:
+        """Take in an input that failed, as ``InputLoop.read_sources`` does when it reaches it
+        (call once every earlier batch is absorbed)."""
+        p = self.p
+        p.stats.files_failed.append(failed.label)
+        if failed.open_failure and p.config.strict:  # (the "Pipeline error" line says it once)
+            raise StageFailed(failed.message)
+        p.reporter.error(failed.shown)
+        if p.config.strict:
+            raise StageFailed(failed.message)
 
     def _timed(self, src):
         """A pipe or socket source read with the ``--batch-timeout`` idle flush: its stream is
@@ -393,11 +459,42 @@ class Batcher:
             "metric name used by different track functions across stages: " + ", ".join(parts)
             + "; the merged value is unreliable — use a distinct name per track function")
 
+    def first_warnings(self, text: str) -> str:
+        """A batch's stderr *text* without the once-only warnings shown already: of each, the
+        first in input order is kept (``Reporter.warning_once`` marks them in a batch)."""
+        if ONCE_OPEN not in text:
+            return text
+        first_time = self.p.ctx.diag.first_time
+
+        def keep(m) -> str:
+            key = bytes.fromhex(m.group(1)).decode("utf-8", "surrogatepass")
+            return m.group(2) if first_time(key) else ""
+        return _ONCE_MARKED.sub(keep, text)
+
+    def _merged_limits(self) -> None:
+        """Warnings on the merged metrics: a set past its limit in the whole run, which no
+        batch's share may reach on its own (track_unique)."""
+        from kelora.metrics.store import UniqueMetric
+
+        p = self.p
+        for name, m in p.ctx.metrics.metrics.items():
+            if type(m) is UniqueMetric:
+                over = m.over_limit(name)
+                if over is not None:
+                    p.ctx.diag.warn_once(*over)
+
     def _absorb(self, result: BatchResult) -> None:
         """Write a batch's output (unless its worker did) and merge its state into the run's."""
         p = self.p
         if result.write_failure == SKIPPED:
             return  # not written (the run was stopping): not counted either
+        if result.stderr:  # (escaped by the worker; raw keeps the reporter's colours)
+            from kelora.escape import raw_stream
+
+            p.sink.flush()
+            err = raw_stream(p.env.stderr)
+            err.write(self.first_warnings(result.stderr))
+            err.flush()
         if result.out is None:
             self.absorbed_written += 1
         elif result.out:
@@ -408,6 +505,7 @@ class Batcher:
         if result.printed:
             p.sink.printed.write(result.printed)
         p.state.merge(result.state)
+        self._merged_limits()
         if self.draining:
             return
         write_failure, exit_request, failure = result.write_failure, result.exit_request, result.failure

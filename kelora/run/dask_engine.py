@@ -36,7 +36,7 @@ import uuid
 
 from kelora.errors import FatalError, UsageError
 from kelora.run.batch import Range
-from kelora.run.batching import IDLE, Batcher, first_task, signals_held
+from kelora.run.batching import IDLE, Batcher, InputFailed, signals_held
 from kelora.builtins import registry as builtin_registry
 from kelora.run.stages import StageFailed
 
@@ -274,7 +274,7 @@ class DaskReader(Batcher):
     def read_inputs(self) -> None:
         p = self.p
         batches = self._batches()
-        first = first_task(batches)  # primes the parser: the plan needs the format
+        first = self.first_task(batches)  # primes the parser: the plan needs the format
         if first is None:
             return
         from kelora.run.plan import plan_of
@@ -308,6 +308,11 @@ class DaskReader(Batcher):
                 if task is IDLE:  # a quiet pipe: write what is ready meanwhile
                     self._collect(block=False)
                     p.sink.flush()
+                    continue
+                if type(task) is InputFailed:  # in its place: after every batch before it
+                    while self.pending:
+                        self._collect(block=True)
+                    self.input_failed(task)
                     continue
                 while len(self.pending) >= window:
                     self._collect(block=True)
@@ -427,6 +432,7 @@ class DaskReader(Batcher):
             raise _mismatch(err)
         result.out = out
         with signals_held():
+            err = self.first_warnings(err)
             if err:
                 self.p.sink.flush()
                 self.p.env.stderr.write(err)

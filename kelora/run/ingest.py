@@ -36,15 +36,20 @@ class InputLoop:
     """Mixed into ``Pipeline``: uses its config, env, stats, errors, reporter, ctx and sink."""
 
     def _read_inputs(self) -> None:
+        self.read_sources(self.sources())
+
+    def read_sources(self, sources) -> None:
+        """Read *sources* (``sources()``, or what a parallel driver hands back to be read in
+        this process) one after the other."""
         from kelora.run import reader
 
         c = self.config
-        for src in self.sources():
+        for src in sources:
             if isinstance(src, reader.OpenFailure):
                 self.stats.files_failed.append(src.path)
                 if c.strict:  # the "Pipeline error" line says it once
                     raise StageFailed(src.message)
-                self.reporter.error(src.message + self._format_as_file_hint(src.path))
+                self.reporter.error(src.message + self.format_as_file_hint(src.path))
                 continue
             self.stats.files_processed += 1
             self.current_label = src.label
@@ -55,7 +60,8 @@ class InputLoop:
                 self.parser.start_file()  # CSV: each file brings its own header
             sample = self._hint_sample()
             if sample is not None:  # the first lines, for the end-of-run hints (hints.py)
-                if src.cap:  # a pipe or a decompressed stream: the loop reads the capped pieces
+                if src.cap or src.lines is not src.stream:  # capped pieces (a pipe, a decompressed
+                    # stream), or lines a parallel driver had begun to read
                     src.lines = sample.wrap(src.lines)
                 else:
                     src.stream = src.lines = sample.wrap(src.stream)
@@ -88,7 +94,7 @@ class InputLoop:
             return self.progress.track(sources)
         return sources
 
-    def _format_as_file_hint(self, path: str) -> str:
+    def format_as_file_hint(self, path: str) -> str:
         """`-s json` / `-m json`: the format was taken as an input file (the value needs '=')."""
         from kelora.metrics.render import FORMATS as METRICS_FORMATS
         from kelora.report.messages import STATS_FORMATS

@@ -37,7 +37,7 @@ import os
 
 from kelora.builtins import registry as builtin_registry
 from kelora.run import workers
-from kelora.run.batching import IDLE, Batcher, fd_of, first_task, signals_held
+from kelora.run.batching import IDLE, Batcher, InputFailed, fd_of, signals_held
 from kelora.run.stages import StageFailed
 from kelora.run.workers import Turns, Workers
 
@@ -61,7 +61,7 @@ class ParallelReader(Batcher):
     def read_inputs(self) -> None:
         p = self.p
         batches = self._batches()
-        first = first_task(batches)  # primes the parser before the fork
+        first = self.first_task(batches)  # primes the parser before the fork
         if first is None:
             return
         from kelora.keyring import ensure_keyring, finish_prefetch
@@ -85,6 +85,11 @@ class ParallelReader(Batcher):
             for task in batches:
                 if task is IDLE:  # a quiet pipe: take in what is ready meanwhile
                     self._collect(pool, 0)
+                    continue
+                if type(task) is InputFailed:  # in its place: after every batch before it
+                    while pool.pending():
+                        self._collect(pool)
+                    self.input_failed(task)
                     continue
                 while pool.full():
                     self._collect(pool)

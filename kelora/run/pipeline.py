@@ -81,7 +81,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             self.stats.ts_override_format = config.ts_format
         self.ctx = RunContext(
             env=env.environ,
-            diagnostics=Diagnostics(self._script_print, self._script_eprint, self.reporter.warning),
+            diagnostics=Diagnostics(self._script_print, self._script_eprint, self.reporter.warning,
+                                    self.reporter.warning_once),
             allow_fs_writes=config.allow_fs_writes,
             strict=config.strict,
             secret_file=config.secret_file,
@@ -114,6 +115,14 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.sink.redirect(out, printed, state.stats)
         self.line_num = first_line - 1
         self.current_label = label
+        # each batch reports the first occurrence of each once-only warning it meets, marked:
+        # the driver keeps the first in input order (batching.first_warnings)
+        self.reporter.mark_once = True
+        self.ctx.diag.forget_once()
+        if self.config.has_scripts:  # (the language is in already)
+            from kelora.lang import traps
+
+            traps.forget()
         return state
 
     def finish_batch(self) -> RunState:
@@ -218,7 +227,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
 
             # names no stage declares (COMPAT D23), before any input is read; silent-trap warnings
             check_stages([StageInfo(kind, prog) for kind, prog in scripts],
-                         warn=self.reporter.warning if self.reporter.warnings_on else None)
+                         warn=self.reporter.warning if self.reporter.warnings_on else None,
+                         warn_once=self.reporter.warning_once)
         self.called_functions = frozenset(calls)
         self.state.filter_ok = builder.filter_ok
         self.stage_fns = tuple(fns)

@@ -86,10 +86,36 @@ def _init_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+_BATCH_ERR = None  # what this worker writes to stderr during a batch (see _work); False: not kept
+
+
 def _work(task: Task) -> BatchResult:
     """Run one batch; when workers write the output, the result keeps its bytes for the writer
-    thread (``_write_batches``), which writes them in the batch's turn and drops them."""
-    return run_batch(PIPELINE, task)
+    thread (``_write_batches``), which writes them in the batch's turn and drops them.  What
+    the batch writes to stderr (warnings, ``-v`` errors, ``eprint``) goes back with the result,
+    and the parent writes it in input order, as a sequential run would have."""
+    global _BATCH_ERR
+    if _BATCH_ERR is None:
+        _BATCH_ERR = _keep_stderr(PIPELINE.env)
+    result = run_batch(PIPELINE, task)
+    if _BATCH_ERR:
+        result.stderr = _BATCH_ERR.getvalue()
+        _BATCH_ERR.seek(0)
+        _BATCH_ERR.truncate()
+    return result
+
+
+def _keep_stderr(env):
+    """Point the inherited stderr (an ``EscapingStream``: every holder, the reporter among
+    them, writes through it) at a buffer of this worker's own; False when it is not one."""
+    import io
+
+    from kelora.escape import EscapingStream
+
+    if type(env.stderr) is not EscapingStream:
+        return False
+    env.stderr.raw = buf = io.StringIO()
+    return buf
 
 
 def _widen(conn) -> None:

@@ -50,3 +50,33 @@ def test_batch_timeout_0_waits_for_a_full_batch():
 def test_batch_timeout_must_not_be_negative():
     got = subprocess.run([KELORA_BIN, "-j", "--parallel", "--batch-timeout", "-1"], input=b"", capture_output=True)
     assert got.returncode == 2 and b"--batch-timeout" in got.stderr
+
+
+# the first line alone, then quiet: the format is chosen from it without waiting for a second
+FIRST_ALONE = ("import sys, time\n"
+               "sys.stdout.write('{\"i\": 0}\\n')\n"
+               "sys.stdout.flush()\n"
+               "time.sleep(float(sys.argv[1]))\n"
+               "sys.stdout.write('{\"i\": 1}\\n')\n")
+
+
+@pytest.mark.parametrize("fmt", [["-j"], []], ids=["json", "auto"])
+def test_the_first_line_alone_is_not_held_back_by_detection(fmt):
+    writer = subprocess.Popen([sys.executable, "-c", FIRST_ALONE, "4"], stdout=subprocess.PIPE)
+    proc = subprocess.Popen([KELORA_BIN, *fmt, "--parallel", "--threads", "2", "--batch-timeout", "100",
+                             "-F", "json"], stdin=writer.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer.stdout.close()
+    first = proc.stdout.readline()
+    writer_was_quiet = writer.poll() is None
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    writer.wait(timeout=60)
+    assert first + rest == b'{"i":0}\n{"i":1}\n'
+    assert writer_was_quiet
+
+
+@pytest.mark.parametrize("args,word", [(["--batch-timeout", "9223372036854775807"], b"--batch-timeout"),
+                                        (["--threads", "-2"], b"--threads")])
+def test_out_of_range_numbers_are_usage_errors(args, word):
+    got = subprocess.run([KELORA_BIN, "-j", "--parallel", *args], input=b'{"a":1}\n', capture_output=True)
+    assert got.returncode == 2 and word in got.stderr and b"internal error" not in got.stderr
