@@ -324,3 +324,14 @@ def test_stderr_comes_in_input_order_and_once_only_warnings_once(tmp_path):
     many.write_text("".join(f'{{"n":{i}}}\n' for i in range(100_050)))
     _, _, err = _same(["-j", "-e", 'track_unique("u", e.n)', "-q"], [many], batches=("20000",))
     assert err.count(b"holds more than 100000") == 1
+
+
+def test_end_of_run_hints_are_those_of_the_sequential_run(tmp_path):
+    """The hints built from the first lines of each input (hints.Sample): the parallel driver
+    keeps them as it cuts batches (lines, or the head of a byte-range file)."""
+    j = tmp_path / "j.jsonl"
+    j.write_text("".join(f'{{"i":{i},"level":"INFO"}}\n' for i in range(3000)))
+    for args in (["-l", "fatal"], ["--filter", "e.nope == 1"], ["--filter", "e.i > 5000"], ["-k", "levle,i"]):
+        code, out, err = _same(["-j", *args, "-F", "json"], [j])
+        assert b"hint" in err, args
+    _same(["-j", "--filter", "e.i > 5000", "-F", "json"], ["-"], stdin=j.read_bytes())

@@ -49,12 +49,21 @@ class Sample:
         self.sources: list[list[bytes]] = []
         self.truncated = False
 
-    def wrap(self, stream):
+    def new_source(self) -> list[bytes] | None:
+        """The list that keeps the first lines of one more input (None past MAX_SOURCES); a
+        reader that fills it itself (the parallel drivers) sets ``truncated`` when it stops at
+        MAX_PER_SOURCE."""
         if len(self.sources) >= MAX_SOURCES:
             self.truncated = True
-            return stream
+            return None
         lines: list[bytes] = []
         self.sources.append(lines)
+        return lines
+
+    def wrap(self, stream):
+        lines = self.new_source()
+        if lines is None:
+            return stream
 
         def record(it):
             for raw in it:

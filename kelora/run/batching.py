@@ -218,14 +218,18 @@ class Batcher:
         the partial batch): the driver then takes in the results that are ready."""
         from kelora.run import reader
 
+        from kelora.report.hints import MAX_PER_SOURCE
+
         p, c = self.p, self.p.config
         stats = p.stats
+        sample = p.sample_for_hints()
         self.sources = p.sources()
         for src in self.sources:
             if isinstance(src, reader.OpenFailure):
                 yield InputFailed(src.path, src.message, src.message + p.format_as_file_hint(src.path), True)
                 continue
             stats.files_processed += 1
+            kept = sample.new_source() if sample is not None else None  # (the end-of-run hints)
             batch: list[bytes] = []
             first = p.line_num + 1
             ident = _plain_file(src) if c.head is None else None
@@ -246,6 +250,11 @@ class Batcher:
                         break
                     if cap and len(raw) == cap and raw[-1:] != b"\n":
                         raw = reader.LongLine(raw, reader.rest_of_line(raw, src.stream))  # workers warn and cut
+                    if kept is not None:
+                        if len(kept) < MAX_PER_SOURCE:
+                            kept.append(raw)
+                        else:
+                            sample.truncated, kept = True, None
                     p.line_num += 1
                     if p.line_num <= c.skip_lines:
                         stats.lines_read += 1
@@ -296,7 +305,7 @@ class Batcher:
                     if batch:
                         yield self._task(batch, first, src)
                         batch = []
-                    yield from self._ranges(src, ident)
+                    yield from self._ranges(src, ident, kept)
             except (OSError, EOFError, ValueError) as exc:
                 if isinstance(exc, (BrokenPipeError, UnicodeError)):
                     raise  # a closed pipe, or text that is no input's fault: not a failed read
@@ -368,7 +377,7 @@ class Batcher:
         reader.capped(src, src.cap)
         return raw
 
-    def _ranges(self, src, ident: tuple):
+    def _ranges(self, src, ident: tuple, kept: list | None = None):
         """The rest of a regular file as byte ranges: of ``--batch-size`` lines each when given,
         else of about ``range_bytes`` each (cut after a newline).
 
@@ -387,6 +396,9 @@ class Batcher:
             limit = stream.readinto(block)
             if not limit:
                 break
+            if kept is not None:  # the first lines, for the end-of-run hints
+                self._keep_head(kept, block, limit)
+                kept = None
             if not per_line:
                 per_line = limit / (block.count(b"\n", 0, limit) + 1)
             i = 0
@@ -414,6 +426,21 @@ class Batcher:
             first = p.line_num + 1
             p.line_num += lines + (0 if self._ends_with_newline(src, pos) else 1)
             yield self._task(Range(src.label, ident, start, pos - start), first, src)
+
+    def _keep_head(self, kept: list, block, limit: int) -> None:
+        from kelora.report.hints import MAX_PER_SOURCE
+
+        need = MAX_PER_SOURCE - len(kept)
+        if need <= 0:
+            self.p.hint_sample.truncated = True
+            return
+        parts = bytes(block[:limit]).split(b"\n", need)
+        rest = parts.pop()
+        kept.extend(part + b"\n" for part in parts)
+        if len(parts) == need and rest:
+            self.p.hint_sample.truncated = True
+        elif rest and limit < len(block):  # (the whole file: its last line has no newline)
+            kept.append(rest)
 
     @staticmethod
     def _ends_with_newline(src, size: int) -> bool:

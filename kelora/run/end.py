@@ -182,7 +182,7 @@ class RunEnd:
                                "see --help-time.")
 
     # ------------------------------------------------------------------ hints (hints.py)
-    def _hint_sample(self):
+    def sample_for_hints(self):
         """The Sample of input lines for the end-of-run hints, or None when none can be due."""
         if not self.hint_sample_ready:
             from kelora.report import hints

@@ -58,7 +58,7 @@ class InputLoop:
                 self.parser = None  # each file is detected on its own
             if self.parser is not None:
                 self.parser.start_file()  # CSV: each file brings its own header
-            sample = self._hint_sample()
+            sample = self.sample_for_hints()
             if sample is not None:  # the first lines, for the end-of-run hints (hints.py)
                 if src.cap or src.lines is not src.stream:  # capped pieces (a pipe, a decompressed
                     # stream), or lines a parallel driver had begun to read
