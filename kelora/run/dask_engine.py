@@ -84,16 +84,31 @@ def refuse(pipeline) -> None:
         tls_settings(c.scheduler)
 
 
-def check_address(address: str, insecure: bool) -> None:
-    """A remote scheduler must be reached over TLS unless ``--insecure-transport``: events are
-    personal data in transit.  A loopback address never leaves the machine."""
+def address_parts(address: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a ``--scheduler`` address (``tls://host:8786``, ``host:8786``
+    for tcp, ``[::1]:8786``); UsageError for anything else, before any connection is tried."""
     scheme, sep, rest = address.partition("://")
     if not sep:
         scheme, rest = "tcp", address
+    if rest.startswith("["):
+        host, close, port = rest[1:].partition("]:")
+        host = host if close else ""
+    else:
+        host, _, port = rest.rpartition(":")
+    if (scheme not in ("tcp", "tls", "ws", "wss") or not host or "/" in rest or ":" in host.strip("[]") and not
+            rest.startswith("[") or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536):
+        raise UsageError(f"--scheduler '{address}' is not a Dask scheduler address",
+                         hint="give SCHEME://HOST:PORT, such as tls://scheduler.internal:8786 (tcp:// on this machine)")
+    return scheme, host, int(port)
+
+
+def check_address(address: str, insecure: bool) -> None:
+    """A remote scheduler must be reached over TLS unless ``--insecure-transport``: events are
+    personal data in transit.  A loopback address never leaves the machine."""
+    scheme, host, _ = address_parts(address)
     if scheme in ("tls", "wss") or insecure:
         return
-    host = rest.rsplit(":", 1)[0] if rest.count(":") == 1 or rest.startswith("[") else rest
-    if host.strip("[]") in LOOPBACK:
+    if host.lower() in LOOPBACK:
         return
     raise UsageError(f"--scheduler '{address}' is not encrypted, and events are personal data in transit: "
                      "use a tls:// scheduler address, or add --insecure-transport to send them in the clear")
@@ -180,6 +195,40 @@ def check_worker(key_check: str | None, secret_file: str | None) -> str | None:
     except KeyMismatch as err:
         return str(err)
     return None
+
+
+def _the_plan(plan):
+    return plan
+
+
+CONNECT_SECONDS = 20  # to reach a --scheduler and finish Dask's handshake with it
+
+
+def _client_within(address: str, seconds: float, connect):
+    """``connect()`` (a Dask ``Client``), given up after *seconds*: Dask's own timeout does not
+    cover its handshake, so a port that is not a Dask scheduler (a web server) would hang the
+    run.  Every failure is one FatalError line."""
+    import threading
+
+    box: dict = {}
+
+    def attempt():
+        try:
+            box["client"] = connect()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            box["error"] = exc
+    thread = threading.Thread(target=attempt, name="kelora-dask-connect", daemon=True)
+    thread.start()
+    thread.join(seconds + 5)
+    if thread.is_alive():
+        raise FatalError(f"cannot connect to the Dask scheduler at '{address}': no Dask scheduler answered within "
+                         f"{seconds + 5:.0f} s", hint="check the address and port (the scheduler's, not its dashboard's)")
+    error = box.get("error")
+    if error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            raise error
+        raise FatalError(f"cannot connect to the Dask scheduler at '{address}': {type(error).__name__}: {error}") from None
+    return box["client"]
 
 
 def run_task(plan, run_id: str, forwarded: dict, task):
@@ -294,8 +343,10 @@ class DaskReader(Batcher):
         self.next_seq = 0
         try:
             self._check_workers(client, plan)
-            plan_f = client.scatter(plan, broadcast=True, hash=False)
+            # a task's result, not scattered data: if every worker holding it dies, the scheduler
+            # computes it again (from the plan in the task itself) for the batches re-run
             run_id = uuid.uuid4().hex
+            plan_f = client.submit(_the_plan, plan, key=f"kelora-plan-{run_id}", pure=False)
             window = PER_WORKER * max(1, len(client.scheduler_info().get("workers", {})))
 
             def submit(task):
@@ -338,11 +389,8 @@ class DaskReader(Batcher):
         dask.config.set({"distributed.scheduler.work-stealing": True,
                          "distributed.admin.tick.limit": "1h"})  # no "event loop unresponsive" lines
         if c.scheduler is not None:
-            try:
-                client = Client(c.scheduler, timeout="20s", set_as_default=False,
-                                security=tls_settings(c.scheduler))
-            except (OSError, TimeoutError) as exc:
-                raise FatalError(f"cannot connect to the Dask scheduler at '{c.scheduler}': {exc}") from None
+            client = _client_within(c.scheduler, CONNECT_SECONDS, lambda: Client(
+                c.scheduler, timeout=f"{CONNECT_SECONDS}s", set_as_default=False, security=tls_settings(c.scheduler)))
             try:
                 client.wait_for_workers(1, timeout=60)
             except (OSError, TimeoutError):
@@ -369,6 +417,15 @@ class DaskReader(Batcher):
                 cluster = LocalCluster(n_workers=c.threads or os.cpu_count() or 2, processes=True,
                                        threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                                        silence_logs=logging.CRITICAL, env=env, **tls)
+        except KeyboardInterrupt:
+            # Ctrl-C while the workers start: Dask's own exit hook would fail on the half-started
+            # cluster with a traceback (its workers, children of this process, end with it)
+            import atexit
+
+            from distributed.deploy import spec
+
+            atexit.unregister(spec.close_clusters)
+            raise
         except Exception as exc:  # noqa: BLE001 - Dask's configuration (ports, limits): one clear line
             raise FatalError(f"the local Dask cluster did not start: {type(exc).__name__}: {exc}") from None
         # results come straight from the worker that holds them, not relayed by the scheduler
@@ -427,6 +484,9 @@ class DaskReader(Batcher):
             name = type(exc).__name__
             if name == "KilledWorker":
                 raise StageFailed(f"batch {seq + 1} was lost: the Dask workers running it died repeatedly") from None
+            if "Cancelled" in name:
+                raise StageFailed(f"batch {seq + 1} was lost: the Dask cluster cancelled it (its workers or the "
+                                  "scheduler went away)") from None
             raise StageFailed(f"batch {seq + 1} failed on a Dask worker: {name}: {exc}") from None
         if result is None:
             raise _mismatch(err)

@@ -328,6 +328,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                 # sample_every at the top level: read sequentially (the same result by definition)
                 self.parallel_sequential = audit(self.audited_stages)
             except ParallelRefused as refused:
+                if c.engine == "dask":  # (as every Dask refusal: exit 2, naming the engine)
+                    raise UsageError("Pipeline error: " + refused.message.replace("--parallel", "--engine dask")) from None
                 raise FatalError(f"Pipeline error: {refused.message}") from None
         self.sink = self.make_sink()
         if c.context_before or c.context_after:

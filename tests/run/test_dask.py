@@ -188,7 +188,13 @@ def test_kelora_starts_its_own_local_cluster(bench_data):
     (["--allow-fs-writes", "-e", 'append_file("/tmp/x", "y")'], SECRET, "append_file cannot be used with --engine dask"),
     (["--scheduler", "tcp://10.1.2.3:8786"], SECRET, "is not encrypted"),
     (["--escrow", "e.db"], SECRET, "--escrow is not supported with --engine dask"),
-], ids=["ephemeral-key", "append_file", "plain-tcp", "escrow"])
+    (["--scheduler", "tcp://127.0.0.1"], SECRET, "is not a Dask scheduler address"),
+    (["--scheduler", "127.0.0.1:notaport"], SECRET, "is not a Dask scheduler address"),
+    (["--scheduler", "tcp://127.0.0.1:8786/extra"], SECRET, "is not a Dask scheduler address"),
+    (["--scheduler", "tcp://127.0.0.1:99999"], SECRET, "is not a Dask scheduler address"),
+    (["-e", 'if e.user == "a" { e.s = sample_every(2) }'], SECRET, "not available in --engine dask mode"),
+], ids=["ephemeral-key", "append_file", "plain-tcp", "escrow", "no-port", "bad-port", "path", "port-range",
+        "conditional-sample_every"])
 def test_refused_before_reading(args, secret, message):
     got = _kelora(["-j", "--engine", "dask", *args], stdin=b'{"user": "a"}\n', secret=secret)
     assert got.returncode == 2
@@ -302,3 +308,72 @@ def test_without_dask_installed_a_clear_error():
     got = subprocess.run([sys.executable, "-c", code], input=b'{"a": 1}\n', capture_output=True, timeout=60)
     assert got.returncode == 2
     assert b"pip install 'kelora[dask]'" in got.stderr
+
+
+def test_a_connect_that_never_completes_is_given_up_with_one_line():
+    """A port that is not a Dask scheduler (a web server, the dashboard) never finishes Dask's
+    handshake, which its own timeout does not cover: kelora gives up after its deadline."""
+    from kelora.errors import FatalError
+    from kelora.run.dask_engine import _client_within
+
+    started = time.monotonic()
+    with pytest.raises(FatalError, match="no Dask scheduler answered"):
+        _client_within("tcp://127.0.0.1:8787", 0.2, lambda: time.sleep(30))
+    assert time.monotonic() - started < 10
+    with pytest.raises(FatalError, match="ValueError: bad"):
+        _client_within("tcp://x:1", 1, lambda: (_ for _ in ()).throw(ValueError("bad")))
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    spawned = b"spawn_main" in fh.read()
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid and spawned:
+                out.append(int(entry))
+    return out
+
+
+def test_the_run_survives_losing_every_worker_at_once():
+    """kelora's own cluster of one worker, killed mid-run: the nanny starts another and the lost
+    batches run again, because the plan is a task's result that the scheduler can compute again
+    (when it was scattered data, the run ended with FutureCancelledError)."""
+    lines = b"".join(b'{"i": %d}\n' % i for i in range(6000))
+    script = ["-e", "let s = 0; for k in range(0, 300) { s += k }; e.s = s", "--batch-size", "40"]
+    proc = subprocess.Popen([KELORA_BIN, "-j", *script, "--engine", "dask", "--threads", "1"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "KELORA_SECRET": SECRET})
+    proc.stdin.write(lines)
+    proc.stdin.close()
+    first = proc.stdout.readline()  # the worker has the plan and runs batches
+    victims = _children(proc.pid)
+    still_running = proc.poll() is None
+    for victim in victims:
+        os.kill(victim, 9)
+    rest = proc.stdout.read()
+    proc.wait(timeout=180)
+    err = proc.stderr.read()
+    assert victims and still_running, "no worker to kill, or the run ended first: make it longer"
+    assert proc.returncode == 0, err
+    assert first + rest == _kelora(["-j", *script], stdin=lines).stdout
+
+
+@pytest.mark.parametrize("delay", [0.6, 0.9, 1.2])
+def test_ctrl_c_while_the_local_cluster_starts_shows_no_traceback(bench_data, delay):
+    """(Dask's own exit hook failed on a half-started cluster and printed a traceback.)"""
+    import signal
+
+    proc = subprocess.Popen([KELORA_BIN, "-j", str(bench_data), "-F", "json", "--engine", "dask", "--threads", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "KELORA_SECRET": SECRET})
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err, err.decode()
+    assert proc.returncode in (0, 130)
