@@ -213,7 +213,7 @@ def track_unique(ctx, name: str, value: object) -> None:
             )
     m = _record(ctx, UniqueMetric, name, "track_unique", (value,))
     if m is not None and len(m.order) > UNIQUE_WARN_LIMIT:
-        ctx.diag.warn_once(*m.over_limit(name))
+        ctx.diag.warn_once(*m.limit_warning(name))
 
 
 @builtin("tracking", pass_context=True, pure=False, effects={"metrics"})

@@ -188,11 +188,10 @@ class UniqueMetric(Metric):
             seen.add(k)
             self.order.append(v)
 
-    def over_limit(self, name: str) -> tuple[str, str] | None:
-        """``(once-key, warning)`` when the set has grown past ``UNIQUE_WARN_LIMIT``, else None
-        (the builtin asks per call; a parallel driver after merging a batch's values)."""
-        if len(self.order) <= UNIQUE_WARN_LIMIT:
-            return None
+    @staticmethod
+    def limit_warning(name: str) -> tuple[str, str]:
+        """``(once-key, warning)`` for a set grown past ``UNIQUE_WARN_LIMIT`` (said by the
+        builtin, and by a parallel driver about the merged set)."""
         return (f"track_unique-limit:{name}", f"track_unique('{name}') holds more than {UNIQUE_WARN_LIMIT} "
                 "values; consider track_cardinality for large sets")
 

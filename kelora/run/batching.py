@@ -279,6 +279,8 @@ class Batcher:
                             p.header_line = None
                             p.line_num -= len(batch) + 1
                             stats.files_processed -= 1
+                            if kept is not None:  # (read_sources keeps this input's lines itself)
+                                sample.sources.remove(kept)
                             src.lines = itertools.chain(batch, [raw], src.lines)
                             raise _OneProcess(src)
                         if timed is not None:
@@ -501,14 +503,12 @@ class Batcher:
     def _merged_limits(self) -> None:
         """Warnings on the merged metrics: a set past its limit in the whole run, which no
         batch's share may reach on its own (track_unique)."""
-        from kelora.metrics.store import UniqueMetric
+        from kelora.metrics.store import UNIQUE_WARN_LIMIT, UniqueMetric
 
         p = self.p
         for name, m in p.ctx.metrics.metrics.items():
-            if type(m) is UniqueMetric:
-                over = m.over_limit(name)
-                if over is not None:
-                    p.ctx.diag.warn_once(*over)
+            if type(m) is UniqueMetric and len(m.order) > UNIQUE_WARN_LIMIT:
+                p.ctx.diag.warn_once(*m.limit_warning(name))
 
     def _absorb(self, result: BatchResult) -> None:
         """Write a batch's output (unless its worker did) and merge its state into the run's."""
