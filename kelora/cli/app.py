@@ -395,7 +395,7 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
         note = config_file.announcement(data, options)
         if note:
             env.stderr.write(f"kelora: {_printable(note)}\n")
-    expanded, marks = config_file.expand_marked(args, data)
+    expanded, marks = config_file.expand_marked(args, data, options)
     if data.project is not None:  # (without one, no script is the project's)
         data.script_origins = _script_origins(expanded, marks, options, command)
     takes_value = {o for o, takes in options.items() if takes}
@@ -472,7 +472,7 @@ def _save_alias(args: list[str], params: dict, data, options: dict, env) -> int:
         raise UsageError(f"No command to save as alias '{name}'")
     refs = {v for o, v in config_file.scan_words(words, options) if o in ("-a", "--alias")}
     if name in refs:  # updating an alias with itself: flatten every reference (Kelora does)
-        words = config_file.expand(words, config_file.ConfigData(aliases=data.aliases))
+        words = config_file.expand(words, config_file.ConfigData(aliases=data.aliases), options)
     target = config_file.save_target(data, env.environ, env.cwd, params.get("config_file"))
     was_trusted = any(s.used and s.role == "project config" and s.path == str(target) for s in data.sources)
     previous = config_file.save_alias(name, shellwords.join(words), target, data.protected)

@@ -282,12 +282,14 @@ def _split(words: str, what: str) -> list[str]:
         raise UsageError(f"Config error: cannot split {what}: {exc}")
 
 
-def expand(argv: list[str], data: ConfigData) -> list[str]:
-    """Insert `defaults` and replace every `-a/--alias NAME` by the alias' words."""
-    return expand_marked(argv, data)[0]
+def expand(argv: list[str], data: ConfigData, options: Mapping[str, bool] | None = None) -> list[str]:
+    """Insert `defaults` and replace every `-a/--alias NAME` by the alias' words (*options*:
+    ``option_table``, so that a value that reads `-a` or `--alias=x` is left alone)."""
+    return expand_marked(argv, data, options)[0]
 
 
-def expand_marked(argv: list[str], data: ConfigData) -> tuple[list[str], list[bool]]:
+def expand_marked(argv: list[str], data: ConfigData,
+                  options: Mapping[str, bool] | None = None) -> tuple[list[str], list[bool]]:
     """``expand``, with a mark per word: True for a word a project config put there (its
     ``defaults``, or an alias it defines, and everything such an alias expands to).  The run
     refuses ``reveal()`` in a script stage with a marked word (issue 15: never from a project
@@ -300,18 +302,25 @@ def expand_marked(argv: list[str], data: ConfigData) -> tuple[list[str], list[bo
         marks += [data.project_defaults is not None] * len(head)  # (parsed last: they are the defaults)
     words += list(argv)
     marks += [False] * len(argv)
-    return _expand_aliases(words, marks, data, depth=0, chain=())
+    return _expand_aliases(words, marks, data, depth=0, chain=(), options=options)
 
 
 def _expand_aliases(args: list[str], marks: list[bool], data: ConfigData, depth: int,
-                    chain: tuple) -> tuple[list[str], list[bool]]:
+                    chain: tuple, options: Mapping[str, bool] | None = None) -> tuple[list[str], list[bool]]:
     aliases = data.aliases
     out: list[str] = []
     out_marks: list[bool] = []
+    # (None: an option's value or a word after "--", never an alias)
+    kinds = option_words(args, options) if options is not None else args
     i = 0
     while i < len(args):
         arg = args[i]
         mark = marks[i]
+        if kinds[i] is None:
+            out.append(arg)
+            out_marks.append(mark)
+            i += 1
+            continue
         if arg == "--":
             out.extend(args[i:])
             out_marks.extend(marks[i:])
@@ -341,7 +350,8 @@ def _expand_aliases(args: list[str], marks: list[bool], data: ConfigData, depth:
         words = _split(aliases[name], f"alias {name}")
         # the project's alias, or any alias a project word invoked: the project's words
         project = mark or name in data.project_aliases
-        sub_words, sub_marks = _expand_aliases(words, [project] * len(words), data, depth + 1, chain + (name,))
+        sub_words, sub_marks = _expand_aliases(words, [project] * len(words), data, depth + 1, chain + (name,),
+                                               options)
         out.extend(sub_words)
         out_marks.extend(sub_marks)
     return out, out_marks

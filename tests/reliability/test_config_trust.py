@@ -263,6 +263,7 @@ def test_save_alias_into_a_trusted_project_file_keeps_it_trusted(home):
     ["-K", "--config-file={evil}"], ["-K", "--config-file={evil}", "--ignore-config"],
     ["--exclude-keys=--config-file={evil}"], ["-k", "--trust-config"], ["-e", "--show-config"],
     ["--filter", "--help"], ["-e", "--help-functions"], ["-e", "--interactive"], ["--begin", "--version"],
+    ["-K", "--alias=planted"], ["-k", "-a", "-K", "x"],
 ])
 def test_a_script_or_key_list_that_looks_like_a_config_option_is_not_one(home, tmp_path, args):
     """The checks made before the flags are parsed (--config-file, --ignore-config,
