@@ -138,11 +138,23 @@ class Pipeline:
             raise UsageError("give either stages=[...] or exec=/filter=, not both (stages keeps their order)")
         if not isinstance(input_format, str) or not input_format:
             raise UsageError(f"input_format= takes a format name such as 'json' or 'logfmt', not {input_format!r}")
-        argv = ["--ignore-config", f"--input-format={input_format}", "--output-format=json", "--no-emoji"]
+        for name, flag in (("strict", strict), ("fail_closed", fail_closed)):
+            if not isinstance(flag, bool):
+                raise UsageError(f"{name}= takes True or False, not {flag!r}")
+        if isinstance(args, (str, bytes)) or not hasattr(args, "__iter__"):
+            raise UsageError("args= takes a list of command-line words, such as ['--take', '10']")
+        args = list(args)
+        if not all(isinstance(a, str) for a in args):
+            raise UsageError("args= takes a list of command-line words, such as ['--take', '10']")
+        given = _refuse_options(args)
+        argv = ["--ignore-config", "--output-format=json", "--no-emoji", "--no-color"]
+        if not (input_format == "json" and given & {"-j", "-f", "--input-format"}):  # (args= may name it)
+            argv.insert(1, f"--input-format={input_format}")
         if stages is not None:
             ordered = []
             for stage in (stages if not isinstance(stages, (str, bytes)) else [stages]):
-                if not (isinstance(stage, (tuple, list)) and len(stage) == 2 and isinstance(stage[1], str)):
+                if not (isinstance(stage, (tuple, list)) and len(stage) == 2 and isinstance(stage[0], str)
+                        and isinstance(stage[1], str)):
                     raise UsageError(f"stages= takes (kind, script) pairs, such as ('exec', 'e.x = 1'); got {stage!r}")
                 ordered.append((stage[0], stage[1]))
         else:
@@ -158,16 +170,12 @@ class Pipeline:
             argv.append(f"--end={end}")
         if keys is not None:
             argv.append(f"--keys={_key_list(keys, 'keys')}")
-        if exclude_keys:
+        if exclude_keys is not None:
             argv.append(f"--exclude-keys={_key_list(exclude_keys, 'exclude_keys')}")
         if strict:
             argv.append("--strict")
         if fail_closed:
             argv.append("--fail-closed")
-        if isinstance(args, (str, bytes)) or not all(isinstance(a, str) for a in args):
-            raise UsageError("args= takes a list of command-line words, such as ['--take', '10']")
-        args = list(args)
-        _refuse_options(args)
         self.argv = [*argv, *args]
         self._secret = _take_secret(secret)
         self._metrics: dict | None = None
@@ -193,7 +201,9 @@ class Pipeline:
         from kelora.run.env import Env, isolate_secrets
 
         environ = dict(os.environ)  # a copy: the caller's environment is never changed
-        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=EscapingStream(io.StringIO()), environ=environ)
+        # (stderr as a terminal's: script eprint() text is escaped too; colour is off by flag)
+        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=EscapingStream(io.StringIO()), environ=environ,
+                  stderr_isatty=True)
         env = isolate_secrets(env)
         if self._secret is not None:
             from kelora.keyring import is_secret_variable
@@ -255,10 +265,13 @@ class Pipeline:
         try:
             run.start()
             for n, item in enumerate(events, 1):
-                yield from run.feed(_lines(item, n))
+                yield from run.feed(_lines(item, n))  # (the events before a --strict failure first)
                 if run.stopped:
                     break
-            yield from run.finish()
+            if run.failed is None:
+                yield from run.finish()
+            if run.failed is not None:
+                raise run.failed
         except KeloraError as err:
             raise _shown(err) from None
         finally:
@@ -270,19 +283,27 @@ class Pipeline:
             self._metrics, self._stats = run.metrics, run.stats
 
 
-def _refuse_options(args: list[str]) -> None:
-    """UsageError for an option of *args* that a Pipeline cannot take, before any is acted on."""
+def _refuse_options(args: list[str]) -> set[str]:
+    """UsageError for an option of *args* that a Pipeline cannot take, before any is acted on;
+    the options given.  (An unknown option is left to the parser's own error, with its
+    suggestion: nothing is acted on when parsing fails.)"""
     from kelora.cli.app import option_table
     from kelora.cli.config_file import scan_words
     from kelora.cli.flags import build_command
 
-    for opt, value in scan_words(args, option_table(build_command())):
+    table = option_table(build_command())
+    pairs = scan_words(args, table)
+    given = {opt for opt, _ in pairs if opt is not None}
+    if any(opt not in table and opt not in _NOT_HERE for opt in given):
+        return given
+    for opt, value in pairs:
         if opt is None:
             raise UsageError(f"{value!r}: input files are not available in kelora.Pipeline (process() takes "
                              f"the events); {_ELSEWHERE}")
         why = _NOT_HERE.get(opt)
         if why is not None:
             raise UsageError(f"{opt}: not available in kelora.Pipeline ({why}); {_ELSEWHERE}")
+    return given
 
 
 def _lines(item, n: int) -> list[bytes]:
@@ -328,20 +349,26 @@ def _json_line(event: dict, n: int) -> bytes:
     return line
 
 
-def _check_plain(value, n: int, depth: int = 0) -> None:
-    """UsageError for a NaN or infinite float, or a key that is not a text, anywhere in *value*."""
-    stack = [value]
+MAX_DEPTH = 10_000  # nesting of an event given as a dict (one that holds itself never ends)
+
+
+def _check_plain(value, n: int) -> None:
+    """UsageError for a NaN or infinite float, a key that is not a text, or nesting deeper than
+    MAX_DEPTH (a dict or list that holds itself) anywhere in *value*."""
+    stack = [(value, 0)]
     while stack:
-        v = stack.pop()
+        v, depth = stack.pop()
         if type(v) is float and (v != v or v in (float("inf"), float("-inf"))):
             raise UsageError(f"event {n} holds {v!r}, which a JSON event cannot carry; give None or a text")
+        if isinstance(v, (dict, list, tuple)) and depth >= MAX_DEPTH:
+            raise UsageError(f"event {n} is nested deeper than {MAX_DEPTH} levels (or holds itself)")
         if isinstance(v, dict):
             for k in v:
                 if not isinstance(k, str):
                     raise UsageError(f"event {n} cannot be given to kelora: Dict key must be str (got {k!r})")
-            stack.extend(v.values())
+            stack.extend((x, depth + 1) for x in v.values())
         elif isinstance(v, (list, tuple)):
-            stack.extend(v)
+            stack.extend((x, depth + 1) for x in v)
 
 
 class _Run:
@@ -356,6 +383,7 @@ class _Run:
         self.print_out = io.BytesIO()
         self.exit_code = 0
         self.stopped = self.exited = False  # --take reached or exit() called; exit(): no --end
+        self.failed: FatalError | None = None  # --strict stopped the run (raised once its events are out)
         self.metrics = self.stats = None
         self.started = 0.0
 
@@ -392,6 +420,8 @@ class _Run:
         pipe.sink.open(in_memory=True)
         pipe.sink.redirect(self.out, self.print_out, pipe.stats)
         self._run(pipe.run_begin)
+        if self.failed is not None:
+            raise self.failed
 
     def _run(self, step):
         from kelora.errors import ExitRequest
@@ -403,7 +433,8 @@ class _Run:
         except StopInput:  # --take reached
             self.stopped = True
         except StageFailed as fail:  # --strict
-            raise FatalError(f"Pipeline error: {fail.message}") from None
+            self.failed = FatalError(f"Pipeline error: {fail.message}")
+            self.stopped = True
         except ExitRequest as req:  # exit(code): the run ends here, without --end
             if req.message:
                 self.env.stderr.write(req.message + "\n")
@@ -479,14 +510,37 @@ def _process_env():
     try:
         return Env.from_process()
     except (io.UnsupportedOperation, AttributeError, ValueError, OSError):
-        from kelora.secretenv import held_secrets
-
         from pathlib import Path
 
-        stdin = getattr(sys.stdin, "buffer", None) or io.BytesIO()
-        out = getattr(sys.stdout, "buffer", None) or _TextOut(sys.stdout)
-        return Env(stdin=stdin, stdout=out, stderr=sys.stderr, environ=os.environ, cwd=Path.cwd(),
-                   secrets=held_secrets())
+        from kelora.secretenv import held_secrets
+
+        # (None: no such stream, as under pythonw; text only: read and written as UTF-8)
+        stdin = sys.stdin if sys.stdin is not None else io.StringIO()
+        stdin = getattr(stdin, "buffer", None) or io.BufferedReader(_TextIn(stdin))
+        out = getattr(sys.stdout, "buffer", None) or _TextOut(sys.stdout if sys.stdout is not None else io.StringIO())
+        err = sys.stderr if sys.stderr is not None else io.StringIO()
+        return Env(stdin=stdin, stdout=out, stderr=err, environ=os.environ, cwd=Path.cwd(), secrets=held_secrets())
+
+
+class _TextIn(io.RawIOBase):
+    """A byte stream over a text one (``sys.stdin`` replaced by a ``StringIO``)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self.pending:
+            chunk = self.text.read(8192)
+            if not chunk:
+                return 0
+            self.pending = chunk.encode("utf-8", "surrogateescape")
+        n = min(len(b), len(self.pending))
+        b[:n], self.pending = self.pending[:n], self.pending[n:]
+        return n
 
 
 class _TextOut:
@@ -513,17 +567,18 @@ def main(argv: Sequence[str]) -> int:
     from kelora.cli.app import run_command, unexpected_error
     from kelora.status import ExitStatus
 
-    if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
+    words = None if argv is None or isinstance(argv, (str, bytes)) or not hasattr(argv, "__iter__") else list(argv)
+    if words is None or not all(isinstance(a, str) for a in words):
         raise UsageError("kelora.main() takes a list of command-line words, such as ['-j', 'app.log']")
     try:
         env = _process_env()
-        code = run_command(list(argv), env)
+        code = run_command(words, env)
     except BrokenPipeError:
         code = ExitStatus.BROKEN_PIPE
     except KeyboardInterrupt:
         code = ExitStatus.SIGINT
     except Exception as exc:  # a bug: reported as the command reports it
-        code = unexpected_error(exc, sys.stderr)
+        code = unexpected_error(exc, sys.stderr if sys.stderr is not None else io.StringIO())
         env = None
     try:
         if env is not None:

@@ -335,3 +335,17 @@ def test_end_of_run_hints_are_those_of_the_sequential_run(tmp_path):
         code, out, err = _same(["-j", *args, "-F", "json"], [j])
         assert b"hint" in err, args
     _same(["-j", "--filter", "e.i > 5000", "-F", "json"], ["-"], stdin=j.read_bytes())
+
+
+def test_blank_lines_before_the_format_is_chosen(tmp_path):
+    """Inputs of blank lines only, before -f auto has seen a line to choose from: counted as blank
+    in the parent, as the sequential run counts them (a batch of them reached workers with no
+    format: a crash before CSV files, extra `line` events under Dask)."""
+    (tmp_path / "b1.txt").write_text("\n")
+    (tmp_path / "b.txt").write_text("\n \n")
+    (tmp_path / "x.csv").write_text("a,b,c\n1,2,3\n")
+    (tmp_path / "w.txt").write_text("hello\nworld\n")
+    (tmp_path / "many.txt").write_text("\n" * 300_000 + '{"a":1}\n')
+    for files in (["b1.txt", "x.csv"], ["b.txt", "x.csv", "x.csv"], ["b.txt", "w.txt"], ["many.txt"]):
+        code, out, _ = _same(["-F", "json", "--with-stats"], [tmp_path / f for f in files], batches=("1", "500"))
+        assert code == 0 and out.startswith(b"{")

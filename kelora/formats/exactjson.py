@@ -2,7 +2,7 @@
 
 orjson reads integers up to 64 bits exactly and anything longer as a float
 (``123456789012345678901234567890`` -> ``1.2345678901234568e29``): two different ids would
-share a pseudonym.  Such a number has at least 20 digits in a row, so a line is re-read with
+share a pseudonym.  Such a number has at least 20 digits in a row (or 19 and a minus sign), so a line is re-read with
 the standard ``json`` module (exact Python ints, the same strings, floats and key order) only
 when its bytes hold a run of 20 digits: one ``translate`` and one substring search per line,
 no Python-level work for the other lines.  Integers past Python's 4300-digit conversion limit
@@ -22,9 +22,12 @@ from __future__ import annotations
 import json
 import re
 
-DIGITS = bytes.maketrans(b"0123456789", b"0000000000")
-RUN = b"0" * 20  # 2**64 has 20 digits: shorter integers are exact in orjson
-_RUN_TEXT = re.compile(r"[0-9]{20}")
+# 2**64 has 20 digits: shorter integers are exact in orjson, but for the negative ones below
+# -2**63 (19 digits and a minus sign): the minus counts as a digit here (a run of digits and
+# dashes that is no number, such as 2024-06-01-..., only costs a needless exact reading)
+DIGITS = bytes.maketrans(b"0123456789-", b"00000000000")
+RUN = b"0" * 20
+_RUN_TEXT = re.compile(r"[0-9-]{20}")
 
 
 def exact(raw, parsed):

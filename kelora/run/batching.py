@@ -264,6 +264,11 @@ class Batcher:
                     if p.parser is None:
                         if not raw.strip():
                             batch.append(raw)
+                            if len(batch) * 2 > reader.SAMPLE_BYTES:  # (more than detection looks at)
+                                batch = self._blank_before_format(batch)
+                                if batch:  # (a format named by -f: a worker makes the same parser)
+                                    yield self._task(batch, first, src)
+                                    batch, first = [], p.line_num + 1
                             continue
                         if timed is not None:
                             timed.peeking = True
@@ -304,6 +309,7 @@ class Batcher:
                         yield self._task(batch, first, src)
                         batch, first = [], p.line_num + 1
                 if ident is not None:
+                    batch = self._blank_before_format(batch)
                     if batch:
                         yield self._task(batch, first, src)
                         batch = []
@@ -311,15 +317,29 @@ class Batcher:
             except (OSError, EOFError, ValueError) as exc:
                 if isinstance(exc, (BrokenPipeError, UnicodeError)):
                     raise  # a closed pipe, or text that is no input's fault: not a failed read
+                batch = self._blank_before_format(batch)
                 if batch:  # (the lines read before the failure)
                     yield self._task(batch, first, src)
                     batch = []
                 message = f"Failed to read '{src.label}': {exc}"
                 yield InputFailed(src.label, message, message, False)
+            batch = self._blank_before_format(batch)
             if batch:
                 yield self._task(batch, first, src)
             if c.head is not None and p.line_num >= c.head:
                 return
+
+    def _blank_before_format(self, batch: list) -> list:
+        """*batch*, or [] when it holds only blank lines read before -f auto chose the format:
+        those are counted here, as blank, as a sequential run counts them when its detection
+        found nothing to look at (a task sent now would reach workers, or a Dask plan, with no
+        format yet; they would choose their own)."""
+        p = self.p
+        if batch and p.parser is None and p.config.input_format in ("auto", "auto-per-file"):
+            p.stats.lines_read += len(batch)
+            p.stats.lines_blank += len(batch)
+            return []
+        return batch
 
     def _header_per_file(self) -> bool:
         """Several inputs, in a format detected as one with a header line (-f auto chose CSV)."""

@@ -95,10 +95,11 @@ def address_parts(address: str) -> tuple[str, str, int]:
         host = host if close else ""
     else:
         host, _, port = rest.rpartition(":")
-    if (scheme not in ("tcp", "tls", "ws", "wss") or not host or "/" in rest or ":" in host.strip("[]") and not
+    if (scheme not in ("tcp", "tls") or not host or "/" in rest or ":" in host.strip("[]") and not
             rest.startswith("[") or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536):
         raise UsageError(f"--scheduler '{address}' is not a Dask scheduler address",
-                         hint="give SCHEME://HOST:PORT, such as tls://scheduler.internal:8786 (tcp:// on this machine)")
+                         hint="give tls://HOST:PORT, such as tls://scheduler.internal:8786 (tcp:// or HOST:PORT "
+                              "on this machine)")
     return scheme, host, int(port)
 
 
@@ -106,7 +107,7 @@ def check_address(address: str, insecure: bool) -> None:
     """A remote scheduler must be reached over TLS unless ``--insecure-transport``: events are
     personal data in transit.  A loopback address never leaves the machine."""
     scheme, host, _ = address_parts(address)
-    if scheme in ("tls", "wss") or insecure:
+    if scheme == "tls" or insecure:
         return
     if host.lower() in LOOPBACK:
         return
@@ -125,7 +126,7 @@ def tls_settings(address: str):
     certificate, and both must load, else ``UsageError`` before anything is read (Dask itself
     would fail in the middle of connecting, with a TypeError)."""
     scheme = address.partition("://")[0] if "://" in address else "tcp"
-    if scheme not in ("tls", "wss"):
+    if scheme != "tls":
         return None
     from distributed.security import Security
 

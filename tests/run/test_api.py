@@ -349,3 +349,52 @@ def test_script_errors_keep_their_own_render_and_every_error_class_is_exported()
     for name in ("KeloraError", "UsageError", "FatalError", "ScriptError", "ScriptSyntaxError",
                  "ScriptCompileError", "ScriptRuntimeError", "InputError"):
         assert issubclass(getattr(kelora, name), kelora.KeloraError)
+
+
+def test_second_probe_cycles_strict_items_eprint_and_odd_streams(monkeypatch):
+    import contextlib
+
+    loop: dict = {}
+    loop["a"] = loop
+    with pytest.raises(kelora.UsageError, match="holds itself"):
+        list(kelora.Pipeline().process([loop]))  # (walked forever before)
+    got = []
+    with pytest.raises(kelora.FatalError):
+        for event in kelora.Pipeline(input_format="logfmt", strict=True).process(["a=1\nb=2\nbad line\nc=3"]):
+            got.append(event)
+    assert got == [{"a": 1}, {"b": 2}]  # the events before the failure, as the command writes them
+    p = kelora.Pipeline(exec='eprint("E\x1b[2J")')
+    list(p.process([{"a": 1}]))
+    assert p.diagnostics == "E\\u{1b}[2J\n"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert kelora.main(iter(["--version"])) == 0  # (an iterator was used up by the type check)
+    assert buf.getvalue().startswith("kelora ")
+    monkeypatch.setattr(sys, "stderr", None)
+    assert kelora.main(["--version"]) == 0
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"a":1}\n'))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert kelora.main(["--ignore-config", "-j", "-F", "json"]) == 0
+    assert buf.getvalue() == '{"a":1}\n'
+    for bad in (None, 5):
+        with pytest.raises(kelora.UsageError):
+            kelora.main(bad)
+    for kw in ({"stages": [(["exec"], "x")]}, {"exclude_keys": 0}, {"exclude_keys": ""}, {"strict": "no"}):
+        with pytest.raises(kelora.UsageError):
+            kelora.Pipeline(**kw)
+    assert list(kelora.Pipeline(args=["-j"]).process(['{"a":1}'])) == [{"a": 1}]
+    with pytest.raises(kelora.UsageError, match="--save-alias"):  # (the parser's suggestion)
+        kelora.Pipeline(args=["--save-ali", "zz"])
+
+
+def test_negative_integers_below_64_bits_stay_exact():
+    line = b'{"x": -9223372036854775809, "y": -18446744073709551615}\n'
+    env = Env.for_test(line)
+    run_command(["--ignore-config", "-j", "-e", "e.z = 1", "-F", "json"], env)
+    assert env.stdout.getvalue() == b'{"x":-9223372036854775809,"y":-18446744073709551615,"z":1}\n'
+    env = Env.for_test(line)
+    run_command(["--ignore-config", "-j", "-F", "json"], env)
+    assert env.stdout.getvalue() == b'{"x":-9223372036854775809,"y":-18446744073709551615}\n'
+    assert list(kelora.Pipeline().process([{"x": -2 ** 63 - 1}])) == [{"x": -2 ** 63 - 1}]

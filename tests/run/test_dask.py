@@ -192,9 +192,10 @@ def test_kelora_starts_its_own_local_cluster(bench_data):
     (["--scheduler", "127.0.0.1:notaport"], SECRET, "is not a Dask scheduler address"),
     (["--scheduler", "tcp://127.0.0.1:8786/extra"], SECRET, "is not a Dask scheduler address"),
     (["--scheduler", "tcp://127.0.0.1:99999"], SECRET, "is not a Dask scheduler address"),
+    (["--scheduler", "ws://127.0.0.1:8786"], SECRET, "is not a Dask scheduler address"),
     (["-e", 'if e.user == "a" { e.s = sample_every(2) }'], SECRET, "not available in --engine dask mode"),
 ], ids=["ephemeral-key", "append_file", "plain-tcp", "escrow", "no-port", "bad-port", "path", "port-range",
-        "conditional-sample_every"])
+        "ws", "conditional-sample_every"])
 def test_refused_before_reading(args, secret, message):
     got = _kelora(["-j", "--engine", "dask", *args], stdin=b'{"user": "a"}\n', secret=secret)
     assert got.returncode == 2
@@ -212,9 +213,11 @@ def test_plain_tcp_is_allowed_with_insecure_transport():
     check_address("localhost:8786", insecure=False)
     check_address("tcp://[::1]:8786", insecure=False)
     for remote in ("tcp://scheduler.internal:8786", "10.1.2.3:8786", "tcp://localhost.example.com:8786",
-                   "ws://10.1.2.3:8786", "tcp://[2001:db8::1]:8786"):
+                   "tcp://[2001:db8::1]:8786"):
         with pytest.raises(UsageError, match="is not encrypted"):
             check_address(remote, insecure=False)
+    with pytest.raises(UsageError, match="is not a Dask scheduler address"):  # (tcp and tls only)
+        check_address("ws://10.1.2.3:8786", insecure=True)
 
 
 # ---------------------------------------------------------------------------- over TLS
@@ -377,3 +380,14 @@ def test_ctrl_c_while_the_local_cluster_starts_shows_no_traceback(bench_data, de
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err, err.decode()
     assert proc.returncode in (0, 130)
+
+
+def test_blank_lines_before_the_format_is_chosen(tmp_path):
+    """(A batch of blank lines reached the workers before the format was chosen: each chose its
+    own, and two blank lines became `line` events.)"""
+    (tmp_path / "b.txt").write_text("\n\n")
+    (tmp_path / "w.txt").write_text("hello\nworld\n")
+    args = [str(tmp_path / "b.txt"), str(tmp_path / "w.txt"), "-F", "json"]
+    dask = ["--engine", "dask", "--threads", "2"]
+    assert _kelora([*args, *dask]).stdout == _kelora(args).stdout == b'{"line":"hello"}\n{"line":"world"}\n'
+    assert _stats(_kelora([*args, "--stats=json", *dask]).stdout) == _stats(_kelora([*args, "--stats=json"]).stdout)
