@@ -198,6 +198,23 @@ def check_worker(key_check: str | None, secret_file: str | None) -> str | None:
     return None
 
 
+class _quiet_fd2:
+    """File descriptor 2 on /dev/null while the local cluster starts: the worker processes it
+    spawns keep it, so a Ctrl-C that reaches them half-started (it goes to the whole process
+    group) prints no start-up traceback of theirs; their warnings and errors come back with
+    each batch's result anyway.  Restored before anything of kelora's is printed."""
+
+    def __enter__(self):
+        self.saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+
+    def __exit__(self, *exc):
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+
+
 def _the_plan(plan):
     return plan
 
@@ -414,7 +431,7 @@ class DaskReader(Batcher):
             # the workers' statistical profiler (a thread walking every stack 100 times a second,
             # for the dashboard this cluster does not have) only takes the GIL from the batches;
             # the nanny hands this configuration to the workers it starts
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
+            with dask.config.set({"distributed.worker.profile.enabled": False}), _quiet_fd2():
                 cluster = LocalCluster(n_workers=c.threads or os.cpu_count() or 2, processes=True,
                                        threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                                        silence_logs=logging.CRITICAL, env=env, **tls)

@@ -373,10 +373,10 @@ def test_ctrl_c_while_the_local_cluster_starts_shows_no_traceback(bench_data, de
     import signal
 
     proc = subprocess.Popen([KELORA_BIN, "-j", str(bench_data), "-F", "json", "--engine", "dask", "--threads", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
                             env={**os.environ, "KELORA_SECRET": SECRET})
     time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # (as Ctrl-C: the half-started workers get it too)
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err, err.decode()
     assert proc.returncode in (0, 130)
