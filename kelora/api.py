@@ -262,12 +262,23 @@ class Pipeline:
 
     def _run(self, config, env, events, token) -> Iterator[dict]:
         run = _Run(config, env)
+        # -f auto chooses the format from the first lines together, as the command does from a
+        # file's first buffered lines: that many are gathered before the first is run
+        ahead: list | None = [] if config.input_format in ("auto", "auto-per-file") else None
         try:
             run.start()
             for n, item in enumerate(events, 1):
-                yield from run.feed(_lines(item, n))  # (the events before a --strict failure first)
+                lines = _lines(item, n)
+                if ahead is not None:
+                    ahead += lines
+                    if len(ahead) < DETECT_LINES:
+                        continue
+                    lines, ahead = ahead, None
+                yield from run.feed(lines)  # (the events before a --strict failure first)
                 if run.stopped:
                     break
+            if ahead:
+                yield from run.feed(ahead)
             if run.failed is None:
                 yield from run.finish()
             if run.failed is not None:
@@ -310,7 +321,7 @@ def _lines(item, n: int) -> list[bytes]:
     """The input lines of one item of process(): a dict as one JSON line, a str or bytes as the
     lines it holds (as the command would read them from a file)."""
     if isinstance(item, dict):
-        return [_json_line(item, n)]
+        return [_json_line(item, n) + b"\n"]
     if isinstance(item, str):
         try:
             data = item.encode("utf-8", "surrogateescape")
@@ -349,6 +360,7 @@ def _json_line(event: dict, n: int) -> bytes:
     return line
 
 
+DETECT_LINES = 50  # (reader.peek_lines looks at as many)
 MAX_DEPTH = 10_000  # nesting of an event given as a dict (one that holds itself never ends)
 
 
@@ -448,7 +460,9 @@ class _Run:
         if self.stopped:
             return []
         pipe = self.pipe
-        pipe.current_source = source = Lines(lines, None)
+        # (a stream that can be peeked at: -f auto looks at the lines buffered, as from a file)
+        stream = io.BufferedReader(io.BytesIO(b"".join(lines))) if len(lines) > 1 else lines
+        pipe.current_source = source = Lines(stream, None)
         self._run(lambda: pipe.read_stream(source))
         return self._take()
 

@@ -398,3 +398,17 @@ def test_negative_integers_below_64_bits_stay_exact():
     run_command(["--ignore-config", "-j", "-F", "json"], env)
     assert env.stdout.getvalue() == b'{"x":-9223372036854775809,"y":-18446744073709551615}\n'
     assert list(kelora.Pipeline().process([{"x": -2 ** 63 - 1}])) == [{"x": -2 ** 63 - 1}]
+
+
+def test_auto_detection_sees_the_first_lines_together_as_the_command_does():
+    """-f auto chooses from the first ~50 lines; fed one item at a time, the API chose from the
+    first line alone (a Spark log whose first line holds commas became CSV)."""
+    lines = ["17/06/09 20:10:40 INFO x.Backend: Registered signal handlers for [TERM, HUP, INT]"] + [
+        f"17/06/09 20:10:{i:02d} INFO y.Manager: step {i} done" for i in range(60)]
+    env = Env.for_test(("\n".join(lines) + "\n").encode())
+    code = run_command(["--ignore-config", "-f", "auto", "-F", "json"], env)
+    expected = [json.loads(line) for line in env.stdout.getvalue().splitlines()]
+    assert expected[0] == {"line": lines[0]}
+    p = kelora.Pipeline(input_format="auto")
+    assert list(p.process(lines)) == expected and p.exit_code == code
+    assert list(kelora.Pipeline(input_format="auto").process(lines[:3])) == expected[:3]  # (fewer than 50)
