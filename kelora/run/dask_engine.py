@@ -198,6 +198,31 @@ def check_worker(key_check: str | None, secret_file: str | None) -> str | None:
     return None
 
 
+class _signals_deferred:
+    """SIGINT and SIGTERM only noted during the block (main thread), then raised as they would
+    have been (KeyboardInterrupt, Terminated) once it is over."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.came: list[int] = []
+        self.old = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.old[sig] = signal.signal(sig, lambda signum, frame: self.came.append(signum))
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        if self.came and exc[0] is None:
+            from kelora.status import Terminated
+
+            raise Terminated() if self.came[0] == signal.SIGTERM else KeyboardInterrupt()
+
+
 class _quiet_fd2:
     """File descriptor 2 on /dev/null while the local cluster starts: the worker processes it
     spawns keep it, so a Ctrl-C that reaches them half-started (it goes to the whole process
@@ -299,7 +324,8 @@ def _quiet() -> None:
     import logging
     import warnings
 
-    for name in ("distributed", "tornado", "bokeh"):
+    # (asyncio: "Task exception was never retrieved" of a worker start cut off by Ctrl-C)
+    for name in ("distributed", "tornado", "bokeh", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module=r"distributed(\..*)?$")
     warnings.filterwarnings("ignore", module=r"dask(\..*)?$")
@@ -427,28 +453,39 @@ class DaskReader(Batcher):
             from distributed.security import Security
 
             tls = {"protocol": "tls://", "security": Security.temporary()}
+        n_workers = c.threads or os.cpu_count() or 2
+        cluster = client = None
+        quiet = _quiet_fd2()
+        quiet.__enter__()
         try:
             # the workers' statistical profiler (a thread walking every stack 100 times a second,
             # for the dashboard this cluster does not have) only takes the GIL from the batches;
             # the nanny hands this configuration to the workers it starts
-            with dask.config.set({"distributed.worker.profile.enabled": False}), _quiet_fd2():
-                cluster = LocalCluster(n_workers=c.threads or os.cpu_count() or 2, processes=True,
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                cluster = LocalCluster(n_workers=n_workers, processes=True,
                                        threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                                        silence_logs=logging.CRITICAL, env=env, **tls)
-        except KeyboardInterrupt:
-            # Ctrl-C while the workers start: Dask's own exit hook would fail on the half-started
-            # cluster with a traceback (its workers, children of this process, end with it)
+            with _signals_deferred():  # (a Client cut off half-built hangs 60 s at exit)
+                # results come straight from the worker that holds them, not relayed by the
+                # scheduler (which runs in this process: every batch's bytes went through twice)
+                client = Client(cluster, set_as_default=False, direct_to_workers=True)
+                client.wait_for_workers(n_workers, timeout=120)  # (all spawned: quiet until then)
+        except BaseException as exc:
+            # Ctrl-C (or a failure) while the workers start: what started is closed while fd 2 is
+            # still quiet, and Dask's own exit hook, which fails on a half-started cluster with a
+            # traceback, is not left to run
             import atexit
 
             from distributed.deploy import spec
 
             atexit.unregister(spec.close_clusters)
-            raise
-        except Exception as exc:  # noqa: BLE001 - Dask's configuration (ports, limits): one clear line
+            self._close(client, cluster)
+            quiet.__exit__()
+            if not isinstance(exc, Exception):
+                raise
             raise FatalError(f"the local Dask cluster did not start: {type(exc).__name__}: {exc}") from None
-        # results come straight from the worker that holds them, not relayed by the scheduler
-        # (which runs in this process: every batch's bytes were received and sent once more)
-        return Client(cluster, set_as_default=False, direct_to_workers=True), cluster
+        quiet.__exit__()
+        return client, cluster
 
     @staticmethod
     def _close(client, cluster) -> None:
