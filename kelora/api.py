@@ -298,11 +298,10 @@ def _refuse_options(args: list[str]) -> set[str]:
     """UsageError for an option of *args* that a Pipeline cannot take, before any is acted on;
     the options given.  (An unknown option is left to the parser's own error, with its
     suggestion: nothing is acted on when parsing fails.)"""
-    from kelora.cli.app import option_table
+    from kelora.cli.app import own_options
     from kelora.cli.config_file import scan_words
-    from kelora.cli.flags import build_command
 
-    table = option_table(build_command())
+    table = own_options()
     pairs = scan_words(args, table)
     given = {opt for opt, _ in pairs if opt is not None}
     if any(opt not in table and opt not in _NOT_HERE for opt in given):

@@ -286,9 +286,20 @@ def _print_error(env, err: KeloraError) -> None:
 def config_file_words(args: list[str]) -> list[str | None]:
     """``config_file.option_words`` of *args* for kelora's own options."""
     from kelora.cli import config_file
-    from kelora.cli.flags import build_command
 
-    return config_file.option_words(args, option_table(build_command()))
+    return config_file.option_words(args, own_options())
+
+
+_OWN_OPTIONS: dict[str, bool] = {}
+
+
+def own_options() -> dict[str, bool]:
+    """``option_table`` of kelora's command, built once per process (read, never changed)."""
+    if not _OWN_OPTIONS:
+        from kelora.cli.flags import build_command
+
+        _OWN_OPTIONS.update(option_table(build_command()))
+    return _OWN_OPTIONS
 
 
 def _help_topics(args: list[str | None], env) -> int:
@@ -367,7 +378,7 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
     from kelora.cli.flags import build_command, click_errors
 
     command = build_command()
-    options = option_table(command)
+    options = own_options()
     protected = fileguard.file_ids(fileguard.secret_file_paths(env.secrets, None), str(env.cwd))
     given = config_file.option_words(args, options)  # (a value that looks like an option is not one)
     if "--trust-config" in given:
