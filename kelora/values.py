@@ -217,7 +217,8 @@ def format_float(x: float) -> str:
         return "inf" if x > 0 else "-inf"
     ax = abs(x)
     if ax != 0 and (ax > 1e13 or ax < 1e-13):
-        if ax >= 1.8e19:
+        # (orjson reads integers from -2**63 to 2**64 - 1 exactly: a float beyond may be one)
+        if x >= 1.8e19 or x <= -9.2e18:
             BIG_FLOAT_WRITTEN[0] = True
         return _exp_form(x)
     s = _plain_decimal(x)

@@ -187,10 +187,11 @@ def test_track_unique_shortcut_stats_equal():
 
 
 # --------------------------------------------------------------------------- exact integers, lazily
-# With exec stages the generated loop reads a line exactly (integers beyond 64 bits) only when a
+# With stages the generated loop reads a line exactly (integers beyond 64 bits) only when a
 # key the stages can reach holds a float or a container; an output that shows a huge float then
 # takes the keys no stage reaches from the exact reading (fastloop.build_loop *keys*).  Every
-# case must equal the general loop, which reads every such line exactly first.
+# case must equal the general loop, which reads every such line exactly first.  (Filters alone
+# once read nothing exactly: `--filter 'type_of(e.id) == "f64"'` kept 20-digit integers.)
 
 BIG = 123456789012345678901234567890
 
@@ -198,7 +199,7 @@ BIG = 123456789012345678901234567890
 def _big_data() -> bytes:
     rnd = random.Random(29)
     values = [BIG, -BIG, 18446744073709551615, 18446744073709551616, 1.5, 1e300, "t", [1, BIG], {"k": BIG},
-              None, 7, "123456789012345678901234567890"]
+              None, 7, "123456789012345678901234567890", -9223372036854775809, -18446744073709551615]
     lines = []
     for _ in range(200):
         keys = rnd.sample(["a", "b", "c", "user_email", "n"], rnd.randrange(1, 5))
@@ -216,6 +217,10 @@ BIG_SCRIPTS = {
     "nothing named": ["-e", 'track_count("n")'],
     "the whole event": ["-e", "e.k = e.keys().len()"],
     "deletes": ["-e", "e.a = (); e.b = ()"],
+    "filter on a number's type": ["--filter", 'type_of(e.a) == "f64"'],
+    "filter on a number's text": ["--filter", "e.b.to_string().len() > 19"],
+    "filter on the whole event": ["--filter", 'e.to_json().contains("8446744073709551616")'],
+    "filter then exec": ["--filter", 'type_of(e.c) != "f64"', "-e", "e.d = 1"],
 }
 
 

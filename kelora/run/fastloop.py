@@ -58,7 +58,7 @@ def loop(stream, n, owner, s, fmt, write, write_error, slow, max_bytes, tally, o
                 if len(raw) > max_bytes:
                     raw = owner._cut_line(raw, n)<flush>
                 slow(raw, n)
-                continue<observe_in>
+                continue<event_check><observe_in>
 '''
 
 _TAIL = '''
@@ -289,6 +289,29 @@ _FINAL_FLUSH = """
             raise _stop"""
 
 
+# the line read exactly when it holds a run of 20 digits (and dashes): an integer orjson read
+# as a float can be there
+_FULL_CHECK = ("\n                    if big in raw.translate(digits):  # an integer orjson read as a float"
+               "\n                        _e = exact(raw, _e)")
+
+
+def _keyed_check(keys: frozenset) -> str:
+    """The same, only when one of *keys* (those the stages read) holds a float or a container,
+    where such a float can be; placed after the test that the line is an object.  (subscripts,
+    which 3.11 specialises for dicts, cost less than .get calls: ~1,000 instructions per event
+    on T2; an event without one of the keys takes .get)"""
+    if not keys:
+        return ""
+    sub = " or ".join(f"type(_e[{k!r}]) in risky" for k in sorted(keys))
+    get = " or ".join(f"type(_e.get({k!r})) in risky" for k in sorted(keys))
+    return ("\n            try:"
+            f"\n                if ({sub}) and big in raw.translate(digits):"
+            "\n                    _e = exact(raw, _e)"
+            "\n            except KeyError:"
+            f"\n                if ({get}) and big in raw.translate(digits):"
+            "\n                    _e = exact(raw, _e)")
+
+
 def build_loop(steps: list, writes: bool = True, observe: str | None = None, changes: bool = False,
                keys: frozenset | None = None, observe_written: bool = True):
     """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally,
@@ -364,34 +387,30 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
     from kelora.formats.exactjson import DIGITS, RUN, exact, refmt, unread_exact
     from kelora.values import BIG_FLOAT_WRITTEN
 
-    # integers beyond 64 bits (kelora/formats/exactjson.py): exec stages see exact values from
-    # the start; without one, only lines whose output shows a huge float are looked at
-    if (exec_seen or changes) and not defer and keys is not None and observe is None:
+    # integers beyond 64 bits (kelora/formats/exactjson.py): stages see exact values from the
+    # start (a filter that reads e.id must not compare the float orjson made of it); without
+    # stages, only lines whose output shows a huge float are looked at.  Only filters: nothing
+    # changes the event, so such an output re-reads the whole line (refmt), as without stages.
+    only_filters = bool(filters) and not (exec_seen or changes)
+    if only_filters:
+        checks = ("", _keyed_check(keys)) if keys is not None else (_FULL_CHECK, "")
+        checks = (checks[0], "\n            if written[0]:"
+                             "\n                data = refmt(raw, data, fmt)", checks[1])
+    elif (exec_seen or changes) and not defer and keys is not None and observe is None:
         # The stages read only *keys*: the line is looked at when one of them holds a float or a
         # container (where an integer orjson read as a float can be); an output showing a huge
         # float takes the other keys' values from the exact reading where the stages left them
         # as read (exactjson.unread_exact).  (A translate and search of every line cost T2 ~8%.)
-        # (subscripts, which 3.11 specialises for dicts, cost less than .get calls: ~1,000
-        # instructions per event on T2; an event without one of the keys takes .get)
-        sub = " or ".join(f"type(_e[{k!r}]) in risky" for k in sorted(keys))
-        get = " or ".join(f"type(_e.get({k!r})) in risky" for k in sorted(keys))
-        checks = ((f"\n                    if type(_e) is dict:"
-                   "\n                        try:"
-                   f"\n                            _risky = {sub}"
-                   "\n                        except KeyError:"
-                   f"\n                            _risky = {get}"
-                   "\n                        if _risky and big in raw.translate(digits):"
-                   "\n                            _e = exact(raw, _e)") if keys else "",
+        checks = ("",
                   "\n            if written[0]:"
-                  "\n                data = unread_exact(raw, <event>, data, fmt, reads)")
+                  "\n                data = unread_exact(raw, <event>, data, fmt, reads)", _keyed_check(keys))
     elif (exec_seen or changes) and not defer:
-        checks = ("\n                    if big in raw.translate(digits):  # an integer orjson read as a float"
-                  "\n                        _e = exact(raw, _e)", "")
+        checks = (_FULL_CHECK, "", "")
     else:
         checks = ("", "\n            if written[0]:"
-                      "\n                data = refmt(raw, data, fmt)")
+                      "\n                data = refmt(raw, data, fmt)", "")
     if not writes:
-        checks = (checks[0], "")
+        checks = (checks[0], "", checks[2])
     ns.update(_unbound=_unbound, _NO_TOKEN=_NO_TOKEN)
     if observe == "values":
         from kelora.report.observe import WHOLE
@@ -420,7 +439,7 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
                                                        _VALUES_INIT if observe == "values" else "")
                             + ("    written_events = []\n    written_add = written_events.append\n" if out else "")
                             + "    try:\n        for raw")
-    source = (head.replace("<input_check>", checks[0]).replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
+    source = (head.replace("<input_check>", checks[0]).replace("<event_check>", checks[2]).replace("<ok_init>", "".join(f"    {name} = 0\n" for name in oks if name.startswith("ok"))
                             + "    unclean = 0\n" + "".join(f"    tok{i}, seen{i}, pfn{i} = _NO_TOKEN, _unbound, None\n" for i in tokens))
               + ("            s.e = _e\n" if bound and not late_bind else "")
               + "".join(body)
