@@ -349,3 +349,19 @@ def test_blank_lines_before_the_format_is_chosen(tmp_path):
     for files in (["b1.txt", "x.csv"], ["b.txt", "x.csv", "x.csv"], ["b.txt", "w.txt"], ["many.txt"]):
         code, out, _ = _same(["-F", "json", "--with-stats"], [tmp_path / f for f in files], batches=("1", "500"))
         assert code == 0 and out.startswith(b"{")
+
+
+def test_invalid_utf8_is_counted_once_and_strict_utf8_stops_as_sequentially(tmp_path):
+    """A first line of invalid UTF-8 was decoded twice (the parent, choosing the format, and the
+    worker): counted twice and located without the file's name; --strict-utf8 on a later line
+    came back as "worker failed: FatalError: ..." in place of the run's own message."""
+    (tmp_path / "first.jsonl").write_bytes(b'{"a":"\xff"}\n{"b":1}\n')
+    (tmp_path / "later.jsonl").write_bytes(b'{"b":1}\n{"a":"\xff"}\n{"c":2}\n')
+    (tmp_path / "head.csv").write_bytes(b"a,b\xff\n1,2\n3,4\n")
+    for name, fmt in (("first.jsonl", "json"), ("later.jsonl", "auto"), ("head.csv", "csv")):
+        path = tmp_path / name
+        code, _, err = _same(["-f", fmt, "-F", "json", "--with-stats"], [path])
+        assert b"1 line contained invalid UTF-8" in err and f"(first: {path}:".encode() in err
+        code, _, err = _same(["-f", fmt, "-F", "json", "--strict-utf8"], [path])
+        assert code == 1 and err.startswith(f"kelora: invalid UTF-8 at {path}:".encode()), err
+    _same(["-j", "-F", "json", "--with-stats"], stdin=(tmp_path / "first.jsonl").read_bytes())

@@ -67,8 +67,10 @@ class Task:
 class BatchResult:
     """What a batch gives back.  ``out`` holds its formatted events (None when the worker wrote
     them itself), ``printed`` its script ``print`` output when events go to an ``-o`` file;
-    ``failure`` stops the run (``--strict``, a failed read), as does ``exit_request``
-    (``exit(code, message)``); ``write_failure`` is ``(errno, text)`` of a failed write by the
+    ``failure`` stops the run (``--strict``, a failed read), as do ``exit_request``
+    (``exit(code, message)``) and ``fatal`` (a ``FatalError``'s message, hint and exit code,
+    such as ``--strict-utf8`` on a bad line: raised again by the driver, as a sequential run
+    raises it); ``write_failure`` is ``(errno, text)`` of a failed write by the
     worker, or ``SKIPPED`` when the run was stopping and the batch was not written."""
     seq: int
     state: RunState
@@ -76,6 +78,7 @@ class BatchResult:
     printed: bytes = b""
     failure: str | None = None
     exit_request: tuple | None = None
+    fatal: tuple | None = None
     write_failure: tuple | None = None
     stderr: str = ""  # what a --parallel worker wrote to stderr in this batch (escaped already)
 
@@ -100,7 +103,7 @@ def run_batch(pipe, task: Task) -> BatchResult:
     # script print() shares the event buffer, unless events go to an -o file (then it is stdout)
     printed = io.BytesIO() if pipe.sink.prints_apart else out
     pipe.start_batch(out, printed, task.first_line, task.label)
-    failure = exit_request = None
+    failure = exit_request = fatal = None
     try:
         lines = task.lines
         stream = io.BytesIO(lines.read()) if type(lines) is Range else lines
@@ -111,11 +114,13 @@ def run_batch(pipe, task: Task) -> BatchResult:
     except OSError as exc:  # reading a byte range
         failure = f"Failed to read '{task.label}': {exc.strerror or exc}"
     except Exception as exc:  # noqa: BLE001 - reported by the driver, never a traceback
-        from kelora.errors import ExitRequest
+        from kelora.errors import ExitRequest, FatalError
 
         if isinstance(exc, ExitRequest):
             exit_request = (exc.code, exc.message)
+        elif isinstance(exc, FatalError):
+            fatal = (exc.message, exc.hint, exc.exit_code)
         else:
             failure = f"worker failed: {type(exc).__name__}: {exc}"
     return BatchResult(task.seq, pipe.finish_batch(), out.getvalue(),
-                       printed.getvalue() if printed is not out else b"", failure, exit_request)
+                       printed.getvalue() if printed is not out else b"", failure, exit_request, fatal)

@@ -229,6 +229,7 @@ class Batcher:
                 yield InputFailed(src.path, src.message, src.message + p.format_as_file_hint(src.path), True)
                 continue
             stats.files_processed += 1
+            p.current_label = src.label  # (what this process says about a line names its input)
             kept = sample.new_source() if sample is not None else None  # (the end-of-run hints)
             batch: list[bytes] = []
             first = p.line_num + 1
@@ -473,7 +474,10 @@ class Batcher:
         from kelora.run.reader import peek_lines
 
         p = self.p
-        text = p.decode(raw.rstrip(b"\r\n"), n)
+        # (read quietly: a line that goes on to a worker is decoded, warned about or refused by
+        # --strict-utf8 there, once; only a header this process keeps is decoded as the run's)
+        line = raw.rstrip(b"\r\n")
+        text = line.decode("utf-8", "replace")
         p.parser = p.make_parser(text, [line.decode("utf-8", "replace") for line in peek_lines(src.stream)])
         p.parser_consumed_first = False
         if registry.has_header(p.stats.format_name) or getattr(p.parser, "has_header", False):
@@ -482,7 +486,7 @@ class Batcher:
             except Exception:  # noqa: BLE001 - a bad first line is handled by the workers
                 consumed = False
             p.parser_consumed_first = consumed
-            p.header_line = text if consumed else None
+            p.header_line = p.decode(line, n) if consumed else None
 
     def note_begin_metrics(self) -> None:
         """Remember the metrics --begin tracked, by function: a worker cannot see them (see
@@ -564,3 +568,8 @@ class Batcher:
             raise ExitRequest(*exit_request)
         if failure is not None:
             raise StageFailed(failure)
+        if result.fatal is not None:
+            from kelora.errors import FatalError
+
+            message, hint, code = result.fatal
+            raise FatalError(message, hint=hint, exit_code=code)

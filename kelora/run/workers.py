@@ -287,7 +287,7 @@ def _write_batches(done, results, turns: Turns, status: list) -> None:
         batch = done.get()
         if batch is None:
             return
-        stops = batch.failure is not None or batch.exit_request is not None
+        stops = batch.failure is not None or batch.exit_request is not None or batch.fatal is not None
         batch.write_failure = turns.write(batch.seq, batch.out, batch.printed, stops)
         batch.out, batch.printed = None, b""  # written: the parent gets only the counts
         try:
