@@ -84,6 +84,8 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
                 out = _make_default(select)
         elif fmt == "json":
             out = _make_json(select)
+            if terminal:
+                out = _json_for_terminal(out)
         elif fmt == "logfmt":
             out = _make_logfmt(select)
         elif fmt == "inspect":
@@ -105,6 +107,28 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
 
 
 # --------------------------------------------------------------------------- json
+
+# JSON escapes C0 controls itself, but writes DEL and the C1 controls (U+0080-U+009F; U+009B
+# is a CSI to some terminals) as they are.  On a terminal they become JSON escapes (D18): the
+# same data, as the metrics JSON writes them.  In UTF-8, C1 is 0xC2 and 0x80-0x9F, and both
+# can only stand inside a JSON string.
+_JSON_RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
+
+
+def _json_escape_control(m) -> bytes:
+    return b"\\u%04x" % ord(m.group().decode())
+
+
+def _json_for_terminal(fmt):
+    sub = _JSON_RAW_CONTROL.sub
+    search = _JSON_RAW_CONTROL.search
+
+    def fmt_json_terminal(event, meta=None):
+        data = fmt(event, meta)
+        return sub(_json_escape_control, data) if search(data) else data
+
+    return fmt_json_terminal
+
 
 def _make_json(select):
     dumps = orjson.dumps

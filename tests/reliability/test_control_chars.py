@@ -17,6 +17,7 @@ import tty
 
 import pytest
 
+from kelora.formats.registry import OUTPUTS
 from tests.cli.test_cli_cases import clean_env
 from tests.conftest import KELORA_BIN
 
@@ -113,6 +114,17 @@ def test_csv_and_tsv_on_a_terminal_are_escaped(fmt):
     assert code == 0, err
     assert _raw_controls(out, KEPT | {"\r"}) == []  # CSV quotes TAB/LF/CR; others escaped
     assert b"\\u{1b}" in out
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUTS))
+def test_every_output_format_on_a_terminal_shows_no_raw_control(name):
+    """Every format of the registry, a new one included (docs/dev/contributing.md): on a
+    terminal no control character of the data reaches it raw (COMPAT D18)."""
+    keys = ["-k", "n,msg"] if OUTPUTS[name].needs_keys else []
+    code, out, err = kelora_tty(["-j", "-F", name, *keys], EVENTS)
+    assert code == 0, err
+    csv_family = OUTPUTS[name].family == "csv"  # (CSV quotes TAB, LF and CR: they are its data)
+    assert _raw_controls(out, KEPT | {"\r"} if csv_family else KEPT) == []
 
 
 def test_csv_into_a_pipe_or_file_keeps_the_data():
