@@ -16,7 +16,8 @@ from importlib import import_module
 class InputFormat:
     name: str
     help: str
-    # "module:callable" (relative to kelora.formats) called as factory(name, rest, strict, cols_sep)
+    # "module:callable" (relative to kelora.formats): called as factory() for a format without
+    # a spec, else as factory(name, rest, strict, cols_sep) (select_input.make_parser)
     factory: str | None
     family: str = ""  # "csv": delimited records (csv/tsv with or without a header)
     has_header: bool = False  # the first line of each file names the columns
