@@ -13,7 +13,8 @@
   variadic, annotations give the accepted types.  Arity is checked when a script is compiled;
   types are checked per call with exact ``type(x) in allowed`` (so ``true`` is not an int).
 * The docstring is the help text (``--help-functions``) and the reference page (docs/functions.md);
-  its ``Examples:`` lines (``script => result``, the result in the language's notation: ``()``, ``#{"a": 1}``) are executed by the test suite.
+  its ``Examples:`` lines (``script => result``, the result in the language's notation:
+  ``()``, ``#{"a": 1}``) are executed by the test suite.
 * What the rest of kelora needs to know about a builtin is said here, once, by flags of the
   decorator (stored as the record's ``Facts``; nothing else keeps lists of names):
 
