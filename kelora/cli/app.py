@@ -21,6 +21,7 @@ from pathlib import Path
 
 from kelora import __version__
 from kelora.errors import FatalError, KeloraError, UsageError
+from kelora.escape import escape_diag
 from kelora.status import ExitStatus, Terminated
 
 # Curated hints for flags users bring from grep/jq/Miller (reference §1.9).
@@ -108,7 +109,6 @@ def unexpected_error(exc: Exception, stderr) -> int:
     intr = _interrupt_inside(exc)
     if intr is not None:
         return ExitStatus.SIGTERM if isinstance(intr, Terminated) else ExitStatus.SIGINT
-    from kelora.escape import escape_diag
 
     missing = _missing_dependency(exc)
     if missing:  # (an installation problem, not a bug: say what to install)
@@ -250,7 +250,7 @@ def run_command(args: list[str], env=None) -> int:
 
             word = helpsearch.keyword(given)
             if word is not None:  # Kelora's `--help KEYWORD` search
-                env.stdout.write(helpsearch.render(word).encode())
+                env.stdout.write(escape_diag(helpsearch.render(word)).encode())  # (it quotes the word)
                 return ExitStatus.OK
         config, extra = parse_args(args, env)
         if extra.get("exit") is not None:
@@ -322,7 +322,7 @@ def _help_topics(args: list[str | None], env) -> int:
                 word = after if after and not after.startswith("-") else None
                 break
         text = docs.functions_help(word)  # (no match: Kelora's message, exit 0)
-    env.stdout.write(text.encode())
+    env.stdout.write(escape_diag(text).encode())  # (a message that quotes the word: D18)
     return ExitStatus.OK
 
 
@@ -382,7 +382,7 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
     protected = fileguard.file_ids(fileguard.secret_file_paths(env.secrets, None), str(env.cwd))
     given = config_file.option_words(args, options)  # (a value that looks like an option is not one)
     if "--trust-config" in given:
-        env.stdout.write(config_file.trust(env.environ, env.cwd, options, protected).encode())
+        env.stdout.write(escape_diag(config_file.trust(env.environ, env.cwd, options, protected)).encode())
         return None, {"exit": 0}  # type: ignore[return-value]
     data = config_file.load(args, env.environ, env.cwd, protected, options)
     if data.secret_file:

@@ -25,6 +25,7 @@ import os
 import orjson
 
 from kelora.errors import UsageError
+from kelora.escape import escape_json_text, escape_line
 from kelora.safetext import clean_value, utf8
 from kelora.privacy.pii_patterns import KINDS, TIMESTAMP, find
 
@@ -253,12 +254,16 @@ class Scanner:
                 doc["other_field_paths"] = [{"kind": k, "count": n, "lines": ls}
                                             for p, k, n, ls in rows if p is OTHER]
             try:
-                out.write(orjson.dumps(doc) + b"\n")
+                data = orjson.dumps(doc)
             except orjson.JSONEncodeError:  # a field path UTF-8 cannot hold: U+FFFD (safetext)
-                out.write(orjson.dumps(clean_value(doc)) + b"\n")
+                data = orjson.dumps(clean_value(doc))
+            # (DEL and C1 in a field path as JSON escapes, as the metrics JSON writes them: D18)
+            out.write(escape_json_text(data.decode()).encode() + b"\n")
         elif not rows:
             out.write(f"PII scan: clean ({scanned} events scanned)\n".encode())
         else:
+            # (a field path is data: its control characters shown as escapes, D18)
+            rows = [(p if p is OTHER else escape_line(p), k, n, ls) for p, k, n, ls in rows]
             width_f = max(5, *(len(r[0]) for r in rows))
             width_k = max(4, *(len(r[1]) for r in rows))
             lines = [f"{'field':<{width_f}}  {'kind':<{width_k}}  {'count':>7}  first lines"]

@@ -28,7 +28,7 @@ def home(tmp_path):
 
 def spawn(home, *args, extra_env=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KELORA")}
-    env.update(XDG_CONFIG_HOME=str(home / "config"), TERM="dumb", **(extra_env or {}))
+    env.update({"XDG_CONFIG_HOME": str(home / "config"), "TERM": "dumb", **(extra_env or {})})
     child = pexpect.spawn(KELORA_BIN, list(args), env=env, cwd=str(home / "logs"), encoding="utf-8",
                           timeout=30, dimensions=(40, 200))
     child.expect_exact("kelora> ")
@@ -236,3 +236,26 @@ def test_an_ordinary_command_does_not_import_the_interactive_mode():
             "import kelora.cli\nassert 'readline' not in sys.modules\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_exit_and_control_characters_in_warnings_and_file_names(home):
+    """exit() evaluated at the prompt is reported and the session goes on (it ended the
+    process with exit 134); warnings, :load errors and history paths escape control characters
+    of the data and of file names (D18: they were written raw to the terminal)."""
+    esc = "\x1b]0;PWNED\x07"
+    (home / "logs" / "ev.jsonl").write_text('{"msg":"hi\\u009b2J\\u007f\\u001b[2J"}\n')
+    (home / "logs" / f"zz{esc}.jsonl").write_text("")
+    bad_history = home / f"xdg{esc}"
+    (bad_history / "kelora" / "interactive_history.txt").mkdir(parents=True)
+    child = spawn(home, extra_env={"XDG_CONFIG_HOME": str(bad_history)})
+    assert "(exit(): a run would stop here with exit code 1: bye)" in run(child, '? exit(1, "bye")')
+    run(child, ":load ev.jsonl")
+    warned = run(child, "? e.msg > 3")
+    assert "kelora warning:" in warned and "\\u{9b}" in warned and "\x9b" not in warned and "\x7f" not in warned
+    empty = run(child, ":load zz*")
+    assert "holds no events" in empty and "\x1b" not in empty and "\\u{1b}]0;PWNED" in empty
+    child.sendline(":quit")
+    child.expect(pexpect.EOF)
+    assert "\x1b" not in child.before and "cannot write the history" in child.before
+    child.close()
+    assert child.exitstatus == 0

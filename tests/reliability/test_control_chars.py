@@ -192,3 +192,40 @@ def test_file_names_are_escaped(tmp_path):
         code, out, err = kelora(["-j", *args], cwd=tmp_path)
         assert _raw_controls(err) == [], (args, err[:800])
         assert _raw_controls(out, KEPT) == [], (args, out[:800])
+
+
+# ------------------------------------------------------------------ messages that quote a word or a path
+
+ESC_WORD = "x\x1b]0;PWNED\x07\u009b2J\x7f"
+
+
+@pytest.mark.parametrize("args", [["--help", ESC_WORD], [f"--help={ESC_WORD}"], ["--help-functions", ESC_WORD],
+                                  [f"--help-functions={ESC_WORD}"]])
+def test_help_searches_quote_the_word_escaped(args):
+    code, out, err = kelora_tty(args)
+    assert code == 0 and _raw_controls(out, KEPT | {"\r"}) == [] and b"\\u{1b}]0;PWNED" in out
+
+
+def test_the_pii_report_shows_field_paths_escaped(tmp_path):
+    data = b'{"ip\\u001b]0;PWNED\\u0007":"10.0.0.1","b\\u009b2J\\u007f":"10.0.0.2"}\n'
+    for fmt in (["--scan-pii"], ["--scan-pii=json"]):
+        code, out, err = kelora_tty(["-j", *fmt], data)
+        assert code == 1 and _raw_controls(out, KEPT | {"\r"}) == [], out
+    code, out, _ = kelora(["-j", "--scan-pii=json"], data)
+    assert {f["field"] for f in json.loads(out)["findings"]} == {"ip\x1b]0;PWNED\x07", "b\u009b2J\x7f"}
+
+
+def test_trust_config_names_the_file_escaped(tmp_path):
+    project = tmp_path / "p\x1b]0;PWNED\x07"
+    (project / ".git").mkdir(parents=True)
+    ini = project / ".kelora.ini"
+    ini.write_text("defaults = -j\n")
+    ini.chmod(0o600)
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    proc = subprocess.run([KELORA_BIN, "--trust-config"], stdout=slave, stderr=subprocess.PIPE, cwd=project,
+                          env=clean_env({"HOME": str(tmp_path / "home")}), timeout=60)
+    os.close(slave)
+    out = os.read(master, 65536)
+    os.close(master)
+    assert proc.returncode == 0 and b"trusted" in out and _raw_controls(out, KEPT | {"\r"}) == [], out

@@ -52,6 +52,20 @@ def main(args: list[str], env) -> int:
 
         raise UsageError(f"--interactive cannot be combined with other arguments (got {extra[0]!r}); "
                          "type them at the kelora> prompt instead")
+    # Everything the session writes to stderr (warnings, file names, history paths, errors)
+    # goes through one escaping stream: no control character of the data or of a path reaches
+    # the terminal raw (D18), whichever line wrote it.
+    from kelora.escape import EscapingStream
+
+    plain_stderr = sys.stderr
+    sys.stderr = EscapingStream(plain_stderr)
+    try:
+        return _session(args, env)
+    finally:
+        sys.stderr = plain_stderr
+
+
+def _session(args: list[str], env) -> int:
     from kelora.cli.interactive.session import Session
     from kelora.cli.interactive import complete, history
 

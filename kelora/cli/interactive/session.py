@@ -92,7 +92,7 @@ class Session:
             sys.stderr.write("Error: :eval needs an expression, e.g. :eval e.status + 1\n")
             return
         from kelora.context import Scope
-        from kelora.errors import KeloraError, ScriptError, SkipEvent
+        from kelora.errors import ExitRequest, KeloraError, ScriptError, SkipEvent
         from kelora.lang import compile_script
         from kelora.lang.names import StageInfo, check_stages
         from kelora.values import debug_string, type_name
@@ -112,6 +112,10 @@ class Session:
             return
         except SkipEvent:
             sys.stdout.write("(skip(): the event would be dropped)\n")
+            return
+        except ExitRequest as req:  # (a run would end here; the session goes on)
+            said = f": {req.message}" if req.message else ""
+            sys.stdout.write(_safe(f"(exit(): a run would stop here with exit code {req.code}{said})") + "\n")
             return
         except KeloraError as err:  # exit(), a file refused, ...
             sys.stderr.write(_safe(f"Error: {err.message}") + "\n")
