@@ -6,6 +6,7 @@ any input is read; ``Program.run(scope)`` is the per-event call.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from kelora.builtins import registry
@@ -32,7 +33,8 @@ class Program:
 
     __slots__ = ("source", "mode", "stage", "mutates_event", "mutates_nested", "declares_vars",
                  "calls", "uses", "ast", "_body", "_rt", "_nslots", "run", "writes_last", "tracks_last",
-                 "privacy", "targets", "free_refs", "top_lets", "prelude_ast", "prelude_source", "event_reads")
+                 "privacy", "targets", "free_refs", "top_lets", "prelude_ast", "prelude_source", "event_reads",
+                 "exact_reads")
 
     def __init__(self, source, mode, stage, analysis, script_ast, body, rt, nslots, simple=False, stmts=()):
         self.source = source
@@ -48,6 +50,7 @@ class Program:
         self.privacy = False  # an exec stage that may call a value-hiding function (D17; withhold.py)
         self.targets = None  # withhold.Targets of an exec stage: what it may change in the event
         self.event_reads = None  # the event's top-level keys it may read (event_reads), None: any
+        self.exact_reads = None  # those whose exact digits can matter (exact_reads), None: any
         self.free_refs = ()  # (name, span, "read" | "write" | "fn", source): see names.py
         self.top_lets = frozenset()  # names its top level declares (visible to later stages)
         self.prelude_ast = None
@@ -230,6 +233,7 @@ def _compile(script: ast.Script, pre_ast, source, pre_source, mode, stage, rt) -
             # so a failing run is rolled back (analyze() sees only places rooted at `e`)
             prog.mutates_event = prog.mutates_nested = True
     prog.event_reads = event_reads((*top_stmts, *fn_defs.values()))
+    prog.exact_reads = exact_reads((*top_stmts, *fn_defs.values()), prog.event_reads)
     plain = not fn_defs and not (pre_ast is not None and pre_ast.stmts)
     prog.writes_last = plain and _writes_last(script.stmts)
     prog.tracks_last = plain and _tracks_last(script.stmts)
@@ -270,6 +274,51 @@ def event_reads(roots) -> frozenset[str] | None:
         if type(n) is ast.Var and n.name == "e" and id(n) not in named:
             return None
     return frozenset(keys)
+
+
+_ORDER = frozenset(("==", "!=", "<", "<=", ">", ">="))
+_NUMERIC_TEXT = re.compile(r"-?\d[\d_]*(\.\d+)?")  # (as codegen's: such a text meets a number)
+
+
+def _blind_operand(op: str, other) -> bool:
+    """Whether ``X op other`` gives the same result, and says nothing, whether X is an integer
+    beyond 64 bits or the float orjson reads for it (at least 2**63 in magnitude): *other* a
+    number literal below 2**62 in magnitude (the order and the inequality hold either way), or
+    a text that is no number under ``==``/``!=`` (never equal; ordering a number against text
+    warns, quoting the number, and a numeric text warns under ``==`` too)."""
+    if type(other) is not ast.Literal:
+        return False
+    v = other.value
+    if type(v) in (int, float):
+        return abs(v) < 2 ** 62  # (NaN: False)
+    return type(v) is str and op in ("==", "!=") and not _NUMERIC_TEXT.fullmatch(v)
+
+
+def exact_reads(roots, reads: frozenset[str] | None) -> frozenset[str] | None:
+    """*reads* (:func:`event_reads`) less the keys read only as one side of a comparison that
+    cannot tell an integer beyond 64 bits from its float (:func:`_blind_operand`): the generated
+    read loop need not read a line exactly for them (``--filter 'e.status >= 500'`` costs T1 no
+    check).  A container or a text there compares as it would exactly too."""
+    if reads is None:
+        return None
+    nodes = [n for root in roots for n in ast.walk(root)]
+    blind = set()
+    for n in nodes:
+        if type(n) is ast.Binary and n.op in _ORDER:
+            if _blind_operand(n.op, n.right):
+                blind.add(id(n.left))
+            if _blind_operand(n.op, n.left):
+                blind.add(id(n.right))
+    seen = set()
+    for n in nodes:
+        obj = getattr(n, "obj", None)
+        if type(obj) is not ast.Var or obj.name != "e" or id(n) in blind:
+            continue
+        if type(n) is ast.Prop:
+            seen.add(n.name)
+        elif type(n) is ast.Index and type(n.index) is ast.Literal and type(n.index.value) is str:
+            seen.add(n.index.value)
+    return frozenset(k for k in reads if k in seen)
 
 
 def called_names(text: str, mode: str = "script") -> frozenset[str]:

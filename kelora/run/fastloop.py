@@ -313,7 +313,8 @@ def _keyed_check(keys: frozenset) -> str:
 
 
 def build_loop(steps: list, writes: bool = True, observe: str | None = None, changes: bool = False,
-               keys: frozenset | None = None, observe_written: bool = True):
+               keys: frozenset | None = None, observe_written: bool = True,
+               exact_keys: frozenset | None = None):
     """``loop(stream, n, owner, scope, fmt, write, write_error, slow, max_bytes, tally,
     observe_in, observe_out)`` for *steps* (from :func:`lean_steps`); *writes* False: ``fmt``
     is None and events are only counted (see the module doc).  *observe* (stats): "chunk" calls
@@ -325,7 +326,8 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
     input's).  *changes*: a filter may change the event (then, as with exec stages, integers
     beyond 64 bits are read exactly before the stages run: the output-side re-read of the line
     would lose the filter's changes).  *keys*: the event's top-level keys the stages may read
-    (``Program.event_reads`` of them all), None: any."""
+    (``Program.event_reads`` of them all), None: any; *exact_keys*: those of them whose exact
+    digits can matter (``Program.exact_reads``; a filter-only loop checks just these)."""
     from orjson import JSONDecodeError, loads
 
     # the first filter whose program is one generated expression is written in (only one:
@@ -390,10 +392,11 @@ def build_loop(steps: list, writes: bool = True, observe: str | None = None, cha
     # integers beyond 64 bits (kelora/formats/exactjson.py): stages see exact values from the
     # start (a filter that reads e.id must not compare the float orjson made of it); without
     # stages, only lines whose output shows a huge float are looked at.  Only filters: nothing
-    # changes the event, so such an output re-reads the whole line (refmt), as without stages.
+    # changes the event, so such an output re-reads the whole line (refmt), as without stages;
+    # and a key a filter only compares with a small number (`e.status >= 500`) is not checked.
     only_filters = bool(filters) and not (exec_seen or changes)
     if only_filters:
-        checks = ("", _keyed_check(keys)) if keys is not None else (_FULL_CHECK, "")
+        checks = ("", _keyed_check(exact_keys)) if exact_keys is not None and keys is not None else (_FULL_CHECK, "")
         checks = (checks[0], "\n            if written[0]:"
                              "\n                data = refmt(raw, data, fmt)", checks[1])
     elif (exec_seen or changes) and not defer and keys is not None and observe is None:

@@ -499,11 +499,15 @@ class InputLoop:
             from kelora.run.fastloop import build_loop
 
             keys: frozenset | None = frozenset()
+            exact: frozenset | None = frozenset()
             for fn in self.stage_fns:  # the event keys any stage may read (None: any key)
-                used = getattr(getattr(fn, "program", None), "event_reads", None)
+                program = getattr(fn, "program", None)
+                used = getattr(program, "event_reads", None)
                 keys = None if used is None or keys is None else keys | used
+                used = getattr(program, "exact_reads", None)  # (those whose digits can matter)
+                exact = None if used is None or exact is None else exact | used
             loop = self.lean_loop = build_loop(steps, writes=fmt is not None, observe=observe, changes=changes,
-                                               keys=keys, observe_written=not mirror)
+                                               keys=keys, observe_written=not mirror, exact_keys=exact)
         observe_out = None
         if gate is not None and not mirror:  # (a gate for --ts-field/--ts-format alone, without stats: nothing out)
             observe_out = self.sink.output_observer(self.event_time) or _ignore
