@@ -10,6 +10,8 @@ turns the counts into the end-of-run hint.
 """
 from __future__ import annotations
 
+import sys
+
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 from kelora.metrics.store import (
@@ -82,11 +84,21 @@ def _skip(ctx, name: str, fn: str) -> None:
         ctx.metrics.apply(op)
 
 
-def _number(fn: str, value: object) -> int | float:
+def _number(fn: str, value: object, as_float: bool = True) -> int | float:
+    """*value* when it is a number; *as_float*: one the metric can hold as a float (an integer
+    of 309 digits or more, read exactly from the input, COMPAT D20, cannot be)."""
     t = type(value)
-    if t is int or t is float:
+    if t is float:
+        return value  # type: ignore[return-value]
+    if t is int:
+        if as_float and not -_FLOAT_INT <= value <= _FLOAT_INT:  # type: ignore[operator]
+            raise FunctionError(f"{fn} value is an integer too large for a float "
+                                f"({len(str(abs(value)))} digits)")  # type: ignore[arg-type]
         return value  # type: ignore[return-value]
     raise FunctionError(f"{fn} value must be a number; got {type_name(value)}")
+
+
+_FLOAT_INT = int(sys.float_info.max)  # (the largest int a float holds; beyond, float() raises)
 
 
 def category(fn: str, value: object) -> str:
@@ -149,7 +161,7 @@ def track_min(ctx, name: str, value: object) -> None:
     """
     if value is None:
         return _skip(ctx, name, "track_min")
-    _record(ctx, MinMetric, name, "track_min", (_number("track_min", value),))
+    _record(ctx, MinMetric, name, "track_min", (_number("track_min", value, as_float=False),))
 
 
 @builtin("tracking", pass_context=True, pure=False, effects={"metrics"})
@@ -161,7 +173,7 @@ def track_max(ctx, name: str, value: object) -> None:
     """
     if value is None:
         return _skip(ctx, name, "track_max")
-    _record(ctx, MaxMetric, name, "track_max", (_number("track_max", value),))
+    _record(ctx, MaxMetric, name, "track_max", (_number("track_max", value, as_float=False),))
 
 
 @builtin("tracking", pass_context=True, pure=False, effects={"metrics"})

@@ -43,8 +43,14 @@ def _is_json(text: str) -> bool:
         return False
     try:
         return type(orjson.loads(text)) is dict
-    except orjson.JSONDecodeError:
-        return False
+    except orjson.JSONDecodeError as exc:
+        if "number is infinity when parsed as double" not in str(exc):
+            return False
+    # (an integer longer than a float holds, which orjson refuses: the JSON reader reads it
+    # exactly, COMPAT D20, so the line is JSON)
+    from .exactjson import exact_refused
+
+    return type(exact_refused(text)) is dict
 
 
 def _is_logfmt(text: str) -> bool:

@@ -39,10 +39,19 @@ def _bad(op: str, a, b) -> OpError:
     )
 
 
-def _int(r: int, op: str) -> int:
-    if I64_MIN <= r <= I64_MAX:
+def _int(r: int, op: str, a: int = 0, b: int = 0) -> int:
+    """*r*, the result of ints *a* op *b*, when it and they are i64 (an operand beyond, read
+    exactly from the input, COMPAT D20, overflows as the result would)."""
+    if I64_MIN <= r <= I64_MAX and I64_MIN <= a <= I64_MAX and I64_MIN <= b <= I64_MAX:
         return r
     raise OpError(f"integer overflow in `{op}`")
+
+
+def _wide(a, b, op: str) -> None:
+    """Arithmetic of an int beyond i64 with a float: the same overflow (D20), not a float of
+    it (nor Python's error for an int too large for a float)."""
+    if (type(a) is int and not I64_MIN <= a <= I64_MAX) or (type(b) is int and not I64_MIN <= b <= I64_MAX):
+        raise OpError(f"integer overflow in `{op}`")
 
 
 def check_str(s: str) -> str:
@@ -64,12 +73,13 @@ def add(a, b):
     ta, tb = type(a), type(b)
     if ta is int and tb is int:
         r = a + b
-        if I64_MIN <= r <= I64_MAX:
+        if I64_MIN <= r <= I64_MAX and I64_MIN <= a <= I64_MAX and I64_MIN <= b <= I64_MAX:
             return r
         raise OpError("integer overflow in `+`")
     if ta is str and tb is str:
         return check_str(a + b) if len(a) + len(b) > 65536 else a + b
     if (ta is float or ta is int) and (tb is float or tb is int):
+        _wide(a, b, "+")
         return a + b
     if ta is str or ta is Char or tb is str or tb is Char:
         if (ta is str or ta is Char) and (tb is str or tb is Char):
@@ -96,8 +106,9 @@ def add(a, b):
 def sub(a, b):
     ta, tb = type(a), type(b)
     if ta is int and tb is int:
-        return _int(a - b, "-")
+        return _int(a - b, "-", a, b)
     if (ta is float or ta is int) and (tb is float or tb is int):
+        _wide(a, b, "-")
         return a - b
     if ta is values.DateTime and tb is values.DateTime:
         d = a.dt - b.dt
@@ -119,8 +130,9 @@ def _i32(n: int) -> int:
 def mul(a, b):
     ta, tb = type(a), type(b)
     if ta is int and tb is int:
-        return _int(a * b, "*")
+        return _int(a * b, "*", a, b)
     if (ta is float or ta is int) and (tb is float or tb is int):
+        _wide(a, b, "*")
         return a * b
     if ta is values.Duration and tb is int:
         return values.Duration(_int(a.nanos * _i32(b), "*"))
@@ -135,8 +147,9 @@ def div(a, b):
         q = abs(a) // abs(b)
         if q == 0 and a and TRAP_HOOK is not None:
             TRAP_HOOK("/", a, b, 0)
-        return _int(q if (a >= 0) == (b >= 0) else -q, "/")
+        return _int(q if (a >= 0) == (b >= 0) else -q, "/", a, b)
     if (ta is float or ta is int) and (tb is float or tb is int):
+        _wide(a, b, "/")
         if b == 0:
             if a == 0 or (ta is float and math.isnan(a)):
                 return math.nan
@@ -157,8 +170,9 @@ def mod(a, b):
         if b == 0:
             raise OpError("Division by zero")
         r = abs(a) % abs(b)
-        return -r if a < 0 else r
+        return _int(-r if a < 0 else r, "%", a, b)
     if (ta is float or ta is int) and (tb is float or tb is int):
+        _wide(a, b, "%")
         if b == 0:
             return math.nan
         return math.fmod(a, b)
@@ -170,10 +184,11 @@ def pow_(a, b):
     if ta is int and tb is int:
         if b < 0:
             raise OpError("integer raised to a negative power; use a float base (e.g. 2.0 ** -1)")
-        if a in (0, 1) or b <= 63 or a == -1:
+        if (a in (0, 1) or b <= 63 or a == -1) and I64_MIN <= a <= I64_MAX and b <= I64_MAX:
             return _int(a**b if a != -1 else (1 if b % 2 == 0 else -1), "**")
         raise OpError("integer overflow in `**`")
     if (ta is float or ta is int) and (tb is float or tb is int):
+        _wide(a, b, "**")
         try:
             r = float(a) ** b
         except OverflowError:
@@ -343,7 +358,7 @@ def make_range(a, b, inclusive: bool):
 def neg(a):
     t = type(a)
     if t is int:
-        return _int(-a, "-")
+        return _int(-a, "-", a)
     if t is float:
         return -a
     raise OpError(f"cannot negate {type_name(a)}", missing=a is None)

@@ -82,7 +82,11 @@ class ExactSum:
         self._compact()
         if self.special != 0.0 or math.isnan(self.special):
             return self.special
-        return math.fsum([*self.partials, float(self.ints)])
+        try:
+            ints = float(self.ints)
+        except OverflowError:  # (integers read exactly, D20, beyond what a float holds)
+            return math.inf if self.ints > 0 else -math.inf
+        return math.fsum([*self.partials, ints])
 
     def float_value(self) -> float:
         return float(self.value())

@@ -79,22 +79,22 @@ class SumMetric(Metric):
 
 
 class MinMetric(Metric):
-    __slots__ = ("value", "key")
+    __slots__ = ("value",)
     kind = "min"
 
     def __init__(self, fn: str, *_):
         super().__init__(fn)
         self.value = None
-        self.key = 0.0
 
+    # (ints and floats compare exactly in Python: two integers beyond 64 bits that round to one
+    # float are still told apart, and no int is too large to compare)
     def add(self, v) -> None:
-        fv = float(v)
-        if self.value is None or fv < self.key:
-            self.value, self.key = v, fv
+        if self.value is None or v < self.value:
+            self.value = v
 
     def merge(self, other: "MinMetric") -> None:
-        if other.value is not None and (self.value is None or other.key < self.key):
-            self.value, self.key = other.value, other.key
+        if other.value is not None and (self.value is None or other.value < self.value):
+            self.value = other.value
 
     def finalize_into(self, name, out, views):
         out[name] = self.value
@@ -107,13 +107,12 @@ class MaxMetric(MinMetric):
     kind = "max"
 
     def add(self, v) -> None:
-        fv = float(v)
-        if self.value is None or fv > self.key:
-            self.value, self.key = v, fv
+        if self.value is None or v > self.value:
+            self.value = v
 
     def merge(self, other: "MaxMetric") -> None:
-        if other.value is not None and (self.value is None or other.key > self.key):
-            self.value, self.key = other.value, other.key
+        if other.value is not None and (self.value is None or other.value > self.value):
+            self.value = other.value
 
 
 class AvgMetric(Metric):

@@ -415,6 +415,36 @@ def test_accounting_with_every_selection_flag(args):
     assert_accounting(doc)
 
 
+def test_integers_beyond_64_bits_in_metrics_arithmetic_and_detection():
+    """D20 across the run: track_min/track_max told two ids that round to one float apart only by
+    arrival (and an int too large for a float stopped the run with exit 134 from track_max,
+    track_avg or a sum with floats); arithmetic on an operand beyond i64 gave a result when the
+    result fitted; auto-detection took a line with a 400-digit integer for text."""
+    long = "1" * 400
+    pair = b'{"id":18446744073709551617}\n{"id":18446744073709551616}\n'
+    for data in (pair, b"\n".join(reversed(pair.split(b"\n")[:2])) + b"\n"):
+        res = run(["-j", "-e", 'track_max("mx", e.id); track_min("mn", e.id)', "-m", "--metrics=json"], data)
+        assert json.loads(res.out) == {"mn": 18446744073709551616, "mx": 18446744073709551617}
+    data = f'{{"id":{long}}}\n{{"id":1}}\n'.encode()
+    for script in ('track_max("mx", e.id); track_inc("n")', 'track_avg("a", e.id); track_inc("n")',
+                   'track_sum("s", e.id); track_sum("s", 1.5)', 'track_stats("st", e.id); track_inc("n")',
+                   'track_percentiles("p", e.id); track_inc("n")'):
+        for extra in ([], ["--parallel", "--batch-size", "1"]):
+            res = run_bin(["-j", "-e", script, "-m", "--metrics=json", *extra], data)
+            assert res.code == 0, (script, res.err)
+            assert_no_traceback(res)
+            assert "too large for a float (400 digits)" in res.err or "track_max" in script or "track_sum" in script
+    res = run(["-j", "-e", 'track_max("mx", e.id)', "-m", "--metrics=json"], data)
+    assert json.loads(res.out) == {"mx": int(long)}
+    big = b'{"a":-9223372036854775809,"b":9223372036854775808}\n'
+    for script in ("e.z = e.a + 1", "e.z = e.b - 1", "e.z = e.b / 2", "e.z = -e.b", "e.z = e.b % 5",
+                   "e.z = e.b + 0.5", "e.z = e.b ** 1", "e.z = e.b * 1.0"):
+        res = run(["-j", "-e", script, "-F", "json", "--strict"], big)
+        assert res.code == 1 and "integer overflow" in res.err, (script, res.err)
+    res = run(["-F", "json"], f'{{"id":{long}}}\n'.encode())
+    assert json.loads(res.out) == {"id": int(long)}
+
+
 def test_integers_too_long_for_a_float_keep_their_digits():
     # orjson refuses an integer of 300+ digits ("number out of range"); COMPAT D20 keeps integers
     # exact up to Python's 4300-digit limit, also through parse_json().  A float out of range,
