@@ -139,14 +139,17 @@ def render_tsv(store: MetricStore) -> str:
 def render_json(store: MetricStore) -> str:
     """Pretty JSON (2-space indent), keys sorted at every level (COMPAT D12); NaN/inf as null."""
     doc = store.finalize()
+    from kelora.formats.render import fix_exponents
+
     option = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
     try:
-        text = orjson.dumps(doc, option=option).decode()
+        data = orjson.dumps(doc, option=option)
     except orjson.JSONEncodeError:  # integers beyond 64 bits: exact digits (COMPAT D20); text UTF-8
         from kelora.formats.render import json_safe  # cannot hold: U+FFFD (kelora.safetext)
 
-        text = orjson.dumps(json_safe(doc), option=option | orjson.OPT_NON_STR_KEYS).decode()
-    return escape_json_text(text)  # DEL/C1 as \u009b (D18)
+        data = orjson.dumps(json_safe(doc), option=option | orjson.OPT_NON_STR_KEYS)
+    # (1e20 as serde_json writes it, as the event output does, not orjson's 1e+20)
+    return escape_json_text(fix_exponents(data).decode())  # DEL/C1 as \u009b (D18)
 
 
 def render(store: MetricStore, fmt: str) -> str:

@@ -73,6 +73,18 @@ def test_json_pretty_sorted():
     assert not out.endswith("\n")
 
 
+def test_json_writes_exponents_as_serde_json_does():
+    """1e20, not orjson's 1e+20 (the event output already wrote serde_json's form); a text
+    holding "1e+20" keeps it."""
+    ctx = new_ctx()
+    T.track_max(ctx, "big", 1.0e20)
+    T.track_min(ctx, "small", -2.5e-30)
+    T.track_freq(ctx, "text", "1e+20")
+    out = render_json(ctx.metrics)
+    assert '"big": 1e20,' in out and '"small": -2.5e-30,' in out and '"1e+20": 1' in out
+    assert orjson.loads(out)["big"] == 1.0e20
+
+
 def test_empty_store():
     s = MetricStore()
     assert render(s, "full") == "No metrics tracked"
