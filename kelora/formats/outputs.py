@@ -14,7 +14,7 @@ import orjson
 from kelora.safetext import ERRORS
 
 from kelora.errors import FatalError, UsageError
-from kelora.escape import ALL_CONTROLS, CONTROLS, escape_controls, escape_line
+from kelora.escape import ALL_CONTROLS, CONTROLS, escape_controls, escape_json_text, escape_line
 from kelora.values import Char, DateTime, Duration
 
 from . import registry
@@ -110,24 +110,16 @@ def make_formatter(fmt: str = "default", keys=None, exclude_keys=(), core: bool 
 
 # JSON escapes C0 controls itself, but writes DEL and the C1 controls (U+0080-U+009F; U+009B
 # is a CSI to some terminals) as they are.  On a terminal they become JSON escapes (D18): the
-# same data, as the metrics JSON writes them.  In UTF-8, C1 is 0xC2 and 0x80-0x9F, and both
-# can only stand inside a JSON string.
-_JSON_RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
-
-
-def _json_escape_control(m) -> bytes:
-    return b"\\u%04x" % ord(m.group().decode())
-
-
+# same data, as the metrics JSON writes them (escape.escape_json_text).
 def _json_for_terminal(fmt):
-    sub = _JSON_RAW_CONTROL.sub
-    search = _JSON_RAW_CONTROL.search
-
     def fmt_json_terminal(event, meta=None):
         data = fmt(event, meta)
-        return sub(_json_escape_control, data) if search(data) else data
+        return escape_json_text(data.decode()).encode() if _RAW_DEL_C1.search(data) else data
 
     return fmt_json_terminal
+
+
+_RAW_DEL_C1 = re.compile(rb"\x7f|\xc2[\x80-\x9f]")  # (DEL, and C1 as UTF-8: the cheap test)
 
 
 def _make_json(select):
