@@ -24,8 +24,7 @@ from kelora.lang.runtime import ReturnSignal, internal_error, rterr
 from kelora.values import type_name
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# a quoted number (`"500"`): compared through ops.eq, whose text-vs-number branch warns
-_NUMERIC_TEXT = re.compile(r"-?\d[\d_]*(\.\d+)?")
+_NUMERIC_TEXT = ops.NUMERIC_TEXT  # (a quoted number: compared through ops.eq, which warns)
 _CMP = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod", "**": "_pow",
           "<<": "_shl", ">>": "_shr", "&": "_band", "|": "_bor", "^": "_bxor"}

@@ -8,6 +8,7 @@ raise.  Functions raise ``OpError``; the compiled node adds its span.
 from __future__ import annotations
 
 import math
+import re
 
 from kelora import values
 from kelora.values import FLOAT_EPSILON as EPS, Char, I64_MAX, I64_MIN, compare, equals, float_diff, float_ne, to_string, type_name
@@ -37,6 +38,11 @@ def _bad(op: str, a, b) -> OpError:
         f"cannot apply `{op}` to {type_name(a)} and {type_name(b)}",
         missing=a is None or b is None,
     )
+
+
+# A quoted number (`"500"`): compared with a number, ops.eq's text-vs-number branch warns
+# (codegen leaves such comparisons to it; program.exact_reads checks their operands).
+NUMERIC_TEXT = re.compile(r"-?\d[\d_]*(\.\d+)?")
 
 
 def _int(r: int, op: str, a: int = 0, b: int = 0) -> int:

@@ -6,13 +6,12 @@ any input is read; ``Program.run(scope)`` is the per-event call.
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from kelora.builtins import registry
 from kelora.errors import (ExitRequest, KeloraError, ScriptCompileError, ScriptError, ScriptSyntaxError,
                            SkipEvent, Source, Span)
-from kelora.lang import ast
+from kelora.lang import ast, ops
 from kelora.lang.check import analyze, resolve_calls
 from kelora.lang.compile import Compiler, FnCtx, seq
 from kelora.lang.lower import to_ast
@@ -258,16 +257,10 @@ def event_reads(roots) -> frozenset[str] | None:
     keys: set[str] = set()
     named: set[int] = set()  # the `e` of each e.NAME / e["NAME"]
     for n in nodes:
-        obj = getattr(n, "obj", None)
-        if type(obj) is not ast.Var or obj.name != "e":
+        key = _event_key(n)
+        if key is None:
             continue
-        if type(n) is ast.Prop:
-            key = n.name
-        elif type(n) is ast.Index and type(n.index) is ast.Literal and type(n.index.value) is str:
-            key = n.index.value
-        else:
-            continue
-        named.add(id(obj))
+        named.add(id(n.obj))
         if id(n) not in written:
             keys.add(key)
     for n in nodes:
@@ -277,7 +270,6 @@ def event_reads(roots) -> frozenset[str] | None:
 
 
 _ORDER = frozenset(("==", "!=", "<", "<=", ">", ">="))
-_NUMERIC_TEXT = re.compile(r"-?\d[\d_]*(\.\d+)?")  # (as codegen's: such a text meets a number)
 
 
 def _blind_operand(op: str, other) -> bool:
@@ -291,7 +283,7 @@ def _blind_operand(op: str, other) -> bool:
     v = other.value
     if type(v) in (int, float):
         return abs(v) < 2 ** 62  # (NaN: False)
-    return type(v) is str and op in ("==", "!=") and not _NUMERIC_TEXT.fullmatch(v)
+    return type(v) is str and op in ("==", "!=") and not ops.NUMERIC_TEXT.fullmatch(v)
 
 
 def exact_reads(roots, reads: frozenset[str] | None) -> frozenset[str] | None:
@@ -309,16 +301,20 @@ def exact_reads(roots, reads: frozenset[str] | None) -> frozenset[str] | None:
                 blind.add(id(n.left))
             if _blind_operand(n.op, n.left):
                 blind.add(id(n.right))
-    seen = set()
-    for n in nodes:
-        obj = getattr(n, "obj", None)
-        if type(obj) is not ast.Var or obj.name != "e" or id(n) in blind:
-            continue
-        if type(n) is ast.Prop:
-            seen.add(n.name)
-        elif type(n) is ast.Index and type(n.index) is ast.Literal and type(n.index.value) is str:
-            seen.add(n.index.value)
+    seen = {_event_key(n) for n in nodes if id(n) not in blind}
     return frozenset(k for k in reads if k in seen)
+
+
+def _event_key(n) -> str | None:
+    """NAME when *n* is ``e.NAME`` or ``e["NAME"]``."""
+    obj = getattr(n, "obj", None)
+    if type(obj) is not ast.Var or obj.name != "e":
+        return None
+    if type(n) is ast.Prop:
+        return n.name
+    if type(n) is ast.Index and type(n.index) is ast.Literal and type(n.index.value) is str:
+        return n.index.value
+    return None
 
 
 def called_names(text: str, mode: str = "script") -> frozenset[str]:
