@@ -36,7 +36,8 @@ class InputLoop:
     """Mixed into ``Pipeline``: uses its config, env, stats, errors, reporter, ctx and sink."""
 
     def _read_inputs(self) -> None:
-        self.read_sources(self.sources())
+        # (the sink writes out what it holds whenever a pipe is about to be waited for)
+        self.read_sources(self.sources(idle=self.sink.flush_waiting))
 
     def read_sources(self, sources) -> None:
         """Read *sources* (``sources()``, or what a parallel driver hands back to be read in
@@ -81,12 +82,13 @@ class InputLoop:
                 except OSError:
                     pass
 
-    def sources(self):
-        """The inputs in order; with a progress bar on a terminal for runs over files."""
+    def sources(self, idle=None):
+        """The inputs in order; with a progress bar on a terminal for runs over files.
+        *idle*: see ``reader.sources``."""
         from kelora.run import reader
 
         c = self.config
-        sources = reader.sources(c.files, self.env.stdin, reader.line_cap(c.max_line_bytes))
+        sources = reader.sources(c.files, self.env.stdin, reader.line_cap(c.max_line_bytes), idle)
         if self.env.stderr_isatty and c.files and not c.silent:
             from kelora.report.progress import FileProgress
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import select
 import stat
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
@@ -206,7 +207,50 @@ class _ZstdRaw(io.RawIOBase):
         super().close()
 
 
-def open_path(path: str) -> tuple[BinaryIO, int]:
+class _FlushBeforeWait(io.RawIOBase):
+    """A pipe, terminal or socket as the reader sees it: before a read that would wait for the
+    writer, ``idle()`` runs (the sink writes out what it holds).  So `tail -f app.log | kelora`
+    shows each event as soon as its line has arrived, as Kelora's line-buffered stdout does,
+    while a busy pipe is still read in large blocks and written without a flush per event.
+    *inner* is the source's own buffered reader: ``read1`` gives what it holds, else one read."""
+
+    def __init__(self, inner: BinaryIO, fd: int, idle):
+        self._inner, self._fd, self._idle = inner, fd, idle
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def readinto(self, b) -> int:
+        try:
+            waiting = not select.select([self._fd], [], [], 0)[0]
+        except (OSError, ValueError):
+            waiting = False
+        if waiting:
+            self._idle()
+        data = self._inner.read1(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+
+def _flushing_before_wait(stream: BinaryIO, idle) -> BinaryIO:
+    """*stream*, read through ``_FlushBeforeWait`` when it is a pipe, terminal or socket (a
+    regular file never waits) and there is an *idle* to run."""
+    if idle is None:
+        return stream
+    try:
+        fd = stream.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return stream
+    except (AttributeError, OSError, ValueError):  # (an in-memory stream: nothing waits)
+        return stream
+    return io.BufferedReader(_FlushBeforeWait(stream, fd, idle), READ_BUFFER)
+
+
+def open_path(path: str, idle=None) -> tuple[BinaryIO, int]:
     """The (decompressed) byte stream of a file, and the descriptor of the file itself."""
     if path.lower().endswith(".zip"):
         raise OpenFailure(path, f"Failed to open file '{path}': zip archives are not supported (unzip it and pass the files)")
@@ -217,31 +261,32 @@ def open_path(path: str) -> tuple[BinaryIO, int]:
     except OSError as exc:
         raise OpenFailure(path, f"Failed to open file '{path}': {_io_reason(exc)}")
     try:
-        return decompressing(raw), raw.fileno()
+        return decompressing(_flushing_before_wait(raw, idle)), raw.fileno()
     except OSError as exc:
         raw.close()
         raise OpenFailure(path, f"Failed to open file '{path}': {_io_reason(exc)}")
 
 
-def _stdin(stdin: BinaryIO, meta_name: str | None, cap: int) -> InputSource | OpenFailure:
+def _stdin(stdin: BinaryIO, meta_name: str | None, cap: int, idle=None) -> InputSource | OpenFailure:
     try:
-        return capped(InputSource("stdin", meta_name, decompressing(stdin)), cap)
+        return capped(InputSource("stdin", meta_name, decompressing(_flushing_before_wait(stdin, idle))), cap)
     except OSError as exc:  # a closed stdin (`<&-`): EBADF
         return OpenFailure("stdin", f"Failed to read 'stdin': {_io_reason(exc)}")
 
 
-def sources(files: tuple[str, ...], stdin: BinaryIO, cap: int = 0) -> Iterator[InputSource | OpenFailure]:
+def sources(files: tuple[str, ...], stdin: BinaryIO, cap: int = 0, idle=None) -> Iterator[InputSource | OpenFailure]:
     """Yield each input in order; unopenable ones come as ``OpenFailure`` for the caller to
-    report.  *cap*: see ``line_cap`` and ``capped``."""
+    report.  *cap*: see ``line_cap`` and ``capped``; *idle*: called before a pipe, terminal or
+    socket is waited for (``_FlushBeforeWait``)."""
     if not files:
-        yield _stdin(stdin, None, cap)
+        yield _stdin(stdin, None, cap, idle)
         return
     for path in files:
         if path == "-":
-            yield _stdin(stdin, "-", cap)
+            yield _stdin(stdin, "-", cap, idle)
             continue
         try:
-            stream, fd = open_path(path)
+            stream, fd = open_path(path, idle)
         except OpenFailure as failure:
             yield failure
             continue

@@ -204,6 +204,13 @@ class OutputSink:
         if self._file is None and self.flush_each:
             self.printed.flush()
 
+    def flush_waiting(self) -> None:
+        """The input is about to wait for its writer (a pipe, a terminal): write out the events
+        held in the output buffer, so a reader of a live stream (`tail -f app.log | kelora`)
+        sees each one as its line arrives.  An ``-o`` export shows nothing before the run ends."""
+        if self._tmp_path is None:
+            self.flush()
+
     def flush(self) -> None:
         try:
             self.out.flush()
