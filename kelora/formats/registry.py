@@ -21,7 +21,9 @@ class InputFormat:
     factory: str | None
     family: str = ""  # "csv": delimited records (csv/tsv with or without a header)
     has_header: bool = False  # the first line of each file names the columns
-    spec: str = ""  # what may follow the name: "types" (csv 'name:int,...'), "columns" (cols:<spec>)
+    # what may follow the name: "types" (csv 'name:int,...'), "columns" (cols:<spec>),
+    # "pattern" (regex:<pattern>)
+    spec: str = ""
     detect_rank: int = 0  # auto-detection tries the formats by rank (0: never detected)
     auto: bool = False  # auto / auto-per-file: detection decides
 
@@ -55,6 +57,8 @@ INPUTS: dict[str, InputFormat] = {f.name: f for f in (
                 "combined:CombinedParser", detect_rank=3),
     InputFormat("cols", "whitespace- or --cols-sep-separated columns named by cols:<spec>",
                 "cols:make_cols", spec="columns"),
+    InputFormat("regex", "the named groups (?P<name>...) of regex:<pattern>, anchored at both ends",
+                "regexin:make_regex", spec="pattern"),
 )}
 
 OUTPUTS: dict[str, OutputFormat] = {f.name: f for f in (
@@ -76,8 +80,9 @@ UNSUPPORTED_OUTPUTS = ("levelmap", "keymap", "tailmap")
 
 
 def input_names() -> tuple[str, ...]:
-    """The -f values as the help lists them (``cols`` as ``cols:<spec>``)."""
-    return tuple(f"{f.name}:<spec>" if f.spec == "columns" else f.name for f in INPUTS.values())
+    """The -f values as the help lists them (``cols`` as ``cols:<spec>``, ``regex:<pattern>``)."""
+    shown = {"columns": ":<spec>", "pattern": ":<pattern>"}
+    return tuple(f.name + shown.get(f.spec, "") for f in INPUTS.values())
 
 
 def output_names() -> tuple[str, ...]:

@@ -28,8 +28,6 @@ def make_input_parser(spec: str, strict: bool = False, cols_sep: str | None = No
     name, rest = split_spec(spec)
     fmt = registry.INPUTS.get(name)
     if rest and (fmt is None or not fmt.spec):
-        if name == "regex":
-            raise UsageError(f"Input format '{name}:' is not supported by this version of kelora")
         typed = [f.name for f in registry.INPUTS.values() if f.spec == "types"]
         raise UsageError(f"Unknown input format: '{spec.strip()}'",
                          hint=f"Type annotations are only accepted by {', '.join(typed[:-1])} and {typed[-1]}")
