@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import orjson
 
-from kelora.builtins._regex import compile_regex, regex_error, literal_pattern_hook
+from kelora.builtins.rust_regex import compile_regex, regex_error, literal_pattern_hook
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 

@@ -10,10 +10,10 @@ import re
 from kelora.builtins.limits import MAX_STR, want_str
 from kelora.builtins.registry import builtin
 
-from kelora.builtins._regex import finditer_resuming
+from kelora.builtins.rust_regex import finditer_resuming
 
 try:  # shared Rust-regex translation + cache, when present
-    from kelora.builtins._regex import compile_or_warn as _compile_or_warn, literal_pattern_hook
+    from kelora.builtins.rust_regex import compile_or_warn as _compile_or_warn, literal_pattern_hook
 except ImportError:  # pragma: no cover
     _compile_or_warn = None
     _LOCAL: dict[str, re.Pattern | str] = {}

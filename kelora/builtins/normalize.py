@@ -13,7 +13,7 @@ from typing import Callable
 
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
-from kelora.builtins._regex import sub_resuming
+from kelora.builtins.rust_regex import sub_resuming
 from kelora.builtins.limits import check_str
 from kelora.values import type_name
 

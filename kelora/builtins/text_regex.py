@@ -8,7 +8,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from kelora.builtins._regex import compile_or_warn, compile_regex, rust_sub, literal_pattern_hook
+from kelora.builtins.rust_regex import compile_or_warn, compile_regex, rust_sub, literal_pattern_hook
 from kelora.builtins.registry import builtin
 
 

@@ -3,7 +3,7 @@
 As Kelora's regex parser does:
 
 * the pattern is anchored as ``^PATTERN$`` (no group is added: a top-level ``a|b`` is ``^a`` or
-  ``b$``, as in Kelora) and written in Rust's regex syntax (``builtins._regex`` translates it);
+  ``b$``, as in Kelora) and written in Rust's regex syntax (``builtins.rust_regex`` translates it);
 * a group named ``name:int`` / ``name:float`` / ``name:bool`` converts its text (exact lowercase
   type names); a text that does not convert is ``()`` (null), a parse error with ``--strict``;
 * a group that matched nothing, or an empty text, adds no field;
@@ -19,7 +19,7 @@ as with the regex builtins (docs/reliability.md); Ctrl-C and SIGTERM still stop 
 """
 from __future__ import annotations
 
-from kelora.builtins._regex import compile_regex
+from kelora.builtins.rust_regex import compile_regex
 from kelora.errors import FunctionError, InputError, UsageError
 
 from .inputs import Parser

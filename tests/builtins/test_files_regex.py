@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from kelora.builtins import _regex
+from kelora.builtins import rust_regex as _regex
 from kelora.context import RunContext
 from kelora.errors import FunctionError
 from tests.builtins._mini import call

@@ -7,7 +7,7 @@ from kelora.formats.detect import _LINE_TESTS, detect_format
 
 def test_every_registered_input_format_builds_a_parser():
     for fmt in registry.INPUTS.values():
-        spec = f"{fmt.name}:a b" if fmt.spec == "columns" else fmt.name
+        spec = fmt.name + {"columns": ":a b", "pattern": ":(?P<a>.*)"}.get(fmt.spec, "")
         parser = make_input_parser(spec)
         if not fmt.auto:
             assert parser.format_name.startswith(fmt.name)
