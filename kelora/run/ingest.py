@@ -14,6 +14,7 @@ from kelora.context import Scope
 from kelora.errors import FatalError, InputError
 from kelora.run.stages import StageFailed
 from kelora.run.heap import plug_holes
+from kelora.values import DateTime
 
 WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
 AUTO_FORMATS = ("auto", "auto-per-file")
@@ -331,6 +332,10 @@ class InputLoop:
             meta = {"line": text, "line_num": n}
             if meta_name is not None:
                 meta["filename"] = meta_name
+            if self.meta_time is not None:
+                ts = self.meta_time(event)[1]
+                if ts is not None:
+                    meta["parsed_ts"] = DateTime(ts)
         self._process(Scope(event, meta, self.ctx, {}), 0)
         take = self.config.take
         if take is not None and stats.events_output >= take:

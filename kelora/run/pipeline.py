@@ -59,6 +59,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.builder: StageBuilder | None = None
         self.stage_fns: tuple = ()
         self.needs_meta = False
+        self.meta_time = None  # EventTime.of when meta holds parsed_ts
         self.scope_reusable = False  # may one Scope object serve every event? (ingest)
         self.audited_stages: list = []  # (kind, program) of every stage, for --parallel's audit
         self.parallel_sequential = False  # --parallel that must read sequentially (the audit)
@@ -184,6 +185,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         fns = []
         audited = []  # (kind, program) of the per-event stages, for --parallel (parallel_audit)
         needs_meta = c.output_format == "inspect"
+        parsed_ts = needs_meta  # meta.parsed_ts: read by a script, or shown by inspect
         reusable = True  # may one Scope object serve every event? (see _read_json_fast)
         filter_index = 0
         for stage in c.stages:
@@ -203,6 +205,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
                 reusable = False
             if not prog.uses.isdisjoint(("meta", "line")):  # (its --include prelude too)
                 needs_meta = True
+            if "meta" in prog.uses:
+                parsed_ts = True
             if kind == "exec":
                 fns.append(builder.exec_stage(prog))
             elif kind == "filter":
@@ -233,6 +237,12 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         self.state.filter_ok = builder.filter_ok
         self.stage_fns = tuple(fns)
         self.needs_meta = needs_meta
+        if parsed_ts:  # (the event's timestamp as found before the stages, each event)
+            if self.event_time is None:
+                from kelora.timestamps import event_time
+
+                self.event_time = event_time(c)
+            self.meta_time = self.event_time.of
         if builtin_registry.has_effect(calls, "random") and self.ctx.env.get("KELORA_SEED"):
             # seeded draws depend on the line number (builtins/mathfns.run_rng): the loops
             # that keep it only per slow line (fastloop) are not for this run
