@@ -73,7 +73,14 @@ def to_duration(text: str) -> Duration:
 def _dur(fn: str, x: int | float, unit: int) -> Duration:
     if type(x) is float and (math.isnan(x) or math.isinf(x)):
         raise FunctionError(f"{fn}(): {values.to_string(x)} is not a finite number")
-    return Duration(round(x * unit) if type(x) is float else x * unit)
+    nanos = x * unit
+    if not -_MAX_NANOS <= nanos <= _MAX_NANOS:
+        raise FunctionError(f"{fn}(): {values.to_string(x)} is out of range for a duration")
+    return Duration(round(nanos) if type(x) is float else nanos)
+
+
+# Kelora's durations are chrono's: at most i64::MAX milliseconds either way
+_MAX_NANOS = (2**63 - 1) * 10**6
 
 
 @builtin("datetime")

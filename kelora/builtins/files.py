@@ -11,8 +11,10 @@ and every file function refuses ``/proc``, ``/sys`` and ``/dev`` and the secret 
 from __future__ import annotations
 
 import os
+import stat
 
 from kelora import fileguard, values
+from kelora.builtins.limits import MAX_STR, want_list, want_str
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
 from kelora.keyring import is_secret_variable
@@ -52,14 +54,22 @@ def _require_begin(ctx, fn: str) -> None:
 
 
 def _read_text(ctx, fn: str, path: str) -> str:
+    """The file's text, within the string limit; a FIFO or device is refused, not waited on
+    (opened without blocking, then checked to be a regular file)."""
     fileguard.check_script_path(ctx, fn, path)
     try:
-        with open(path, "rb") as fh:
-            fileguard.check_script_fd(ctx, fn, path, fh.fileno())
-            data = fh.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as fh:
+            fileguard.check_script_fd(ctx, fn, path, fd)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise FunctionError(f"{fn}(): cannot read '{path}': not a regular file")
+            data = fh.read(4 * MAX_STR + 1)  # (a character is at most 4 bytes of UTF-8)
     except OSError as err:
         raise FunctionError(f"{fn}(): cannot read '{path}': {err.strerror or err}") from None
+    if len(data) > 4 * MAX_STR:
+        want_str(len(data), fn)
     text = data.decode("utf-8", "replace")
+    want_str(len(text), fn)
     return text[1:] if text.startswith(_BOM) else text
 
 
@@ -78,12 +88,20 @@ def read_file(ctx, path: str) -> str:
 def read_lines(ctx, path: str) -> list:
     """The lines of a UTF-8 text file, without line terminators. Only in --begin.
 
+    Lines end at "\n" (a "\r" before it is dropped), as Kelora's: other characters that
+    some languages take as line breaks (form feed, U+2028...) stay in the line.
+
     Examples:
         try { read_lines("lookup.txt") } catch (err) { "only in --begin" }  =>  "only in --begin"
     """
     _require_begin(ctx, "read_lines")
     text = _read_text(ctx, "read_lines", path)
-    return text.splitlines() if "\r" in text or "\n" in text else ([text] if text else [])
+    lines = text.split("\n")
+    if lines[-1] == "":  # (a final line end starts no line)
+        lines.pop()
+    want_list(len(lines), "read_lines")
+    last = len(lines) - 1 if not text.endswith("\n") else len(lines)
+    return [line[:-1] if i < last and line.endswith("\r") else line for i, line in enumerate(lines)]
 
 
 def _require_writes(ctx, fn: str) -> None:

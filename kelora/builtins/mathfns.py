@@ -109,6 +109,8 @@ def round_(x: int | float, decimals: int = 0) -> int | float:
         return x
     if decimals <= 0:
         return float(_round_half_away(x))
+    if decimals > 308:  # (10.0**decimals would overflow; no float but a subnormal has such digits)
+        return x
     factor = 10.0**decimals
     scaled = x * factor
     if math.isinf(scaled):

@@ -1,3 +1,4 @@
+import os
 import re
 
 import pytest
@@ -34,6 +35,33 @@ def test_read_file_and_lines(tmp_path, begin_ctx):
     assert call("read_lines", [str(tmp_path / "e.txt")], begin_ctx) == []
     (tmp_path / "one.txt").write_text("x\n")
     assert call("read_lines", [str(tmp_path / "one.txt")], begin_ctx) == ["x"]
+
+
+def test_read_lines_ends_lines_at_newline_only(tmp_path, begin_ctx):
+    # as Kelora (Rust's str::lines): form feed, U+2028, U+0085, \x1d stay in their line; a
+    # "\r" is dropped only before "\n"
+    p = tmp_path / "t.txt"
+    p.write_bytes("a\x0cb\nc\u2028d\r\ne\x1df\u0085g\nlast\r".encode())
+    assert call("read_lines", [str(p)], begin_ctx) == ["a\x0cb", "c\u2028d", "e\x1df\u0085g", "last\r"]
+
+
+def test_read_file_refuses_a_fifo_instead_of_waiting(tmp_path, begin_ctx):
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    for fn in ("read_file", "read_lines"):
+        with pytest.raises(FunctionError, match="not a regular file"):
+            call(fn, [str(fifo)], begin_ctx)
+
+
+def test_read_file_past_the_string_limit_is_a_limit_error(tmp_path, begin_ctx):
+    from kelora.builtins.limits import MAX_STR
+
+    big = tmp_path / "big"
+    with open(big, "wb") as fh:
+        fh.truncate(MAX_STR + 1)  # (sparse: no disk used)
+    with pytest.raises(FunctionError, match="exceeds the limit") as err:
+        call("read_file", [str(big)], begin_ctx)
+    assert err.value.kind == "limit"
 
 
 @pytest.mark.parametrize("stage", ["exec", "filter", "end"])
