@@ -250,6 +250,8 @@ def to_string(v: object) -> str:
         return v.display()  # type: ignore[union-attr]
     if isinstance(v, FnPtr):
         return f"Fn({v.name})"
+    if t is range:  # (a range is Python's: shown in the language's notation, `1..=5` as 1..6)
+        return f"{v.start}..{v.stop}" + (f" step {v.step}" if v.step != 1 else "")
     if isinstance(v, str):
         return str(v)
     return str(v)

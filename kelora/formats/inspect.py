@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timezone
 
 from kelora.escape import escape_line
-from kelora.values import Char, DateTime, Duration, FnPtr, format_float_rust
+from kelora.values import Char, DateTime, Duration, FnPtr, format_float_rust, to_string
 
 from .render import MAX_DEPTH, TOO_DEEP
 
@@ -86,10 +86,8 @@ def make_inspect(select, verbose: int = 0):
             text = v.iso()
         elif t is Duration:
             text = v.display()
-        elif isinstance(v, FnPtr):
-            text = f"Fn({v.name})"
         else:
-            text = str(v)
+            text = to_string(v)  # (Fn(name), a range as 1..3: the language's notation)
         return clip(escape_for_display(text))
 
     def group(lines: list, entries: list, indent: int) -> None:

@@ -153,6 +153,18 @@ def _map_brace(text, p):
     return None
 
 
+_BLOCKS = {"if": "if cond { ... } else { ... }", "elif": "if cond { ... } else if cond { ... }",
+           "else": "if cond { ... } else { ... }", "while": "while cond { ... }",
+           "for": "for x in array { ... }", "def": "fn name(x) { ... }", "loop": "loop { ... }",
+           "try": "try { ... } catch (err) { ... }", "except": "try { ... } catch (err) { ... }"}
+
+
+def _block_head(text: str, p: int) -> str:
+    """The keyword that starts the statement holding *p* (`for` in `for x in xs:`)."""
+    m = re.match(r"\s*([a-z]+)", text[_stmt_start(text, p):p])
+    return m.group(1) if m else ""
+
+
 def _block_colon(text, p):
     if p < len(text) and text[p] == ":":
         head = text[_stmt_start(text, p):p].lstrip()
@@ -237,9 +249,9 @@ TOKENS: tuple[Foreign, ...] = (
     Foreign("for (i = 0; ...)", "C-style `for` loops are not supported",
             "write `for i in 0..10 { ... }` (or `for x in array { ... }`)", _c_for),
     Foreign("{a: 1}", "a map literal starts with `#{`", "write `#{a: 1}` (a bare `{` starts a block)", _map_brace),
-    Foreign("def", "`def` is not a keyword here", "functions are defined as `fn name(x) { ... }`",
+    Foreign("def", "`{word}` is not a keyword here", "functions are defined as `fn name(x) { ... }`",
             _word_rule("def", "function", "func", "fun", "sub", "defn", before=True)),
-    Foreign("var", "variables are declared with `let`", "write `let x = 1;`",
+    Foreign("var", "variables are declared with `let`", "write `let x = 1;` (not `{word}`)",
             _word_rule("var", "val", "my", "local", "auto", "dim", before=True)),
     Foreign("x++", "there is no `++`/`--` operator", "write `x += 1` (or `x -= 1`)", _incr),
     Foreign(".status (jq)", "a field is read from the event `e`", "write `e.status` (jq's `.status`)", _jq_dot),
@@ -248,12 +260,12 @@ TOKENS: tuple[Foreign, ...] = (
     Foreign("$status (Miller/awk)", "a field is read from the event `e`", "write `e.status` (Miller's `$status`)",
             _dollar),
     Foreign("[0:2]", "slices are not written `[a:b]`",
-            "for text: `s.sub_string(0, 2)`; for an array: `arr.slice(0, 2)`; a range index also works: `s[0..2]`",
+            "write `x.slice(\"0:2\")` (text or array, Python's start:stop:step in a string) or, for text, `s.sub_string(0, 2)` (start, length)",
             _slice),
-    Foreign("if x:", "blocks are written with braces", "write `if cond { ... } else { ... }`", _block_colon),
-    Foreign("elif", "`elif` is not a keyword here", "write `else if`", _word_rule("elif", "elsif", "elseif")),
+    Foreign("if x:", "blocks are written with braces", "write `{block}`", _block_colon),
+    Foreign("elif", "`{word}` is not a keyword here", "write `else if`", _word_rule("elif", "elsif", "elseif")),
     Foreign("then", "`then` is not a keyword here", "write `if cond { ... }`", _word_rule("then")),
-    Foreign("switch … case", "`case` is not a keyword here",
+    Foreign("switch … case", "`{word}` is not a keyword here",
             "switch arms are written `switch x { 1 => ..., 2 | 3 => ..., _ => ... }`",
             _word_rule("case", "default", before=True)),
     Foreign("except", "`except` is not a keyword here", "write `try { ... } catch (err) { ... }`",
@@ -388,8 +400,12 @@ def refine(text: str, err: ScriptSyntaxError) -> ScriptSyntaxError:
             except IndexError:
                 span = None
             if span is not None:
-                err.message = f.message
-                err.hint = f.advice
+                # ({word}: what the user wrote there; {block}: the block form of the keyword
+                # before the colon, `for x in xs { ... }` for a Python `for x in xs:`)
+                word = text[span.start:span.end]
+                block = _BLOCKS.get(_block_head(text, span.start), _BLOCKS["if"])
+                err.message = f.message.replace("{word}", word)
+                err.hint = f.advice.replace("{word}", word).replace("{block}", block)
                 err.span = span
                 return err
     return err

@@ -16,6 +16,28 @@ from kelora.lang import ast
 _CMP = frozenset({"==", "!=", "<", "<=", ">", ">="})
 _REGEXY = re.compile(r"\.\*|\.\+|\\[dswDSWb]|\[\^|^\^|[^\\]\$$|\(\?|\[[A-Za-z0-9]-[A-Za-z0-9]\]|\|")
 _SLASHES = re.compile(r"//[ \t]*(\d|e\.|\(|[A-Za-z_]\w*\s*[)\];]|[A-Za-z_]\w*\s*$)")
+# the operands around a `//` meant as a division: a name, field path, number or call before it;
+# a name, field path or number right after it
+_OPERAND_BEFORE = re.compile(r"[A-Za-z_0-9.]*\Z")
+_OPERAND_AFTER = re.compile(r"[ \t]*([A-Za-z_0-9][A-Za-z_0-9.]*)[ \t]*(?:[;)]|\Z)")
+
+
+def _operand_before(text: str) -> str:
+    """The operand *text* ends with: a name or field path, with the calls and indexes it ends
+    with (`len(e.msg)`, `e.tags[0]`); "" when it is not that simple."""
+    end = q = len(text)
+    while q and text[q - 1] in ")]":  # (back over a balanced (...) or [...])
+        depth = 0
+        while q:
+            q -= 1
+            depth += {")": 1, "]": 1, "(": -1, "[": -1}.get(text[q], 0)
+            if depth == 0:
+                break
+        if depth:
+            return ""
+    head = _OPERAND_BEFORE.search(text, 0, q)
+    start = head.start() if head else q
+    return text[start:end] if start < end and text[start] != "." else ""
 
 
 def lint(stages) -> list[ScriptWarning]:
@@ -86,6 +108,12 @@ def _lint_one(tree, source, kind) -> list[ScriptWarning]:
             continue
         end = text.find("\n", p)
         end = len(text) if end < 0 else end
+        left = _operand_before(before)
+        right = _OPERAND_AFTER.match(text, p + 2, end)
+        if left and right:  # (what the user wrote, as a division: `e.status / 100`)
+            advice = f"if you meant to divide, write `{left} / {right.group(1)}`"
+        else:
+            advice = "if you meant to divide, write `a / b`"
         warn("`//` starts a comment: the rest of this line is ignored", Span(p, end),
-             "integer division is `/` (on two ints it drops the fraction); write `e.bytes / 3`")
+             f"integer division is `/` (on two ints it drops the fraction); {advice}")
     return out
