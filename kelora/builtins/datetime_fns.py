@@ -418,3 +418,58 @@ def diff(a: DateTime, b: DateTime) -> Duration:
         as_seconds(diff(to_datetime("2024-01-15T10:01:00Z"), to_datetime("2024-01-15T10:00:00Z")))  =>  60
     """
     return Duration.from_timedelta(a.since(b))
+
+
+# --------------------------------------------------------------------------- bucketing
+
+def _bucket_edges(fn: str, dt: DateTime, interval: str) -> tuple[int, int, int]:
+    """(nanoseconds since the epoch, the interval in nanoseconds, the boundary at or before),
+    with Kelora's rules: the interval is a duration text ("5m", "1h", "1d"), positive; the
+    datetime within the 64-bit nanosecond range (1677-09-21 .. 2262-04-11); boundaries count
+    from the Unix epoch in UTC (floor division, so before 1970 too)."""
+    from kelora.builtins.durations import parse_duration
+
+    d = parse_duration(interval)
+    if d is None:
+        raise FunctionError(f"{fn}(): invalid interval '{interval}' (a duration such as \"5m\", \"1h\", \"1d\")")
+    if d.nanos <= 0:
+        raise FunctionError(f"{fn}(): interval must be positive (got '{interval}')")
+    nanos = Duration.from_timedelta(_epoch_delta(dt)).nanos
+    if not I64_MIN <= nanos <= I64_MAX:
+        raise FunctionError(f"{fn}(): timestamp out of range (must be between 1677-09-21 and 2262-04-11)")
+    return nanos, d.nanos, nanos - nanos % d.nanos
+
+
+def _at_nanos(nanos: int, like: DateTime) -> DateTime:
+    """The instant *nanos* after the epoch (to the microsecond), in *like*'s zone."""
+    return DateTime((_EPOCH + timedelta(microseconds=nanos // 1000)).astimezone(like.dt.tzinfo))
+
+
+@builtin("datetime")
+def round_to(dt: DateTime, interval: str) -> DateTime:
+    """Round a datetime down to the start of its interval ("5m", "1h", "1d", "250ms"),
+    boundaries counted from the Unix epoch in UTC (a "1d" bucket starts at 00:00 UTC); the
+    result keeps dt's time zone.  A bad or non-positive interval is an error.
+
+    Examples:
+        to_iso(round_to(to_datetime("2024-01-15T10:37:42Z"), "5m"))  =>  "2024-01-15T10:35:00+00:00"
+        to_iso(to_datetime("2024-01-15T10:37:42Z").round_to("1h"))  =>  "2024-01-15T10:00:00+00:00"
+        to_iso(round_to(to_datetime("2024-01-15T10:37:42.789Z"), "1s"))  =>  "2024-01-15T10:37:42+00:00"
+        to_iso(round_to(to_datetime("1969-12-31T23:59:30Z"), "1m"))  =>  "1969-12-31T23:59:00+00:00"
+    """
+    _, _, floored = _bucket_edges("round_to", dt, interval)
+    return _at_nanos(floored, dt)
+
+
+@builtin("datetime")
+def ceil_to(dt: DateTime, interval: str) -> DateTime:
+    """Round a datetime up to the next interval boundary ("5m", "1h", "1d"); a datetime already
+    on a boundary stays as it is.  Boundaries as in round_to; the result keeps dt's time zone.
+
+    Examples:
+        to_iso(ceil_to(to_datetime("2024-01-15T10:37:42Z"), "5m"))  =>  "2024-01-15T10:40:00+00:00"
+        to_iso(ceil_to(to_datetime("2024-01-15T10:40:00Z"), "5m"))  =>  "2024-01-15T10:40:00+00:00"
+        to_iso(to_datetime("2024-01-15T10:00:01Z").ceil_to("1h"))  =>  "2024-01-15T11:00:00+00:00"
+    """
+    nanos, step, floored = _bucket_edges("ceil_to", dt, interval)
+    return _at_nanos(floored if floored == nanos else floored + step, dt)

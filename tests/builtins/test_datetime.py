@@ -259,3 +259,36 @@ def test_to_datetime_out_of_range_is_a_clear_error(f):
 ])
 def test_optional_fractions_in_a_format(f, fmt, text, iso):
     assert f("to_iso", f("to_datetime", text, fmt)) == iso
+
+
+@pytest.mark.parametrize("fn, text, interval, iso", [
+    # ported from Kelora's src/rhai_functions/datetime.rs tests (round_to/ceil_to)
+    ("round_to", "2024-01-15T10:37:42Z", "5m", "2024-01-15T10:35:00+00:00"),
+    ("round_to", "2024-01-15T10:37:42Z", "1h", "2024-01-15T10:00:00+00:00"),
+    ("round_to", "2024-01-15T10:37:42Z", "1d", "2024-01-15T00:00:00+00:00"),
+    ("round_to", "2024-01-15T10:37:42.789Z", "1s", "2024-01-15T10:37:42+00:00"),
+    ("round_to", "2024-01-15T10:35:00Z", "5m", "2024-01-15T10:35:00+00:00"),
+    ("round_to", "1969-12-31T23:59:30Z", "1m", "1969-12-31T23:59:00+00:00"),  # floor, not toward 0
+    ("round_to", "2024-01-15T10:37:42.789Z", "250ms", "2024-01-15T10:37:42.750+00:00"),
+    ("ceil_to", "2024-01-15T10:37:42Z", "5m", "2024-01-15T10:40:00+00:00"),
+    ("ceil_to", "2024-01-15T10:40:00Z", "5m", "2024-01-15T10:40:00+00:00"),
+    ("ceil_to", "2024-01-15T10:00:01Z", "1h", "2024-01-15T11:00:00+00:00"),
+    ("ceil_to", "2024-01-15T11:00:00Z", "1h", "2024-01-15T11:00:00+00:00"),
+    ("ceil_to", "2024-01-15T00:00:01Z", "1d", "2024-01-16T00:00:00+00:00"),
+    ("ceil_to", "1969-12-31T23:59:30Z", "1m", "1970-01-01T00:00:00+00:00"),
+])
+def test_round_to_and_ceil_to(f, fn, text, interval, iso):
+    assert f("to_iso", f(fn, f("to_datetime", text), interval)) == iso
+
+
+@pytest.mark.parametrize("fn", ["round_to", "ceil_to"])
+def test_round_to_and_ceil_to_keep_the_zone_and_refuse_bad_intervals(f, fn):
+    dt = f("to_timezone", f("to_datetime", "2024-01-15T10:37:42Z"), "Asia/Kolkata")
+    out = f(fn, dt, "1h")  # boundaries in UTC, shown in dt's zone
+    assert f("to_iso", out) == ("2024-01-15T15:30:00+05:30" if fn == "round_to" else "2024-01-15T16:30:00+05:30")
+    for bad, message in (("0s", "interval must be positive"), ("-1h", "interval must be positive"),
+                         ("soon", "invalid interval 'soon'")):
+        with pytest.raises(FunctionError, match=message):
+            f(fn, dt, bad)
+    with pytest.raises(FunctionError, match="timestamp out of range"):
+        f(fn, f("to_datetime", "2500-01-01T00:00:00Z"), "1h")
