@@ -295,6 +295,33 @@ class TsParser:
         return self._localize(dt), NAIVE
 
 
+_SUB_MICRO = re.compile(r"[.,](\d{7,})")
+
+
+def normalized(text: str | None, dt: datetime) -> str:
+    """``--normalize-ts``: *dt* (UTC) as RFC 3339, fractions as chrono's AutoSi (none, 3 or 6
+    digits), and 9 when *text*, the value it was read from, has nanoseconds.  A datetime holds
+    microseconds, so the 7th to 9th digits of the text's one fraction (or of a 19-digit epoch)
+    are written back when the microseconds read agree with the text (no zone shift or rounding
+    changed them): normalising must not cut digits off the data."""
+    from kelora.values import DateTime
+
+    out = DateTime(dt).iso()
+    if text is None or len(text) < 19:
+        return out
+    if len(text) == 19 and text.isdigit():  # epoch nanoseconds
+        micro, nano = text[-9:-3], text[-3:]
+    else:
+        found = _SUB_MICRO.findall(text)
+        if len(found) != 1:
+            return out
+        micro, nano = found[0][:6], found[0][6:9].ljust(3, "0")
+    if nano == "000" or int(micro) != dt.microsecond:
+        return out
+    base = dt.isoformat(timespec="microseconds")  # "...T10:00:00.123456+00:00"
+    return base[:-6] + nano + base[-6:]
+
+
 def event_time(config) -> "EventTime":
     """The run's timestamp finder, from --ts-field/--ts-format/--input-tz."""
     from kelora.builtins.datetime_fns import zone
