@@ -181,6 +181,15 @@ def _auto_fraction(dt: datetime) -> str:
     return "." + (f"{us // 1000:03d}" if us % 1000 == 0 else f"{us:06d}")
 
 
+_YEAR_TOKENS = {
+    "%Y": lambda dt: f"{dt.year:04d}",
+    "%C": lambda dt: f"{dt.year // 100:02d}",
+    "%G": lambda dt: f"{dt.isocalendar()[0]:04d}",
+    "%F": lambda dt: f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}",
+    "%v": lambda dt: f"{dt.day:2d}-{dt.strftime('%b')}-{dt.year:04d}",
+}
+
+
 def strftime_chrono(dt: datetime, fmt: str) -> str:
     """chrono ``format`` on a datetime (the common specifiers, incl. %.3f, %:z, %s)."""
 
@@ -199,6 +208,8 @@ def strftime_chrono(dt: datetime, fmt: str) -> str:
         if tok == "%:z":
             z = dt.strftime("%z")
             return z[:3] + ":" + z[3:] if z else ""
+        if tok in _YEAR_TOKENS:  # chrono pads years to 4 digits; glibc's strftime does not (year 1 is "1")
+            return _YEAR_TOKENS[tok](dt)
         if tok == "%e":
             return f"{dt.day:2d}"
         if tok == "%k":

@@ -292,3 +292,8 @@ def test_round_to_and_ceil_to_keep_the_zone_and_refuse_bad_intervals(f, fn):
             f(fn, dt, bad)
     with pytest.raises(FunctionError, match="timestamp out of range"):
         f(fn, f("to_datetime", "2500-01-01T00:00:00Z"), "1h")
+
+
+def test_format_pads_years_to_four_digits_as_chrono(f):
+    dt = f("to_datetime", "0001-01-05T00:00:00Z")
+    assert f("format", dt, "%Y|%F|%C|%G|%v") == "0001|0001-01-05|00|0001| 5-Jan-0001"
