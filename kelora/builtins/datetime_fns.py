@@ -445,6 +445,8 @@ def _bucket_edges(fn: str, dt: DateTime, interval: str) -> tuple[int, int, int]:
         raise FunctionError(f"{fn}(): invalid interval '{interval}' (a duration such as \"5m\", \"1h\", \"1d\")")
     if d.nanos <= 0:
         raise FunctionError(f"{fn}(): interval must be positive (got '{interval}')")
+    if d.nanos > I64_MAX:  # (Kelora counts it in i64 nanoseconds too)
+        raise FunctionError(f"{fn}(): interval out of range (got '{interval}')")
     nanos = Duration.from_timedelta(_epoch_delta(dt)).nanos
     if not I64_MIN <= nanos <= I64_MAX:
         raise FunctionError(f"{fn}(): timestamp out of range (must be between 1677-09-21 and 2262-04-11)")
@@ -453,7 +455,10 @@ def _bucket_edges(fn: str, dt: DateTime, interval: str) -> tuple[int, int, int]:
 
 def _at_nanos(nanos: int, like: DateTime) -> DateTime:
     """The instant *nanos* after the epoch (to the microsecond), in *like*'s zone."""
-    return DateTime((_EPOCH + timedelta(microseconds=nanos // 1000)).astimezone(like.dt.tzinfo))
+    try:
+        return DateTime((_EPOCH + timedelta(microseconds=nanos // 1000)).astimezone(like.dt.tzinfo))
+    except OverflowError:  # a boundary of an interval of thousands of years
+        raise FunctionError("datetime out of range (years 1 to 9999)") from None
 
 
 @builtin("datetime")

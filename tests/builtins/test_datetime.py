@@ -287,7 +287,7 @@ def test_round_to_and_ceil_to_keep_the_zone_and_refuse_bad_intervals(f, fn):
     out = f(fn, dt, "1h")  # boundaries in UTC, shown in dt's zone
     assert f("to_iso", out) == ("2024-01-15T15:30:00+05:30" if fn == "round_to" else "2024-01-15T16:30:00+05:30")
     for bad, message in (("0s", "interval must be positive"), ("-1h", "interval must be positive"),
-                         ("soon", "invalid interval 'soon'")):
+                         ("soon", "invalid interval 'soon'"), ("1000000000d", "interval out of range")):
         with pytest.raises(FunctionError, match=message):
             f(fn, dt, bad)
     with pytest.raises(FunctionError, match="timestamp out of range"):
