@@ -28,6 +28,7 @@ from kelora.formats.fields import TIMESTAMP_KEYS as TS_KEYS
 
 NAIVE = 1  # the value had no zone offset: the default zone was assumed
 YEARLESS = 2  # the value had no year: it was inferred
+OUT_OF_RANGE = 4  # the value reads as a time, but not one in years 1..9999 once in UTC (not parsed)
 
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
@@ -92,10 +93,10 @@ def _unix(s: str) -> datetime | None:
         return None
 
 
-def _strptime_format(fmt: str) -> str:
-    from kelora.builtins.datetime_fns import strptime_format
+def _strptime_formats(fmt: str) -> tuple[str, ...]:
+    from kelora.builtins.datetime_fns import strptime_formats
 
-    return strptime_format(fmt)
+    return strptime_formats(fmt)
 
 
 class TsParser:
@@ -106,8 +107,8 @@ class TsParser:
         self.tz = tz or _UTC
         self.now = now or datetime.now(_UTC)
         self._cache: dict[str, tuple[datetime | None, int]] = {}
-        self._formats: list | None = None  # (chrono, strptime) pairs, made at first use
-        self._custom = _strptime_format(fmt) if fmt else None
+        self._formats: list | None = None  # (chrono, strptime variants) pairs, made at first use
+        self._custom = _strptime_formats(fmt) if fmt else None
 
     # ------------------------------------------------------------------ values
     def parse(self, text: str) -> tuple[datetime | None, int]:
@@ -115,7 +116,13 @@ class TsParser:
         hit = self._cache.get(text)
         if hit is not None:
             return hit
-        result = self._parse(text.strip())
+        try:
+            result = self._parse(text.strip())
+        except OverflowError:
+            # "0001-01-01T00:00:00+14:00" is a valid text whose UTC instant is before year 1
+            # (Python's datetime cannot hold it): not a timestamp, as any unparseable value, so
+            # the run goes on (every conversion to UTC and year inference can raise this)
+            result = None, OUT_OF_RANGE
         if len(self._cache) >= _CACHE_MAX:
             self._cache.clear()
         self._cache[text] = result
@@ -125,7 +132,7 @@ class TsParser:
         if not s:
             return None, 0
         if self._custom is not None:
-            hit = self._with_format(s, self._custom)
+            hit = self._with_formats(s, self._custom)
             if hit[0] is not None:
                 return hit
         if s[0] == "[" and s[-1] == "]":  # [10/Oct/2000:13:55:36 -0700], [2024-01-15T10:00:00Z]
@@ -137,6 +144,8 @@ class TsParser:
             if dt is not None:
                 return dt, 0
         if _ISO_HEAD.match(s):
+            if s[-1] == "z":  # RFC 3339 allows a lowercase zone letter (and "t", which Python reads)
+                s = s[:-1] + "Z"
             try:
                 dt = datetime.fromisoformat(s)
             except ValueError:
@@ -192,9 +201,9 @@ class TsParser:
                 pass
         formats = self._formats
         if formats is None:
-            formats = self._formats = [(f, _strptime_format(f)) for f in _OTHER_FORMATS]
-        for i, (fmt, pyfmt) in enumerate(formats):
-            hit = self._with_format(s, pyfmt)
+            formats = self._formats = [(f, _strptime_formats(f)) for f in _OTHER_FORMATS]
+        for i, (fmt, pyfmts) in enumerate(formats):
+            hit = self._with_formats(s, pyfmts)
             if hit[0] is not None:
                 if i:  # most logs use one layout: try it first next time
                     formats.insert(0, formats.pop(i))
@@ -235,6 +244,24 @@ class TsParser:
         reasonable = [c for c in candidates if c <= cutoff] or candidates
         return min(reasonable, key=lambda c: abs((c - now).total_seconds()))
 
+    def parse_format(self, text: str) -> tuple[datetime | None, int]:
+        """The parser's own format only, without falling back to the detected layouts
+        (``to_datetime(text, fmt)``: Kelora does not fall back there)."""
+        if self._custom is None:
+            return None, 0
+        try:
+            return self._with_formats(text.strip(), self._custom)
+        except OverflowError:  # (as in parse)
+            return None, OUT_OF_RANGE
+
+    def _with_formats(self, s: str, pyfmts: tuple[str, ...]) -> tuple[datetime | None, int]:
+        """The strptime variants of one chrono format (see ``strptime_formats``), in turn."""
+        for pyfmt in pyfmts:
+            hit = self._with_format(s, pyfmt)
+            if hit[0] is not None:
+                return hit
+        return None, 0
+
     def _with_format(self, s: str, pyfmt: str) -> tuple[datetime | None, int]:
         """One strptime layout (already translated from chrono), as Kelora applies one:
         brackets stripped, ``,``-fractions and over-long fractions cut to microseconds, a
@@ -266,6 +293,33 @@ class TsParser:
         if dt.tzinfo is not None:
             return dt.astimezone(_UTC), 0
         return self._localize(dt), NAIVE
+
+
+_SUB_MICRO = re.compile(r"[.,](\d{7,})")
+
+
+def normalized(text: str | None, dt: datetime) -> str:
+    """``--normalize-ts``: *dt* (UTC) as RFC 3339, fractions as chrono's AutoSi (none, 3 or 6
+    digits), and 9 when *text*, the value it was read from, has nanoseconds.  A datetime holds
+    microseconds, so the 7th to 9th digits of the text's one fraction (or of a 19-digit epoch)
+    are written back when the microseconds read agree with the text (no zone shift or rounding
+    changed them): normalising must not cut digits off the data."""
+    from kelora.values import DateTime
+
+    out = DateTime(dt).iso()
+    if text is None or len(text) < 19:
+        return out
+    if len(text) == 19 and text.isdigit():  # epoch nanoseconds
+        micro, nano = text[-9:-3], text[-3:]
+    else:
+        found = _SUB_MICRO.findall(text)
+        if len(found) != 1:
+            return out
+        micro, nano = found[0][:6], found[0][6:9].ljust(3, "0")
+    if nano == "000" or int(micro) != dt.microsecond:
+        return out
+    base = dt.isoformat(timespec="microseconds")  # "...T10:00:00.123456+00:00"
+    return base[:-6] + nano + base[-6:]
 
 
 def event_time(config) -> "EventTime":
@@ -361,8 +415,10 @@ def parse_time_arg(text: str, parser: TsParser) -> datetime:
             return _shift(now, parse_duration(s))
         except TimeArgError:
             pass
-    dt, _ = parser.parse(s)
+    dt, flags = parser.parse(s)
     if dt is None:
+        if flags & OUT_OF_RANGE:
+            raise TimeArgError("Timestamp is out of supported range (years 1 to 9999 in UTC)")
         raise TimeArgError(f"Could not parse timestamp: {text}")
     return dt
 

@@ -64,13 +64,35 @@ class DateTime:
         self.dt = dt
 
     def __eq__(self, other):
-        return type(other) is DateTime and self.dt == other.dt
+        return type(other) is DateTime and not self.since(other)
 
     def __hash__(self):
         return hash(self.dt)
 
     def __repr__(self):
         return f"DateTime({self.iso()})"
+
+    def shifted(self, micros: int | float) -> "DateTime":
+        """This instant plus *micros* microseconds, in the same zone.  The sum is taken in UTC:
+        Python adds to the wall time of a ZoneInfo datetime, which across a DST change gives
+        an hour too many or too few (chrono adds to the instant).  OverflowError outside years
+        1..9999."""
+        dt = self.dt
+        delta = timedelta(microseconds=micros)
+        if dt.tzinfo is timezone.utc:
+            return DateTime(dt + delta)
+        return DateTime((dt.astimezone(timezone.utc) + delta).astimezone(dt.tzinfo))
+
+    def since(self, other: "DateTime") -> timedelta:
+        """self - other as instants (Python subtracts the wall times of two datetimes that share
+        a tzinfo, ignoring a DST change between them)."""
+        a, b = self.dt, other.dt
+        if a.tzinfo is b.tzinfo and not isinstance(a.tzinfo, timezone):  # (a fixed offset is fine)
+            try:
+                a, b = a.astimezone(timezone.utc), b.astimezone(timezone.utc)
+            except OverflowError:  # the edge of year 1 or 9999: wall times are all there is
+                pass
+        return a - b
 
     def iso(self) -> str:
         """RFC 3339 with ``+00:00`` style offsets, as chrono's ``to_rfc3339``.
@@ -368,10 +390,12 @@ def compare(a: object, b: object) -> int | None:
                 return None
         return (a > b) - (a < b)  # type: ignore[operator]
     if ta is tb is DateTime:
-        return (a.dt > b.dt) - (a.dt < b.dt)  # type: ignore[union-attr]
+        d = a.since(b)  # type: ignore[union-attr]
+        return (d > _ZERO) - (d < _ZERO)
     if ta is tb is Duration:
         return (a.nanos > b.nanos) - (a.nanos < b.nanos)  # type: ignore[union-attr]
     return None
 
 
+_ZERO = timedelta(0)
 _ORDERED = frozenset({int, float, str, Char, bool})

@@ -1,7 +1,8 @@
 """Datetime and duration builtins: now, to_datetime, format, to_duration, parts, time zones.
 
 Durations are in durations.py.  Datetimes are ``values.DateTime`` (always zone-aware; naive input is taken as UTC unless a zone
-is given), durations ``values.Duration`` (nanoseconds).  Format strings are chrono's
+is given), durations ``values.Duration`` (nanoseconds).  ``to_datetime`` text is read by the
+event-timestamp parser (``kelora/timestamps.py``), as Kelora's is by its adaptive parser.  Format strings are chrono's
 (``%Y-%m-%d %H:%M:%S%.3f %z``); they are translated to Python's strftime/strptime once per
 distinct format.  The ``datetime +/- duration`` and ``datetime - datetime`` operators are the
 language's (``lang/ops.py``); ``add_duration``/``sub_duration``/``diff`` are the function forms.
@@ -63,55 +64,6 @@ def from_epoch(x: int | float) -> DateTime:
         raise FunctionError(f"to_datetime(): timestamp {values.to_string(x)} is out of range") from None
 
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-_ISO_SPACE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ t](\d)")
-_OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
-_CLF = "%d/%b/%Y:%H:%M:%S %z"
-_FALLBACK_FORMATS = (
-    _CLF,
-    "%a, %d %b %Y %H:%M:%S %z",  # RFC 2822
-    "%d %b %Y %H:%M:%S %z",
-    "%Y/%m/%d %H:%M:%S",
-    "%d/%b/%Y:%H:%M:%S",
-    "%b %d %H:%M:%S",  # syslog, no year
-    "%b %d %Y %H:%M:%S",
-)
-
-
-def parse_datetime(text: str, tz=None) -> datetime | None:
-    """Common log timestamp forms to an aware datetime (naive ones in tz, default UTC)."""
-    s = text.strip()
-    if not s:
-        return None
-    try:  # fast path: Python 3.11 reads RFC 3339 / ISO 8601 incl. "Z", " " and 9-digit fractions
-        dt = datetime.fromisoformat(s)
-        return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz or timezone.utc)
-    except ValueError:
-        pass
-    iso = _ISO_SPACE.sub(r"\1T\2", s)
-    iso = _FRACTION.sub(r"\1", iso)
-    if iso.endswith(("z", "Z")):
-        iso = iso[:-1] + "+00:00"
-    iso = _OFFSET_NO_COLON.sub(r"\1:\2", iso) if "T" in iso else iso
-    try:
-        dt = datetime.fromisoformat(iso)
-    except ValueError:
-        dt = None
-        for fmt in _FALLBACK_FORMATS:
-            try:
-                dt = datetime.strptime(re.sub(r"\s+", " ", s), fmt)
-            except ValueError:
-                continue
-            if "%Y" not in fmt:
-                dt = dt.replace(year=datetime.now(timezone.utc).year)
-            break
-        if dt is None:
-            return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz or timezone.utc)
-    return dt
-
-
 _CHRONO_SIMPLE = {
     "%T": "%H:%M:%S", "%D": "%m/%d/%y", "%F": "%Y-%m-%d", "%R": "%H:%M", "%k": "%H",
     "%l": "%I", "%P": "%p", "%e": "%d", "%h": "%b", "%:z": "%z", "%#z": "%z", "%v": "%e-%b-%Y",
@@ -127,23 +79,28 @@ def strptime_format(fmt: str) -> str:
     return _CHRONO_TOKEN.sub(lambda m: _CHRONO_SIMPLE.get(m.group(0), m.group(0).replace("-", "").replace("_", "")), fmt)
 
 
-def parse_with_format(text: str, fmt: str, tz=None) -> datetime | None:
-    pyfmt = strptime_format(fmt)
-    if pyfmt == "%s":
-        try:
-            return from_epoch(int(text.strip())).dt
-        except (ValueError, FunctionError):
-            return None
-    s = _FRACTION.sub(r"\1", text.strip()) if "%f" in pyfmt else text.strip()
-    try:
-        dt = datetime.strptime(s, pyfmt)
-    except ValueError:
-        return None
-    if "%Y" not in pyfmt and "%y" not in pyfmt and dt.year == 1900:
-        dt = dt.replace(year=datetime.now(timezone.utc).year)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz or timezone.utc)
-    return dt
+_OPTIONAL_FRACTION = re.compile(r"%\.[369]?f")
+
+
+@lru_cache(maxsize=256)
+def strptime_formats(fmt: str) -> tuple[str, ...]:
+    """chrono parse format to the strptime formats to try in turn.  chrono's ``%.f``, ``%.3f``,
+    ``%.6f`` and ``%.9f`` read a dot and digits only when the text has a dot there ("10:00:00"
+    and "10:00:00.5" both match ``%H:%M:%S%.f``); strptime has no optional part, so such a
+    format is tried with its fractions and then without them."""
+    with_fraction = strptime_format(fmt)
+    if _OPTIONAL_FRACTION.search(fmt) is None:
+        return (with_fraction,)
+    return with_fraction, strptime_format(_OPTIONAL_FRACTION.sub("", fmt))
+
+
+@lru_cache(maxsize=64)
+def _parser(tz, fmt: str | None):
+    """The event-timestamp parser that to_datetime uses, one per zone and format (naive text is
+    in tz, else UTC; "now", for year-less text, is the first call's)."""
+    from kelora.timestamps import TsParser
+
+    return TsParser(fmt, tz)
 
 
 @builtin("datetime", pure=False)
@@ -158,18 +115,22 @@ def now() -> DateTime:
 
 @builtin("datetime", unit_on_failure=True)
 def to_datetime(value: object, fmt: str = _NOTHING, tz: str = _NOTHING) -> DateTime:  # type: ignore[assignment]
-    """Parse a timestamp into a datetime.
+    """Parse a timestamp into a datetime (in UTC, or shown in tz when one is given).
 
-    Accepts RFC 3339 / ISO 8601 (with or without zone; a naive time is UTC, or in tz),
-    "2024-01-15 10:00:00", Apache "15/Jan/2024:10:00:00 +0000", RFC 2822, and epoch numbers
-    (seconds, milliseconds, microseconds or nanoseconds, by magnitude).  fmt is a chrono
-    format such as "%d.%m.%Y %H:%M" ("" = detect as without one).  Unparseable text is an error.
+    Text is read as event timestamps are (docs/formats.md): RFC 3339 / ISO 8601 (a naive time is
+    UTC, or in tz), Apache "15/Jan/2024:10:00:00 +0000", RFC 2822, syslog "Jan 15 10:00:00" (the
+    year that puts it closest to now, at most 24 h ahead), "01/15/2024 10:00:00", epoch digits
+    (seconds, milliseconds, microseconds or nanoseconds, by length); numbers by magnitude.
+    fmt is a chrono format such as "%d.%m.%Y %H:%M" ("" = detect as without one); a format
+    without a year gets one as syslog text does.  Unparseable text is an error.
 
     Examples:
         to_iso(to_datetime("2024-01-15T10:00:00Z"))  =>  "2024-01-15T10:00:00+00:00"
-        to_iso(to_datetime("2024-01-15 10:00:00"))  =>  "2024-01-15T10:00:00+00:00"
+        to_iso(to_datetime("2024-01-15T12:00:00+02:00"))  =>  "2024-01-15T10:00:00+00:00"
+        to_iso(to_datetime("01/15/2024 10:00:00"))  =>  "2024-01-15T10:00:00+00:00"
         to_iso(to_datetime(1705312800))  =>  "2024-01-15T10:00:00+00:00"
         to_iso(to_datetime("15.01.2024 10:00", "%d.%m.%Y %H:%M", "Europe/Berlin"))  =>  "2024-01-15T10:00:00+01:00"
+        to_iso(to_datetime("15.01.2024 10:00:00.5", "%d.%m.%Y %H:%M:%S%.f"))  =>  "2024-01-15T10:00:00.500+00:00"
     """
     tzinfo = None if tz is _NOTHING else zone(tz)
     t = type(value)
@@ -182,10 +143,27 @@ def to_datetime(value: object, fmt: str = _NOTHING, tz: str = _NOTHING) -> DateT
             f"to_datetime(): expected a string or number, got {values.type_name(value)}",
             missing_field=value is None,
         )
+    from kelora.timestamps import OUT_OF_RANGE
+
     auto = fmt is _NOTHING or fmt == ""  # "" = detect, so a zone can be given without a format
-    dt = parse_datetime(value, tzinfo) if auto else parse_with_format(value, fmt, tzinfo)
+    if auto:
+        dt, flags = _parser(tzinfo, None).parse(value)
+    elif strptime_format(fmt) == "%s":
+        try:
+            return from_epoch(int(value.strip()))
+        except ValueError:
+            dt, flags = None, 0
+    else:
+        dt, flags = _parser(tzinfo, fmt).parse_format(value)
+    if dt is not None and tzinfo is not None:
+        try:
+            dt = dt.astimezone(tzinfo)
+        except OverflowError:
+            dt, flags = None, OUT_OF_RANGE
     if dt is None:
         how = "" if auto else f" with format '{fmt}'"
+        if flags & OUT_OF_RANGE:
+            raise FunctionError(f"to_datetime(): '{value}' is out of supported range (years 1 to 9999 in UTC)")
         raise FunctionError(f"to_datetime(): cannot parse '{value}'{how}")
     return DateTime(dt)
 
@@ -201,6 +179,15 @@ def _auto_fraction(dt: datetime) -> str:
     if us == 0:
         return ""
     return "." + (f"{us // 1000:03d}" if us % 1000 == 0 else f"{us:06d}")
+
+
+_YEAR_TOKENS = {
+    "%Y": lambda dt: f"{dt.year:04d}",
+    "%C": lambda dt: f"{dt.year // 100:02d}",
+    "%G": lambda dt: f"{dt.isocalendar()[0]:04d}",
+    "%F": lambda dt: f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}",
+    "%v": lambda dt: f"{dt.day:2d}-{dt.strftime('%b')}-{dt.year:04d}",
+}
 
 
 def strftime_chrono(dt: datetime, fmt: str) -> str:
@@ -221,6 +208,8 @@ def strftime_chrono(dt: datetime, fmt: str) -> str:
         if tok == "%:z":
             z = dt.strftime("%z")
             return z[:3] + ":" + z[3:] if z else ""
+        if tok in _YEAR_TOKENS:  # chrono pads years to 4 digits; glibc's strftime does not (year 1 is "1")
+            return _YEAR_TOKENS[tok](dt)
         if tok == "%e":
             return f"{dt.day:2d}"
         if tok == "%k":
@@ -407,7 +396,7 @@ def ts_nanos(dt: DateTime) -> int:
 
 def _shift(dt: DateTime, nanos: int) -> DateTime:
     try:
-        return DateTime(dt.dt + timedelta(microseconds=nanos // 1000))
+        return dt.shifted(nanos // 1000)
     except OverflowError:
         raise FunctionError("datetime out of range") from None
 
@@ -439,4 +428,64 @@ def diff(a: DateTime, b: DateTime) -> Duration:
     Examples:
         as_seconds(diff(to_datetime("2024-01-15T10:01:00Z"), to_datetime("2024-01-15T10:00:00Z")))  =>  60
     """
-    return Duration.from_timedelta(a.dt - b.dt)
+    return Duration.from_timedelta(a.since(b))
+
+
+# --------------------------------------------------------------------------- bucketing
+
+def _bucket_edges(fn: str, dt: DateTime, interval: str) -> tuple[int, int, int]:
+    """(nanoseconds since the epoch, the interval in nanoseconds, the boundary at or before),
+    with Kelora's rules: the interval is a duration text ("5m", "1h", "1d"), positive; the
+    datetime within the 64-bit nanosecond range (1677-09-21 .. 2262-04-11); boundaries count
+    from the Unix epoch in UTC (floor division, so before 1970 too)."""
+    from kelora.builtins.durations import parse_duration
+
+    d = parse_duration(interval)
+    if d is None:
+        raise FunctionError(f"{fn}(): invalid interval '{interval}' (a duration such as \"5m\", \"1h\", \"1d\")")
+    if d.nanos <= 0:
+        raise FunctionError(f"{fn}(): interval must be positive (got '{interval}')")
+    if d.nanos > I64_MAX:  # (Kelora counts it in i64 nanoseconds too)
+        raise FunctionError(f"{fn}(): interval out of range (got '{interval}')")
+    nanos = Duration.from_timedelta(_epoch_delta(dt)).nanos
+    if not I64_MIN <= nanos <= I64_MAX:
+        raise FunctionError(f"{fn}(): timestamp out of range (must be between 1677-09-21 and 2262-04-11)")
+    return nanos, d.nanos, nanos - nanos % d.nanos
+
+
+def _at_nanos(nanos: int, like: DateTime) -> DateTime:
+    """The instant *nanos* after the epoch (to the microsecond), in *like*'s zone."""
+    try:
+        return DateTime((_EPOCH + timedelta(microseconds=nanos // 1000)).astimezone(like.dt.tzinfo))
+    except OverflowError:  # a boundary of an interval of thousands of years
+        raise FunctionError("datetime out of range (years 1 to 9999)") from None
+
+
+@builtin("datetime")
+def round_to(dt: DateTime, interval: str) -> DateTime:
+    """Round a datetime down to the start of its interval ("5m", "1h", "1d", "250ms"),
+    boundaries counted from the Unix epoch in UTC (a "1d" bucket starts at 00:00 UTC); the
+    result keeps dt's time zone.  A bad or non-positive interval is an error.
+
+    Examples:
+        to_iso(round_to(to_datetime("2024-01-15T10:37:42Z"), "5m"))  =>  "2024-01-15T10:35:00+00:00"
+        to_iso(to_datetime("2024-01-15T10:37:42Z").round_to("1h"))  =>  "2024-01-15T10:00:00+00:00"
+        to_iso(round_to(to_datetime("2024-01-15T10:37:42.789Z"), "1s"))  =>  "2024-01-15T10:37:42+00:00"
+        to_iso(round_to(to_datetime("1969-12-31T23:59:30Z"), "1m"))  =>  "1969-12-31T23:59:00+00:00"
+    """
+    _, _, floored = _bucket_edges("round_to", dt, interval)
+    return _at_nanos(floored, dt)
+
+
+@builtin("datetime")
+def ceil_to(dt: DateTime, interval: str) -> DateTime:
+    """Round a datetime up to the next interval boundary ("5m", "1h", "1d"); a datetime already
+    on a boundary stays as it is.  Boundaries as in round_to; the result keeps dt's time zone.
+
+    Examples:
+        to_iso(ceil_to(to_datetime("2024-01-15T10:37:42Z"), "5m"))  =>  "2024-01-15T10:40:00+00:00"
+        to_iso(ceil_to(to_datetime("2024-01-15T10:40:00Z"), "5m"))  =>  "2024-01-15T10:40:00+00:00"
+        to_iso(to_datetime("2024-01-15T10:00:01Z").ceil_to("1h"))  =>  "2024-01-15T11:00:00+00:00"
+    """
+    nanos, step, floored = _bucket_edges("ceil_to", dt, interval)
+    return _at_nanos(floored if floored == nanos else floored + step, dt)

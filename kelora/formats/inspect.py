@@ -123,8 +123,11 @@ def make_inspect(select, verbose: int = 0):
             if isinstance(dt, datetime):
                 if dt.tzinfo is None:
                     dt = dt.replace(tzinfo=timezone.utc)
-                out.append(("meta.parsed_ts", "datetime",
-                            dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
+                try:  # (isoformat: strftime writes year 5 as "5", not "0005")
+                    text = dt.astimezone(timezone.utc).isoformat(timespec="seconds")[:19] + "Z"
+                except OverflowError:  # a wall time whose UTC instant is past year 9999
+                    text = dt.isoformat(timespec="seconds")
+                out.append(("meta.parsed_ts", "datetime", text))
         line_num = meta.get("line_num")
         if line_num is not None:
             out.append(("meta.line_num", "int", str(line_num)))

@@ -101,12 +101,18 @@ def add(a, b):
         r.update(b)
         return r
     if ta is values.DateTime and tb is values.Duration:
-        from datetime import timedelta
-
-        return values.DateTime(a.dt + timedelta(microseconds=b.nanos / 1000))
+        return _shifted(a, b.nanos, "+")
     if ta is values.Duration and tb is values.Duration:
         return values.Duration(a.nanos + b.nanos)
     raise _bad("+", a, b)
+
+
+def _shifted(dt: values.DateTime, nanos: int, op: str) -> values.DateTime:
+    """datetime ± duration; past year 1..9999 (Python's datetime range) a script error, not a crash."""
+    try:
+        return dt.shifted(nanos / 1000)
+    except OverflowError:
+        raise OpError(f"datetime out of range in `{op}` (years 1 to 9999)") from None
 
 
 def sub(a, b):
@@ -117,12 +123,9 @@ def sub(a, b):
         _wide(a, b, "-")
         return a - b
     if ta is values.DateTime and tb is values.DateTime:
-        d = a.dt - b.dt
-        return values.Duration.from_timedelta(d)
+        return values.Duration.from_timedelta(a.since(b))
     if ta is values.DateTime and tb is values.Duration:
-        from datetime import timedelta
-
-        return values.DateTime(a.dt - timedelta(microseconds=b.nanos / 1000))
+        return _shifted(a, -b.nanos, "-")
     if ta is values.Duration and tb is values.Duration:
         return values.Duration(a.nanos - b.nanos)
     raise _bad("-", a, b)

@@ -499,15 +499,15 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
 
 def _normalize_stage(ts_of):
     """--normalize-ts: the event's timestamp field rewritten as RFC 3339 in UTC (a value that
-    does not parse is left as it is)."""
-    from kelora.values import DateTime
+    does not parse is left as it is; nanosecond digits are kept: ``timestamps.normalized``)."""
+    from kelora.timestamps import normalized, value_text
 
     def normalize(scope: Scope):
         event = scope.e
         if event:
             field_name, ts, _ = ts_of(event)
             if ts is not None:
-                event[field_name] = DateTime(ts).iso()
+                event[field_name] = normalized(value_text(event[field_name]), ts)
         return True
     return normalize
 

@@ -284,3 +284,9 @@ def test_none_and_unknown():
         make_formatter("yaml")
     with pytest.raises(UsageError):
         make_formatter("levelmap")
+
+
+def test_inspect_meta_timestamp_pads_the_year_to_four_digits():
+    meta = {"parsed_ts": DateTime(datetime(5, 1, 2, 3, 4, 5, tzinfo=timezone.utc))}
+    assert make_formatter("inspect")({"a": 1}, meta).decode().endswith(
+        "meta.parsed_ts | datetime | 0005-01-02T03:04:05Z\n")

@@ -121,6 +121,50 @@ def test_layout_reordering_keeps_results():
     assert p.parse("2024/01/16 10:00:00")[0] == at(2024, 1, 16, 10)
 
 
+# --------------------------------------------------------------------------- outside years 1..9999
+
+@pytest.mark.parametrize("fmt, text, tz", [
+    (None, "0001-01-01T00:00:00+14:00", None),  # before year 1 in UTC
+    (None, "9999-12-31T23:59:59-01:00", None),  # after 9999 in UTC
+    (None, "9999-12-31T23:59:59", "-12:00"),  # a naive value in the --input-tz
+    (None, "[01/Jan/0001:00:00:00 +1400]", None),
+    (None, "Fri, 31 Dec 9999 23:00:00 -1200", None),
+    ("%Y-%m-%d %H:%M:%S %z", "0001-01-01 00:00:00 +1400", None),
+])
+def test_a_time_outside_years_1_to_9999_in_utc_is_not_parsed(fmt, text, tz):
+    from kelora.builtins.datetime_fns import zone
+    from kelora.timestamps import OUT_OF_RANGE
+
+    dt, flags = TsParser(fmt, zone(tz) if tz else None).parse(text)
+    assert dt is None and flags & OUT_OF_RANGE
+
+
+@pytest.mark.parametrize("extra", [[], ["--parallel", "--batch-size", "1"]])
+def test_an_out_of_range_timestamp_does_not_end_the_run(extra):
+    data = events(("2024-01-15T10:00:00Z", "a"), ("0001-01-01T00:00:00+01:00", "b"), ("2024-01-15T10:00:01Z", "c"))
+    assert msgs(run(["-j", "-F", "json", "--since", "2024-01-01", *extra], data)) == ["a", "c"]
+    r = run(["-j", "-F", "json", "--normalize-ts", "--input-tz", "-12:00"], events(("9999-12-31T23:59:59", "d")))
+    assert msgs(r) == ["d"] and json.loads(r.stdout)["ts"] == "9999-12-31T23:59:59"  # left as it is
+    r = run(["-j", "-s"], events(("0001-01-01T00:00:00+14:00", "e")))
+    assert r.returncode == 0 and b"0/1 parsed" in r.stdout
+    r = run(["-f", "line", "-M", "timestamp"], "a\n0001-01-01T00:00:00+14:00 x\n")
+    assert r.returncode == 0 and r.stdout.decode().count("line=") == 1  # not a header: one event
+    combined = '1.2.3.4 - - [01/Jan/0001:00:00:00 +1400] "GET / HTTP/1.1" 200 1\n'
+    assert run(["-f", "combined", "--normalize-ts", "--since", "2020-01-01"], combined).returncode == 0
+    syslog = "<34>1 0001-01-01T00:00:00+14:00 host app - - - msg\n"
+    assert run(["-f", "syslog", "-s", "--normalize-ts"], syslog).returncode == 0
+    assert run(["-f", "logfmt", "--since", "2020-01-01"], "ts=0001-01-01T00:00:00+14:00 a=1\n").returncode == 0
+
+
+@pytest.mark.parametrize("args", [["--since", "0001-01-01T00:00:00+14:00"],
+                                  ["--until", "9999-12-31T23:00:00-12:00"],
+                                  ["--since", "9999-12-31T23:00:00", "--input-tz", "-12:00"]])
+def test_an_out_of_range_bound_is_a_usage_error(args):
+    r = run(["-j", *args], events(("2024-01-15T10:00:00Z", "a")))
+    assert r.returncode == 2
+    assert b"out of supported range (years 1 to 9999 in UTC)" in r.stderr and b"internal error" not in r.stderr
+
+
 # --------------------------------------------------------------------------- --since/--until values
 
 NOW = at(2026, 3, 10, 12, 0, 0)
@@ -275,3 +319,23 @@ def test_real_log_timestamps_recognised(name, fmt, counts, how):
         assert ts["parsed"] == ts["detected"], ts
     else:
         assert (ts["parsed"], ts["detected"]) == counts
+
+
+# --------------------------------------------------------------------------- format details
+
+@pytest.mark.parametrize("text", ["2024-01-15T10:00:00z", "2024-01-15t10:00:00z", "2024-01-15T10:00:00.5z"])
+def test_lowercase_zone_letter_is_utc(text):
+    """RFC 3339 allows "t" and "z" in lowercase."""
+    dt, flags = TsParser().parse(text)
+    assert dt is not None and dt.replace(microsecond=0) == at(2024, 1, 15, 10) and flags == 0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("15/01/2024 10:00:00", at(2024, 1, 15, 10)),
+    ("15/01/2024 10:00:00.5", at(2024, 1, 15, 10, 0, 0, 500000)),
+])
+def test_ts_format_fraction_is_optional_as_in_chrono(text, expected):
+    assert TsParser("%d/%m/%Y %H:%M:%S%.f").parse(text)[0] == expected
+    r = run(["-j", "-F", "json", "--ts-field", "when", "--ts-format", "%d/%m/%Y %H:%M:%S%.f", "--normalize-ts"],
+            json.dumps({"when": text}) + "\n")
+    assert json.loads(r.stdout)["when"] == expected.isoformat(timespec="milliseconds" if expected.microsecond else "seconds")
