@@ -46,6 +46,8 @@ class Lifecycle:
 
             previous, source = keys.previous_secret(ctx, current)
             self.rotation = RotationMap(Keyring(master_for(previous), source), c.rotation_map)
+        elif c.escrow:
+            previous = keys.previous_secret_if_set(ctx)  # (compared with the escrow key below)
         if c.escrow:
             from kelora.privacy.escrow import Escrow
 

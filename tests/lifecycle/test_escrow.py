@@ -83,6 +83,10 @@ def test_wrong_key_refused_at_start(tmp_path):
     ({"KELORA_ESCROW_KEY": "short-key"}, b"at least 32"),
     ({"KELORA_ESCROW_KEY": None}, b"needs a key"),
     ({"KELORA_SECRET": None}, b"stable pseudonym secret"),  # ephemeral key
+    # variables are taken as given (keyring.resolve_secret): a newline does not make them differ
+    ({"KELORA_SECRET": "s" * 40 + "\n", "KELORA_ESCROW_KEY": "s" * 40 + "\n"}, b"equals a pseudonym secret"),
+    # the previous secret counts without --rotation-map too (its tokens are in older exports)
+    ({"KELORA_SECRET_PREVIOUS": "p" * 40, "KELORA_ESCROW_KEY": "p" * 40}, b"equals a pseudonym secret"),
 ])
 def test_key_rules(tmp_path, extra, needle):
     e = env()

@@ -91,6 +91,26 @@ def test_rotation_refusals_exit_2(tmp_path, env, needle):
     assert r.stdout == b"" and not out.exists()
 
 
+def test_secret_variables_keep_their_bytes_alike(tmp_path):
+    """KELORA_SECRET and KELORA_SECRET_PREVIOUS are taken as given, a trailing newline included:
+    a secret ending in a newline, current on one run and previous on the next, is the same key
+    (the map's old tokens are history's), and equal to the current one it is refused."""
+    nl = "old-secret-with-newline-0123456789\n"
+    script = ["-e", 'e.t = pseudonym(e.u, "users")', "-k", "t", "-F", "csvnh"]
+    history = run(["-j", *script], env={"KELORA_SECRET": nl}, stdin=fixture_lines())
+    assert history.returncode == 0, history.stderr
+    out = tmp_path / "m.csv"
+    current = run(["-j", *script, "--rotation-map", str(out)],
+                  env={"KELORA_SECRET": HORSE, "KELORA_SECRET_PREVIOUS": nl}, stdin=fixture_lines())
+    assert current.returncode == 0, current.stderr
+    new_of = {old: new for _, old, new in list(csv.reader(io.StringIO(out.read_text())))[1:]}
+    assert [new_of.get(t) for t in history.stdout.decode().split()] == current.stdout.decode().split()
+    same = run(["-j", *script, "--rotation-map", str(tmp_path / "n.csv")],
+               env={"KELORA_SECRET": nl, "KELORA_SECRET_PREVIOUS": nl}, stdin=fixture_lines())
+    assert same.returncode == 2 and b"equals the current" in same.stderr
+    assert not (tmp_path / "n.csv").exists()
+
+
 def test_parallel_map_equals_sequential(tmp_path):
     lines = b"".join(json.dumps({"u": f"user{i % 700}@example.com", "s": f"s{i % 1300}"}).encode() + b"\n"
                      for i in range(5000))
