@@ -77,6 +77,20 @@ def test_numbers_hash_as_json_text(bench_ctx):
     assert pseudonym(bench_ctx, -7, "ids") == pseudonym(bench_ctx, "-7", "ids")
 
 
+@pytest.mark.parametrize("number", [1e20, 1e16, -2.5e-9, 1.2345678901234568e20, 1e300, 5e-324])
+def test_exponent_floats_hash_as_the_json_text_kelora_writes(bench_ctx, number):
+    """``1e20`` as -F json and to_json() write it (serde_json's form), not orjson's ``1e+20``:
+    pseudonym(e.v), hash(e.v) and bucket(e.v) equal the calls on to_json(e.v)."""
+    from kelora.builtins.privacy import bucket, hash_
+    from kelora.builtins.serializers import to_json
+    from kelora.formats.render import json_bytes
+
+    text = to_json(number)
+    assert "e+" not in text and json_bytes({"v": number}) == b'{"v":' + text.encode() + b"}"
+    assert pseudonym(bench_ctx, number, "ids") == pseudonym(bench_ctx, text, "ids")
+    assert hash_(number) == hash_(text) and bucket(number) == bucket(text)
+
+
 def test_unit_value_is_missing_field_error(bench_ctx):
     with pytest.raises(FunctionError) as ei:
         pseudonym(bench_ctx, None, "users")
