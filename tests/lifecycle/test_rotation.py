@@ -178,3 +178,19 @@ def test_two_old_to_one_new_is_a_collision(tmp_path, spill):
     assert counts == {"ips": 1, "users": 3}
     assert len(collisions) == 1 and "old1" in collisions[0] and "old2" in collisions[0] and "new" in collisions[0]
     m.close()
+
+
+def test_summary_lines_stay_whole_with_newlines_in_domains_and_paths(tmp_path):
+    """A domain chosen by the data (LF, CR, ESC) and a file name with a newline are escaped in
+    the one-line summaries of --rotation-map and --escrow: each stays one line on stderr."""
+    rows = [{"v": "x", "d": d} for d in ("new\nline", "car\rriage", "esc\x1b[2J")]
+    stdin = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+    out, db = tmp_path / "r\nmap.csv", tmp_path / "audit\n.db"
+    r = run(["-j", "-e", "e.t = pseudonym(e.v, e.d)", "-q", "--rotation-map", str(out), "--escrow", str(db)],
+            env={**ENV, "KELORA_ESCROW_KEY": "an-escrow-key-of-at-least-32-bytes-0123456789"}, stdin=stdin)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 2 and all(x.startswith("kelora: ") for x in lines), lines
+    assert "new\\u{a}line: 1" in lines[1] and "car\\u{d}riage: 1" in lines[1] and "esc\\u{1b}[2J: 1" in lines[1]
+    assert "r\\u{a}map.csv" in lines[1] and "audit\\u{a}.db" in lines[0]
+    assert out.exists() and db.exists()
