@@ -69,7 +69,7 @@ class Lifecycle:
         ctx.pseudonym_wrappers = tuple(wrappers)
         if ctx.keyring is not None:  # (created earlier in this process: wrap it now)
             ctx.keyring.wrappers = ctx.pseudonym_wrappers
-            ctx.keyring.by_domain.clear()
+            ctx.keyring.forget_domains()
         return self
 
     # ------------------------------------------------------------------ --parallel
@@ -131,9 +131,12 @@ class Lifecycle:
             pipeline.exit_override = ExitStatus.ERROR
             return
         if not pipeline.config.silent:
-            total = sum(counts.values())
+            total = rot.mappings
             # (domains come from the data: a newline in one must not break the summary line)
             per = ", ".join(f"{escape_line(d)}: {n}" for d, n in sorted(counts.items())) or "no pseudonym() calls"
+            if rot.domains > len(counts):
+                more = rot.domains - len(counts)
+                per += f", and {more} more domain{'s' if more != 1 else ''}"
             reporter.write(f"kelora: rotation map {escape_line(rot.path)}: {total} mapping{'s' if total != 1 else ''} "
                            f"({per})")
 

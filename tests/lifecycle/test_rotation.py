@@ -169,6 +169,41 @@ def test_collision_is_named_and_exits_1(tmp_path, monkeypatch):
     assert not out.exists()
 
 
+class _OldTokens:
+    def pseudonymizer(self, domain):
+        return lambda value: f"old-{domain}-{value}"
+
+
+def test_rows_of_all_domains_spill_together(tmp_path):
+    """The spill limit counts the rows of every domain together: a domain per tenant, each with
+    few rows, still moves them to the temporary file instead of keeping them all in memory."""
+    m = R.RotationMap(_OldTokens(), str(tmp_path / "m.csv"), spill_rows=10)
+    for i in range(50):
+        d = f"tenant-{i:02d}"
+        fn = m.wrap(d, lambda v, d=d: f"new-{d}-{v}")
+        assert fn("x") == f"new-{d}-x"
+        assert len(m.rows) < 10
+    assert m._db is not None
+    counts, collisions = m.check()
+    assert not collisions and m.mappings == 50 and m.domains == 50
+    assert len(counts) == R.SUMMARY_DOMAINS and counts["tenant-00"] == 1
+    m.write()
+    rows = list(csv.reader(io.StringIO((tmp_path / "m.csv").read_text())))
+    assert rows[1] == ["tenant-00", "old-tenant-00-x", "new-tenant-00-x"] and len(rows) == 51
+    m.close()
+
+
+def test_summary_names_the_first_domains_and_counts_the_rest(tmp_path):
+    stdin = b"".join(json.dumps({"v": "x", "d": f"dom{i:02d}"}).encode() + b"\n" for i in range(25))
+    r = run(["-j", "-e", "e.t = pseudonym(e.v, e.d)", "-q", "--rotation-map", str(tmp_path / "m.csv")],
+            env=ENV, stdin=stdin)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.decode().endswith("25 mappings (dom00: 1, dom01: 1, dom02: 1, dom03: 1, dom04: 1, "
+                                      "dom05: 1, dom06: 1, dom07: 1, dom08: 1, dom09: 1, dom10: 1, "
+                                      "dom11: 1, dom12: 1, dom13: 1, dom14: 1, dom15: 1, dom16: 1, "
+                                      "dom17: 1, dom18: 1, dom19: 1, and 5 more domains)\n")
+
+
 @pytest.mark.parametrize("spill", [None, 1])
 def test_two_old_to_one_new_is_a_collision(tmp_path, spill):
     m = R.RotationMap(None, str(tmp_path / "m.csv"), spill_rows=spill)
