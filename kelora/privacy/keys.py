@@ -5,8 +5,9 @@ variable wins over a ``*_FILE`` variable and is taken as given, byte for byte; a
 group or others is refused (exit 2) and loses one trailing newline (``keyring.read_secret_file``);
 the bytes are never shown in any message.  One rule for every variable matters: a secret given
 as ``KELORA_SECRET`` on one run and as ``KELORA_SECRET_PREVIOUS`` on the next must be the same
-key, or the rotation map would not match history and equal secrets would pass as different.  Comparisons between secrets use
-``hmac.compare_digest`` so not even timing depends on their contents.
+key, or the rotation map would not match history and equal secrets would pass as different.
+Comparisons between secrets use ``hmac.compare_digest`` so not even timing depends on their
+contents.
 """
 from __future__ import annotations
 
