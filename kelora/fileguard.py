@@ -12,6 +12,15 @@
   refuse *regular files* on procfs/sysfs (``-E /proc/self/environ``): ``/dev/stdin`` and the
   ``/dev/fd/N`` pipes of ``<(...)`` stay usable there.
 
+* **The run's own files**: the files a run writes (``-o``, ``--metrics-file``,
+  ``--rotation-map``, ``--escrow`` and the journal files SQLite keeps next to it) must be
+  different files, and none of them an input (an input file, ``-E``, ``-I``,
+  ``--config-file``): ``-o export.json --escrow export.json`` would replace the only key to the
+  tokens by the export, ``--rotation-map in.jsonl`` the input.  Same file means same device and
+  inode for an existing regular file (symlinks and hard links included), the same resolved path
+  for a missing one; devices, FIFOs and terminals (``/dev/null``, ``/dev/stdout``) are not
+  compared.  Refused with exit 2 before anything is read or written (``check_distinct_files``).
+
 Messages name the path and the reason, never content.
 """
 from __future__ import annotations
@@ -21,6 +30,7 @@ import stat
 from typing import Iterable, Mapping
 
 from kelora.errors import FunctionError, UsageError
+from kelora.escape import escape_line
 
 SPECIAL_TREES = ("/proc", "/sys", "/dev")
 _special_devs: frozenset[int] | None = None
@@ -102,6 +112,83 @@ def check_flag_write(path: str, flag: str, protected: frozenset) -> None:
         return
     if (st.st_dev, st.st_ino) in protected:
         raise UsageError(f"refusing to write to '{path}' ({flag}): it is the pseudonym secret file")
+
+
+# SQLite's companions of a database file: --escrow writes them too (WAL mode, or a rollback
+# journal while it converts a fresh file)
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def file_identity(path: str) -> tuple | None:
+    """What makes two paths the same file: ``(dev, ino)`` of an existing regular file, the
+    resolved path of a missing one, None for anything else (a device, FIFO, socket, terminal:
+    writing there twice is harmless or intended, and ``/dev/stdin`` is no file to protect)."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        try:
+            return ("path", os.path.realpath(path))
+        except (OSError, ValueError):
+            return None
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return ("file", st.st_dev, st.st_ino)
+
+
+def _identities(flag: str, path: str) -> list[tuple[tuple, str]]:
+    """``[(identity, the path it is of)]``: the file itself, and for --escrow SQLite's journals."""
+    names = [path]
+    if flag == "--escrow":
+        names += [path + s for s in SQLITE_COMPANIONS]
+        try:
+            real = os.path.realpath(path)  # (SQLite keeps them next to the file a symlink names)
+        except (OSError, ValueError):
+            real = path
+        if real != path:
+            names += [real + s for s in SQLITE_COMPANIONS]
+    out = []
+    for name in names:
+        ident = file_identity(name)
+        if ident is not None:
+            out.append((ident, name))
+    return out
+
+
+def check_distinct_files(outputs: Iterable[tuple[str, str | None]],
+                         inputs: Iterable[tuple[str, str | None]]) -> None:
+    """Refuse (UsageError, exit 2) two outputs naming one file, or an output naming an input.
+    *outputs* and *inputs* are ``(flag, path)``; a path of None, "" or "-" is skipped.  The
+    escrow is read and written by its own flag: it is compared with the others only."""
+    seen: dict[tuple, tuple[str, str]] = {}  # identity -> (flag, path) of an output
+    for flag, path in outputs:
+        if not path or path == "-":
+            continue
+        mine: dict[tuple, str] = {}
+        for ident, name in _identities(flag, path):
+            mine.setdefault(ident, name)
+        for ident, name in mine.items():
+            other = seen.get(ident)
+            if other is not None:
+                what = f"'{escape_line(name)}'"
+                if name != path:
+                    what += f" (SQLite's journal of '{escape_line(path)}')"
+                raise UsageError(
+                    f"{other[0]} and {flag} name the same file {what}",
+                    hint="give each file the run writes its own name: one would replace the other")
+        for ident in mine:
+            seen[ident] = (flag, path)
+    for in_flag, path in inputs:
+        if not path or path == "-":
+            continue
+        ident = file_identity(path)
+        other = seen.get(ident) if ident is not None else None
+        if other is not None:
+            raise UsageError(
+                f"{other[0]} names '{escape_line(other[1])}', which is also an input ({in_flag}: "
+                f"'{escape_line(path)}'); writing it would replace the input",
+                hint="write the output to another file")
 
 
 def read_flag_file(path: str, flag: str, protected: frozenset) -> bytes:

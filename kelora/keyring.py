@@ -51,6 +51,15 @@ INFO_PREFIX = b"kelora:v1:"
 # Per-domain token cache: cleared wholesale when it passes this size (cheaper than an LRU and,
 # for log data, nearly as effective: hot values are re-cached at once).
 TOKEN_CACHE_LIMIT = 100_000
+# Memory stays bounded whatever the number of domains a script computes (one per tenant, or a
+# field of the data): a keyring keeps at most DOMAIN_LIMIT pseudonymizers (~1.6 KB each: two
+# SHA-256 states, a closure, its cache) and drops the oldest past that -- tokens are
+# deterministic, so a dropped domain only costs its HKDF (a few µs) and its cache when it comes
+# back.  The token caches of all its domains together hold at most TOKEN_CACHE_TOTAL tokens
+# (every one is cleared when they pass it): two benchmark domains at their full 100k never
+# reach it, so their hit rate is as before.
+DOMAIN_LIMIT = 1024
+TOKEN_CACHE_TOTAL = 300_000
 
 try:  # CPython's builtin SHA-256: cheaper copy() than OpenSSL's EVP for one-block messages
     from _sha256 import sha256 as _fast_sha256  # type: ignore[import-not-found]  # <= 3.11
@@ -102,8 +111,16 @@ def domain_key(master: bytes, domain: str) -> bytes:
     return hkdf_sha256(master, INFO_PREFIX + domain.encode("utf-8"), 32)
 
 
-def _make_pseudonymizer(master: bytes, domain: str, cache_limit: int) -> Callable[[str], str]:
-    """A function value -> 24-char token for one domain, with a bounded token cache."""
+def _make_pseudonymizer(master: bytes, domain: str, cache_limit: int,
+                        budget: list[int] | None = None,
+                        overflow: Callable[[], None] | None = None) -> Callable[[str], str]:
+    """A function value -> 24-char token for one domain, with a bounded token cache.
+
+    *budget* (a one-item list shared by a keyring's domains) counts the tokens all their caches
+    may still take; each new cache entry takes one (a cleared cache gives its back), and at zero
+    *overflow* clears the caches and refills it.  Only a cache miss pays for this."""
+    if budget is None:
+        budget = [1 << 62]
     key = domain_key(master, domain).ljust(64, b"\x00")  # 32-byte key < SHA-256 block
     inner = _fast_sha256(bytes(b ^ 0x36 for b in key))
     inner.update(domain.encode("utf-8"))  # the domain prefix of every message: absorb it once
@@ -129,7 +146,11 @@ def _make_pseudonymizer(master: bytes, domain: str, cache_limit: int) -> Callabl
         # 24 base64url chars == the first 18 MAC bytes (which encode without padding)
         token = b64(o.digest()[:18], newline=False).translate(tr).decode("ascii")
         if len(cache) >= cache_limit:
+            budget[0] += len(cache)
             cache.clear()
+        budget[0] -= 1
+        if budget[0] < 0 and overflow is not None:
+            overflow()
         cache[value] = token
         return token
 
@@ -149,22 +170,32 @@ class Keyring:
     """Keys of one process: the master key (private) and one pseudonymizer per domain.
 
     ``pseudonymizer(domain)`` returns the per-domain function (the interpreter may bind it once
-    for a literal domain); ``token(value, domain)`` is the general entry point.
+    for a literal domain); ``token(value, domain)`` is the general entry point.  At most
+    ``domain_limit`` pseudonymizers are kept, in ``by_domain`` (oldest first): a lookup there is
+    the hot path of a computed domain, so a hit does not reorder it, and the domain created
+    longest ago goes first -- a hot domain dropped that way is made again at its next call (its
+    tokens are the same).  A caller that bound a dropped function (a literal domain, the T3
+    loop) keeps using it: it still gives the right tokens.
     """
 
     __slots__ = ("_master", "source", "config_path", "stable", "by_domain", "_cache_limit", "wrappers",
-                 "__weakref__")
+                 "_caches", "_domain_limit", "_cache_total", "_budget", "__weakref__")
 
     def __init__(
         self, master: bytes, source: str, *, config_path: str | None = None,
-        cache_limit: int = TOKEN_CACHE_LIMIT,
+        cache_limit: int = TOKEN_CACHE_LIMIT, domain_limit: int | None = None,
+        cache_total: int | None = None,
     ):
         self._master = master
         self.source = source  # SOURCE_* label: safe to show
         self.config_path = config_path  # config `secret_file` path (a path, not a secret)
         self.stable = source != SOURCE_EPHEMERAL
         self.by_domain: dict[str, Callable[[str], str]] = {}
+        self._caches: dict[str, dict] = {}  # domain -> its token cache (inside any wrapper)
         self._cache_limit = cache_limit
+        self._domain_limit = DOMAIN_LIMIT if domain_limit is None else domain_limit
+        self._cache_total = TOKEN_CACHE_TOTAL if cache_total is None else cache_total
+        self._budget = [self._cache_total]  # tokens the caches may still take (all domains)
         # ``(domain, fn) -> fn`` hooks of the privacy lifecycle (rotation map, escrow, the PII
         # gate's own-token list; kelora.privacy.lifecycle): each wraps a domain's pseudonymizer
         # once, so runs without them keep the bare function (and its token cache fast path).
@@ -178,11 +209,36 @@ class Keyring:
             # a domain is a label the script chose: text UTF-8 cannot hold is U+FFFD in it, as
             # wherever text leaves kelora (the HKDF info, the rotation map, the escrow rows)
             name = clean(domain)
-            fn = _make_pseudonymizer(self._master, name, self._cache_limit)
+            fn = _make_pseudonymizer(self._master, name, self._cache_limit, self._budget,
+                                     self._clear_caches)
+            cache = getattr(fn, "cache", {})
             for wrap in self.wrappers:
                 fn = wrap(name, fn)
-            self.by_domain[domain] = fn
+            by_domain = self.by_domain
+            while len(by_domain) >= self._domain_limit:
+                self._drop(next(iter(by_domain)))
+            by_domain[domain] = fn
+            self._caches[domain] = cache
         return fn
+
+    def _drop(self, domain: str) -> None:
+        """Forget the oldest domain's pseudonymizer; its cache's tokens go back to the budget."""
+        del self.by_domain[domain]
+        cache = self._caches.pop(domain)
+        self._budget[0] += len(cache)
+        cache.clear()  # (a caller still bound to it refills it, within the per-domain limit)
+
+    def _clear_caches(self) -> None:
+        """The caches together reached ``cache_total``: start them all afresh."""
+        for cache in self._caches.values():
+            cache.clear()
+        self._budget[0] = self._cache_total
+
+    def forget_domains(self) -> None:
+        """Drop every pseudonymizer (the lifecycle wraps them anew: ``Lifecycle.start``)."""
+        for domain in list(self.by_domain):
+            self._drop(domain)
+        self._budget[0] = self._cache_total
 
     def token(self, value: str, domain: str) -> str:
         fn = self.by_domain.get(domain)

@@ -1,7 +1,7 @@
 """Privacy builtins: ``pseudonym`` (keyed, domain-separated tokens), ``hash``, ``bucket``.
 
 Values may be strings or numbers (COMPAT D5): numbers are hashed as their JSON text (``123``,
-``1.5``) so ``pseudonym(e.id)`` and ``pseudonym("123")`` agree.  ``()`` (a missing field) is an
+``1.5``, ``1e20``: the text kelora's JSON output and ``to_json`` write) so ``pseudonym(e.id)`` and ``pseudonym("123")`` agree.  ``()`` (a missing field) is an
 error flagged ``missing_field`` so the summary can point at a field-name typo.
 """
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import math
 
-import orjson
 import xxhash
 
 from kelora.builtins.registry import builtin
 from kelora.errors import FunctionError
+from kelora.formats.render import json_float_text
 from kelora.keyring import ensure_keyring
 from kelora.safetext import clean
 from kelora.values import type_name
@@ -29,7 +29,7 @@ def value_text(fn: str, value: object) -> str:
     if t is float:
         if not math.isfinite(value):  # type: ignore[arg-type]
             raise FunctionError(f"{fn}: value must be a string or a finite number, got {value!r}")
-        return orjson.dumps(value).decode()
+        return json_float_text(value)  # the text -F json and to_json() write: 1e20, not 1e+20
     if isinstance(value, str):  # Char
         return str(value)
     raise FunctionError(

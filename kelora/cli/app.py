@@ -584,10 +584,17 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     from kelora.formats import registry
 
     protected = getattr(data, "protected", frozenset())
-    for flag, path in (("-o/--output-file", p.get("output_file")), ("--metrics-file", p.get("metrics_file")),
-                       ("--rotation-map", p.get("rotation_map")), ("--escrow", p.get("escrow"))):
+    outputs = (("-o/--output-file", p.get("output_file")), ("--metrics-file", p.get("metrics_file")),
+               ("--rotation-map", p.get("rotation_map")), ("--escrow", p.get("escrow")))
+    for flag, path in outputs:
         if path:
             fileguard.check_flag_write(path, flag, protected)
+    # no two outputs in one file, no output over an input (before anything is read or written)
+    inputs = [("input file", f) for f in p.get("files") or ()]
+    inputs += [("-E/--exec-file", f) for f in p.get("exec_file") or ()]
+    inputs += [("-I/--include", f) for f in p.get("include") or ()]
+    inputs.append(("--config-file", p.get("config_file")))
+    fileguard.check_distinct_files(outputs, inputs)
 
     # --- stages in command-line order ------------------------------------------------------
     pools = {name: list(p.get(name) or ()) for name in STAGE_PARAMS}

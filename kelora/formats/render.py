@@ -68,6 +68,13 @@ def fix_exponents(data: bytes) -> bytes:
     return _EXP_FIX.sub(_exp_repl, data)
 
 
+def json_float_text(x: float) -> str:
+    """A finite float's JSON text as kelora writes it (``json_bytes``, ``to_json``): ``1.5``,
+    ``1e20`` (not orjson's ``1e+20``).  What pseudonym(), hash() and bucket() hash (COMPAT D5)."""
+    data = _dumps(x)
+    return (data.replace(b"e+", b"e") if 0x2B in data else data).decode()
+
+
 def json_bytes(obj, option: int = 0) -> bytes:
     """Compact JSON like serde_json: insertion order, raw UTF-8, NaN/inf as null, ``1e16``."""
     try:

@@ -1,9 +1,13 @@
 """Secrets of the privacy lifecycle: the previous pseudonym secret and the escrow key.
 
-Same rules as the current secret (COMPAT D10, D16): an environment variable wins over a
-``*_FILE`` variable; a file readable by group or others is refused (exit 2); one trailing
-newline is stripped; the bytes are never shown in any message.  Comparisons between secrets use
-``hmac.compare_digest`` so not even timing depends on their contents.
+Same rules as the current secret (COMPAT D10, D16, ``keyring.resolve_secret``): an environment
+variable wins over a ``*_FILE`` variable and is taken as given, byte for byte; a file readable by
+group or others is refused (exit 2) and loses one trailing newline (``keyring.read_secret_file``);
+the bytes are never shown in any message.  One rule for every variable matters: a secret given
+as ``KELORA_SECRET`` on one run and as ``KELORA_SECRET_PREVIOUS`` on the next must be the same
+key, or the rotation map would not match history and equal secrets would pass as different.
+Comparisons between secrets use ``hmac.compare_digest`` so not even timing depends on their
+contents.
 """
 from __future__ import annotations
 
@@ -18,14 +22,6 @@ ESCROW_MIN_BYTES = 32
 
 # Names removed from the process environment at start-up together with KELORA_SECRET* (D16).
 SECRET_ENV_NAMES = (PREVIOUS, PREVIOUS + "_FILE", ESCROW, ESCROW + "_FILE")
-
-
-def _strip_newline(data: bytes) -> bytes:
-    if data.endswith(b"\r\n"):
-        return data[:-2]
-    if data.endswith(b"\n"):
-        return data[:-1]
-    return data
 
 
 def _secret_env(ctx):
@@ -43,7 +39,7 @@ def _from_env(env, name: str) -> tuple[bytes | None, str | None]:
     when neither is set."""
     value = env.get(name)
     if value is not None:
-        data = _strip_newline(value.encode("utf-8", "surrogateescape"))
+        data = value.encode("utf-8", "surrogateescape")  # as given, like KELORA_SECRET
         if not data:
             raise FatalError(f"{name} must not be empty", exit_code=1)
         return data, name
@@ -59,6 +55,14 @@ def current_secret(ctx) -> bytes | None:
     """The current pseudonym secret, or None when the run would use an ephemeral key."""
     secret, _ = resolve_secret(ctx)
     return secret
+
+
+def previous_secret_if_set(ctx) -> bytes | None:
+    """The previous secret when one is set (same rules), else None.  ``--escrow`` without
+    ``--rotation-map`` still compares the escrow key with it: an escrow key equal to the secret
+    of the tokens written before a rotation reverses those tokens just as well (COMPAT D21)."""
+    data, _ = _from_env(_secret_env(ctx), PREVIOUS)
+    return data
 
 
 def previous_secret(ctx, current: bytes | None) -> tuple[bytes, str]:
@@ -80,8 +84,9 @@ def previous_secret(ctx, current: bytes | None) -> tuple[bytes, str]:
 
 
 def escrow_key(ctx, *secrets: bytes | None) -> bytes:
-    """The escrow key as given (one trailing newline stripped): at least 32 bytes and different
-    from every pseudonym secret of the run, so holding one never reverses tokens."""
+    """The escrow key (as given in the variable; one trailing newline stripped from a file): at
+    least 32 bytes and different from every pseudonym secret set (current and previous), so
+    holding one never reverses tokens."""
     data, source = _from_env(_secret_env(ctx), ESCROW)
     if data is None:
         raise FatalError("--escrow needs a key: set KELORA_ESCROW_KEY or KELORA_ESCROW_KEY_FILE",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from kelora.builtins import registry
 from kelora.errors import FatalError
+from kelora.escape import escape_line
 from kelora.status import ExitStatus
 
 
@@ -46,6 +47,8 @@ class Lifecycle:
 
             previous, source = keys.previous_secret(ctx, current)
             self.rotation = RotationMap(Keyring(master_for(previous), source), c.rotation_map)
+        elif c.escrow:
+            previous = keys.previous_secret_if_set(ctx)  # (compared with the escrow key below)
         if c.escrow:
             from kelora.privacy.escrow import Escrow
 
@@ -66,7 +69,7 @@ class Lifecycle:
         ctx.pseudonym_wrappers = tuple(wrappers)
         if ctx.keyring is not None:  # (created earlier in this process: wrap it now)
             ctx.keyring.wrappers = ctx.pseudonym_wrappers
-            ctx.keyring.by_domain.clear()
+            ctx.keyring.forget_domains()
         return self
 
     # ------------------------------------------------------------------ --parallel
@@ -100,7 +103,7 @@ class Lifecycle:
                 pipeline.stats.reveals = self.escrow.reveals
                 if not quiet:
                     reporter.write(
-                        f"kelora: escrow {self.escrow.path}: {self.escrow.added} new "
+                        f"kelora: escrow {escape_line(self.escrow.path)}: {self.escrow.added} new "
                         f"row{'s' if self.escrow.added != 1 else ''}, "
                         f"{self.escrow.reveals} reveal{'s' if self.escrow.reveals != 1 else ''}")
             if self.rotation is not None and commit:
@@ -117,20 +120,24 @@ class Lifecycle:
                 reporter.write(f"kelora: rotation collision {text}")
             if len(collisions) > 20:
                 reporter.write(f"kelora: ... and {len(collisions) - 20} more rotation collisions")
-            reporter.write(f"kelora: rotation map '{rot.path}' not written: a map with collisions "
+            reporter.write(f"kelora: rotation map '{escape_line(rot.path)}' not written: a map with collisions "
                            "cannot re-key history")
             pipeline.exit_override = ExitStatus.ERROR
             return
         try:
             rot.write()
         except OSError as exc:
-            reporter.fatal(f"Failed to write rotation map '{rot.path}': {exc.strerror or exc}")
+            reporter.fatal(f"Failed to write rotation map '{escape_line(rot.path)}': {exc.strerror or exc}")
             pipeline.exit_override = ExitStatus.ERROR
             return
         if not pipeline.config.silent:
-            total = sum(counts.values())
-            per = ", ".join(f"{d}: {n}" for d, n in sorted(counts.items())) or "no pseudonym() calls"
-            reporter.write(f"kelora: rotation map {rot.path}: {total} mapping{'s' if total != 1 else ''} "
+            total = rot.mappings
+            # (domains come from the data: a newline in one must not break the summary line)
+            per = ", ".join(f"{escape_line(d)}: {n}" for d, n in sorted(counts.items())) or "no pseudonym() calls"
+            if rot.domains > len(counts):
+                more = rot.domains - len(counts)
+                per += f", and {more} more domain{'s' if more != 1 else ''}"
+            reporter.write(f"kelora: rotation map {escape_line(rot.path)}: {total} mapping{'s' if total != 1 else ''} "
                            f"({per})")
 
     def blocks_export(self, pipeline) -> bool:
@@ -138,7 +145,7 @@ class Lifecycle:
         c = pipeline.config
         if self.scanner is None or not c.output_file or not self.scanner.findings:
             return False
-        pipeline.reporter.write(f"kelora: --scan-pii found personal data: '{c.output_file}' not written")
+        pipeline.reporter.write(f"kelora: --scan-pii found personal data: '{escape_line(c.output_file)}' not written")
         return True
 
     def report_scan(self, pipeline) -> None:

@@ -7,9 +7,12 @@ and never sees an original value (the map holds tokens only).
 
 State is mergeable: a worker process (``--parallel``) hands back the pairs of each batch
 (``take``) and the parent adds them (``merge``); a set union is exact whatever the batch
-boundaries, so the map equals a sequential run's.  Memory stays bounded: past ``spill_rows``
-pairs in memory they move to a temporary SQLite file next to the map (tokens only), and the
-end of the run reads them back sorted from there.
+boundaries, so the map equals a sequential run's.  Memory stays bounded: the rows of every
+domain share one set, and past ``spill_rows`` rows in it (all domains together: a script with a
+domain per tenant must not keep ``spill_rows`` per tenant) they move to a temporary SQLite file
+next to the map (tokens only); the end of the run reads them back sorted from there.  The
+previous secret's keyring keeps a bounded number of domains, like the current one
+(``keyring.DOMAIN_LIMIT``).
 
 A collision (one old token -> two new ones, or two old -> one new) means the map cannot be used
 for a join; it is reported by name and the run exits 1 without writing the map.
@@ -24,7 +27,8 @@ import tempfile
 from typing import Callable, Iterable, Iterator
 
 
-SPILL_ROWS = 200_000  # pairs held in memory before they move to the temporary SQLite file
+SPILL_ROWS = 200_000  # rows (all domains) held in memory before they move to the temporary SQLite file
+SUMMARY_DOMAINS = 20  # domains named one by one in the end-of-run summary
 
 
 class RotationMap:
@@ -32,23 +36,24 @@ class RotationMap:
         self.prev = previous_keyring
         self.path = path
         self.spill_rows = SPILL_ROWS if spill_rows is None else spill_rows
-        self.rows: dict[str, set[tuple[str, str]]] = {}  # domain -> {(old, new)}
+        self.rows: set[tuple[str, str, str]] = set()  # {(domain, old, new)}, every domain
         self._db: sqlite3.Connection | None = None
         self._db_path: str | None = None
         self._pid = os.getpid()
+        self.mappings = self.domains = 0  # totals of the last check()
 
     # ------------------------------------------------------------------ per call
     def wrap(self, domain: str, fn: Callable[[str], str]) -> Callable[[str], str]:
         """The domain's pseudonymizer, also recording (previous token, current token)."""
         prev = self.prev.pseudonymizer(domain)
-        rows = self.rows.setdefault(domain, set())
+        rows = self.rows
         add = rows.add
         limit = self.spill_rows
         spill = self._spill
 
         def rotating(value: str) -> str:
             new = fn(value)
-            add((prev(value), new))
+            add((domain, prev(value), new))
             if len(rows) >= limit:
                 spill()
             return new
@@ -57,19 +62,20 @@ class RotationMap:
 
     # ------------------------------------------------------------------ merging (--parallel)
     def take(self) -> dict[str, list[tuple[str, str]]] | None:
-        """A worker's pairs since the last take (the sets are emptied in place: the wrappers
-        keep adding to them)."""
-        out = {d: list(s) for d, s in self.rows.items() if s}
-        for s in self.rows.values():
-            s.clear()
+        """A worker's pairs since the last take, per domain (the set is emptied in place: the
+        wrappers keep adding to it)."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for domain, old, new in self.rows:
+            out.setdefault(domain, []).append((old, new))
+        self.rows.clear()
         return out or None
 
     def merge(self, part: dict[str, list[tuple[str, str]]] | None) -> None:
         if not part:
             return
+        rows = self.rows
         for domain, pairs in part.items():
-            rows = self.rows.setdefault(domain, set())
-            rows.update(pairs)
+            rows.update((domain, old, new) for old, new in pairs)
             if len(rows) >= self.spill_rows:
                 self._spill()
 
@@ -91,11 +97,8 @@ class RotationMap:
             db.execute("CREATE TABLE IF NOT EXISTS rows (domain TEXT, old TEXT, new TEXT, "
                        "PRIMARY KEY (domain, old, new)) WITHOUT ROWID")
         db.execute("BEGIN")
-        for domain, rows in self.rows.items():
-            if rows:
-                db.executemany("INSERT OR IGNORE INTO rows VALUES (?, ?, ?)",
-                               ((domain, o, n) for o, n in rows))
-                rows.clear()
+        db.executemany("INSERT OR IGNORE INTO rows VALUES (?, ?, ?)", self.rows)
+        self.rows.clear()
         db.execute("COMMIT")
 
     def close(self) -> None:
@@ -117,18 +120,23 @@ class RotationMap:
             self._spill()
             yield from self._db.execute("SELECT domain, old, new FROM rows ORDER BY domain, old, new")
             return
-        for domain in sorted(self.rows):
-            for old, new in sorted(self.rows[domain]):
-                yield domain, old, new
+        yield from sorted(self.rows)
 
     def check(self) -> tuple[dict[str, int], list[str]]:
-        """``(mappings per domain, collision messages)`` over every row."""
+        """``(mappings per domain, collision messages)`` over every row.  Only the first
+        ``SUMMARY_DOMAINS`` domains (by name) are counted one by one; ``mappings`` and
+        ``domains`` hold the totals (a domain per tenant must not make the summary unbounded)."""
         counts: dict[str, int] = {}
         collisions: list[str] = []
         last: tuple[str, str, str] | None = None
         news: dict[str, str] = {}  # new -> old, of the current domain (in-memory case)
+        self.mappings = self.domains = 0
         for domain, old, new in self.sorted_rows():
-            counts[domain] = counts.get(domain, 0) + 1
+            self.mappings += 1
+            if last is None or last[0] != domain:
+                self.domains += 1
+            if domain in counts or len(counts) < SUMMARY_DOMAINS:
+                counts[domain] = counts.get(domain, 0) + 1
             if last is not None and last[0] == domain and last[1] == old:
                 collisions.append(f"in domain {domain!r}, old token {old} maps to two new tokens "
                                   f"({last[2]}, {new})")

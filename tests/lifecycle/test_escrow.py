@@ -83,6 +83,10 @@ def test_wrong_key_refused_at_start(tmp_path):
     ({"KELORA_ESCROW_KEY": "short-key"}, b"at least 32"),
     ({"KELORA_ESCROW_KEY": None}, b"needs a key"),
     ({"KELORA_SECRET": None}, b"stable pseudonym secret"),  # ephemeral key
+    # variables are taken as given (keyring.resolve_secret): a newline does not make them differ
+    ({"KELORA_SECRET": "s" * 40 + "\n", "KELORA_ESCROW_KEY": "s" * 40 + "\n"}, b"equals a pseudonym secret"),
+    # the previous secret counts without --rotation-map too (its tokens are in older exports)
+    ({"KELORA_SECRET_PREVIOUS": "p" * 40, "KELORA_ESCROW_KEY": "p" * 40}, b"equals a pseudonym secret"),
 ])
 def test_key_rules(tmp_path, extra, needle):
     e = env()
@@ -115,6 +119,66 @@ def test_reveal_only_run_never_creates_the_file(tmp_path):
     r = run(["-j", "--escrow", str(db), *REVEAL], env={"KELORA_ESCROW_KEY": KEY}, stdin=b'{"t":"x"}\n')
     assert r.returncode == 2 and b"does not exist" in r.stderr
     assert not db.exists()
+
+
+def _snapshot(folder):
+    return sorted((p.name, p.read_bytes()) for p in folder.iterdir())
+
+
+def _other_sqlite(path):
+    con = sqlite3.connect(path)
+    con.execute("create table users (name text)")
+    con.execute("insert into users values ('someone')")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("kind", ["empty file", "other sqlite", "not sqlite", "key check deleted",
+                                  "format changed"])
+@pytest.mark.parametrize("script", ["reveal", "pseudonym"])
+def test_a_file_that_is_not_a_kelora_escrow_is_refused_unchanged(tmp_path, kind, script):
+    """An existing --escrow file is checked, reading only, before anything is written: an empty
+    file, another application's SQLite database, a non-database, or an escrow whose key check
+    (or format row) was deleted is refused with exit 2, byte for byte as it was, whatever the
+    key; a reveal-only run never creates or changes a database."""
+    folder = tmp_path / "box"
+    folder.mkdir()
+    db = folder / "x.db"
+    if kind == "empty file":
+        db.write_bytes(b"")
+    elif kind == "other sqlite":
+        _other_sqlite(db)
+    elif kind == "not sqlite":
+        db.write_bytes(b"not a database at all\n" * 100)
+    else:
+        made = run(["-j", "--escrow", str(db), *PSEUDO], env=env(), stdin=lines())
+        assert made.returncode == 0, made.stderr
+        con = sqlite3.connect(db)
+        con.execute("delete from meta where name = ?", ("key_check" if kind == "key check deleted" else "format",))
+        con.commit()
+        con.close()
+    before = _snapshot(folder)
+    other_key = "another-escrow-key-of-at-least-32-bytes-xyz"
+    if script == "reveal":
+        r = run(["-j", "--escrow", str(db), *REVEAL], env={"KELORA_ESCROW_KEY": other_key},
+                stdin=b'{"t":"AAAAAAAAAAAAAAAAAAAAAAAA"}\n')
+    else:
+        r = run(["-j", "--escrow", str(db), *PSEUDO], env=env(KELORA_ESCROW_KEY=other_key), stdin=lines())
+    assert r.returncode == 2, r.stderr
+    assert b"is not a kelora escrow database" in r.stderr and r.stdout == b"", r.stderr
+    assert _snapshot(folder) == before  # no table, row, journal or temporary file added
+
+
+def test_reveal_only_run_leaves_the_escrow_as_it_was(tmp_path):
+    folder = tmp_path / "box"
+    folder.mkdir()
+    db = folder / "a.db"
+    a = run(["-j", "--escrow", str(db), *PSEUDO], env=env(), stdin=lines())
+    assert a.returncode == 0, a.stderr
+    before = _snapshot(folder)
+    b = run(["-j", "--escrow", str(db), *REVEAL], env={"KELORA_ESCROW_KEY": KEY}, stdin=a.stdout)
+    assert b.returncode == 0 and b"8 reveals" in b.stderr, b.stderr
+    assert _snapshot(folder) == before
 
 
 def test_reveal_without_escrow_is_a_compile_error(tmp_path):

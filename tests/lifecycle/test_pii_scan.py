@@ -178,7 +178,7 @@ def test_own_tokens_that_look_like_pii_are_not_reported(monkeypatch):
     from kelora.run.env import Env
 
     monkeypatch.setattr(keyring, "_make_pseudonymizer",
-                        lambda master, domain, limit: (lambda value: "4111111111111111"))
+                        lambda master, domain, *limits: (lambda value: "4111111111111111"))
     env = Env.for_test(stdin=b'{"u":"a"}\n', environ={"KELORA_SECRET": BENCH})
     assert run_command(["-j", "-e", 'e.u = pseudonym(e.u, "users")', "--scan-pii"], env) == 0
     env = Env.for_test(stdin=b'{"u":"a","c":"4111111111111111 x"}\n', environ={"KELORA_SECRET": BENCH})

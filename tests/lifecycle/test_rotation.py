@@ -91,6 +91,26 @@ def test_rotation_refusals_exit_2(tmp_path, env, needle):
     assert r.stdout == b"" and not out.exists()
 
 
+def test_secret_variables_keep_their_bytes_alike(tmp_path):
+    """KELORA_SECRET and KELORA_SECRET_PREVIOUS are taken as given, a trailing newline included:
+    a secret ending in a newline, current on one run and previous on the next, is the same key
+    (the map's old tokens are history's), and equal to the current one it is refused."""
+    nl = "old-secret-with-newline-0123456789\n"
+    script = ["-e", 'e.t = pseudonym(e.u, "users")', "-k", "t", "-F", "csvnh"]
+    history = run(["-j", *script], env={"KELORA_SECRET": nl}, stdin=fixture_lines())
+    assert history.returncode == 0, history.stderr
+    out = tmp_path / "m.csv"
+    current = run(["-j", *script, "--rotation-map", str(out)],
+                  env={"KELORA_SECRET": HORSE, "KELORA_SECRET_PREVIOUS": nl}, stdin=fixture_lines())
+    assert current.returncode == 0, current.stderr
+    new_of = {old: new for _, old, new in list(csv.reader(io.StringIO(out.read_text())))[1:]}
+    assert [new_of.get(t) for t in history.stdout.decode().split()] == current.stdout.decode().split()
+    same = run(["-j", *script, "--rotation-map", str(tmp_path / "n.csv")],
+               env={"KELORA_SECRET": nl, "KELORA_SECRET_PREVIOUS": nl}, stdin=fixture_lines())
+    assert same.returncode == 2 and b"equals the current" in same.stderr
+    assert not (tmp_path / "n.csv").exists()
+
+
 def test_parallel_map_equals_sequential(tmp_path):
     lines = b"".join(json.dumps({"u": f"user{i % 700}@example.com", "s": f"s{i % 1300}"}).encode() + b"\n"
                      for i in range(5000))
@@ -149,6 +169,41 @@ def test_collision_is_named_and_exits_1(tmp_path, monkeypatch):
     assert not out.exists()
 
 
+class _OldTokens:
+    def pseudonymizer(self, domain):
+        return lambda value: f"old-{domain}-{value}"
+
+
+def test_rows_of_all_domains_spill_together(tmp_path):
+    """The spill limit counts the rows of every domain together: a domain per tenant, each with
+    few rows, still moves them to the temporary file instead of keeping them all in memory."""
+    m = R.RotationMap(_OldTokens(), str(tmp_path / "m.csv"), spill_rows=10)
+    for i in range(50):
+        d = f"tenant-{i:02d}"
+        fn = m.wrap(d, lambda v, d=d: f"new-{d}-{v}")
+        assert fn("x") == f"new-{d}-x"
+        assert len(m.rows) < 10
+    assert m._db is not None
+    counts, collisions = m.check()
+    assert not collisions and m.mappings == 50 and m.domains == 50
+    assert len(counts) == R.SUMMARY_DOMAINS and counts["tenant-00"] == 1
+    m.write()
+    rows = list(csv.reader(io.StringIO((tmp_path / "m.csv").read_text())))
+    assert rows[1] == ["tenant-00", "old-tenant-00-x", "new-tenant-00-x"] and len(rows) == 51
+    m.close()
+
+
+def test_summary_names_the_first_domains_and_counts_the_rest(tmp_path):
+    stdin = b"".join(json.dumps({"v": "x", "d": f"dom{i:02d}"}).encode() + b"\n" for i in range(25))
+    r = run(["-j", "-e", "e.t = pseudonym(e.v, e.d)", "-q", "--rotation-map", str(tmp_path / "m.csv")],
+            env=ENV, stdin=stdin)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.decode().endswith("25 mappings (dom00: 1, dom01: 1, dom02: 1, dom03: 1, dom04: 1, "
+                                      "dom05: 1, dom06: 1, dom07: 1, dom08: 1, dom09: 1, dom10: 1, "
+                                      "dom11: 1, dom12: 1, dom13: 1, dom14: 1, dom15: 1, dom16: 1, "
+                                      "dom17: 1, dom18: 1, dom19: 1, and 5 more domains)\n")
+
+
 @pytest.mark.parametrize("spill", [None, 1])
 def test_two_old_to_one_new_is_a_collision(tmp_path, spill):
     m = R.RotationMap(None, str(tmp_path / "m.csv"), spill_rows=spill)
@@ -158,3 +213,19 @@ def test_two_old_to_one_new_is_a_collision(tmp_path, spill):
     assert counts == {"ips": 1, "users": 3}
     assert len(collisions) == 1 and "old1" in collisions[0] and "old2" in collisions[0] and "new" in collisions[0]
     m.close()
+
+
+def test_summary_lines_stay_whole_with_newlines_in_domains_and_paths(tmp_path):
+    """A domain chosen by the data (LF, CR, ESC) and a file name with a newline are escaped in
+    the one-line summaries of --rotation-map and --escrow: each stays one line on stderr."""
+    rows = [{"v": "x", "d": d} for d in ("new\nline", "car\rriage", "esc\x1b[2J")]
+    stdin = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+    out, db = tmp_path / "r\nmap.csv", tmp_path / "audit\n.db"
+    r = run(["-j", "-e", "e.t = pseudonym(e.v, e.d)", "-q", "--rotation-map", str(out), "--escrow", str(db)],
+            env={**ENV, "KELORA_ESCROW_KEY": "an-escrow-key-of-at-least-32-bytes-0123456789"}, stdin=stdin)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 2 and all(x.startswith("kelora: ") for x in lines), lines
+    assert "new\\u{a}line: 1" in lines[1] and "car\\u{d}riage: 1" in lines[1] and "esc\\u{1b}[2J: 1" in lines[1]
+    assert "r\\u{a}map.csv" in lines[1] and "audit\\u{a}.db" in lines[0]
+    assert out.exists() and db.exists()

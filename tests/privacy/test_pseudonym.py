@@ -56,6 +56,55 @@ def test_fast_path_equals_reference_on_many_values():
     assert all(0 < len(fn.cache) <= 50 for fn in kr.by_domain.values())
 
 
+def test_domains_and_token_caches_are_bounded():
+    """However many domains a script computes, a keyring keeps at most domain_limit
+    pseudonymizers and cache_total cached tokens; tokens stay the reference ones, also from a
+    function bound before its domain was dropped (a literal domain binds it once)."""
+    master = K.master_for(BENCH_SECRET.encode())
+    kr = K.Keyring(master, K.SOURCE_ENV, cache_limit=40, domain_limit=8, cache_total=100)
+    bound = kr.pseudonymizer("users")
+    for i in range(300):
+        d = f"tenant-{i}"
+        for v in ("a", "b", f"v{i}"):
+            assert kr.token(v, d) == K.reference_token(master, v, d)
+        assert len(kr.by_domain) <= 8
+        assert sum(len(fn.cache) for fn in kr.by_domain.values()) <= 100
+        if i % 7 == 0:
+            for j in range(60):  # one domain past its own limit
+                kr.token(f"x{j}", d)
+            assert all(len(fn.cache) <= 40 for fn in kr.by_domain.values())
+    assert "users" not in kr.by_domain  # dropped long ago ...
+    assert bound("alice") == K.reference_token(master, "alice", "users")  # ... and still right
+    assert kr.token("alice", "users") == K.reference_token(master, "alice", "users")
+
+
+def test_many_domains_take_bounded_memory(tmp_path):
+    """150k distinct domains (one per event) peak within 50 MB of one domain (each kept domain
+    cost ~1.6 KB, forever: +240 MB here)."""
+    import os
+    import subprocess
+
+    from tests.conftest import KELORA_BIN
+
+    def peak_kb(lines: bytes) -> int:
+        data = tmp_path / "in.jsonl"
+        data.write_bytes(lines)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KELORA")}
+        env.update(KELORA_SECRET=BENCH_SECRET, KELORA_IGNORE_CONFIG="1")
+        proc = subprocess.Popen([KELORA_BIN, "-j", str(data), "-e", "e.t = pseudonym(e.v, e.d)", "-q"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        assert proc.returncode == 0
+        return usage.ru_maxrss
+
+    n = 150_000
+    one = peak_kb(b"".join(b'{"v":"x","d":"dom"}\n' for _ in range(n)))
+    many = peak_kb(b"".join(b'{"v":"x","d":"dom%d"}\n' % i for i in range(n)))
+    assert many - one < 50_000, (one, many)
+
+
 def test_token_cache_hits_return_the_same_object():
     kr = K.Keyring(K.master_for(BENCH_SECRET.encode()), K.SOURCE_ENV)
     fn = kr.pseudonymizer("users")
@@ -75,6 +124,20 @@ def test_numbers_hash_as_json_text(bench_ctx):
     assert pseudonym(bench_ctx, 1.5, "ids") == pseudonym(bench_ctx, "1.5", "ids")
     assert pseudonym(bench_ctx, 1.0, "ids") == pseudonym(bench_ctx, "1.0", "ids")
     assert pseudonym(bench_ctx, -7, "ids") == pseudonym(bench_ctx, "-7", "ids")
+
+
+@pytest.mark.parametrize("number", [1e20, 1e16, -2.5e-9, 1.2345678901234568e20, 1e300, 5e-324])
+def test_exponent_floats_hash_as_the_json_text_kelora_writes(bench_ctx, number):
+    """``1e20`` as -F json and to_json() write it (serde_json's form), not orjson's ``1e+20``:
+    pseudonym(e.v), hash(e.v) and bucket(e.v) equal the calls on to_json(e.v)."""
+    from kelora.builtins.privacy import bucket, hash_
+    from kelora.builtins.serializers import to_json
+    from kelora.formats.render import json_bytes
+
+    text = to_json(number)
+    assert "e+" not in text and json_bytes({"v": number}) == b'{"v":' + text.encode() + b"}"
+    assert pseudonym(bench_ctx, number, "ids") == pseudonym(bench_ctx, text, "ids")
+    assert hash_(number) == hash_(text) and bucket(number) == bucket(text)
 
 
 def test_unit_value_is_missing_field_error(bench_ctx):
