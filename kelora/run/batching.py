@@ -93,6 +93,19 @@ def nth_line_end(block, limit: int, i: int, n: int, guess: int) -> int:
 _ODD_QUOTES = re.compile(rb'^[^"\n]*"(?:[^"\n]*"[^"\n]*")*[^"\n]*$', re.MULTILINE)
 
 
+def _record_bytes(raw: bytes, max_bytes: int | None) -> int:
+    """What a line adds to an open CSV record in ``InputLoop.read_stream``: its bytes without
+    the line end (at most --max-line-bytes: a longer line is cut) and one for the join.  The
+    driver and the loop must agree where a record that runs past --max-line-bytes is dropped,
+    or --parallel would cut its batches elsewhere than the sequential run reads records."""
+    n = getattr(raw, "length", None)  # (reader.LongLine: the whole line's length)
+    if n is None:
+        n = len(raw)
+        if raw[-1:] == b"\n":
+            n -= 2 if raw[-2:] == b"\r\n" else 1
+    return (n if max_bytes is None else min(n, max_bytes)) + 1
+
+
 def _quoted_newline(src) -> bool:
     """Whether a plain CSV/TSV file may hold a record spanning lines (one C-speed scan; byte
     ranges cut at line ends would split such a record)."""
@@ -236,6 +249,7 @@ class Batcher:
             ident = _plain_file(src) if c.head is None else None
             spans = False  # CSV/TSV: a batch is cut only where no quoted field is open
             odd = 0  # parity of the double quotes since the last cut
+            size, max_bytes = 0, c.max_line_bytes  # the open record's bytes, as read_stream counts them
             timed = self._timed(src) if ident is None else None
             lines = src.lines if timed is None else _idle_ticks(src.lines)
             try:
@@ -303,9 +317,13 @@ class Batcher:
                     if ident is not None:
                         break  # the format is known: the rest of the file goes by byte ranges
                     if spans:
+                        was = odd
                         odd ^= raw.count(b'"') & 1
                         if odd:
-                            continue
+                            size = (size if was else 0) + _record_bytes(raw, max_bytes)
+                            if not was or max_bytes is None or size <= max_bytes:
+                                continue
+                            odd = 0  # (dropped past --max-line-bytes, as InputLoop does it)
                     if len(batch) >= self.batch_size:
                         yield self._task(batch, first, src)
                         batch, first = [], p.line_num + 1

@@ -186,6 +186,7 @@ class InputLoop:
         # quotes on a line opens or closes a field).  Continuation lines skip line selection.
         chunk = getattr(parser, "records_span_lines", False)
         pending = None
+        pending_size = 0  # its bytes (each line at most --max-line-bytes, and its line end)
         parse_bytes = getattr(parser, "parse_bytes", None) if parser else None
         ragged = (getattr(parser, "ragged_extra", 0), getattr(parser, "ragged_missing", 0)) if parser else (0, 0)
         take = c.take
@@ -214,8 +215,15 @@ class InputLoop:
                 if max_bytes is not None and len(raw) > max_bytes:
                     raw = self._too_long(raw, n, src)
                 pending.append(raw)
+                pending_size += len(raw) + 1
                 stats.lines_joined += 1
                 if not raw.count(b'"') & 1:
+                    if max_bytes is not None and pending_size > max_bytes:
+                        # the field is still open past the longest line allowed: most likely an
+                        # unbalanced quote, which would else hold the rest of the input in memory
+                        # (batching._record_bytes counts the same for --parallel)
+                        pending = None
+                        self._record_too_long(start, n, max_bytes)
                     continue
                 # the whole record, named by its first line (meta, errors), as multiline events are
                 self._record(self.decode(b"\n".join(pending), start), start, meta_name, gate)
@@ -258,6 +266,7 @@ class InputLoop:
                         text = None
                 if chunk and raw.count(b'"') & 1:
                     pending = [raw]
+                    pending_size = len(raw) + 1
                     start = n
                     continue
             try:
@@ -629,6 +638,18 @@ class InputLoop:
             if self.stats.decode_first is None:
                 self.stats.decode_first = self._location()
             return raw.decode("utf-8", "replace")
+
+    def _record_too_long(self, start: int, n: int, max_bytes: int) -> None:
+        """A CSV record whose quoted field was still open at line *n*, past --max-line-bytes:
+        a parse error at its first line; its lines are dropped and the next line starts a
+        record."""
+        current, self.line_num = self.line_num, start
+        try:
+            self._parse_error(InputError(
+                f"a quoted field opened on line {start} is still open on line {n}, past "
+                f"--max-line-bytes {max_bytes}: lines {start}-{n} dropped (an unbalanced quote?)"), b"")
+        finally:
+            self.line_num = current
 
     def _parse_error(self, err: InputError, line) -> None:
         self.stats.parse_errors += 1

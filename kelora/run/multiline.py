@@ -20,6 +20,7 @@ import warnings
 from dataclasses import dataclass
 
 from kelora.run.ingest import StopInput
+from kelora.run.stages import StageFailed
 
 JOINS = {"space": " ", "newline": "\n", "empty": ""}
 _MAX_PREFIX_CHARS = 64
@@ -118,12 +119,21 @@ def _prefix_candidates(line: str) -> list[str]:
 
 
 class Chunker:
-    """Physical lines in, ``(event text, first line number)`` out."""
+    """Physical lines in, ``(event text, first line number)`` out.
 
-    def __init__(self, spec: MultilineSpec):
+    *limit*: the most characters an event holds (``--max-line-bytes``, None: no limit).  The
+    lines of an event past it are dropped as they come (its start and end are still looked
+    for), so a start pattern that never matches, or ``-M all`` on a large input, holds about
+    *limit* characters, not the whole input; ``on_cut(first, dropped)`` reports it."""
+
+    def __init__(self, spec: MultilineSpec, limit: int | None = None, on_cut=None):
         self.spec = spec
         self.lines: list[str] = []
         self.first = 0
+        self.limit = limit
+        self.on_cut = on_cut
+        self.size = 0  # the characters of the event so far (lines and joiners)
+        self.dropped = 0  # its lines dropped past the limit
         self.joiner = "\n" if spec.strategy == "all" else JOINS[spec.join]
         self.start_re, self.end_re = compile_patterns(spec)
         strategy = spec.strategy
@@ -160,7 +170,12 @@ class Chunker:
         lines = self.lines
         if not lines:
             self.first = n
-        lines.append(line)
+            self.size = -len(self.joiner)
+        if self.limit is None or self.size < self.limit:
+            lines.append(line)
+            self.size += len(self.joiner) + len(line)
+        else:
+            self.dropped += 1
         if self.end_re is not None and self.end_re.search(line) is not None:
             out.append(self._take())
         return out
@@ -171,11 +186,27 @@ class Chunker:
     def _take(self) -> tuple[str, int]:
         text = self.joiner.join(self.lines)
         self.lines = []
+        if self.dropped or (self.limit is not None and self.size > self.limit):
+            text = text[:self.limit]
+            dropped, self.dropped = self.dropped, 0
+            if self.on_cut is not None:
+                self.on_cut(self.first, dropped)
         return text, self.first
 
 
 class MultilineInput:
     """Mixed into ``Pipeline`` (with ``InputLoop``): the read loop of ``-M`` runs."""
+
+    def _event_cut(self, first: int, dropped: int) -> None:
+        """An event over --max-line-bytes was cut (``Chunker``): a warning, as for a long line
+        (the end of the run with --strict)."""
+        self.stats.truncated_lines += 1
+        more = f", {dropped} more line{'s' if dropped != 1 else ''} dropped" if dropped else ""
+        message = (f"multiline event at line {first} is over --max-line-bytes "
+                   f"{self.config.max_line_bytes}; truncated{more}")
+        if self.config.strict:
+            raise StageFailed(message)
+        self.reporter.warning(message)
 
     def _read_multiline(self, src) -> None:
         c = self.config
@@ -185,7 +216,7 @@ class MultilineInput:
         keep_re = re.compile(c.keep_lines).search if c.keep_lines else None
         ignore_re = re.compile(c.ignore_lines).search if c.ignore_lines else None
         line_format = c.input_format == "line"
-        chunker = Chunker(c.multiline)
+        chunker = Chunker(c.multiline, max_bytes, self._event_cut)
         record = self._record
         meta_name = src.meta_name
         gate = self._input_gate(c.collects_stats)

@@ -155,3 +155,67 @@ def test_compression_is_told_by_its_whole_magic(data, code, line):
         assert res.out == b""
     else:
         assert json.loads(res.out) == {"line": line}
+
+
+@pytest.fixture(scope="module")
+def never_starting(tmp_path_factory):
+    """~120 MB of 'x' lines (gzip, ~120 KB) that no -M start pattern matches."""
+    path = tmp_path_factory.mktemp("ml") / "flat.log.gz"
+    path.write_bytes(gzip.compress(b"x" * 99 + b"\n") * 1 + gzip.compress((b"x" * 99 + b"\n") * 1_200_000, 6))
+    return path
+
+
+@pytest.mark.parametrize("strategy", ["regex:match=^NOMATCH", "all", "timestamp"])
+def test_a_multiline_event_stops_growing_at_max_line_bytes(never_starting, strategy):
+    # one event that never ends held the whole input (549 MB for 200 MB); now it is cut at
+    # --max-line-bytes with a warning, the lines past it dropped as they come
+    res = _measured(["-f", "raw", "-M", strategy, "--max-line-bytes", "8MB", "-F", "none", "--with-stats",
+                     str(never_starting)])
+    assert res["code"] == 0, res
+    assert "multiline event at line 1 is over --max-line-bytes 8000000; truncated" in res["err"], res
+    assert "Events created: 1 total" in res["err"], res
+    assert res["peak_mb"] < PEAK_MB, res
+
+
+def test_a_short_multiline_event_is_cut_exactly():
+    res = run_bin(["-f", "line", "-M", "indent", "--max-line-bytes", "4", "-F", "json"], b"a\n b\n c\nd\n e\n")
+    assert res.code == 0 and res.out == b'{"line":"a  b"}\n{"line":"d  e"}\n', res
+    assert res.err.count("kelora warning: multiline event at line 1 is over --max-line-bytes 4; "
+                         "truncated, 1 more line dropped") == 1, res.err
+    strict = run_bin(["-f", "line", "-M", "indent", "--max-line-bytes", "4", "--strict"], b"a\n b\n c\n")
+    assert strict.code == 1 and "Pipeline error: multiline event at line 1" in strict.err, strict
+
+
+@pytest.fixture(scope="module")
+def unbalanced_csv(tmp_path_factory):
+    """A CSV file (~24 MB) whose second line opens a quote that is never closed."""
+    path = tmp_path_factory.mktemp("csv") / "unbalanced.csv"
+    path.write_bytes(b'a,b\n"x,1\n' + b"yyyyyyyyyyyyyyyyyyyyyyy,2\n" * 900_000 + b"last,3\n")
+    return path
+
+
+@pytest.mark.parametrize("parallel", [[], ["--parallel", "--threads", "2"]], ids=["sequential", "parallel"])
+def test_an_unbalanced_csv_quote_is_dropped_at_max_line_bytes(unbalanced_csv, parallel):
+    # the open quoted field held the rest of the file (1.4 GB for 208 MB); now the record is a
+    # parse error once it runs past --max-line-bytes, and reading resumes on the next line
+    res = _measured(["-f", "csv", "--max-line-bytes", "1MB", "-F", "none", "--with-stats", *parallel,
+                     str(unbalanced_csv)])
+    assert res["code"] == 0, res
+    assert "a quoted field opened on line 2 is still open on line 38464, past --max-line-bytes 1000000" in res["err"], res
+    assert "Lines processed: 900003 total, 0 filtered (0.0%), 1 errors (0.0%)" in res["err"], res
+    assert res["peak_mb"] < PEAK_MB, res
+
+
+def test_the_driver_cuts_csv_batches_where_the_sequential_run_drops_a_record(tmp_path):
+    data = b'a,b\n"x,1\nyyyy,2\nzzzz,3\nq,4\n"w",5\nok,6\n"open\nok,7\n'
+    path = tmp_path / "u.csv"
+    path.write_bytes(data)
+    outs = set()
+    for extra in ([], ["--parallel", "--batch-size", "1"], ["--parallel", "--batch-size", "2"]):
+        res = run_bin(["-f", "csv", "--max-line-bytes", "12", "-F", "json", *extra, str(path)])
+        assert res.code == 0, res
+        outs.add((res.out, res.err))
+    assert len(outs) == 1, outs
+    out, err = outs.pop()
+    assert out.startswith(b'{"a":"q","b":"4"}\n{"a":"w","b":"5"}\n{"a":"ok","b":"6"}\n'), out
+    assert "lines 2-4 dropped" in err, err
