@@ -88,8 +88,8 @@ def read_file(ctx, path: str) -> str:
 def read_lines(ctx, path: str) -> list:
     """The lines of a UTF-8 text file, without line terminators. Only in --begin.
 
-    Lines end at "\n" (a "\r" before it is dropped), as Kelora's: other characters that
-    some languages take as line breaks (form feed, U+2028...) stay in the line.
+    Lines end at a line feed (a carriage return before it is dropped), as Kelora's: other
+    characters some languages take as line breaks (form feed, U+2028...) stay in the line.
 
     Examples:
         try { read_lines("lookup.txt") } catch (err) { "only in --begin" }  =>  "only in --begin"

@@ -474,10 +474,13 @@ def index_of(haystack: str | list, needle: object, start: int = 0) -> int:
 
 @builtin("strings")
 def to_chars(text: str) -> list:
-    """The characters of the text as an array of one-character strings.
+    """The characters of the text as an array of chars (`'a'`; `c == "a"` is true and
+    `c.to_string()` gives the one-character text).
 
     Examples:
-        to_chars("abc")  =>  ["a", "b", "c"]
+        to_chars("abc")  =>  ['a', 'b', 'c']
+        to_chars("ab")[0] == "a"  =>  true
+        type_of(to_chars("ab")[0])  =>  "char"
     """
     want_list(len(text), "to_chars")
     return [values.Char(c) for c in text]

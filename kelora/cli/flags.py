@@ -186,7 +186,26 @@ def build_command():
         pretty_exceptions_enable=False,
     )
     app.command(cls=OrderedCommand, epilog=EXIT_CODES)(kelora_command)
-    return typer.main.get_command(app)
+    command = typer.main.get_command(app)
+    for param in command.params:  # (what the value is, as Kelora's help names it: not <str>)
+        if getattr(param, "metavar", None) is None and param.name in METAVARS:
+            param.metavar = METAVARS[param.name]
+    return command
+
+
+# The value names of the options that take one (Kelora's words), where the option itself does
+# not set one; a value name of typer's own would be <str>, <int> or the parameter (<ASSERT_>).
+METAVARS = {
+    "input_format": "FORMAT", "skip_lines": "N", "head": "N", "keep_lines": "REGEX",
+    "ignore_lines": "REGEX", "max_line_bytes": "SIZE", "cols_sep": "SEP", "ts_field": "FIELD",
+    "ts_format": "FORMAT", "input_tz": "TZ", "begin": "SCRIPT", "filter": "EXPR", "exec": "SCRIPT",
+    "exec_file": "FILE", "include": "FILE", "assert_": "EXPR", "end": "SCRIPT", "rotation_map": "FILE",
+    "escrow": "FILE", "scan_pii": "FORMAT", "pii_allow": "FIELD[:KIND]", "levels": "LIST",
+    "exclude_levels": "LIST", "keys": "LIST", "exclude_keys": "LIST", "take": "N",
+    "output_format": "FORMAT", "output_file": "FILE", "stats": "FORMAT", "metrics": "FORMAT",
+    "metrics_file": "FILE", "freq": "FIELD", "card": "FIELD", "describe": "FIELD", "threads": "N",
+    "batch_size": "N", "config_file": "FILE", "alias": "NAME", "save_alias": "NAME",
+}
 
 
 def click_errors():

@@ -27,7 +27,7 @@ Basic date/time components:
 %s  Seconds since the Unix epoch
 
 Subsecond precision cheatsheet:
-%f   Microseconds (000000-999999)
+%f   Fraction digits: 9 when formatting (nanoseconds), any number when parsing
 %3f  Milliseconds (000-999)
 %6f  Microseconds (000000-999999)
 %9f  Nanoseconds (000000000-999999999)

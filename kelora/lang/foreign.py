@@ -165,6 +165,13 @@ def _block_head(text: str, p: int) -> str:
     return m.group(1) if m else ""
 
 
+def _open_comment(text, p):
+    for q in (p, p - 1):
+        if q >= 0 and text.startswith("/*", q) and "*/" not in text[q + 2:]:
+            return Span(q, q + 2)
+    return None
+
+
 def _block_colon(text, p):
     if p < len(text) and text[p] == ":":
         head = text[_stmt_start(text, p):p].lstrip()
@@ -270,6 +277,7 @@ TOKENS: tuple[Foreign, ...] = (
             _word_rule("case", "default", before=True)),
     Foreign("except", "`except` is not a keyword here", "write `try { ... } catch (err) { ... }`",
             _word_rule("except")),
+    Foreign("/* ...", "this `/*` comment is never closed", "end it with `*/`", _open_comment),
     Foreign("# comment", "comments start with `//`", "write `// comment` (or `/* ... */`)", _comment),
     Foreign("f\"...\"", "f-strings are not supported",
             "use a backtick template: `` `hi ${e.user}` ``", _fstring),
@@ -339,6 +347,18 @@ FUNCTIONS: dict[str, str] = {
     "count_distinct": "count distinct values with `track_unique(\"name\", value)`",
     "distinct": "count distinct values with `track_unique(\"name\", value)`",
     "uniq": "write `arr.unique()`, or `track_unique(\"name\", value)` across events",
+    "includes": "write `x.contains(y)` (text or array)",
+    "include": "write `x.contains(y)` (text or array)",
+    "stringify": "serialize with `to_json(x)`",
+    "dumps": "serialize with `to_json(x)`",
+    "json_encode": "serialize with `to_json(x)`",
+    "tojson": "serialize with `to_json(x)`",
+    "fromjson": "parse with `parse_json(s)`",
+    "loads": "parse with `parse_json(s)`",
+    "json_decode": "parse with `parse_json(s)`",
+    "search": "find text with `s.contains(\"x\")` or `s.index_of(\"x\")`; a regex with `s.matches(\"re\")`",
+    "title": "there is no title case; `s.to_upper()` / `s.to_lower()` change the case",
+    "capitalize": "there is no capitalize; `s.sub_string(0, 1).to_upper() + s.sub_string(1)` does it",
 }
 
 
