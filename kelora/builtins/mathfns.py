@@ -56,7 +56,7 @@ def clamp(x: int | float, lo: int | float, hi: int | float) -> int | float:
         clamp(5, 0, 10)  =>  5
     """
     if lo > hi:
-        raise FunctionError(f"clamp(): min ({values.to_string(lo)}) is greater than max ({values.to_string(hi)})")
+        raise FunctionError(f"clamp(): min ({values.to_string(lo)}) must not be greater than max ({values.to_string(hi)})")
     return lo if x < lo else hi if x > hi else x
 
 
@@ -284,7 +284,7 @@ def rand_int(ctx, lo: int, hi: int) -> int:
         rand_int(3, 3)  =>  3
     """
     if lo > hi:
-        raise FunctionError(f"rand_int(): min ({lo}) is greater than max ({hi})")
+        raise FunctionError(f"rand_int(): min ({lo}) cannot be greater than max ({hi})")
     return run_rng(ctx).randint(lo, hi)
 
 

@@ -675,7 +675,8 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     if files.count("-") > 1:
         raise UsageError('stdin ("-") can only be specified once')
     if p.get("no_input") and files:
-        raise UsageError("--no-input cannot be combined with input files")
+        raise UsageError("--no-input cannot be used with input files",
+                         hint="Remove --no-input to read files, or remove file arguments to run script-only stages.")
     if not files and not p.get("no_input") and env.stdin_isatty:
         raise UsageError("error: no input files or stdin provided\n\n  tip: pass a file name, pipe data in, "
                          "or use --no-input with --begin/--end\n\nUsage: kelora [OPTIONS] [FILES]...\n\n"

@@ -329,7 +329,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         for hint in c.extra.get("hints", ()):
             self.reporter.hint(hint)
         if c.config_path:
-            self.reporter.status(f"Config loaded: {c.config_path}")
+            self.reporter.status(f"Config: {c.config_path}")  # (Kelora's words)
         self.parallel_sequential = False
         if c.parallel:
             from kelora.run.parallel_audit import ParallelRefused, audit

@@ -277,7 +277,7 @@ def test_a_script_or_key_list_that_looks_like_a_config_option_is_not_one(home, t
     assert b'"leak"' not in res.out  # (the planted defaults: not read from evil.ini nor trusted)
     assert not (home / ".config" / "kelora" / "trusted-configs").exists()
     assert all(line.startswith(b"{") for line in res.out.splitlines()), res.out[:300]  # no help, no version
-    assert "Config loaded" not in res.err
+    assert "Config:" not in res.err
     if args[0] in ("-e", "--filter", "--begin"):  # a script: compiled, and refused as one
         assert res.code == 1 and "Pipeline error" in res.err, res.err
     else:
