@@ -41,15 +41,18 @@ def keep_mode(fd: int, path: str) -> None:
         pass
 
 
-def write_atomic(path: str, write: Callable[[TextIO], None] | str, *, mode: int | None = None,
+def write_atomic(path: str, write: Callable[[TextIO], None] | str | bytes, *, mode: int | None = None,
                  prefix: str | None = None, newline: str | None = None, in_place: bool = True) -> None:
-    """Write *path* atomically: *write* is the text, or a function given the open text file.
+    """Write *path* atomically: *write* is the text (or bytes, written as they are), or a
+    function given the open text file.
     *mode*: the new file's permissions (default: those *path* has, or the umask's).
     *in_place*: a device or FIFO target is written in place (outputs such as ``/dev/stdout``);
     False (kelora's own config files): always replaced, even a symlink, never followed."""
-    body = (lambda fh: fh.write(write)) if isinstance(write, str) else write
+    raw = isinstance(write, bytes)
+    body = (lambda fh: fh.write(write)) if isinstance(write, (str, bytes)) else write
+    text_args = {} if raw else dict(encoding="utf-8", errors=ERRORS, newline=newline)
     if in_place and not is_regular_target(path):
-        with open(path, "w", encoding="utf-8", errors=ERRORS, newline=newline) as fh:
+        with open(path, "wb" if raw else "w", **text_args) as fh:
             body(fh)
         return
     folder = os.path.dirname(os.path.abspath(path))
@@ -60,7 +63,7 @@ def write_atomic(path: str, write: Callable[[TextIO], None] | str, *, mode: int 
             keep_mode(fd, path)
         else:
             os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", errors=ERRORS, newline=newline) as fh:
+        with os.fdopen(fd, "wb" if raw else "w", **text_args) as fh:
             body(fh)
             fh.flush()
             os.fsync(fh.fileno())  # on disk before the rename makes it the file

@@ -12,13 +12,18 @@
   refuse *regular files* on procfs/sysfs (``-E /proc/self/environ``): ``/dev/stdin`` and the
   ``/dev/fd/N`` pipes of ``<(...)`` stay usable there.
 
+* **kelora's own small files** (config files, the trust list, the parser cache) are read by
+  ``read_own_file``: regular files only (a FIFO would stall the start, a device would never
+  end), at most ``OWN_FILE_CAP`` bytes, checked on the open descriptor before anything is read
+  (a planted 4 GB ``.kelora.ini`` must not be read whole only to be ignored).
+
 Messages name the path and the reason, never content.
 """
 from __future__ import annotations
 
 import os
 import stat
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from kelora.errors import FunctionError, UsageError
 
@@ -110,6 +115,51 @@ def read_flag_file(path: str, flag: str, protected: frozenset) -> bytes:
     with open(path, "rb") as fh:
         check_flag_read(path, flag, protected, os.fstat(fh.fileno()))
         return fh.read()
+
+
+# --------------------------------------------------------------------------- kelora's own files
+
+OWN_FILE_CAP = 1 << 20  # 1 MiB: far above any real config file, trust list or cache
+
+
+class OwnFileRefused(Exception):
+    """A file of kelora's own that is not read (the message says why, never its content)."""
+
+
+def read_own_file(path: str, *, cap: int = OWN_FILE_CAP, follow: bool = True, pipes: bool = False,
+                  check: Callable[[os.stat_result], None] | None = None) -> tuple[bytes, os.stat_result]:
+    """The bytes of a config file, trust list or cache, and the status of what was read (one
+    descriptor: what is checked is what is read).  Opened non-blocking (a FIFO without a writer
+    must not stall), then refused unless it is a regular file (*pipes*: or a pipe, for
+    ``--config-file <(...)``) of at most *cap* bytes -- by ``fstat``, and again while reading
+    (``/proc`` files and pipes report no size).  *follow*: False refuses a symlink.  *check*
+    is given the status before anything is read (``check_flag_read``: the secret file).
+    OSError when it cannot be opened or read; OwnFileRefused otherwise."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow:
+        flags |= os.O_NOFOLLOW
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if check is not None:
+            check(st)
+        if not (stat.S_ISREG(st.st_mode) or (pipes and stat.S_ISFIFO(st.st_mode))):
+            raise OwnFileRefused("not a regular file")
+        if st.st_size > cap:
+            raise OwnFileRefused(f"too big ({st.st_size} bytes; the limit is {cap})")
+        os.set_blocking(fd, True)  # (a pipe is read to its end, as a file is)
+        chunks, size = [], 0
+        while size <= cap:
+            chunk = os.read(fd, cap + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > cap:
+            raise OwnFileRefused(f"too big (more than {cap} bytes)")
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- script functions

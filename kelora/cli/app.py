@@ -393,7 +393,7 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
     protected = fileguard.file_ids(fileguard.secret_file_paths(env.secrets, None), str(env.cwd))
     given = config_file.option_words(args, options)  # (a value that looks like an option is not one)
     if "--trust-config" in given:
-        env.stdout.write(escape_diag(config_file.trust(env.environ, env.cwd, options, protected)).encode())
+        env.stdout.write(_printable(config_file.trust(env.environ, env.cwd, options, protected), keep="\n").encode())
         return None, {"exit": 0}  # type: ignore[return-value]
     data = config_file.load(args, env.environ, env.cwd, protected, options)
     if data.secret_file:
@@ -469,9 +469,13 @@ def _script_origins(words: list[str], marks: list[bool], options: dict, command)
 
 
 def _printable(text: str, keep: str = "") -> str:
-    """Control characters of a file name or config text shown as escapes (never raw)."""
+    """Control characters of a file name or config text shown as escapes (never raw), and the
+    bytes of a file name that are not UTF-8 as ``\\xff`` (it can then be written at all)."""
     import re
 
+    from kelora.safetext import escape_undecodable
+
+    text = escape_undecodable(text)
     return re.sub("[\x00-\x1f\x7f-\x9f]", lambda m: m.group() if m.group() in keep
                   else f"\\u{{{ord(m.group()):x}}}", text)
 
@@ -508,7 +512,7 @@ def _save_alias(args: list[str], params: dict, data, options: dict, env) -> int:
         try:
             config_trust.record_trusted(config_file.user_config_path(env.environ), target,
                                         config_trust.digest(target.read_bytes()))
-        except OSError:
+        except (OSError, config_trust.UntrustablePath):
             pass
     out = f"{lead} Alias '{name}' saved to {_printable(str(target))}\n"
     if previous is not None:
