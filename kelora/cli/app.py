@@ -419,11 +419,11 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
                               or env.environ.get("KELORA_NO_WARNINGS") is not None):
         for line in data.warnings:
             env.stderr.write(f"kelora warning: {_printable(line)}\n")
+    expanded, marks = config_file.expand_marked(args, data, options)
     if not user_flags & {"-q", "--quiet", "--silent", "--show-config", "--save-alias"}:
-        note = config_file.announcement(data, options)
+        note = config_file.announcement(data, options, expanded, marks)
         if note:
             env.stderr.write(f"kelora: {_printable(note)}\n")
-    expanded, marks = config_file.expand_marked(args, data, options)
     if data.project is not None:  # (without one, no script is the project's)
         data.script_origins = _script_origins(expanded, marks, options, command)
     takes_value = {o for o, takes in options.items() if takes}

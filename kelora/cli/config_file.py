@@ -17,8 +17,8 @@ folder.  Anything else is an error naming ``path:line``.
 
 A trusted project file still may not choose where data goes or what is read, nor loosen the
 privacy rules: ``secret_file``, ``--allow-fs-writes``, ``--fail-open``, ``--pii-allow``, output
-paths and input files are refused there (``check_project``, exit 2), and script stages its
-``defaults`` add are announced on stderr (``announcement``).
+paths and input files are refused there (``check_project``, exit 2), and script stages it adds
+(in ``defaults`` or through its aliases) are announced on stderr (``announcement``).
 """
 from __future__ import annotations
 
@@ -461,13 +461,17 @@ def check_project(data: ConfigData, options: Mapping[str, bool]) -> None:
                     "pass it on the command line, or put it in your user config")
 
 
-def announcement(data: ConfigData, options: Mapping[str, bool]) -> str | None:
-    """``./.kelora.ini adds: -e '...'`` when the project's defaults add script stages."""
-    if data.project is None or not data.project_defaults:
+def announcement(data: ConfigData, options: Mapping[str, bool], words: list[str],
+                 marks: list[bool]) -> str | None:
+    """``./.kelora.ini adds: -e '...'`` when the project config puts script stages on the
+    command line.  Read from the expanded words (``expand_marked``): a stage that comes through
+    an alias (``defaults = -a x``, a project alias the user invokes or one replacing the user's)
+    is announced like one written in ``defaults``."""
+    if data.project is None:
         return None
     parts = []
-    for opt, val in scan_words(_split(data.project_defaults, "defaults"), options):
-        if opt in SCRIPT_FLAGS:
+    for opt, val, at in scan_words_at(words, options):
+        if opt in SCRIPT_FLAGS and any(marks[k] for k in at):
             parts.append(opt if val is None else f"{opt} {shellwords.quote(val)}")
     if not parts:
         return None

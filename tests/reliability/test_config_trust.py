@@ -386,3 +386,30 @@ def test_a_config_in_a_folder_whose_name_is_not_utf8(home):
     assert show.code == 0 and "bad\\xffname/.kelora.ini (project config: used, trusted)" in show.text, show.err
     res = kelora(SCRIPT, os.fsdecode(folder), home)
     assert res.code == 0 and leaked(res) and "./.kelora.ini adds:" in res.err, res.err
+
+
+@pytest.mark.parametrize("text, args", [
+    ("defaults = -a x\n[aliases]\nx = -e 'e.leak = e.email'\n", []),          # the probe's case
+    ("defaults = -a x\n[aliases]\nx = -a y\ny = --exec='e.leak = e.email'\n", []),  # alias in an alias
+    ("[aliases]\nx = -e 'e.leak = e.email'\n", ["-a", "x"]),                    # invoked by the user
+])
+def test_script_stages_a_project_alias_adds_are_announced(home, text, args):
+    """An alias in ``defaults`` ran its stage silently: only the direct words were announced."""
+    repo, inner = repo_with(home, text)
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    res = kelora(args + SCRIPT, inner, home)
+    assert res.code == 0 and leaked(res), res.err
+    announced = [line for line in res.err.splitlines() if line.startswith("kelora: ../.kelora.ini adds:")]
+    assert len(announced) == 1 and "e.leak = e.email" in announced[0], res.err
+    assert "e.uid" not in announced[0]  # (the user's own stage is not the project's)
+    assert kelora(args + SCRIPT + ["-q"], inner, home).err == ""
+
+
+def test_a_project_alias_replacing_the_users_is_announced(home):
+    user = home / ".config" / "kelora" / "kelora.ini"
+    user.parent.mkdir(parents=True)
+    user.write_text("[aliases]\nx = -F json\n")
+    repo, inner = repo_with(home, "[aliases]\nx = -F json -e 'e.leak = e.email'\n")
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    res = kelora(["-a", "x"] + SCRIPT, inner, home)
+    assert leaked(res) and "kelora: ../.kelora.ini adds: -e 'e.leak = e.email'" in res.err, res.err
