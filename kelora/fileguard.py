@@ -12,6 +12,12 @@
   refuse *regular files* on procfs/sysfs (``-E /proc/self/environ``): ``/dev/stdin`` and the
   ``/dev/fd/N`` pipes of ``<(...)`` stay usable there.
 
+* **kelora's own state** (``own_state``): the parser cache folder, the user config folder (the
+  user config and the trust list) and every config file the run used.  Script writers
+  (``append_file``, ``truncate_file``, ``mkdir``) and output flags (``-o``, ``--metrics-file``,
+  ``--rotation-map``, ``--escrow``) refuse it, by name after symlinks and, for a file that
+  exists, by device and inode (hard links): with ``--allow-fs-writes`` a script could otherwise
+  trust a config for the next run, or plant the parser cache that the next run loads.
 * **kelora's own small files** (config files, the trust list, the parser cache) are read by
   ``read_own_file``: regular files only (a FIFO would stall the start, a device would never
   end), at most ``OWN_FILE_CAP`` bytes, checked on the open descriptor before anything is read
@@ -119,6 +125,86 @@ def read_flag_file(path: str, flag: str, protected: frozenset) -> bytes:
 
 # --------------------------------------------------------------------------- kelora's own files
 
+def cache_folder() -> str:
+    """``<tmp>/kelora-<uid>``: the folder of the parser cache (kelora.lang.parser)."""
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"kelora-{os.getuid()}")
+
+
+def user_config_folder(env: Mapping[str, str]) -> str:
+    """``$XDG_CONFIG_HOME/kelora``, else ``~/.config/kelora``: the user config and the trust list."""
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser(env.get("HOME", "~")), ".config")
+    return os.path.join(base, "kelora")
+
+
+class OwnState:
+    """The folders and files that are kelora's own (see the module docstring)."""
+
+    def __init__(self, folders: Iterable[str], files: Iterable[str]):
+        self.folders = [(f, _real(f)) for f in folders if f]
+        self.files = [(f, _real(f)) for f in files if f]
+        ids = set()
+        for f in [f for f, _ in self.files]:
+            _add_id(ids, f)
+        for folder, _ in self.folders:  # (their files: the trust list, the cache, the config)
+            _add_id(ids, folder)
+            try:
+                with os.scandir(folder) as it:
+                    for entry in it:
+                        _add_id(ids, entry.path)
+            except OSError:
+                pass
+        self.ids = frozenset(ids)
+
+    def refusal(self, path: str) -> str | None:
+        """What of kelora's own *path* is (or lies in), or None."""
+        names = {os.path.abspath(path), _real(path)}
+        for shown, real in self.folders:
+            for folder in {os.path.abspath(shown), real}:
+                if any(n == folder or n.startswith(folder.rstrip("/") + "/") for n in names):
+                    return f"in kelora's own folder {shown}"
+        for shown, real in self.files:
+            if names & {os.path.abspath(shown), real}:
+                return f"kelora's own config file {shown}"
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return self.refusal_of(st)
+
+    def refusal_of(self, st: os.stat_result) -> str | None:
+        if (st.st_dev, st.st_ino) in self.ids:
+            return "a file of kelora's own state (a config file, the trust list or the parser cache)"
+        return None
+
+
+def _real(path: str) -> str:
+    try:
+        return os.path.realpath(os.path.expanduser(path))
+    except (OSError, ValueError):
+        return os.path.abspath(path)
+
+
+def _add_id(ids: set, path: str) -> None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return
+    ids.add((st.st_dev, st.st_ino))
+
+
+def own_state(env: Mapping[str, str], config_files: Iterable[str] = ()) -> OwnState:
+    return OwnState([cache_folder(), user_config_folder(env)], config_files)
+
+
+def check_flag_own_state(path: str, flag: str, state: OwnState) -> None:
+    """Refuse an output flag that would write over kelora's own state (exit 2)."""
+    why = state.refusal(path)
+    if why is not None:
+        raise UsageError(f"refusing to write to '{path}' ({flag}): it is {why}",
+                         hint="kelora keeps its config, trust list and parser cache there; choose another path")
+
 OWN_FILE_CAP = 1 << 20  # 1 MiB: far above any real config file, trust list or cache
 
 
@@ -192,6 +278,32 @@ def check_script_path(ctx, fn: str, path: str) -> None:
         return
     if (st.st_dev, st.st_ino) in protected_ids(ctx):
         raise FunctionError(f"{fn}(): '{path}' is the pseudonym secret file; scripts cannot access it")
+
+
+def check_script_write(ctx, fn: str, path: str) -> None:
+    """For the writers: ``check_script_path``, and never kelora's own state."""
+    check_script_path(ctx, fn, path)
+    why = script_own_state(ctx).refusal(path)
+    if why is not None:
+        raise FunctionError(f"{fn}(): '{path}' is {why}; scripts cannot write there")
+
+
+def check_script_write_fd(ctx, fn: str, path: str, fd: int) -> None:
+    check_script_fd(ctx, fn, path, fd)
+    why = script_own_state(ctx).refusal_of(os.fstat(fd))
+    if why is not None:
+        raise FunctionError(f"{fn}(): '{path}' is {why}; scripts cannot write there")
+
+
+def script_own_state(ctx) -> OwnState:
+    state = getattr(ctx, "_own_state", None)
+    if state is None:
+        state = own_state(getattr(ctx, "env", None) or os.environ, getattr(ctx, "config_files", ()))
+        try:
+            ctx._own_state = state
+        except AttributeError:
+            pass
+    return state
 
 
 def protected_ids(ctx) -> frozenset:

@@ -588,10 +588,14 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     from kelora.formats import registry
 
     protected = getattr(data, "protected", frozenset())
+    config_files = tuple(os.path.join(str(env.cwd), f) for f in getattr(data, "paths", ()))
+    state = None
     for flag, path in (("-o/--output-file", p.get("output_file")), ("--metrics-file", p.get("metrics_file")),
                        ("--rotation-map", p.get("rotation_map")), ("--escrow", p.get("escrow"))):
         if path:
             fileguard.check_flag_write(path, flag, protected)
+            state = state or fileguard.own_state(env.environ, config_files)
+            fileguard.check_flag_own_state(path, flag, state)
 
     # --- stages in command-line order ------------------------------------------------------
     pools = {name: list(p.get(name) or ()) for name in STAGE_PARAMS}
@@ -853,6 +857,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         pii_allow=pii_allow,
         config_path=", ".join(data.paths) or None,
         project_config=getattr(data, "project", None),
+        config_files=config_files,
         extra={"hints": startup_hints},
     )
 

@@ -91,8 +91,7 @@ class ConfigData:
 
 
 def user_config_path(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
-    return Path(base) / "kelora" / "kelora.ini"
+    return Path(fileguard.user_config_folder(env)) / "kelora.ini"
 
 
 def project_config_path(cwd: Path, env: Mapping[str, str] | None = None) -> Path | None:
