@@ -98,24 +98,18 @@ def trust_file(user_config: Path) -> Path:
 _LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def read_trusted(user_config: Path, *, strict: bool = False) -> dict[str, str]:
-    """``{absolute path: sha256}`` from the trust list; an unsafe or unreadable list is empty
-    (*strict*: an unsafe list raises OSError, so that recording does not drop its entries).
+def read_trusted(user_config: Path) -> dict[str, str]:
+    """``{absolute path: sha256}`` from the trust list; an unsafe, unreadable or oversized list
+    is empty (and ``record_trusted`` replaces it by one holding only what it records).
 
     The list is bytes: one ``<sha256>  <path>`` per "\\n" (nothing else ends a line), the path
     as the file system spells it (``os.fsencode``), so a folder name that is not UTF-8 matches."""
     path = trust_file(user_config)
     try:
         data, st = fileguard.read_own_file(str(path), follow=False)
-    except FileNotFoundError:
-        return {}
-    except (OSError, fileguard.OwnFileRefused) as exc:
-        if strict:
-            raise OSError(f"{path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+    except (OSError, fileguard.OwnFileRefused):
         return {}
     if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o022:
-        if strict:
-            raise OSError(f"{path} is not yours or others can write it; check it and remove it")
         return {}  # someone else could have added entries
     out: dict[str, str] = {}
     for line in data.split(b"\n"):
@@ -133,7 +127,7 @@ def record_trusted(user_config: Path, path: Path, sha: str) -> Path:
         raise UntrustablePath(
             f"cannot trust a config whose path holds a control character or line separator "
             f"({_LINE_BREAKING.sub(_escaped, escape_undecodable(name))}); rename the folder")
-    entries = read_trusted(user_config, strict=True)
+    entries = read_trusted(user_config)
     entries[name] = sha
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
