@@ -110,6 +110,7 @@ class Config:
     # where config came from, for -v notices
     config_path: str | None = None
     project_config: str | None = None  # the used project .kelora.ini, as shown (./.kelora.ini)
+    config_files: tuple[str, ...] = ()  # every config file used (absolute): no script writes them
     extra: dict = field(default_factory=dict)
 
     @property

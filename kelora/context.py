@@ -64,6 +64,7 @@ class RunContext:
         strict: bool = False,
         secret_file: str | None = None,
         secret_env: Mapping[str, str] | None = None,
+        config_files: tuple[str, ...] = (),
         pseudonym_notice: Callable[[str, str], None] | None = None,
     ):
         from kelora.metrics.store import MetricStore
@@ -76,6 +77,8 @@ class RunContext:
         # the secret variables, kept apart from `env` (COMPAT D16; None: keyring.secret_env_of)
         self.secret_env = secret_env
         self._protected_ids = None  # (dev, ino) of secret files (kelora.fileguard), lazily
+        self.config_files = config_files  # the config files the run used: kelora's own state
+        self._own_state = None  # kelora.fileguard.OwnState, lazily (what writers refuse)
         # Called as notice(kind, text) by the keyring: kind "warning" (ephemeral key) or
         # "status" (the -vv line); the pipeline decides what is shown.
         self.pseudonym_notice = pseudonym_notice or (lambda kind, text: None)

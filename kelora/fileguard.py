@@ -20,6 +20,16 @@
   inode for an existing regular file (symlinks and hard links included), the same resolved path
   for a missing one; devices, FIFOs and terminals (``/dev/null``, ``/dev/stdout``) are not
   compared.  Refused with exit 2 before anything is read or written (``check_distinct_files``).
+* **kelora's own state** (``own_state``): the parser cache folder, the user config folder (the
+  user config and the trust list) and every config file the run used.  Script writers
+  (``append_file``, ``truncate_file``, ``mkdir``) and output flags (``-o``, ``--metrics-file``,
+  ``--rotation-map``, ``--escrow``) refuse it, by name after symlinks and, for a file that
+  exists, by device and inode (hard links): with ``--allow-fs-writes`` a script could otherwise
+  trust a config for the next run, or plant the parser cache that the next run loads.
+* **kelora's own small files** (config files, the trust list, the parser cache) are read by
+  ``read_own_file``: regular files only (a FIFO would stall the start, a device would never
+  end), at most ``OWN_FILE_CAP`` bytes, checked on the open descriptor before anything is read
+  (a planted 4 GB ``.kelora.ini`` must not be read whole only to be ignored).
 
 Messages name the path and the reason, never content.
 """
@@ -27,7 +37,7 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from kelora.errors import FunctionError, UsageError
 from kelora.escape import escape_line
@@ -199,6 +209,131 @@ def read_flag_file(path: str, flag: str, protected: frozenset) -> bytes:
         return fh.read()
 
 
+# --------------------------------------------------------------------------- kelora's own files
+
+def cache_folder() -> str:
+    """``<tmp>/kelora-<uid>``: the folder of the parser cache (kelora.lang.parser)."""
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"kelora-{os.getuid()}")
+
+
+def user_config_folder(env: Mapping[str, str]) -> str:
+    """``$XDG_CONFIG_HOME/kelora``, else ``~/.config/kelora``: the user config and the trust list."""
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser(env.get("HOME", "~")), ".config")
+    return os.path.join(base, "kelora")
+
+
+class OwnState:
+    """The folders and files that are kelora's own (see the module docstring)."""
+
+    def __init__(self, folders: Iterable[str], files: Iterable[str]):
+        self.folders = [(f, _real(f)) for f in folders if f]
+        self.files = [(f, _real(f)) for f in files if f]
+        ids = set()
+        for f in [f for f, _ in self.files]:
+            _add_id(ids, f)
+        for folder, _ in self.folders:  # (their files: the trust list, the cache, the config)
+            _add_id(ids, folder)
+            try:
+                with os.scandir(folder) as it:
+                    for entry in it:
+                        _add_id(ids, entry.path)
+            except OSError:
+                pass
+        self.ids = frozenset(ids)
+
+    def refusal(self, path: str) -> str | None:
+        """What of kelora's own *path* is (or lies in), or None."""
+        names = {os.path.abspath(path), _real(path)}
+        for shown, real in self.folders:
+            for folder in {os.path.abspath(shown), real}:
+                if any(n == folder or n.startswith(folder.rstrip("/") + "/") for n in names):
+                    return f"in kelora's own folder {shown}"
+        for shown, real in self.files:
+            if names & {os.path.abspath(shown), real}:
+                return f"kelora's own config file {shown}"
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return self.refusal_of(st)
+
+    def refusal_of(self, st: os.stat_result) -> str | None:
+        if (st.st_dev, st.st_ino) in self.ids:
+            return "a file of kelora's own state (a config file, the trust list or the parser cache)"
+        return None
+
+
+def _real(path: str) -> str:
+    try:
+        return os.path.realpath(os.path.expanduser(path))
+    except (OSError, ValueError):
+        return os.path.abspath(path)
+
+
+def _add_id(ids: set, path: str) -> None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return
+    ids.add((st.st_dev, st.st_ino))
+
+
+def own_state(env: Mapping[str, str], config_files: Iterable[str] = ()) -> OwnState:
+    return OwnState([cache_folder(), user_config_folder(env)], config_files)
+
+
+def check_flag_own_state(path: str, flag: str, state: OwnState) -> None:
+    """Refuse an output flag that would write over kelora's own state (exit 2)."""
+    why = state.refusal(path)
+    if why is not None:
+        raise UsageError(f"refusing to write to '{path}' ({flag}): it is {why}",
+                         hint="kelora keeps its config, trust list and parser cache there; choose another path")
+
+OWN_FILE_CAP = 1 << 20  # 1 MiB: far above any real config file, trust list or cache
+
+
+class OwnFileRefused(Exception):
+    """A file of kelora's own that is not read (the message says why, never its content)."""
+
+
+def read_own_file(path: str, *, cap: int = OWN_FILE_CAP, follow: bool = True, pipes: bool = False,
+                  check: Callable[[os.stat_result], None] | None = None) -> tuple[bytes, os.stat_result]:
+    """The bytes of a config file, trust list or cache, and the status of what was read (one
+    descriptor: what is checked is what is read).  Opened non-blocking (a FIFO without a writer
+    must not stall), then refused unless it is a regular file (*pipes*: or a pipe, for
+    ``--config-file <(...)``) of at most *cap* bytes -- by ``fstat``, and again while reading
+    (``/proc`` files and pipes report no size).  *follow*: False refuses a symlink.  *check*
+    is given the status before anything is read (``check_flag_read``: the secret file).
+    OSError when it cannot be opened or read; OwnFileRefused otherwise."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow:
+        flags |= os.O_NOFOLLOW
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if check is not None:
+            check(st)
+        if not (stat.S_ISREG(st.st_mode) or (pipes and stat.S_ISFIFO(st.st_mode))):
+            raise OwnFileRefused("not a regular file")
+        if st.st_size > cap:
+            raise OwnFileRefused(f"too big ({st.st_size} bytes; the limit is {cap})")
+        os.set_blocking(fd, True)  # (a pipe is read to its end, as a file is)
+        chunks, size = [], 0
+        while size <= cap:
+            chunk = os.read(fd, cap + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > cap:
+            raise OwnFileRefused(f"too big (more than {cap} bytes)")
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
+
+
 # --------------------------------------------------------------------------- script functions
 
 def script_refusal(fn: str, path: str) -> FunctionError | None:
@@ -229,6 +364,32 @@ def check_script_path(ctx, fn: str, path: str) -> None:
         return
     if (st.st_dev, st.st_ino) in protected_ids(ctx):
         raise FunctionError(f"{fn}(): '{path}' is the pseudonym secret file; scripts cannot access it")
+
+
+def check_script_write(ctx, fn: str, path: str) -> None:
+    """For the writers: ``check_script_path``, and never kelora's own state."""
+    check_script_path(ctx, fn, path)
+    why = script_own_state(ctx).refusal(path)
+    if why is not None:
+        raise FunctionError(f"{fn}(): '{path}' is {why}; scripts cannot write there")
+
+
+def check_script_write_fd(ctx, fn: str, path: str, fd: int) -> None:
+    check_script_fd(ctx, fn, path, fd)
+    why = script_own_state(ctx).refusal_of(os.fstat(fd))
+    if why is not None:
+        raise FunctionError(f"{fn}(): '{path}' is {why}; scripts cannot write there")
+
+
+def script_own_state(ctx) -> OwnState:
+    state = getattr(ctx, "_own_state", None)
+    if state is None:
+        state = own_state(getattr(ctx, "env", None) or os.environ, getattr(ctx, "config_files", ()))
+        try:
+            ctx._own_state = state
+        except AttributeError:
+            pass
+    return state
 
 
 def protected_ids(ctx) -> frozenset:

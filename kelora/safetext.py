@@ -65,3 +65,36 @@ def clean_value(value):
     if t is list or t is tuple:
         return [clean_value(v) for v in value]
     return value
+
+
+def lines(text: str) -> list[str]:
+    """*text* split as Rust's ``str::lines`` splits it: at "\\n", a "\\r" before it dropped, no
+    empty last line after a final "\\n".  Never ``str.splitlines()`` for a file kelora reads
+    line by line: that also breaks at U+2028, U+2029, U+0085 and \\x0b-\\x1e, so a value holding
+    one (a folder name in the trust list, a script in a config file) would become two lines."""
+    if not text:
+        return []
+    parts = text.split("\n")
+    last = parts.pop()  # the text after the last "\n" ("" when it ends with one)
+    out = [p[:-1] if p.endswith("\r") else p for p in parts]
+    if last:
+        out.append(last)
+    return out
+
+
+def escape_undecodable(text: str) -> str:
+    """A file name or other OS text for a message: the bytes that were not UTF-8 (decoded by
+    Python as U+DC80..U+DCFF) shown as ``\\xff``, any other lone surrogate as ``\\u{d800}``,
+    so the text can be written and still says which bytes the name holds."""
+    if text.isascii() or not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    out = []
+    for c in text:
+        o = ord(c)
+        if 0xDC80 <= o <= 0xDCFF:
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif 0xD800 <= o <= 0xDFFF:
+            out.append(f"\\u{{{o:x}}}")
+        else:
+            out.append(c)
+    return "".join(out)

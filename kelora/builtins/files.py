@@ -7,6 +7,8 @@ copied from documentation, and a log filter should not create files by surprise.
 No script reaches the pseudonym secret (COMPAT D16): ``get_env`` refuses the secret variables,
 and every file function refuses ``/proc``, ``/sys`` and ``/dev`` and the secret file itself
 (by device and inode, through symlinks), checked on the opened descriptor (``kelora.fileguard``).
+The writers also refuse kelora's own state (config files, the trust list, the parser cache):
+a script must not trust a config or plant code for the next run.
 """
 from __future__ import annotations
 
@@ -146,7 +148,7 @@ def append_file(ctx, path: str, content: str | list) -> None:
         try { append_file("out.txt", "x") } catch (err) { "needs --allow-fs-writes" }  =>  "needs --allow-fs-writes"
     """
     _require_writes(ctx, "append_file")
-    fileguard.check_script_path(ctx, "append_file", path)
+    fileguard.check_script_write(ctx, "append_file", path)
     if type(content) is list:
         text = "".join(values.to_string(x) + "\n" for x in content)
     else:
@@ -155,7 +157,7 @@ def append_file(ctx, path: str, content: str | list) -> None:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
             try:
-                fileguard.check_script_fd(ctx, "append_file", path, fd)
+                fileguard.check_script_write_fd(ctx, "append_file", path, fd)
                 data = text.encode("utf-8", ERRORS)
                 while data:
                     data = data[os.write(fd, data):]
@@ -175,13 +177,13 @@ def truncate_file(ctx, path: str) -> None:
         try { truncate_file("out.txt") } catch (err) { "needs --allow-fs-writes" }  =>  "needs --allow-fs-writes"
     """
     _require_writes(ctx, "truncate_file")
-    fileguard.check_script_path(ctx, "truncate_file", path)
+    fileguard.check_script_write(ctx, "truncate_file", path)
 
     def op():
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)  # truncated only after the check
             try:
-                fileguard.check_script_fd(ctx, "truncate_file", path, fd)
+                fileguard.check_script_write_fd(ctx, "truncate_file", path, fd)
                 os.ftruncate(fd, 0)
             finally:
                 os.close(fd)
@@ -199,7 +201,7 @@ def mkdir(ctx, path: str, recursive: bool = False) -> None:
         try { mkdir("out") } catch (err) { "needs --allow-fs-writes" }  =>  "needs --allow-fs-writes"
     """
     _require_writes(ctx, "mkdir")
-    fileguard.check_script_path(ctx, "mkdir", path)
+    fileguard.check_script_write(ctx, "mkdir", path)
 
     def op():
         try:

@@ -393,7 +393,7 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
     protected = fileguard.file_ids(fileguard.secret_file_paths(env.secrets, None), str(env.cwd))
     given = config_file.option_words(args, options)  # (a value that looks like an option is not one)
     if "--trust-config" in given:
-        env.stdout.write(escape_diag(config_file.trust(env.environ, env.cwd, options, protected)).encode())
+        env.stdout.write(_printable(config_file.trust(env.environ, env.cwd, options, protected), keep="\n").encode())
         return None, {"exit": 0}  # type: ignore[return-value]
     data = config_file.load(args, env.environ, env.cwd, protected, options)
     if data.secret_file:
@@ -419,11 +419,11 @@ def parse_args(args: list[str], env) -> tuple["Config", dict]:
                               or env.environ.get("KELORA_NO_WARNINGS") is not None):
         for line in data.warnings:
             env.stderr.write(f"kelora warning: {_printable(line)}\n")
+    expanded, marks = config_file.expand_marked(args, data, options)
     if not user_flags & {"-q", "--quiet", "--silent", "--show-config", "--save-alias"}:
-        note = config_file.announcement(data, options)
+        note = config_file.announcement(data, options, expanded, marks)
         if note:
             env.stderr.write(f"kelora: {_printable(note)}\n")
-    expanded, marks = config_file.expand_marked(args, data, options)
     if data.project is not None:  # (without one, no script is the project's)
         data.script_origins = _script_origins(expanded, marks, options, command)
     takes_value = {o for o, takes in options.items() if takes}
@@ -469,9 +469,13 @@ def _script_origins(words: list[str], marks: list[bool], options: dict, command)
 
 
 def _printable(text: str, keep: str = "") -> str:
-    """Control characters of a file name or config text shown as escapes (never raw)."""
+    """Control characters of a file name or config text shown as escapes (never raw), and the
+    bytes of a file name that are not UTF-8 as ``\\xff`` (it can then be written at all)."""
     import re
 
+    from kelora.safetext import escape_undecodable
+
+    text = escape_undecodable(text)
     return re.sub("[\x00-\x1f\x7f-\x9f]", lambda m: m.group() if m.group() in keep
                   else f"\\u{{{ord(m.group()):x}}}", text)
 
@@ -508,7 +512,7 @@ def _save_alias(args: list[str], params: dict, data, options: dict, env) -> int:
         try:
             config_trust.record_trusted(config_file.user_config_path(env.environ), target,
                                         config_trust.digest(target.read_bytes()))
-        except OSError:
+        except (OSError, config_trust.UntrustablePath):
             pass
     out = f"{lead} Alias '{name}' saved to {_printable(str(target))}\n"
     if previous is not None:
@@ -584,11 +588,15 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     from kelora.formats import registry
 
     protected = getattr(data, "protected", frozenset())
+    config_files = tuple(os.path.join(str(env.cwd), f) for f in getattr(data, "paths", ()))
+    state = None
     outputs = (("-o/--output-file", p.get("output_file")), ("--metrics-file", p.get("metrics_file")),
                ("--rotation-map", p.get("rotation_map")), ("--escrow", p.get("escrow")))
     for flag, path in outputs:
         if path:
             fileguard.check_flag_write(path, flag, protected)
+            state = state or fileguard.own_state(env.environ, config_files)
+            fileguard.check_flag_own_state(path, flag, state)
     # no two outputs in one file, no output over an input (before anything is read or written)
     inputs = [("input file", f) for f in p.get("files") or ()]
     inputs += [("-E/--exec-file", f) for f in p.get("exec_file") or ()]
@@ -857,6 +865,7 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
         pii_allow=pii_allow,
         config_path=", ".join(data.paths) or None,
         project_config=getattr(data, "project", None),
+        config_files=config_files,
         extra={"hints": startup_hints},
     )
 

@@ -17,8 +17,8 @@ folder.  Anything else is an error naming ``path:line``.
 
 A trusted project file still may not choose where data goes or what is read, nor loosen the
 privacy rules: ``secret_file``, ``--allow-fs-writes``, ``--fail-open``, ``--pii-allow``, output
-paths and input files are refused there (``check_project``, exit 2), and script stages its
-``defaults`` add are announced on stderr (``announcement``).
+paths and input files are refused there (``check_project``, exit 2), and script stages it adds
+(in ``defaults`` or through its aliases) are announced on stderr (``announcement``).
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from kelora.cli import config_trust
 
 from kelora.cli import shellwords
 from kelora.errors import UsageError
+from kelora.safetext import lines as text_lines
 
 ALIAS_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 MAX_ALIAS_DEPTH = 10
@@ -66,6 +67,7 @@ class Source:
     role: str  # "--config-file", "user config", "home config", "project config"
     used: bool
     note: str = ""
+    text: str = ""  # what was parsed (shown by --show-config: the file is not read again)
 
 
 @dataclass
@@ -89,8 +91,7 @@ class ConfigData:
 
 
 def user_config_path(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
-    return Path(base) / "kelora" / "kelora.ini"
+    return Path(fileguard.user_config_folder(env)) / "kelora.ini"
 
 
 def project_config_path(cwd: Path, env: Mapping[str, str] | None = None) -> Path | None:
@@ -115,29 +116,33 @@ def display_path(path: Path, cwd: Path) -> str:
     return rel if rel.startswith("..") else "./" + rel
 
 
-def read_config_bytes(path: Path, protected: frozenset = frozenset()) -> tuple[bytes, os.stat_result]:
-    """The bytes of a config file and the status of what was read (one descriptor)."""
+def read_config_bytes(path: Path, protected: frozenset = frozenset(), *,
+                      pipes: bool = False) -> tuple[bytes, os.stat_result]:
+    """The bytes of a config file and the status of what was read (one descriptor; at most
+    ``fileguard.OWN_FILE_CAP`` bytes of a regular file -- *pipes*: or a pipe, ``<(...)``)."""
     try:
-        with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            fileguard.check_flag_read(str(path), "config file", protected, st)
-            return fh.read(), st
+        return fileguard.read_own_file(
+            str(path), pipes=pipes,
+            check=lambda st: fileguard.check_flag_read(str(path), "config file", protected, st))
     except OSError:
         raise UsageError(f"Config file error: Failed to read config file: {path}")
+    except fileguard.OwnFileRefused as exc:
+        raise UsageError(f"Config file error: {path}: {exc}",
+                         hint="a config file is a small text file (see kelora --show-config)")
 
 
 def parse_file(path: Path, into: ConfigData, *, role: str = "config", data: bytes | None = None,
                protected: frozenset = frozenset(), project: bool = False) -> None:
     if data is None:
-        data, _ = read_config_bytes(path, protected)
+        data, _ = read_config_bytes(path, protected, pipes=role == "--config-file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"Config file error: {path} is not valid UTF-8")
     into.paths.append(str(path))
-    into.sources.append(Source(str(path), role, True, "trusted" if project else ""))
+    into.sources.append(Source(str(path), role, True, "trusted" if project else "", text))
     section = None
-    for num, raw in enumerate(text.splitlines(), 1):
+    for num, raw in enumerate(text_lines(text), 1):  # (Kelora's lines: only "\n" ends one)
         line = raw.strip()
         if not line or line[0] in "#;":
             continue
@@ -244,12 +249,12 @@ def judge_project(path: Path, user_config: Path, protected: frozenset, *, need_t
     """May this discovered project file be used?  Reads it once (what is judged is what is parsed)."""
     try:
         entry = os.lstat(path)
-        with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            fileguard.check_flag_read(str(path), "config file", protected, st)
-            data = fh.read()
+        data, st = fileguard.read_own_file(  # (not read whole before it is judged: capped)
+            str(path), check=lambda st: fileguard.check_flag_read(str(path), "config file", protected, st))
     except OSError as exc:
         return Verdict(f"cannot be read ({exc.strerror or exc})")
+    except fileguard.OwnFileRefused as exc:
+        return Verdict(f"{exc} -- not read")
     problem = config_trust.ownership_problem(entry, st)
     if problem is not None:
         return Verdict(problem + " -- not used even if trusted")
@@ -365,11 +370,8 @@ def show(data: ConfigData, env: Mapping[str, str], cwd: Path) -> str:
     for src in data.sources:
         state = "used" if src.used else "ignored"
         out.append(f"# {src.path} ({src.role}: {state}{', ' + src.note if src.note else ''})")
-        if src.used:
-            try:
-                out.append(Path(src.path).read_text(encoding="utf-8").rstrip("\n"))
-            except (OSError, UnicodeDecodeError):
-                pass
+        if src.used and src.text:
+            out.append(src.text.rstrip("\n"))
     if not data.paths:
         searched = ", ".join(search_paths(env, cwd))
         out.append(f"No config found (searched: {searched})\n\n{EXAMPLE}".rstrip("\n"))
@@ -458,13 +460,17 @@ def check_project(data: ConfigData, options: Mapping[str, bool]) -> None:
                     "pass it on the command line, or put it in your user config")
 
 
-def announcement(data: ConfigData, options: Mapping[str, bool]) -> str | None:
-    """``./.kelora.ini adds: -e '...'`` when the project's defaults add script stages."""
-    if data.project is None or not data.project_defaults:
+def announcement(data: ConfigData, options: Mapping[str, bool], words: list[str],
+                 marks: list[bool]) -> str | None:
+    """``./.kelora.ini adds: -e '...'`` when the project config puts script stages on the
+    command line.  Read from the expanded words (``expand_marked``): a stage that comes through
+    an alias (``defaults = -a x``, a project alias the user invokes or one replacing the user's)
+    is announced like one written in ``defaults``."""
+    if data.project is None:
         return None
     parts = []
-    for opt, val in scan_words(_split(data.project_defaults, "defaults"), options):
-        if opt in SCRIPT_FLAGS:
+    for opt, val, at in scan_words_at(words, options):
+        if opt in SCRIPT_FLAGS and any(marks[k] for k in at):
             parts.append(opt if val is None else f"{opt} {shellwords.quote(val)}")
     if not parts:
         return None
@@ -490,6 +496,8 @@ def trust(env: Mapping[str, str], cwd: Path, options: Mapping[str, bool],
     check_project(probe, options)
     try:
         where = config_trust.record_trusted(user, found.path, verdict.sha)
+    except config_trust.UntrustablePath as exc:
+        raise UsageError(f"--trust-config: {exc}")
     except OSError as exc:
         raise UsageError(f"--trust-config: cannot write the trust list: {exc.strerror or exc}")
     return f"kelora: trusted {found.path} (sha256 {verdict.sha[:16]}…; recorded in {where})\n"
@@ -512,11 +520,11 @@ def save_alias(name: str, value: str, target: Path, protected: frozenset = froze
     if os.path.islink(target):
         target = Path(os.path.realpath(target))
     try:
-        text = target.read_text(encoding="utf-8") if target.exists() else ""
-    except (OSError, UnicodeDecodeError) as exc:
+        text = fileguard.read_own_file(str(target))[0].decode("utf-8") if target.exists() else ""
+    except (OSError, UnicodeDecodeError, fileguard.OwnFileRefused) as exc:
         raise UsageError(f"Failed to save alias '{name}': cannot read {target}: {exc}")
     previous = None
-    lines = text.splitlines()
+    lines = text_lines(text)
     section_start = next((i for i, l in enumerate(lines) if l.strip() == "[aliases]"), None)
     if section_start is None:
         if lines and lines[-1].strip():

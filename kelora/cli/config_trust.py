@@ -20,10 +20,14 @@ that are hashed, checked and parsed are the same.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+
+from kelora import fileguard
+from kelora.safetext import escape_undecodable
 
 TRUST_FILE = "trusted-configs"
 CONFIG_NAME = ".kelora.ini"
@@ -88,46 +92,59 @@ def trust_file(user_config: Path) -> Path:
     return user_config.parent / TRUST_FILE
 
 
+# Characters a recorded path may not hold: C0 (line feed and carriage return above all), DEL, C1
+# and the Unicode line and paragraph separators -- anything a reader of the list, or a terminal
+# showing it, could take for the end of a line.
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def read_trusted(user_config: Path) -> dict[str, str]:
-    """``{absolute path: sha256}`` from the trust list; an unsafe or unreadable list is empty."""
+    """``{absolute path: sha256}`` from the trust list; an unsafe, unreadable or oversized list
+    is empty (and ``record_trusted`` replaces it by one holding only what it records).
+
+    The list is bytes: one ``<sha256>  <path>`` per "\\n" (nothing else ends a line), the path
+    as the file system spells it (``os.fsencode``), so a folder name that is not UTF-8 matches."""
     path = trust_file(user_config)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+        data, st = fileguard.read_own_file(str(path), follow=False)
+    except (OSError, fileguard.OwnFileRefused):
         return {}
-    try:
-        st = os.fstat(fd)
-        if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o022 or not stat.S_ISREG(st.st_mode):
-            return {}  # someone else could have added entries
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            text = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return {}
-    finally:
-        os.close(fd)
+    if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o022:
+        return {}  # someone else could have added entries
     out: dict[str, str] = {}
-    for line in text.splitlines():
-        sha, sep, name = line.partition("  ")
-        if sep and len(sha) == 64:
-            out[name] = sha
+    for line in data.split(b"\n"):
+        sha, sep, name = line.partition(b"  ")
+        if sep and len(sha) == 64 and name:
+            out[os.fsdecode(name)] = sha.decode("ascii", "replace")
     return out
 
 
 def record_trusted(user_config: Path, path: Path, sha: str) -> Path:
     """Add (or update) ``path`` in the trust list, written atomically with mode 0600."""
     target = trust_file(user_config)
-    if "\n" in str(path) or "\r" in str(path):
-        raise OSError(f"cannot record a path holding a line break: {str(path)!r}")
+    name = str(path)
+    if _LINE_BREAKING.search(name):
+        raise UntrustablePath(
+            f"cannot trust a config whose path holds a control character or line separator "
+            f"({_LINE_BREAKING.sub(_escaped, escape_undecodable(name))}); rename the folder")
     entries = read_trusted(user_config)
-    entries[str(path)] = sha
+    entries[name] = sha
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    text = "".join(f"{h}  {p}\n" for p, h in sorted(entries.items()))
-    write_atomic(target, text, mode=0o600)
+    data = b"".join(f"{h}  ".encode("ascii") + os.fsencode(p) + b"\n" for p, h in sorted(entries.items()))
+    write_atomic(target, data, mode=0o600)
     return target
 
 
-def write_atomic(target: Path, text: str, mode: int) -> None:
+def _escaped(m: re.Match) -> str:
+    return f"\\u{{{ord(m.group()):x}}}"
+
+
+class UntrustablePath(ValueError):
+    """A path the trust list cannot hold unambiguously."""
+
+
+def write_atomic(target: Path, text: str | bytes, mode: int) -> None:
     """Write *text* to *target* atomically with *mode* (kelora.atomicfile: a fresh temporary
     file, never through a symlink, renamed over *target*, which replaces a symlink rather than
     following it)."""

@@ -87,22 +87,24 @@ PARSER_OPTIONS = dict(parser="lalr", lexer="contextual", start=["script", "expre
 
 
 def parser_cache_path() -> str | bool:
-    """Where Lark may keep the built parse tables (building them costs ~0.4 s of every start):
-    a directory of our own, ``<tmp>/kelora-<uid>``, mode 0700; else no cache (False).
+    """Where the built parse tables are kept between runs (building them costs ~0.2-0.4 s of
+    every start): a directory of our own, ``<tmp>/kelora-<uid>``, mode 0700; else no cache (False).
 
     Lark's own ``cache=True`` reads a pickle from a predictable name in the shared temporary
     directory: another local user could place one there first and run code in kelora, next to
     the secret (docs/security.md).  So the file is only used inside a directory that this user
-    owns and nobody else can write, and only if the file itself is ours and not writable by others."""
+    owns and nobody else can write, and only if the file itself is ours and not writable by
+    others; and it is read by ``_load_tables``, which runs no code whatever the file holds."""
     import os
     import stat
     import sys
-    import tempfile
+
+    from kelora import fileguard
 
     if not hasattr(os, "getuid"):
         return False
     uid = os.getuid()
-    folder = os.path.join(tempfile.gettempdir(), f"kelora-{uid}")
+    folder = fileguard.cache_folder()
     try:
         try:
             os.mkdir(folder, 0o700)
@@ -125,6 +127,66 @@ def parser_cache_path() -> str | bool:
         return False
 
 
+_CACHE_CAP = 8 << 20  # the tables are ~0.1 MB; a bigger file is not ours
+
+
+def _tables_key(grammar: str) -> bytes:
+    """The first line of the cache file: what the tables were built from (a changed grammar,
+    option, Lark or Python version is a different key: the file is rebuilt)."""
+    import hashlib
+    import sys
+
+    from lark import __version__ as lark_version
+
+    text = grammar + repr(sorted(PARSER_OPTIONS.items())) + lark_version + repr(sys.version_info[:2])
+    return b"kelora-tables-1 " + hashlib.sha256(text.encode("utf-8")).hexdigest().encode("ascii")
+
+
+def _load_tables(path: str, key: bytes):
+    """The parser stored at *path*, or None.  The file is a pickle of plain data (Lark's
+    ``memo_serialize``: dicts, lists, strings, numbers), read by an unpickler that refuses every
+    global: a planted or edited file cannot name a function, so it cannot run code."""
+    import io
+    import os
+    import pickle
+    import stat
+
+    from lark import Lark
+
+    from kelora import fileguard
+
+    class PlainData(pickle.Unpickler):
+        def find_class(self, module, name):
+            raise pickle.UnpicklingError(f"the parser cache may hold only plain data, not {module}.{name}")
+
+    try:
+        data, st = fileguard.read_own_file(path, cap=_CACHE_CAP, follow=False)
+        if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o022:
+            return None
+        head, _, body = data.partition(b"\n")
+        if head != key:
+            return None
+        return Lark.load(PlainData(io.BytesIO(body)).load())
+    except Exception:  # (whatever the file holds: build the tables instead)
+        return None
+
+
+def _save_tables(path: str, key: bytes, parser) -> None:
+    import pickle
+
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
+    from kelora import atomicfile
+
+    data, memo = parser.memo_serialize([TerminalDef, Rule])
+    blob = key + b"\n" + pickle.dumps({"data": data, "memo": memo}, protocol=pickle.HIGHEST_PROTOCOL)
+    try:  # (a fresh 0600 file renamed into place: never through a planted symlink)
+        atomicfile.write_atomic(path, blob, mode=0o600, in_place=False)
+    except OSError:
+        pass
+
+
 def get_parser():
     global _PARSER
     if _PARSER is None:
@@ -133,7 +195,15 @@ def get_parser():
         from lark import Lark, logger
 
         logger.setLevel(logging.ERROR)  # shift/reduce resolutions are intended (see grammar)
-        _PARSER = Lark(grammar_text(), **PARSER_OPTIONS, cache=parser_cache_path())
+        grammar = grammar_text()
+        path = parser_cache_path()
+        key = _tables_key(grammar)
+        parser = _load_tables(path, key) if path else None
+        if parser is None:
+            parser = Lark(grammar, **PARSER_OPTIONS)
+            if path:
+                _save_tables(path, key, parser)
+        _PARSER = parser
     return _PARSER
 
 

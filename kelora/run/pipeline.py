@@ -88,6 +88,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             strict=config.strict,
             secret_file=config.secret_file,
             secret_env=getattr(env, "secrets", None),
+            config_files=config.config_files,
             pseudonym_notice=self._pseudonym_notice,
         )
         self.ctx.metrics = self.state.metrics

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from kelora.atomicfile import is_regular_target, keep_mode
+from kelora.atomicfile import is_regular_target, keep_mode, resolved_target
 from kelora.config import Config
 from kelora.errors import FatalError
 from kelora.safetext import ERRORS
@@ -43,6 +43,7 @@ class OutputSink:
         self.selects = config.keys is not None or bool(config.exclude_keys) or config.core
         self.take = config.take
         self._tmp_path: str | None = None
+        self._target: str | None = None  # where the temporary file is renamed to (-o, resolved)
         self._file = None
         self.out = env.stdout
         self.printed = env.stdout  # where script print() goes (stdout, also with -o)
@@ -65,13 +66,14 @@ class OutputSink:
                 raise FatalError(f"Failed to create output file '{path}': {exc.strerror or exc}")
             self.out = self._file
         elif path is not None:
-            folder = os.path.dirname(os.path.abspath(path))
+            target = self._target = resolved_target(path)  # (a symlink: written at its target)
+            folder = os.path.dirname(os.path.abspath(target))
             try:
-                fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+                fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
             except OSError as exc:
                 raise FatalError(f"Failed to create output file '{path}': {exc.strerror or exc}")
             self._tmp_path = tmp
-            keep_mode(fd, path)
+            keep_mode(fd, target)
             self._file = os.fdopen(fd, "wb", buffering=1 << 20)
             self.out = self._file
         self._write = self.out.write
@@ -249,7 +251,7 @@ class OutputSink:
             return
         if commit:
             try:
-                os.replace(self._tmp_path, path)  # type: ignore[arg-type]
+                os.replace(self._tmp_path, self._target)  # type: ignore[arg-type]
             except OSError as exc:
                 self.abort()
                 raise FatalError(f"Failed to write output file '{path}': {exc.strerror or exc}")

@@ -92,3 +92,42 @@ def test_a_symlink_in_place_of_the_directory_is_not_followed(tmp_path, monkeypat
     elsewhere.mkdir(mode=0o700)
     os.symlink(elsewhere, tmp_path / f"kelora-{os.getuid()}")
     assert parser_cache_path() is False
+
+
+def test_the_cache_runs_no_code_even_with_a_matching_key(tmp_path, monkeypatch):
+    """A cache file with the right first line and a pickle that calls a function (written by a
+    script with --allow-fs-writes, or anyone who can write the file) is not executed: the
+    tables are read by an unpickler that refuses every global, and rebuilt."""
+    from kelora.lang import parser as parser_mod
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    path = parser_cache_path()
+    marker = tmp_path / "pwned"
+    key = parser_mod._tables_key(grammar_text())
+    with open(path, "wb") as f:
+        f.write(key + b"\n" + pickle.dumps(_Planted(str(marker))))
+    os.chmod(path, 0o600)
+    proc = _run(str(tmp_path))
+    assert proc.returncode == 0 and proc.stdout == b'{"a":1,"b":2}\n', proc.stderr
+    assert not marker.exists(), "kelora ran code from its parser cache"
+    assert open(path, "rb").readline() == key + b"\n"  # (rebuilt: the next run loads real tables)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert _run(str(tmp_path)).stdout == b'{"a":1,"b":2}\n'
+
+
+def test_a_huge_or_special_cache_file_is_not_read(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    path = parser_cache_path()
+    with open(path, "wb") as f:
+        f.truncate(4 << 30)
+    os.chmod(path, 0o600)
+    # (it was read whole: 8 GB of memory and 20 s; under a 1 GiB limit Lark's load failed loudly)
+    import resource
+
+    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    proc = subprocess.run([KELORA, "-e", "e.b = e.a + 1", "-j", "-F", "json"], input=b'{"a":1}\n',
+                          capture_output=True, env=dict(os.environ, TMPDIR=str(tmp_path)), timeout=60,
+                          preexec_fn=limit)
+    assert proc.returncode == 0 and proc.stdout == b'{"a":1,"b":2}\n', proc.stderr
+    assert proc.stderr == b""
+    assert os.path.getsize(path) < 1 << 20  # (replaced by real tables)

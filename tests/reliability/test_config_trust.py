@@ -282,3 +282,134 @@ def test_a_script_or_key_list_that_looks_like_a_config_option_is_not_one(home, t
         assert res.code == 1 and "Pipeline error" in res.err, res.err
     else:
         assert res.code == 0, res.err
+
+
+# ------------------------------------------------------------ the trust list and config files as files
+
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1e", "\t"])
+def test_a_folder_name_cannot_forge_a_trust_line(home, sep):
+    """The probe's attack: ``--trust-config`` in a folder named ``x<U+2028><sha>  /other/.kelora.ini``
+    wrote a second trust line (``str.splitlines`` breaks at U+2028) for a config never trusted."""
+    repo = home / "src" / "repo"
+    evil = repo / "evil"
+    evil.mkdir(parents=True)
+    (repo / ".git").mkdir()
+    (evil / ".kelora.ini").write_text(PLANT)
+    sha = __import__("hashlib").sha256((evil / ".kelora.ini").read_bytes()).hexdigest()
+    forger = Path(f"{repo}/x{sep}{sha}  {evil}")
+    forger.mkdir(parents=True)
+    (forger / ".kelora.ini").write_text("defaults = --stats\n")
+    t = kelora(["--trust-config"], forger, home, stdin=b"")
+    assert t.code == 2 and "control character or line separator" in t.err, t.err
+    assert f"\\u{{{ord(sep):x}}}" in t.err  # (shown escaped, never raw)
+    res = kelora(SCRIPT, evil, home)
+    assert res.code == 0 and not leaked(res), res.err
+    assert "not trusted" in res.err
+
+
+def test_the_trust_list_is_read_by_newlines_only(home):
+    """A hand-made list line holding U+2028 is one line (one path), never two entries."""
+    repo, inner = repo_with(home)
+    sha = __import__("hashlib").sha256(PLANT.encode()).hexdigest()
+    store = home / ".config" / "kelora" / "trusted-configs"
+    store.parent.mkdir(parents=True)
+    store.write_bytes(f"{'0' * 64}  /elsewhere\u2028{sha}  {repo / '.kelora.ini'}\n".encode())
+    store.chmod(0o600)
+    res = kelora(SCRIPT, inner, home)
+    assert not leaked(res) and "not trusted" in res.err, res.err
+
+
+def test_config_lines_end_only_at_newline(home, tmp_path):
+    """A config file's lines are Kelora's (Rust ``str::lines``): a U+2028 or form feed inside a
+    value belongs to the value; CRLF files work."""
+    cfg = tmp_path / "c.ini"
+    cfg.write_bytes("defaults = -F json\r\n[aliases]\r\nx = -e 'e.s = \"a\u2028b\\x0cc\"'\r\n".encode())
+    res = kelora(["--config-file", str(cfg), "-j", "-a", "x"], tmp_path, home, stdin=b'{"a":1}\n')
+    assert res.code == 0, res.err
+    assert json.loads(res.out) == {"a": 1, "s": "a\u2028b\x0cc"}
+
+
+def test_a_huge_planted_config_is_not_read(home):
+    """A 4 GB sparse ``.kelora.ini`` was read whole (4 GB of memory) before being ignored."""
+    repo, inner = repo_with(home)
+    with open(repo / ".kelora.ini", "r+b") as fh:
+        fh.truncate(4 << 30)
+    res = kelora(SCRIPT, inner, home)
+    assert res.code == 0 and not leaked(res), res.err
+    assert "ignoring ../.kelora.ini: too big (4294967296 bytes; the limit is 1048576)" in res.err
+    show = kelora(["--show-config"], inner, home, stdin=b"")
+    assert show.code == 0 and "too big" in show.text
+
+
+@pytest.mark.parametrize("where", ["--config-file", "user config"])
+def test_a_huge_or_endless_own_config_is_a_usage_error(home, tmp_path, where):
+    big = tmp_path / "big.ini"
+    with open(big, "wb") as fh:
+        fh.truncate(4 << 30)
+    cases = [(big, "too big")] + ([("/dev/zero", "not a regular file")] if where == "--config-file" else [])
+    for path, why in cases:  # (a user config that is not a file is not looked at)
+        if where == "--config-file":
+            res = kelora(["--config-file", str(path), "-j"], tmp_path, home)
+        else:
+            user = home / ".config" / "kelora" / "kelora.ini"
+            user.parent.mkdir(parents=True, exist_ok=True)
+            user.unlink(missing_ok=True)
+            user.symlink_to(path)
+            res = kelora(["-j"], tmp_path, home)
+        assert res.code == 2 and why in res.err and res.out == b"", res.err
+
+
+def test_a_fifo_as_config_does_not_stall(home):
+    repo, inner = repo_with(home)
+    (repo / ".kelora.ini").unlink()
+    os.mkfifo(repo / ".kelora.ini")
+    res = kelora(SCRIPT, inner, home)  # (run_bin's timeout: a stall fails the test)
+    assert res.code == 0 and not leaked(res), res.err
+    fifo = kelora(["--config-file", str(repo / ".kelora.ini"), "-j", "-F", "json"], inner, home)
+    assert fifo.code == 0, fifo.err  # (a pipe is read to its end; this one has no writer: empty)
+
+
+def test_a_config_in_a_folder_whose_name_is_not_utf8(home):
+    """--trust-config and --show-config crashed on a surrogate; the list mangled the name to U+FFFD
+    so it never matched."""
+    repo = home / "src" / "repo"
+    (repo / ".git").mkdir(parents=True)
+    folder = os.path.join(os.fsencode(repo), b"bad\xffname")
+    os.mkdir(folder)
+    with open(os.path.join(folder, b".kelora.ini"), "w") as fh:
+        fh.write(PLANT)
+    t = kelora(["--trust-config"], os.fsdecode(folder), home, stdin=b"")
+    assert t.code == 0 and "bad\\xffname/.kelora.ini" in t.text, t.err
+    line = (home / ".config" / "kelora" / "trusted-configs").read_bytes()
+    assert line.endswith(b"/bad\xffname/.kelora.ini\n")
+    show = kelora(["--show-config"], os.fsdecode(folder), home, stdin=b"")
+    assert show.code == 0 and "bad\\xffname/.kelora.ini (project config: used, trusted)" in show.text, show.err
+    res = kelora(SCRIPT, os.fsdecode(folder), home)
+    assert res.code == 0 and leaked(res) and "./.kelora.ini adds:" in res.err, res.err
+
+
+@pytest.mark.parametrize("text, args", [
+    ("defaults = -a x\n[aliases]\nx = -e 'e.leak = e.email'\n", []),          # the probe's case
+    ("defaults = -a x\n[aliases]\nx = -a y\ny = --exec='e.leak = e.email'\n", []),  # alias in an alias
+    ("[aliases]\nx = -e 'e.leak = e.email'\n", ["-a", "x"]),                    # invoked by the user
+])
+def test_script_stages_a_project_alias_adds_are_announced(home, text, args):
+    """An alias in ``defaults`` ran its stage silently: only the direct words were announced."""
+    repo, inner = repo_with(home, text)
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    res = kelora(args + SCRIPT, inner, home)
+    assert res.code == 0 and leaked(res), res.err
+    announced = [line for line in res.err.splitlines() if line.startswith("kelora: ../.kelora.ini adds:")]
+    assert len(announced) == 1 and "e.leak = e.email" in announced[0], res.err
+    assert "e.uid" not in announced[0]  # (the user's own stage is not the project's)
+    assert kelora(args + SCRIPT + ["-q"], inner, home).err == ""
+
+
+def test_a_project_alias_replacing_the_users_is_announced(home):
+    user = home / ".config" / "kelora" / "kelora.ini"
+    user.parent.mkdir(parents=True)
+    user.write_text("[aliases]\nx = -F json\n")
+    repo, inner = repo_with(home, "[aliases]\nx = -F json -e 'e.leak = e.email'\n")
+    assert kelora(["--trust-config"], inner, home, stdin=b"").code == 0
+    res = kelora(["-a", "x"] + SCRIPT, inner, home)
+    assert leaked(res) and "kelora: ../.kelora.ini adds: -e 'e.leak = e.email'" in res.err, res.err

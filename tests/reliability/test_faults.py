@@ -299,3 +299,28 @@ def test_output_to_a_directory_or_empty_name(tmp_path, target):
     assert_no_traceback(p)
     assert p.code == 1 and "kelora: Failed to" in p.err and "output file" in p.err
     assert sorted(os.listdir(tmp_path)) == before  # no temporary file left behind
+
+
+@pytest.mark.parametrize("flag", ["-o", "--metrics-file", "--rotation-map"])
+@pytest.mark.parametrize("dangling", [False, True])
+def test_atomic_outputs_write_through_a_symlink(tmp_path, flag, dangling):
+    """As Kelora's File::create: the link stays a link and its target gets the output (the
+    rename used to replace the link by a regular file and leave the target unchanged)."""
+    target, link = tmp_path / "sub" / "target.txt", tmp_path / "link.txt"
+    target.parent.mkdir()
+    if not dangling:
+        target.write_text("old\n")
+    link.symlink_to(os.path.join("sub", "target.txt"))
+    args = {"-o": ["-o", str(link), "-F", "json"],
+            "--metrics-file": ["-e", 'track_sum("n", 1)', "--metrics-file", str(link)],
+            "--rotation-map": ["-e", 'e.u = pseudonym(e.a.to_string(), "d")', "--rotation-map", str(link)]}[flag]
+    env = {"KELORA_SECRET": "new-secret-0123456789abcdef", "KELORA_SECRET_PREVIOUS": "old-secret-0123456789abcdef"}
+    p = run_bin(["-j", *args], stdin=b'{"a":1}\n', environ=env, cwd=str(tmp_path))
+    assert_no_traceback(p)
+    assert p.code == 0, p.err
+    assert link.is_symlink() and os.readlink(link) == os.path.join("sub", "target.txt")
+    text = target.read_text()
+    assert text != "old\n" and text, text
+    if flag == "-o":
+        assert json.loads(text) == {"a": 1}
+    assert sorted(os.listdir(target.parent)) == ["target.txt"]  # (no temporary file left)

@@ -229,3 +229,58 @@ def test_permitted_file_access_is_what_the_audit_sees(tmp_path):
     assert results[0]["touched"] == [["open", str(lookup)]], results[0]
     assert results[1]["touched"] == [["open", str(target)]], results[1]
     assert target.read_text() == "line\n"
+
+
+def _own_state(tmp_path):
+    """A HOME with a user config and a trusted project config, a TMPDIR with the parser cache."""
+    home, tmp, repo = tmp_path / "home", tmp_path / "tmp", tmp_path / "home" / "repo"
+    (home / ".config" / "kelora").mkdir(parents=True)
+    (repo / ".git").mkdir(parents=True)
+    tmp.mkdir()
+    (home / ".config" / "kelora" / "kelora.ini").write_text("defaults = -F json\n")
+    (repo / ".kelora.ini").write_text("[aliases]\nj = -j\n")
+    env = {"HOME": str(home), "TMPDIR": str(tmp)}
+    assert run_bin(["--trust-config"], environ=env, cwd=str(repo)).code == 0
+    assert run_bin(["-j", "-e", "e.b = 1"], stdin=b"{}\n", environ=env, cwd=str(repo)).code == 0
+    (cache,) = (tmp / f"kelora-{os.getuid()}").iterdir()
+    os.symlink(cache, tmp_path / "link-to-cache")
+    os.link(home / ".config" / "kelora" / "trusted-configs", tmp_path / "hard-to-trust-list")
+    targets = [str(cache), str(tmp_path / "link-to-cache"), str(cache.parent / "new-file"),
+               str(home / ".config" / "kelora" / "trusted-configs"), str(tmp_path / "hard-to-trust-list"),
+               str(home / ".config" / "kelora" / "kelora.ini"), str(repo / ".kelora.ini")]
+    return env, repo, targets
+
+
+@pytest.mark.parametrize("call", ['append_file("{p}", "x")', 'truncate_file("{p}")'])
+def test_script_writers_refuse_kelora_own_state(tmp_path, call):
+    """The probe's attack: with --allow-fs-writes a script truncated (or could rewrite) the parser
+    cache the next run loads, the trust list or the user config."""
+    env, repo, targets = _own_state(tmp_path)
+    before = {p: open(p, "rb").read() for p in targets if os.path.exists(p)}
+    for path in targets:
+        res = run_bin(["-j", "--allow-fs-writes", "--strict", "-e", call.format(p=path)], stdin=b"{}\n",
+                      environ=env, cwd=str(repo))
+        assert_no_traceback(res)
+        assert res.code == 1 and "scripts cannot write there" in res.err, (path, res.err)
+    assert {p: open(p, "rb").read() for p in targets if os.path.exists(p)} == before
+    assert not os.path.exists(targets[2])
+    mk = run_bin(["-j", "--allow-fs-writes", "--strict", "-e", f'mkdir("{targets[2]}")'], stdin=b"{}\n",
+                 environ=env, cwd=str(repo))
+    assert mk.code == 1 and "scripts cannot write there" in mk.err and not os.path.exists(targets[2])
+    ok = run_bin(["-j", "--allow-fs-writes", "-e", f'append_file("{tmp_path / "mine.txt"}", "x")'],
+                 stdin=b"{}\n", environ=env, cwd=str(repo))
+    assert ok.code == 0 and (tmp_path / "mine.txt").read_text() == "x\n"  # (other files: as before)
+
+
+@pytest.mark.parametrize("flag", ["-o", "--metrics-file", "--rotation-map", "--escrow"])
+def test_output_flags_refuse_kelora_own_state(tmp_path, flag):
+    env, repo, targets = _own_state(tmp_path)
+    env.update(KELORA_SECRET="a-long-enough-test-secret-0123456789", KELORA_ESCROW_KEY="e" * 40,
+               KELORA_SECRET_PREVIOUS="another-long-enough-secret-0123456789")
+    before = {p: open(p, "rb").read() for p in targets if os.path.exists(p)}
+    for path in targets:
+        res = run_bin(["-j", flag, path, "-e", 'e.u = pseudonym("x", "d")'], stdin=b"{}\n",
+                      environ=env, cwd=str(repo))
+        assert_no_traceback(res)
+        assert res.code == 2 and "refusing to write" in res.err and "kelora's own" in res.err, (path, res.err)
+    assert {p: open(p, "rb").read() for p in targets if os.path.exists(p)} == before
