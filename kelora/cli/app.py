@@ -595,14 +595,16 @@ def build_config(p: dict, order: list[str], data, env) -> "Config":
     for flag, path in outputs:
         if path:
             fileguard.check_flag_write(path, flag, protected)
-            state = state or fileguard.own_state(env.environ, config_files)
-            fileguard.check_flag_own_state(path, flag, state)
     # no two outputs in one file, no output over an input (before anything is read or written)
     inputs = [("input file", f) for f in p.get("files") or ()]
     inputs += [("-E/--exec-file", f) for f in p.get("exec_file") or ()]
     inputs += [("-I/--include", f) for f in p.get("include") or ()]
     inputs.append(("--config-file", p.get("config_file")))
     fileguard.check_distinct_files(outputs, inputs)
+    for flag, path in outputs:  # (then kelora's own state: its config, trust list, parser cache)
+        if path:
+            state = state or fileguard.own_state(env.environ, config_files)
+            fileguard.check_flag_own_state(path, flag, state)
 
     # --- stages in command-line order ------------------------------------------------------
     pools = {name: list(p.get(name) or ()) for name in STAGE_PARAMS}

@@ -162,6 +162,8 @@ AUDIT_DRIVER = textwrap.dedent("""
     def hook(event, args):
         if watching[0] and event in WATCH:
             path = args[0] if args else None
+            if isinstance(path, int):
+                return  # (open(fd): a descriptor opened, and seen, by its path)
             if isinstance(path, (bytes, os.PathLike)):
                 path = os.fsdecode(path)
             if isinstance(path, str) and (path.endswith((".py", ".pyc", ".so")) or "/__pycache__" in path
