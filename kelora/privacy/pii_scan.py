@@ -62,6 +62,8 @@ def check_allow(item: str) -> tuple[str, str | None]:
     return item, None
 
 
+PRINTED = "print()"  # the field path of what scripts print
+
 class Scanner:
     def __init__(self, pipeline, allow: tuple[str, ...] = ()):
         self.p = pipeline
@@ -109,6 +111,22 @@ class Scanner:
                 self._walk(value, key, line)
             elif t is int and (value > 999_999_999_999 or value < -999_999_999_999):
                 text(str(value), key, line)
+
+    def scan_printed(self, text: str) -> None:
+        """Text a script printed (``print``): it is written too, beside the events or the export;
+        reported under the field ``print()``."""
+        if len(text) >= MIN_TEXT:
+            self._text(text, PRINTED, self.p.line_num)
+
+    def scan_metrics(self, doc: dict) -> bool:
+        """The metrics as ``--metrics``/``--metrics-file`` write them (their JSON form), under
+        ``metrics.NAME``; True when they hold anything found.  (No input line: line 0.)"""
+        before = self._total()
+        self._walk(doc, "metrics", 0)
+        return self._total() > before
+
+    def _total(self) -> int:
+        return sum(e[0] for e in self.findings.values()) + sum(e[0] for e in self.other.values())
 
     def _walk(self, value, path: str, line: int) -> None:
         if type(value) is dict:
@@ -241,9 +259,10 @@ class Scanner:
     # ------------------------------------------------------------------ report
     def report(self, pipeline) -> bool:
         """Print the findings on stdout; True when anything was found."""
-        rows = sorted((path, kind, entry[0], entry[1][:3])
+        # (line 0: found in the metrics, which no input line wrote)
+        rows = sorted((path, kind, entry[0], [n for n in entry[1][:3] if n])
                       for (path, kind), entry in self.findings.items() if entry[0])
-        rows += sorted((OTHER, kind, entry[0], entry[1][:3]) for kind, entry in self.other.items())
+        rows += sorted((OTHER, kind, entry[0], [n for n in entry[1][:3] if n]) for kind, entry in self.other.items())
         out = pipeline.env.stdout
         scanned = pipeline.stats.events_output
         if self.format == "json":
@@ -268,7 +287,7 @@ class Scanner:
             width_k = max(4, *(len(r[1]) for r in rows))
             lines = [f"{'field':<{width_f}}  {'kind':<{width_k}}  {'count':>7}  first lines"]
             for p, k, n, ls in rows:
-                lines.append(f"{p:<{width_f}}  {k:<{width_k}}  {n:>7}  {', '.join(map(str, ls))}")
+                lines.append(f"{p:<{width_f}}  {k:<{width_k}}  {n:>7}  {', '.join(map(str, ls)) or '-'}")
             total = sum(r[2] for r in rows)
             pairs = len(rows) - len(self.other)
             more = (f"; more than {MAX_ROWS} field/kind pairs: the first {MAX_ROWS} are listed, "

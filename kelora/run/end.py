@@ -8,6 +8,7 @@ from __future__ import annotations
 from kelora.safetext import ERRORS
 
 from kelora.atomicfile import write_atomic
+from kelora.escape import escape_line
 from kelora.formats.select_input import split_spec
 from kelora.report.messages import error_summary, silent_fatal_line, stats_json, stats_lines, stats_rich
 from kelora.status import ExitStatus
@@ -20,6 +21,7 @@ class RunEnd:
         progress = self.progress
         if progress is not None:
             progress.stop()  # the bar goes away before metrics and stats are printed
+        self._scan_metrics()
         if commit and self.privacy is not None and self.privacy.blocks_export(self):
             commit = False  # --scan-pii -o found PII: the export is not written
         try:
@@ -37,6 +39,19 @@ class RunEnd:
             self._write_summary()
             self._write_hints()
         self._detection_warning()
+
+    def _scan_metrics(self) -> None:
+        """--scan-pii: the metrics a run writes or shows are scanned too (under metrics.NAME),
+        before the gate decides: any finding keeps both the -o export and the --metrics-file
+        from being written."""
+        c = self.config
+        scanner = self.privacy.scanner if self.privacy is not None else None
+        if scanner is not None and (c.metrics_file or c.metrics is not None or c.with_metrics):
+            import orjson
+
+            from kelora.metrics import render as metrics_render
+
+            scanner.scan_metrics(orjson.loads(metrics_render.render(self.ctx.metrics, "json") or "{}"))
 
     def write_diagnostics(self) -> None:
         """What a run that is not stopped early prints after its metrics and stats: the error
@@ -63,7 +78,11 @@ class RunEnd:
 
         c = self.config
         store = self.ctx.metrics
-        if c.metrics_file:
+        scanner = self.privacy.scanner if self.privacy is not None else None
+        blocked = scanner is not None and bool(scanner.findings or scanner.other) and c.metrics_file
+        if blocked:  # (--scan-pii: a gated file, as the -o export)
+            self.reporter.write(f"kelora: --scan-pii found personal data: '{escape_line(c.metrics_file)}' not written")
+        if c.metrics_file and not blocked:
             text = metrics_render.render(store, "json").rstrip("\n")
             try:
                 write_atomic(c.metrics_file, text, prefix=".kelora-metrics-")

@@ -137,6 +137,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
     # ------------------------------------------------------------------ script output
     def _script_print(self, text: str) -> None:
         if self.config.script_output and not self.config.data_only:
+            if self.privacy is not None and self.privacy.scanner is not None:
+                self.privacy.scanner.scan_printed(text)  # (--scan-pii: what is printed is written too)
             if self.sink is not None:
                 self.sink.script_print(text)
             else:

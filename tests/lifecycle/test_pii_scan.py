@@ -283,3 +283,31 @@ def test_id_like_keys():
         assert id_like(key), key
     for key in ("ipv4", "sha256", "http2", "line_1", "12", "name", "", "v1.2.3"):
         assert not id_like(key), key
+
+
+@pytest.mark.parametrize("parallel", [[], ["--parallel", "--batch-size", "7"]])
+def test_the_gate_scans_what_scripts_print_and_the_metrics(tmp_path, parallel):
+    """The run writes print() output and metrics too: --scan-pii reports PII there (print() and
+    metrics.NAME), and with any finding neither the -o export nor the --metrics-file is
+    written; clean metrics are written as usual."""
+    data = b"".join(json.dumps({"n": i, "mail": f"u{i}@example.com"}).encode() + b"\n" for i in range(20))
+    f = tmp_path / "in.jsonl"
+    f.write_bytes(data)
+    out, metrics = tmp_path / "export.json", tmp_path / "metrics.json"
+    r = run(["-j", str(f), "-e", 'track_unique("users", e.mail); e.mail = ()', "--scan-pii=json",
+             "-o", str(out), "--metrics-file", str(metrics), *parallel])
+    assert r.returncode == 1, r.stderr
+    report = json.loads(r.stdout)
+    assert report["findings"] == [{"field": "metrics.users[]", "kind": "email", "count": 20, "lines": []}]
+    assert f"'{out}' not written".encode() in r.stderr and f"'{metrics}' not written".encode() in r.stderr
+    assert not out.exists() and not metrics.exists()
+    # (print() is written beside an -o export; without -o the report replaces it on stdout)
+    r = run(["-j", str(f), "-e", 'if e.n == 3 { print(`user ${e.mail}`) } e.mail = ()', "--scan-pii",
+             "-o", str(out), *parallel])
+    assert r.returncode == 1 and not out.exists()
+    assert b"user u3@example.com\n" in r.stdout
+    assert b"print()  email        1  4" in r.stdout, r.stdout
+    r = run(["-j", str(f), "-e", 'track_sum("n", 1); e.mail = ()', "--scan-pii", "-o", str(out),
+             "--metrics-file", str(metrics), *parallel])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(metrics.read_text()) == {"n": 20} and out.exists()
