@@ -7,6 +7,7 @@ names are shown as the text users type, and classic mistakes get a hint.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from kelora.errors import ScriptSyntaxError, Span
@@ -266,7 +267,8 @@ def _unexpected_token(text: str, exc, start: str) -> ScriptSyntaxError:
         hint = "use == to compare; a filter is a single expression and cannot assign"
     elif tok.type in ("ASSIGN_OP", "SEMI") and start == "expression":
         hint = "a filter is a single expression: no `;`, `let` or assignments"
-    elif tok.type in ("LET", "CONST") and start == "expression":
+    elif start == "expression" and (tok.type in ("LET", "CONST")
+                                    or re.search(r"(?:^|[^\w.])(?:let|const)\s*$", text[:begin])):
         hint = "a filter is a single expression: no `;`, `let` or assignments"
     elif tok.type == "EQUAL":
         hint = "use == to compare; `=` assigns to a variable or field"

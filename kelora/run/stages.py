@@ -222,7 +222,8 @@ class StageBuilder:
             else:
                 from kelora.values import type_name
 
-                message = f"Filter error: the filter must return a bool, got {type_name(outcome)} (in {label})"
+                message = (f"Filter error: the filter must return a bool, got {type_name(outcome)} (in {label}); "
+                           "compare the value (`e.status >= 500`) or test that it is set (`e.status != ()`)")
             record("filter", scope, message, index)
             if strict:
                 raise StageFailed(message)
