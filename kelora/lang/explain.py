@@ -139,9 +139,31 @@ def enrich(err, scope) -> None:
         return
 
 
+def _root(node):
+    """What a chain of properties, indexes and method calls starts from (``x`` in ``x.a[0].f()``)."""
+    while True:
+        if isinstance(node, (ast.Prop, ast.Index)):
+            node = node.obj
+        elif isinstance(node, ast.Call) and node.method and node.args:
+            node = node.args[0]
+        else:
+            return node
+
+
+# what a script reads the event and run data through: () from these is a field that is missing
+_FIELD_ROOTS = ("e", "meta", "line", "conf", "state")
+
+
 def _enrich(err, scope) -> None:
     node = node_at(err.source.text, err.span)
     if node is None:
+        return
+    root = _root(node)
+    if root is not node and (isinstance(root, (ast.Literal, ast.MapLit, ast.ArrayLit)) or (
+            isinstance(root, ast.Var) and root.name not in _FIELD_ROOTS)):
+        # (`().to_upper()`, `let x; x.f()`, `#{a: 1}.b.c`: a () value, but no field of the event)
+        err.missing_field = False
+        err.hint = err.hint or "the value is () (unit, nothing); give a default with `x ?? default`"
         return
     event = getattr(scope, "e", None)
     if isinstance(event, dict):
