@@ -259,3 +259,25 @@ def test_exit_and_control_characters_in_warnings_and_file_names(home):
     assert "\x1b" not in child.before and "cannot write the history" in child.before
     child.close()
     assert child.exitstatus == 0
+
+
+def test_script_text_typed_without_a_question_mark_gets_a_hint(home):
+    # (it used to run as a command line: four "Failed to open file 'let'..." errors)
+    child = spawn(home)
+    out = run(child, "let x = 5")
+    assert "to evaluate it, start the line with `?`: ? let x = 5" in out, out
+    assert "Failed to open" not in out
+    out = run(child, "e.status > 1")
+    assert "start the line with `?`" in out, out
+    out = run(child, "app.jsonl -F json --take 1")  # (a file name first: a command line)
+    assert '"status":500' in out, out
+    assert finish(child) == 0
+
+
+def test_what_looks_like_script_text():
+    from kelora.cli.interactive.repl import _looks_like_script
+
+    assert _looks_like_script(["let", "x", "=", "5"]) and _looks_like_script(["print(e.a)"])
+    assert _looks_like_script(["e.status", ">", "1"]) and _looks_like_script(["to_upper(\"a\")"])
+    assert not _looks_like_script(["app.log", "-j"]) and not _looks_like_script(["-j", "let"])
+    assert not _looks_like_script(["logs/*.json"])

@@ -176,7 +176,26 @@ def _dispatch(text: str, session, env) -> None:
         return
     if not words:
         return
+    if _looks_like_script(words):
+        sys.stderr.write(f"Error: this looks like script text, not kelora's arguments; to evaluate it, "
+                         f"start the line with `?`: ? {text.strip()}\n")
+        return
     run_line(expand_globs(words), env)
+
+
+_SCRIPT_WORDS = frozenset({"let", "const", "fn", "if", "for", "while", "loop", "print", "return",
+                           "switch", "throw", "try"})
+
+
+def _looks_like_script(words: list[str]) -> bool:
+    """A line typed as a command line that is surely script text (`let x = 5`, `e.status > 1`,
+    `print(e)`): no option, and its first word a keyword, `e.…` or a call, not a file."""
+    first = words[0]
+    if any(w.startswith("-") for w in words) or os.path.exists(first):
+        return False
+    head = first.split("(", 1)[0]
+    return (head in _SCRIPT_WORDS or first.startswith(("e.", "e[", "meta.", "conf."))
+            or ("(" in first and head.isidentifier()))
 
 
 def _words(text: str) -> list[str] | None:
