@@ -267,7 +267,8 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         label = os.path.basename(self.current_label) if len(names) == len(set(names)) else self.current_label
         return f"{label}:{self.line_num}"
 
-    def _record_error(self, kind: str, scope: Scope | None, message: str, filter_index: int | None) -> None:
+    def _record_error(self, kind: str, scope: Scope | None, message: str, filter_index: int | None) -> str:
+        """Record a per-event error; the input location it names (``line 3``, ``app.log:3``)."""
         loc = self._location()
         self.errors.record(kind, loc, message)
         if self.errors.first_render is None and self.builder.first_error[0] is not None:
@@ -278,6 +279,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
             self.errors.filter_errors[filter_index] = self.errors.filter_errors.get(filter_index, 0) + 1
         if self.reporter.verbose_errors:
             self.reporter.write(f"{self.reporter.prefix['error']}{self._verbose_location()}: {kind} - {message}")
+        return loc
 
     def _withheld(self, n: int) -> None:
         """A failed privacy stage withheld *n* fields of the event (-1: dropped it), D17."""
@@ -439,7 +441,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         try:
             self.begin.run(scope)
         except ScriptRuntimeError as err:
-            raise FatalError(f"Pipeline error: Begin stage error: {err.short()}")
+            raise FatalError(f"Pipeline error: Begin stage error: {err.short()}{_where(err)}")
         finally:
             self.ctx.stage = "exec"
 
@@ -453,7 +455,7 @@ class Pipeline(InputLoop, MultilineInput, RunEnd):
         try:
             self.end.run(scope)
         except ScriptRuntimeError as err:
-            raise FatalError(f"Pipeline error: End stage error: {err.short()}")
+            raise FatalError(f"Pipeline error: End stage error: {err.short()}{_where(err)}")
 
     # ------------------------------------------------------------------ stages
     def _setup_context(self) -> None:
@@ -554,3 +556,12 @@ def _no_reveal_from_project(prog, where: str, config: Config) -> None:
                          f"({where} comes from {config.project_config or 'a project .kelora.ini'}); "
                          "pass that script on the command line or keep it in your user config",
                          exit_code=2)
+
+
+def _where(err) -> str:
+    """The script line and a caret under the failing place, as -e errors show them (Kelora's
+    one line first, unchanged): `--end` scripts are often several lines long."""
+    lines = err.render().split("\n")
+    shown = [ln for ln in lines[1:] if not ln.startswith(("  Error: ", "  Hint: "))]
+    return "\n" + "\n".join(shown) if shown else ""
+

@@ -75,7 +75,7 @@ def describe(err: ScriptRuntimeError) -> str:
 class StageBuilder:
     """Builds stage closures bound to one run's context, error log and policies."""
 
-    def __init__(self, ctx: RunContext, record_error: Callable[[str, Scope, str, int | None], None],
+    def __init__(self, ctx: RunContext, record_error: Callable[[str, Scope, str, int | None], str],
                  *, strict: bool, fail_closed: bool, assert_failed: Callable[[str, Scope], None],
                  fail_open: bool = False, withheld: Callable[[int], None] | None = None):
         self.ctx = ctx
@@ -121,9 +121,9 @@ class StageBuilder:
             message = describe(err)
             if first[0] is None:
                 first[0] = err
-            record("exec", scope, message, None)
-            if strict:
-                raise StageFailed(f"exec error: {message}")
+            where = record("exec", scope, message, None)
+            if strict:  # (the input line too: --strict stops with this one line)
+                raise StageFailed(f"exec error: {message}" + (f" (input {where})" if where else ""))
             if targets is not None:
                 if drop_whole:
                     on_withheld(-1)
@@ -224,9 +224,9 @@ class StageBuilder:
 
                 message = (f"Filter error: the filter must return a bool, got {type_name(outcome)} (in {label}); "
                            "compare the value (`e.status >= 500`) or test that it is set (`e.status != ()`)")
-            record("filter", scope, message, index)
+            where = record("filter", scope, message, index)
             if strict:
-                raise StageFailed(message)
+                raise StageFailed(message + (f" (input {where})" if where else ""))
             return False
 
         def stage(scope: Scope):
