@@ -158,7 +158,9 @@ def absorb_json(ctx, event: dict, field: str, opts: dict = _NOTHING) -> dict:  #
     try:
         parsed = orjson.loads(text.strip())
     except orjson.JSONDecodeError as err:
-        return _result("parse_error", error=f"invalid JSON: {err}")
+        from kelora.formats.inputs import json_error_message
+
+        return _result("parse_error", error=json_error_message(err))
     if type(parsed) is not dict:
         kind = {list: "array", str: "string", int: "number", float: "number", bool: "bool"}.get(
             type(parsed), "null")

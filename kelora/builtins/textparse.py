@@ -36,7 +36,10 @@ def parse_json(text: str) -> object:
             value = exact_refused(text)
             if value is not None:
                 return value
-        raise FunctionError(f"parse_json(): invalid JSON: {err}") from None
+        from kelora.formats.inputs import json_error_message
+
+        # (the input parser's wording, serde's: "Invalid JSON: key must be a string at column 2")
+        raise FunctionError(f"parse_json(): {json_error_message(err)}") from None
 
 
 @builtin("parsing", unit_on_failure=True)

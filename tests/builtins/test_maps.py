@@ -209,7 +209,7 @@ def test_absorb_json(f):
     assert e == {"z": 0, "a": {"b": 1}}
     e = {"p": "{bad"}
     r = f("absorb_json", e, "p")
-    assert r["status"] == "parse_error" and r["error"].startswith("invalid JSON") and e == {"p": "{bad"}
+    assert r["status"] == "parse_error" and r["error"].startswith("Invalid JSON: ") and e == {"p": "{bad"}
     assert f("absorb_json", {"p": "  "}, "p")["status"] == "empty"
     assert f("absorb_json", {"p": "3"}, "p")["error"] == "absorb_json expects a JSON object, got number"
 
