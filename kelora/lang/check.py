@@ -119,6 +119,12 @@ def resolve_calls(roots, fns: dict[tuple[str, int], ast.FnDef]) -> None:
                     f"function {n.name}() takes {_plural(arities)}, got {argc}", kind="invalid-arity",
                     span=span, hint=f"builtin signature: {b.signature()}")
             shown = argc - 1 if n.method else argc
+            recv = n.args[0] if n.method else None
+            if isinstance(recv, ast.Var) and recv.name not in var_names and recv.name[:1].isupper():
+                # `Math.floor(x)`, `JSON.parse(s)`: a namespace from another language, not a value
+                raise ScriptCompileError(
+                    f"`{recv.name}` is not defined: functions are called by name here", kind="foreign",
+                    span=recv.span, hint=f"call it directly: {b.signature()}")
             msg = f"{n.name}() takes {b.arity_text()} argument{'s' if b.arity_text() != '1' else ''}, got {argc}"
             if n.method:
                 msg += f" (the receiver plus {shown})"
