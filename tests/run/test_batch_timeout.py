@@ -24,8 +24,14 @@ def run_slow_writer(args, quiet_s, expected=b"i=0\ni=1\ni=2\ni=3\n", header=0):
     proc = subprocess.Popen([KELORA_BIN, "-j", *args], stdin=writer.stdout, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     writer.stdout.close()
+    return came_while_quiet(proc, writer, expected, header)
+
+
+def came_while_quiet(proc, writer, expected: bytes, header: int = 0) -> bool:
+    """Whether kelora's first event (after *header* lines) came out while *writer* was still
+    quiet, i.e. before the input ended; its whole output must be *expected*."""
     first = b"".join(proc.stdout.readline() for _ in range(header + 1))
-    writer_was_quiet = writer.poll() is None  # the first event came before the input ended
+    writer_was_quiet = writer.poll() is None
     rest = proc.stdout.read()
     assert proc.wait(timeout=120) == 0, proc.stderr.read()
     writer.wait(timeout=60)
@@ -66,13 +72,7 @@ def test_the_first_line_alone_is_not_held_back_by_detection(fmt):
     proc = subprocess.Popen([KELORA_BIN, *fmt, "--parallel", "--threads", "2", "--batch-timeout", "100",
                              "-F", "json"], stdin=writer.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     writer.stdout.close()
-    first = proc.stdout.readline()
-    writer_was_quiet = writer.poll() is None
-    rest = proc.stdout.read()
-    assert proc.wait(timeout=120) == 0, proc.stderr.read()
-    writer.wait(timeout=60)
-    assert first + rest == b'{"i":0}\n{"i":1}\n'
-    assert writer_was_quiet
+    assert came_while_quiet(proc, writer, b'{"i":0}\n{"i":1}\n')
 
 
 @pytest.mark.parametrize("args,word", [(["--batch-timeout", "9223372036854775807"], b"--batch-timeout"),

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import KELORA_BIN
-from tests.run.test_batch_timeout import WRITER, run_slow_writer
+from tests.run.test_batch_timeout import WRITER, came_while_quiet, run_slow_writer
 
 
 @pytest.mark.parametrize("args", [[], ["-F", "json"], ["--filter", "e.i >= 0", "-F", "json"],
@@ -27,10 +27,4 @@ def test_a_fifo_named_on_the_command_line(tmp_path):
     proc = subprocess.Popen([KELORA_BIN, "-j", str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     writer = subprocess.Popen([sys.executable, "-c", WRITER + "open(%r, 'w')\n" % os.devnull, "4"],
                               stdout=open(fifo, "wb"))
-    first = proc.stdout.readline()
-    writer_was_quiet = writer.poll() is None
-    rest = proc.stdout.read()
-    assert proc.wait(timeout=120) == 0, proc.stderr.read()
-    writer.wait(timeout=60)
-    assert first + rest == b"i=0\ni=1\ni=2\ni=3\n"
-    assert writer_was_quiet
+    assert came_while_quiet(proc, writer, b"i=0\ni=1\ni=2\ni=3\n")
