@@ -295,7 +295,12 @@ OWN_FILE_CAP = 1 << 20  # 1 MiB: far above any real config file, trust list or c
 
 
 class OwnFileRefused(Exception):
-    """A file of kelora's own that is not read (the message says why, never its content)."""
+    """A file of kelora's own that is not read (the message says why, never its content);
+    *too_big*: refused for its size (past the cap)."""
+
+    def __init__(self, message: str, too_big: bool = False):
+        super().__init__(message)
+        self.too_big = too_big
 
 
 def read_own_file(path: str, *, cap: int = OWN_FILE_CAP, follow: bool = True, pipes: bool = False,
@@ -318,7 +323,7 @@ def read_own_file(path: str, *, cap: int = OWN_FILE_CAP, follow: bool = True, pi
         if not (stat.S_ISREG(st.st_mode) or (pipes and stat.S_ISFIFO(st.st_mode))):
             raise OwnFileRefused("not a regular file")
         if st.st_size > cap:
-            raise OwnFileRefused(f"too big ({st.st_size} bytes; the limit is {cap})")
+            raise OwnFileRefused(f"too big ({st.st_size} bytes; the limit is {cap})", too_big=True)
         os.set_blocking(fd, True)  # (a pipe is read to its end, as a file is)
         chunks, size = [], 0
         while size <= cap:
@@ -328,7 +333,7 @@ def read_own_file(path: str, *, cap: int = OWN_FILE_CAP, follow: bool = True, pi
             chunks.append(chunk)
             size += len(chunk)
         if size > cap:
-            raise OwnFileRefused(f"too big (more than {cap} bytes)")
+            raise OwnFileRefused(f"too big (more than {cap} bytes)", too_big=True)
         return b"".join(chunks), st
     finally:
         os.close(fd)
@@ -345,7 +350,11 @@ def script_refusal(fn: str, path: str) -> FunctionError | None:
 
 
 def check_script_fd(ctx, fn: str, path: str, fd: int) -> None:
-    st = os.fstat(fd)
+    check_script_stat(ctx, fn, path, os.fstat(fd))
+
+
+def check_script_stat(ctx, fn: str, path: str, st: os.stat_result) -> None:
+    """Refuse the opened file *st* when it is the secret file or a kernel file."""
     if (st.st_dev, st.st_ino) in protected_ids(ctx):
         raise FunctionError(f"{fn}(): '{path}' is the pseudonym secret file; scripts cannot access it")
     if is_kernel_file(st):

@@ -13,7 +13,6 @@ a script must not trust a config or plant code for the next run.
 from __future__ import annotations
 
 import os
-import stat
 
 from kelora import fileguard, values
 from kelora.builtins.limits import MAX_STR, want_list, want_str
@@ -57,19 +56,17 @@ def _require_begin(ctx, fn: str) -> None:
 
 def _read_text(ctx, fn: str, path: str) -> str:
     """The file's text, within the string limit; a FIFO or device is refused, not waited on
-    (opened without blocking, then checked to be a regular file)."""
+    (``fileguard.read_own_file``: one bounded, non-blocking read of a regular file)."""
     fileguard.check_script_path(ctx, fn, path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        with open(fd, "rb") as fh:
-            fileguard.check_script_fd(ctx, fn, path, fd)
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise FunctionError(f"{fn}(): cannot read '{path}': not a regular file")
-            data = fh.read(4 * MAX_STR + 1)  # (a character is at most 4 bytes of UTF-8)
+        data, _ = fileguard.read_own_file(path, cap=4 * MAX_STR,  # (a character: at most 4 bytes)
+                                          check=lambda st: fileguard.check_script_stat(ctx, fn, path, st))
+    except fileguard.OwnFileRefused as why:
+        if why.too_big:
+            want_str(4 * MAX_STR + 1, fn)
+        raise FunctionError(f"{fn}(): cannot read '{path}': {why}") from None
     except OSError as err:
         raise FunctionError(f"{fn}(): cannot read '{path}': {err.strerror or err}") from None
-    if len(data) > 4 * MAX_STR:
-        want_str(len(data), fn)
     text = data.decode("utf-8", "replace")
     want_str(len(text), fn)
     return text[1:] if text.startswith(_BOM) else text

@@ -93,19 +93,6 @@ def nth_line_end(block, limit: int, i: int, n: int, guess: int) -> int:
 _ODD_QUOTES = re.compile(rb'^[^"\n]*"(?:[^"\n]*"[^"\n]*")*[^"\n]*$', re.MULTILINE)
 
 
-def _record_bytes(raw: bytes, max_bytes: int | None) -> int:
-    """What a line adds to an open CSV record in ``InputLoop.read_stream``: its bytes without
-    the line end (at most --max-line-bytes: a longer line is cut) and one for the join.  The
-    driver and the loop must agree where a record that runs past --max-line-bytes is dropped,
-    or --parallel would cut its batches elsewhere than the sequential run reads records."""
-    n = getattr(raw, "length", None)  # (reader.LongLine: the whole line's length)
-    if n is None:
-        n = len(raw)
-        if raw[-1:] == b"\n":
-            n -= 2 if raw[-2:] == b"\r\n" else 1
-    return (n if max_bytes is None else min(n, max_bytes)) + 1
-
-
 def _quoted_newline(src) -> bool:
     """Whether a plain CSV/TSV file may hold a record spanning lines (one C-speed scan; byte
     ranges cut at line ends would split such a record)."""
@@ -320,7 +307,7 @@ class Batcher:
                         was = odd
                         odd ^= raw.count(b'"') & 1
                         if odd:
-                            size = (size if was else 0) + _record_bytes(raw, max_bytes)
+                            size = (size if was else 0) + reader.record_bytes(raw, max_bytes)
                             if not was or max_bytes is None or size <= max_bytes:
                                 continue
                             odd = 0  # (dropped past --max-line-bytes, as InputLoop does it)

@@ -14,6 +14,7 @@ from kelora.context import Scope
 from kelora.errors import FatalError, InputError
 from kelora.run.stages import StageFailed
 from kelora.run.heap import plug_holes
+from kelora.run.reader import record_bytes
 from kelora.values import DateTime
 
 WHITESPACE = frozenset(b" \t\r\n\x0b\x0c")
@@ -215,13 +216,12 @@ class InputLoop:
                 if max_bytes is not None and len(raw) > max_bytes:
                     raw = self._too_long(raw, n, src)
                 pending.append(raw)
-                pending_size += len(raw) + 1
+                pending_size += record_bytes(raw, max_bytes)
                 stats.lines_joined += 1
                 if not raw.count(b'"') & 1:
                     if max_bytes is not None and pending_size > max_bytes:
                         # the field is still open past the longest line allowed: most likely an
                         # unbalanced quote, which would else hold the rest of the input in memory
-                        # (batching._record_bytes counts the same for --parallel)
                         pending = None
                         self._record_too_long(start, n, max_bytes)
                     continue
@@ -266,7 +266,7 @@ class InputLoop:
                         text = None
                 if chunk and raw.count(b'"') & 1:
                     pending = [raw]
-                    pending_size = len(raw) + 1
+                    pending_size = record_bytes(raw, max_bytes)
                     start = n
                     continue
             try:
@@ -607,12 +607,16 @@ class InputLoop:
             length = rest_of_line(raw, src.stream)
         elif length is None:
             length = getattr(raw, "length", None) or len(raw)  # reader.LongLine from --parallel
+        self._truncated(f"line {n} is {length} bytes, over --max-line-bytes {max_bytes}; truncated")
+        return raw[:max_bytes]
+
+    def _truncated(self, message: str) -> None:
+        """A line or a multiline event cut at --max-line-bytes: counted, and a warning (the end
+        of the run with --strict)."""
         self.stats.truncated_lines += 1
-        message = f"line {n} is {length} bytes, over --max-line-bytes {max_bytes}; truncated"
         if self.config.strict:
             raise StageFailed(message)
         self.reporter.warning(message)
-        return raw[:max_bytes]
 
     def _cut_line(self, raw: bytes, n: int) -> bytes:
         """The JSON fast loops' way to `_json_slow_line` for a line longer than --max-line-bytes

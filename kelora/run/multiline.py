@@ -20,7 +20,6 @@ import warnings
 from dataclasses import dataclass
 
 from kelora.run.ingest import StopInput
-from kelora.run.stages import StageFailed
 
 JOINS = {"space": " ", "newline": "\n", "empty": ""}
 _MAX_PREFIX_CHARS = 64
@@ -198,15 +197,10 @@ class MultilineInput:
     """Mixed into ``Pipeline`` (with ``InputLoop``): the read loop of ``-M`` runs."""
 
     def _event_cut(self, first: int, dropped: int) -> None:
-        """An event over --max-line-bytes was cut (``Chunker``): a warning, as for a long line
-        (the end of the run with --strict)."""
-        self.stats.truncated_lines += 1
+        """An event over --max-line-bytes was cut (``Chunker``), reported as a long line is."""
         more = f", {dropped} more line{'s' if dropped != 1 else ''} dropped" if dropped else ""
-        message = (f"multiline event at line {first} is over --max-line-bytes "
-                   f"{self.config.max_line_bytes}; truncated{more}")
-        if self.config.strict:
-            raise StageFailed(message)
-        self.reporter.warning(message)
+        self._truncated(f"multiline event at line {first} is over --max-line-bytes "
+                        f"{self.config.max_line_bytes}; truncated{more}")
 
     def _read_multiline(self, src) -> None:
         c = self.config

@@ -73,6 +73,20 @@ def _plain_regular(src: InputSource) -> bool:
         return False
 
 
+def record_bytes(raw: bytes, max_bytes: int | None) -> int:
+    """What a line adds to a CSV record that spans lines: its bytes without the line end (at
+    most --max-line-bytes: a longer line is cut) and one for the join.  The sequential loop
+    (``InputLoop.read_stream``) and the --parallel driver (``batching``) both count with it, so
+    they drop a record that runs past --max-line-bytes at the same line and cut batches where
+    the sequential run reads records."""
+    n = getattr(raw, "length", None)  # (LongLine: the whole line's length)
+    if n is None:
+        n = len(raw)
+        if raw[-1:] == b"\n":
+            n -= 2 if raw[-2:] == b"\r\n" else 1
+    return (n if max_bytes is None else min(n, max_bytes)) + 1
+
+
 def rest_of_line(piece: bytes, stream: BinaryIO) -> int:
     """*piece* filled the cap without a newline: read and drop the rest of its line, a block
     at a time, and return the whole line's length (without its line ending)."""
